@@ -1,0 +1,52 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { HealthModule, type Logger, MetricsModule, REDIS, RedisModule } from '@maas/app-runtime';
+import { storageConfigFrom } from '@maas/config';
+import { DbModule, PrismaService } from '@maas/db';
+import {
+  createObjectStore,
+  type ObjectStore,
+  ModelRegistryModule,
+  OBJECT_STORE,
+} from '@maas/model-registry';
+import type { Redis } from 'ioredis';
+import { AuthModule } from './auth/auth.module.js';
+import { GATEWAY_LOGGER } from './auth/auth.service.js';
+import { type GatewayConfig, GatewayConfigModule } from './config/gateway-config.js';
+import { InferenceModule } from './inference/inference.module.js';
+import { ModelsModule } from './models/models.module.js';
+import { TenantsModule } from './tenants/tenants.module.js';
+import { TrainerModule } from './trainer/trainer.module.js';
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        GatewayConfigModule.forRoot(config),
+        MetricsModule.forRoot('gateway'),
+        DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
+        RedisModule.forRoot(config.REDIS_URL, 'gateway'),
+        BullModule.forRoot({ connection: { url: config.REDIS_URL } }),
+        ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config))),
+        HealthModule.forRoot({
+          inject: [PrismaService, REDIS, OBJECT_STORE],
+          factory: (prisma: PrismaService, redis: Redis, store: ObjectStore) => [
+            { name: 'postgres', check: () => prisma.check() },
+            { name: 'redis', check: () => redis.ping() },
+            { name: 'storage', check: () => store.check() },
+          ],
+        }),
+        AuthModule,
+        TenantsModule,
+        ModelsModule,
+        InferenceModule,
+        TrainerModule,
+      ],
+      providers: [{ provide: GATEWAY_LOGGER, useValue: logger }],
+      exports: [GATEWAY_LOGGER],
+      global: true,
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { Global, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { ApiKeyService } from './api-key.service.js';
+import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { AdminGuard, TenantAuthGuard } from './guards.js';
+import { JWT_SECRET } from './jwt-secret.js';
+import { JwtStrategy } from './jwt.strategy.js';
+
+// Without a configured secret, tokens are valid only for this process (fine for one local gateway).
+const PROCESS_SECRET = randomBytes(32).toString('hex');
+const jwtSecretProvider = {
+  provide: JWT_SECRET,
+  inject: [GATEWAY_CONFIG],
+  useFactory: (config: GatewayConfig) => config.JWT_SECRET ?? PROCESS_SECRET,
+};
+
+@Global()
+@Module({
+  imports: [
+    PassportModule,
+    JwtModule.registerAsync({
+      extraProviders: [jwtSecretProvider],
+      inject: [JWT_SECRET],
+      useFactory: (secret: string) => ({ secret, signOptions: { algorithm: 'HS256' } }),
+    }),
+  ],
+  controllers: [AuthController],
+  providers: [
+    jwtSecretProvider,
+    AuthService,
+    ApiKeyService,
+    JwtStrategy,
+    AdminGuard,
+    TenantAuthGuard,
+  ],
+  exports: [ApiKeyService, AdminGuard, TenantAuthGuard],
+})
+export class AuthModule {}

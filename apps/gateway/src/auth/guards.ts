@@ -1,0 +1,68 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { DomainError } from '@maas/app-runtime';
+import { ApiKeyService } from './api-key.service.js';
+import {
+  type ApiKeyScope,
+  type AuthenticatedRequest,
+  type Principal,
+  REQUIRED_SCOPE,
+} from './principal.js';
+
+/** Platform admins only (JWT from /api/auth/login). */
+@Injectable()
+export class AdminGuard extends AuthGuard('jwt') {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    try {
+      await super.canActivate(context);
+    } catch {
+      throw new DomainError('UNAUTHENTICATED', 'a valid admin access token is required');
+    }
+    const request = context
+      .switchToHttp()
+      .getRequest<AuthenticatedRequest & { user?: Principal }>();
+    const principal = request.user;
+    if (principal?.kind !== 'user' || principal.role !== 'platform_admin') {
+      throw new DomainError('PERMISSION_DENIED', 'platform admin role required');
+    }
+    request.principal = principal;
+    return true;
+  }
+}
+
+export function presentedApiKey(request: AuthenticatedRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header.trim();
+  const authorization = request.headers.authorization;
+  if (authorization?.toLowerCase().startsWith('bearer ')) return authorization.slice(7).trim();
+  return undefined;
+}
+
+/**
+ * Tenant routes: an API key (Authorization: Bearer or x-api-key) holding the route's scope.
+ * The tenant the key belongs to becomes the scope of every query the route makes.
+ */
+@Injectable()
+export class TenantAuthGuard implements CanActivate {
+  constructor(
+    private readonly apiKeys: ApiKeyService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const key = presentedApiKey(request);
+    if (!key) throw new DomainError('UNAUTHENTICATED', 'an API key is required');
+    const principal = await this.apiKeys.authenticate(key);
+    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (scope && !principal.scopes.includes(scope)) {
+      throw new DomainError('PERMISSION_DENIED', `API key lacks the '${scope}' scope`);
+    }
+    request.principal = principal;
+    return true;
+  }
+}

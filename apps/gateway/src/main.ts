@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import multipart from '@fastify/multipart';
+import { createHttpApp, createLogger } from '@maas/app-runtime';
+import { ConfigError, loadConfig } from '@maas/config';
+import { GatewayModule } from './app.module.js';
+import { gatewayConfigSchema } from './config/gateway-config.js';
+import { configureBodyParsing } from './http/body-parsing.js';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(gatewayConfigSchema, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gateway: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
+  const app = await createHttpApp(GatewayModule.forRoot(config, logger), { logger });
+  const fastify = app.getHttpAdapter().getInstance();
+  configureBodyParsing(fastify, config.MAX_JSON_BODY_BYTES);
+  await app.register(multipart as never, {
+    limits: { fileSize: config.MAX_UPLOAD_BYTES + 1, files: 1 },
+  });
+  await app.listen(config.PORT, config.HOST);
+  logger.info({ port: config.PORT }, 'gateway listening');
+}
+
+bootstrap().catch((error: unknown) => {
+  process.stderr.write(`gateway failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,74 @@
+import { Body, Controller, Delete, Get, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ZodPipe } from '@maas/app-runtime';
+import { z } from 'zod';
+import { apiKeyView, ApiKeyService } from '../auth/api-key.service.js';
+import { AdminGuard } from '../auth/guards.js';
+import { API_KEY_SCOPES } from '../auth/principal.js';
+import { assertUuid, tenantView, TenantsService } from './tenants.service.js';
+
+const TenantCreateDto = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63'),
+});
+const ApiKeyCreateDto = z.object({
+  name: z.string().min(1).max(100),
+  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).optional(),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value))
+    .refine((date) => date.getTime() > Date.now(), 'must be in the future')
+    .optional(),
+});
+export const PageQuery = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+@Controller('api/admin/tenants')
+@UseGuards(AdminGuard)
+export class AdminTenantsController {
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly apiKeys: ApiKeyService,
+  ) {}
+
+  @Post()
+  async create(@Body(new ZodPipe(TenantCreateDto)) body: z.infer<typeof TenantCreateDto>) {
+    return tenantView(await this.tenants.create(body.name));
+  }
+
+  @Get()
+  async list(@Query(new ZodPipe(PageQuery)) query: z.infer<typeof PageQuery>) {
+    const page = await this.tenants.list(query);
+    return { items: page.items.map(tenantView), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    return tenantView(await this.tenants.get(id));
+  }
+
+  @Post(':id/api-keys')
+  async createKey(
+    @Param('id') id: string,
+    @Body(new ZodPipe(ApiKeyCreateDto)) body: z.infer<typeof ApiKeyCreateDto>,
+  ) {
+    const tenant = await this.tenants.get(id);
+    return this.apiKeys.create(tenant.id, body);
+  }
+
+  @Get(':id/api-keys')
+  async listKeys(@Param('id') id: string) {
+    const tenant = await this.tenants.get(id);
+    const keys = await this.apiKeys.list(tenant.id);
+    return { items: keys.map(apiKeyView), nextCursor: null };
+  }
+
+  @Delete(':id/api-keys/:keyId')
+  async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string) {
+    const tenant = await this.tenants.get(id);
+    assertUuid(keyId, 'api key');
+    return apiKeyView(await this.apiKeys.revoke(tenant.id, keyId));
+  }
+}

@@ -1,0 +1,80 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { statusOf } from './errors.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** Inference protocols (KServe v2, TF Serving) answer `{"error": "..."}`; the rest RFC 9457. */
+export function usesInferenceErrorShape(url: string): boolean {
+  return url.startsWith('/v1/') || url.startsWith('/v2');
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof HttpException) {
+    const response = error.getResponse();
+    if (typeof response === 'string') return response;
+    const message = (response as { message?: unknown }).message;
+    if (Array.isArray(message)) return message.join('; ');
+    if (typeof message === 'string') return message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The one place errors become HTTP answers. 5xx bodies hide internals (the log has them,
+ * keyed by the request id in the body).
+ */
+@Catch()
+export class AppExceptionFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const status = statusOf(error);
+    const internal = status >= 500;
+    if (internal) {
+      this.logger.error({ err: error, requestId: request.id, url: request.url }, 'request failed');
+    }
+    const detail = internal && status === 500 ? 'internal error' : messageOf(error);
+    // Readiness answers carry their own body (which checks failed).
+    if (error instanceof HttpException && request.url === '/readyz') {
+      void reply.status(status).send(error.getResponse());
+      return;
+    }
+    const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+    if (usesInferenceErrorShape(request.url)) {
+      void reply.status(status).header('content-type', 'application/json').send({ error: detail });
+      return;
+    }
+    void reply
+      .status(status)
+      .header('content-type', 'application/problem+json')
+      .send({
+        type: `https://maas.dev/problems/${(TITLES[status] ?? 'error').toLowerCase().replace(/\s+/g, '-')}`,
+        title: TITLES[status] ?? 'Error',
+        status,
+        detail,
+        instance: request.url.split('?')[0],
+        requestId: request.id,
+      });
+  }
+}

@@ -1,0 +1,12 @@
+export { createLogger, PinoNestLogger, REDACTED_PATHS } from './logger.js';
+export type { Logger } from './logger.js';
+export { HttpMetrics, METRICS_REGISTRY, MetricsController, MetricsModule } from './metrics.js';
+export { HealthController, HealthModule, READINESS_CHECKS } from './health.js';
+export type { ReadinessCheck } from './health.js';
+export { createHttpApp, requestIdFor } from './http-app.js';
+export type { HttpAppOptions } from './http-app.js';
+export { DomainError, ERROR_STATUS, invalidArgument, notFound, statusOf } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { AppExceptionFilter, usesInferenceErrorShape } from './exception.filter.js';
+export { ZodPipe } from './zod-body.pipe.js';
+export { createRedis, REDIS, RedisModule } from './redis.module.js';

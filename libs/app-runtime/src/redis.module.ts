@@ -1,0 +1,44 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Redis } from 'ioredis';
+
+export const REDIS = Symbol('REDIS');
+
+/** Closes the shared client last, after the app has drained. */
+@Injectable()
+class RedisCloser implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+export function createRedis(url: string, connectionName: string): Redis {
+  return new Redis(url, {
+    connectionName,
+    // Fail commands fast while Redis is down instead of queueing them without bound.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+  });
+}
+
+@Module({})
+export class RedisModule {
+  static forRoot(url: string, connectionName: string): DynamicModule {
+    return {
+      module: RedisModule,
+      global: true,
+      providers: [
+        { provide: REDIS, useFactory: () => createRedis(url, connectionName) },
+        RedisCloser,
+      ],
+      exports: [REDIS],
+    };
+  }
+}

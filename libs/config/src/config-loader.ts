@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates environment variables against a zod object schema whose keys are the variable
+ * names, and returns the typed result. Every problem names its variable.
+ */
+export function loadConfig<T extends z.ZodObject<z.ZodRawShape>>(
+  schema: T,
+  env: Record<string, string | undefined>,
+): z.infer<T> {
+  // Empty strings count as unset so that `FOO= app` falls back to the default.
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: issue.path.join('.') || '(root)',
+        message: issue.message,
+      })),
+    );
+  }
+  return result.data;
+}
+
+/** Common building blocks for the apps' schemas. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback),
+  host: () => z.string().min(1).default('0.0.0.0'),
+  url: (fallback: string, protocols: RegExp) =>
+    z
+      .string()
+      .default(fallback)
+      .refine((value) => {
+        try {
+          return protocols.test(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      }, 'must be a valid URL with a supported scheme'),
+  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  nonNegativeInt: (fallback: number) => z.coerce.number().int().min(0).default(fallback),
+  boolean: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default(fallback ? 'true' : 'false')
+      .transform((value) => ['true', '1', 'yes'].includes(value)),
+  logLevel: () =>
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+/** Variables every app shares: where Postgres, Redis and the object store are. */
+export const sharedConfigShape = {
+  DATABASE_URL: env.url('postgresql://maas:maas@127.0.0.1:5432/maas', /^postgres(ql)?:$/),
+  REDIS_URL: env.url('redis://127.0.0.1:6379', /^rediss?:$/),
+  LOG_LEVEL: env.logLevel(),
+  HOST: env.host(),
+  STORAGE_DRIVER: z.enum(['fs', 's3']).default('fs'),
+  STORAGE_FS_ROOT: z.string().min(1).default('.data/storage'),
+  S3_ENDPOINT: z.string().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_BUCKET: z.string().default('maas'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+};
+
+export type StorageConfig =
+  | { driver: 'fs'; root: string }
+  | {
+      driver: 's3';
+      endpoint?: string;
+      region: string;
+      bucket: string;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+    };
+
+export function storageConfigFrom(config: {
+  STORAGE_DRIVER: 'fs' | 's3';
+  STORAGE_FS_ROOT: string;
+  S3_ENDPOINT?: string;
+  S3_REGION: string;
+  S3_BUCKET: string;
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
+}): StorageConfig {
+  if (config.STORAGE_DRIVER === 'fs') return { driver: 'fs', root: config.STORAGE_FS_ROOT };
+  return {
+    driver: 's3',
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    bucket: config.S3_BUCKET,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+  };
+}

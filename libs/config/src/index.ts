@@ -1,0 +1,8 @@
+export {
+  ConfigError,
+  env,
+  loadConfig,
+  sharedConfigShape,
+  storageConfigFrom,
+} from './config-loader.js';
+export type { StorageConfig } from './config-loader.js';

@@ -1,0 +1,40 @@
+// Storage
+export type { ObjectStore, PutOptions, PutResult } from './storage/object-store.js';
+export { FsObjectStore } from './storage/fs-object-store.js';
+export { S3ObjectStore, type S3ObjectStoreOptions } from './storage/s3-object-store.js';
+export { createObjectStore, type ObjectStoreConfig } from './storage/create-object-store.js';
+export {
+  InvalidObjectKeyError,
+  ObjectNotFoundError,
+  PayloadTooLargeError,
+} from './storage/storage-errors.js';
+export { assertValidObjectKey } from './storage/object-key.js';
+export {
+  datasetKey,
+  modelArtifactKey,
+  modelPrefix,
+  modelVersionPrefix,
+  tenantPrefix,
+} from './storage/storage-keys.js';
+
+// Validation
+export {
+  type OnnxModelSignature,
+  type OpsetSpec,
+  type TensorSpec,
+  inspectOnnxModel,
+} from './validation/onnx-inspector.js';
+export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';
+export { InvalidArgumentError, InvalidModelError } from './validation/validation-errors.js';
+// Registry (models, versions, labels) — maintained by the lead.
+export { ModelRegistryModule } from './registry/model-registry.module.js';
+export {
+  ModelRegistryService,
+  OBJECT_STORE,
+  type ModelFormatName,
+  type ResolvedVersion,
+  type VersionSelector,
+  type VersionUpload,
+} from './registry/model-registry.service.js';
+export { modelNotFound, RegistryError, versionNotFound } from './registry/registry.errors.js';
+export { modelView, versionView } from './registry/version-view.js';

@@ -1,0 +1,246 @@
+import { elementByteSize, isDatatype } from './datatype.js';
+import { decodeBinaryTensorData } from './binary-tensor.codec.js';
+import {
+  type JsonDecodeContext,
+  flattenJsonData,
+  jsonValuesToTensorData,
+  parseJsonExact,
+} from './json-values.js';
+import { type Tensor, type TensorParameters, elementCount, formatShape } from './tensor.js';
+import { TensorError } from './tensor.error.js';
+
+/** Which outputs to answer in binary form: all, none, or those named. */
+export type BinaryOutputs = 'all' | 'none' | Set<string>;
+
+export interface RequestedOutput {
+  name: string;
+  parameters?: TensorParameters;
+}
+
+export interface InferRequest {
+  id?: string;
+  parameters?: TensorParameters;
+  inputs: Tensor[];
+  /** Absent when the request asks for every output. */
+  outputs?: RequestedOutput[];
+  binaryOutputs: BinaryOutputs;
+}
+
+export interface DecodeInferRequestOptions {
+  /** The `Inference-Header-Content-Length` header: the JSON part's byte length. */
+  headerLength?: number;
+}
+
+/** Whether output `name` should be written in binary form. */
+export function isBinaryOutput(binaryOutputs: BinaryOutputs, name: string): boolean {
+  if (binaryOutputs === 'all') return true;
+  if (binaryOutputs === 'none') return false;
+  return binaryOutputs.has(name);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readParameters(value: unknown, where: string): TensorParameters | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new TensorError(`${where}: 'parameters' must be an object`);
+  return value;
+}
+
+interface PendingBinaryInput {
+  tensor: Tensor;
+  byteSize: number;
+  where: string;
+}
+
+/**
+ * Decodes an Open Inference Protocol (KServe v2 / Triton) infer request body into typed tensors,
+ * including Triton's binary tensor data extension when `headerLength` is given.
+ * Binary numeric tensors alias `body` where aligned: do not reuse the buffer while they live.
+ */
+export function decodeInferRequest(
+  body: Buffer | Uint8Array,
+  options: DecodeInferRequestOptions = {},
+): InferRequest {
+  const buffer = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const { headerLength } = options;
+  if (headerLength !== undefined) {
+    if (!Number.isSafeInteger(headerLength) || headerLength < 0 || headerLength > buffer.length) {
+      throw new TensorError(
+        `Inference-Header-Content-Length ${headerLength} must be an integer between 0 and the body length (${buffer.length} bytes)`,
+      );
+    }
+  }
+  const jsonEnd = headerLength ?? buffer.length;
+  const text = buffer.toString('utf8', 0, jsonEnd);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new TensorError(`request body is not valid JSON: ${(error as Error).message}`);
+  }
+  const context: JsonDecodeContext = { exact: false, sawImpreciseInteger: false };
+  const hasBinaryPart = headerLength !== undefined;
+  const request = decodeParsedRequest(parsed, buffer, jsonEnd, hasBinaryPart, context);
+  if (!context.sawImpreciseInteger) return request;
+  // Some INT64/UINT64 value went past 2^53 and JSON.parse rounded it: read the text again exactly.
+  context.exact = true;
+  return decodeParsedRequest(parseJsonExact(text), buffer, jsonEnd, hasBinaryPart, context);
+}
+
+function decodeParsedRequest(
+  parsed: unknown,
+  buffer: Buffer,
+  jsonEnd: number,
+  hasBinaryPart: boolean,
+  context: JsonDecodeContext,
+): InferRequest {
+  if (!isPlainObject(parsed)) throw new TensorError('request body must be a JSON object');
+  const { id, inputs: rawInputs, outputs: rawOutputs } = parsed;
+  if (id !== undefined && typeof id !== 'string')
+    throw new TensorError("request 'id' must be a string");
+  const parameters = readParameters(parsed.parameters, 'request');
+  if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
+    throw new TensorError("request 'inputs' must be a non-empty array");
+  }
+
+  const inputs: Tensor[] = [];
+  const names = new Set<string>();
+  const pendingBinary: PendingBinaryInput[] = [];
+  for (let index = 0; index < rawInputs.length; index++) {
+    const raw: unknown = rawInputs[index];
+    if (!isPlainObject(raw)) throw new TensorError(`input ${index}: must be an object`);
+    if (typeof raw.name !== 'string' || raw.name === '') {
+      throw new TensorError(`input ${index}: 'name' must be a non-empty string`);
+    }
+    const name = raw.name;
+    const where = `input '${name}'`;
+    if (names.has(name)) throw new TensorError(`${where}: given more than once`);
+    names.add(name);
+    if (!isDatatype(raw.datatype)) {
+      throw new TensorError(
+        `${where}: unknown datatype ${JSON.stringify(raw.datatype) ?? 'undefined'}`,
+      );
+    }
+    const datatype = raw.datatype;
+    const shape = raw.shape;
+    if (
+      !Array.isArray(shape) ||
+      !shape.every((dim) => Number.isSafeInteger(dim) && (dim as number) >= 0)
+    ) {
+      throw new TensorError(`${where}: 'shape' must be an array of non-negative integers`);
+    }
+    const dims = shape as number[];
+    const inputParameters = readParameters(raw.parameters, where);
+    const binarySize = inputParameters?.binary_data_size;
+    if (binarySize !== undefined) {
+      if (!hasBinaryPart) {
+        throw new TensorError(
+          `${where}: has binary_data_size but the request has no binary part (Inference-Header-Content-Length is missing)`,
+        );
+      }
+      if (!Number.isSafeInteger(binarySize) || (binarySize as number) < 0) {
+        throw new TensorError(`${where}: binary_data_size must be a non-negative integer`);
+      }
+      if (raw.data !== undefined)
+        throw new TensorError(`${where}: has both 'data' and binary_data_size`);
+      const { binary_data_size: _size, ...rest } = inputParameters as TensorParameters;
+      const tensor: Tensor = { name, datatype, shape: dims, data: [] };
+      if (Object.keys(rest).length > 0) tensor.parameters = rest;
+      inputs.push(tensor);
+      pendingBinary.push({ tensor, byteSize: binarySize as number, where });
+      continue;
+    }
+    if (!Array.isArray(raw.data)) throw new TensorError(`${where}: 'data' must be an array`);
+    const expected = elementCount(dims);
+    const values = flattenJsonData(raw.data, expected);
+    if (values.length !== expected) {
+      throw new TensorError(
+        `${where}: expected ${expected} elements for shape ${formatShape(dims)}, got ${values.length}`,
+      );
+    }
+    const tensor: Tensor = {
+      name,
+      datatype,
+      shape: dims,
+      data: jsonValuesToTensorData(datatype, values, where, context),
+    };
+    if (inputParameters !== undefined) tensor.parameters = inputParameters;
+    inputs.push(tensor);
+  }
+
+  readBinaryInputs(pendingBinary, buffer, jsonEnd);
+
+  const request: InferRequest = { inputs, binaryOutputs: 'none' };
+  if (id !== undefined) request.id = id;
+  if (parameters !== undefined) request.parameters = parameters;
+  const binaryByDefault = parameters?.binary_data_output;
+  if (binaryByDefault !== undefined && typeof binaryByDefault !== 'boolean') {
+    throw new TensorError("request parameter 'binary_data_output' must be a boolean");
+  }
+  if (rawOutputs === undefined) {
+    request.binaryOutputs = binaryByDefault === true ? 'all' : 'none';
+    return request;
+  }
+  if (!Array.isArray(rawOutputs)) throw new TensorError("request 'outputs' must be an array");
+  const outputs: RequestedOutput[] = [];
+  const binaryNames = new Set<string>();
+  const outputNames = new Set<string>();
+  for (let index = 0; index < rawOutputs.length; index++) {
+    const raw: unknown = rawOutputs[index];
+    if (!isPlainObject(raw) || typeof raw.name !== 'string' || raw.name === '') {
+      throw new TensorError(`output ${index}: must be an object with a non-empty string 'name'`);
+    }
+    const where = `output '${raw.name}'`;
+    if (outputNames.has(raw.name)) throw new TensorError(`${where}: requested more than once`);
+    outputNames.add(raw.name);
+    const outputParameters = readParameters(raw.parameters, where);
+    const binary = outputParameters?.binary_data;
+    if (binary !== undefined && typeof binary !== 'boolean') {
+      throw new TensorError(`${where}: parameter 'binary_data' must be a boolean`);
+    }
+    // A per-output setting overrides the request-level default.
+    if (binary ?? binaryByDefault === true) binaryNames.add(raw.name);
+    const output: RequestedOutput = { name: raw.name };
+    if (outputParameters !== undefined) output.parameters = outputParameters;
+    outputs.push(output);
+  }
+  request.outputs = outputs;
+  request.binaryOutputs = binaryNames.size === 0 ? 'none' : binaryNames;
+  return request;
+}
+
+function readBinaryInputs(pending: PendingBinaryInput[], buffer: Buffer, jsonEnd: number): void {
+  const available = buffer.length - jsonEnd;
+  let declared = 0;
+  for (const input of pending) {
+    const { datatype, shape } = input.tensor;
+    const byteSize = elementByteSize(datatype);
+    if (byteSize !== null && input.byteSize !== elementCount(shape) * byteSize) {
+      throw new TensorError(
+        `${input.where}: binary_data_size is ${input.byteSize} bytes but shape ${formatShape(shape)} of ${datatype} needs ${elementCount(shape) * byteSize}`,
+      );
+    }
+    declared += input.byteSize;
+  }
+  if (declared !== available) {
+    const names = pending.map((input) => `'${input.tensor.name}'`).join(', ') || 'no inputs';
+    throw new TensorError(
+      `binary data sizes of ${names} add up to ${declared} bytes but the body carries ${available} bytes after the JSON header`,
+    );
+  }
+  let offset = jsonEnd;
+  for (const input of pending) {
+    const bytes = buffer.subarray(offset, offset + input.byteSize);
+    offset += input.byteSize;
+    input.tensor.data = decodeBinaryTensorData(
+      input.tensor.datatype,
+      input.tensor.shape,
+      bytes,
+      input.where,
+    );
+  }
+}

@@ -1,0 +1,328 @@
+import { isFixedSizeDatatype } from './datatype.js';
+import { type JsonDecodeContext, jsonValuesToTensorData, parseJsonExact } from './json-values.js';
+import { tensorDataJson } from './json-writer.js';
+import { checkInputsAgainstSignature } from './signature.check.js';
+import {
+  type Tensor,
+  type TensorSpec,
+  assertValidTensor,
+  elementCount,
+  formatShape,
+} from './tensor.js';
+import { TensorError } from './tensor.error.js';
+
+/** TF Serving's two request/response layouts: `instances`/`predictions` and `inputs`/`outputs`. */
+export type PredictFormat = 'row' | 'columnar';
+
+export interface PredictRequest {
+  signatureName?: string;
+  format: PredictFormat;
+  inputs: Tensor[];
+}
+
+export interface EncodedPredictResponse {
+  body: Buffer;
+  contentType: string;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isBase64Value(value: unknown): value is { b64: string } {
+  return isPlainObject(value) && typeof value.b64 === 'string' && Object.keys(value).length === 1;
+}
+
+/** An object keyed by input name, as opposed to a value (which may be `{"b64": ...}`). */
+function isNamedInputs(value: unknown): value is Record<string, unknown> {
+  return isPlainObject(value) && !isBase64Value(value);
+}
+
+/** Shape of a nested JSON value, following the first element at each level. */
+function inferShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let current = value;
+  while (Array.isArray(current)) {
+    shape.push(current.length);
+    if (current.length === 0) break;
+    current = current[0];
+  }
+  return shape;
+}
+
+/** Appends the leaves of `value` to `out`, checking it is a regular array of `shape`. */
+function flattenRegular(
+  value: unknown,
+  shape: readonly number[],
+  depth: number,
+  out: unknown[],
+  where: string,
+): void {
+  if (depth === shape.length) {
+    if (Array.isArray(value))
+      throw new TensorError(
+        `${where}: ragged or irregular nesting (expected shape ${formatShape(shape)})`,
+      );
+    out.push(value);
+    return;
+  }
+  if (!Array.isArray(value) || value.length !== shape[depth]) {
+    throw new TensorError(
+      `${where}: ragged or irregular nesting (expected shape ${formatShape(shape)})`,
+    );
+  }
+  for (const item of value) flattenRegular(item, shape, depth + 1, out, where);
+}
+
+function leavesToTensor(
+  spec: TensorSpec,
+  shape: number[],
+  leaves: unknown[],
+  context: JsonDecodeContext,
+): Tensor {
+  const where = `input '${spec.name}'`;
+  if (!isFixedSizeDatatype(spec.datatype)) {
+    const hasBase64 = leaves.some(isBase64Value);
+    const data = leaves.map((leaf, index) => {
+      if (isBase64Value(leaf)) return Buffer.from(leaf.b64, 'base64');
+      if (typeof leaf !== 'string') {
+        throw new TensorError(`${where}: element ${index} must be a string or {"b64": ...}`);
+      }
+      return hasBase64 ? Buffer.from(leaf, 'utf8') : leaf;
+    });
+    return { name: spec.name, datatype: spec.datatype, shape, data: data as string[] | Buffer[] };
+  }
+  const data = jsonValuesToTensorData(spec.datatype, leaves, where, context);
+  return { name: spec.name, datatype: spec.datatype, shape, data };
+}
+
+function specFor(specs: ReadonlyMap<string, TensorSpec>, name: string): TensorSpec {
+  const spec = specs.get(name);
+  if (spec === undefined) {
+    const known = [...specs.keys()].map((key) => `'${key}'`).join(', ');
+    throw new TensorError(`input '${name}': the model has no such input (its inputs: ${known})`);
+  }
+  return spec;
+}
+
+function columnarTensor(spec: TensorSpec, value: unknown, context: JsonDecodeContext): Tensor {
+  const shape = inferShape(value);
+  const leaves: unknown[] = [];
+  flattenRegular(value, shape, 0, leaves, `input '${spec.name}'`);
+  return leavesToTensor(spec, shape, leaves, context);
+}
+
+function rowTensors(
+  instances: unknown[],
+  signature: readonly TensorSpec[],
+  specs: ReadonlyMap<string, TensorSpec>,
+  context: JsonDecodeContext,
+): Tensor[] {
+  const first = instances[0];
+  const single = signature.length === 1 ? signature[0] : undefined;
+  // With one input an instance is the value itself, unless it is an object keyed by that name.
+  if (single !== undefined && !isNamedInputs(first)) {
+    const valueShape = inferShape(first);
+    const leaves: unknown[] = [];
+    instances.forEach((instance, index) =>
+      flattenRegular(instance, valueShape, 0, leaves, `input '${single.name}' (instance ${index})`),
+    );
+    return [leavesToTensor(single, [instances.length, ...valueShape], leaves, context)];
+  }
+  if (!isNamedInputs(first)) {
+    throw new TensorError(
+      "each entry of 'instances' must be an object keyed by input name when the model has several inputs",
+    );
+  }
+  const names = Object.keys(first);
+  return names.map((name) => {
+    const spec = specFor(specs, name);
+    const valueShape = inferShape(first[name]);
+    const leaves: unknown[] = [];
+    instances.forEach((instance, index) => {
+      if (!isNamedInputs(instance) || !Object.hasOwn(instance, name)) {
+        throw new TensorError(`input '${name}': missing from instance ${index}`);
+      }
+      if (Object.keys(instance).length !== names.length) {
+        throw new TensorError(`instance ${index} names different inputs than instance 0`);
+      }
+      flattenRegular(instance[name], valueShape, 0, leaves, `input '${name}' (instance ${index})`);
+    });
+    return leavesToTensor(spec, [instances.length, ...valueShape], leaves, context);
+  });
+}
+
+function decodeParsed(
+  parsed: unknown,
+  signature: readonly TensorSpec[],
+  context: JsonDecodeContext,
+): PredictRequest {
+  if (!isPlainObject(parsed)) throw new TensorError('request body must be a JSON object');
+  const hasInstances = Object.hasOwn(parsed, 'instances');
+  const hasInputs = Object.hasOwn(parsed, 'inputs');
+  if (hasInstances === hasInputs) {
+    throw new TensorError(
+      "request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)",
+    );
+  }
+  const signatureName = parsed.signature_name;
+  if (signatureName !== undefined && typeof signatureName !== 'string') {
+    throw new TensorError("'signature_name' must be a string");
+  }
+  const specs = new Map(signature.map((spec) => [spec.name, spec]));
+  let inputs: Tensor[];
+  let format: PredictFormat;
+  if (hasInstances) {
+    format = 'row';
+    const instances = parsed.instances;
+    if (!Array.isArray(instances) || instances.length === 0) {
+      throw new TensorError("'instances' must be a non-empty list");
+    }
+    inputs = rowTensors(instances, signature, specs, context);
+  } else {
+    format = 'columnar';
+    const value = parsed.inputs;
+    const single = signature.length === 1 ? signature[0] : undefined;
+    if (single !== undefined && !isNamedInputs(value)) {
+      inputs = [columnarTensor(single, value, context)];
+    } else if (isNamedInputs(value)) {
+      inputs = Object.entries(value).map(([name, inputValue]) =>
+        columnarTensor(specFor(specs, name), inputValue, context),
+      );
+    } else {
+      throw new TensorError(
+        "'inputs' must be an object keyed by input name when the model has several inputs",
+      );
+    }
+  }
+  checkInputsAgainstSignature(inputs, signature);
+  const request: PredictRequest = { format, inputs };
+  if (signatureName !== undefined) request.signatureName = signatureName;
+  return request;
+}
+
+/**
+ * Decodes a TF Serving REST predict body (raw bytes, text, or already-parsed JSON) against the
+ * model's input signature. Datatypes come from the signature; shapes from the JSON nesting.
+ */
+export function decodePredictRequest(
+  body: Buffer | Uint8Array | string | unknown,
+  signature: readonly TensorSpec[],
+): PredictRequest {
+  let text: string | undefined;
+  let parsed: unknown = body;
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    text =
+      typeof body === 'string'
+        ? body
+        : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new TensorError(`request body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const context: JsonDecodeContext = { exact: false, sawImpreciseInteger: false };
+  const request = decodeParsed(parsed, signature, context);
+  if (!context.sawImpreciseInteger || text === undefined) return request;
+  context.exact = true;
+  return decodeParsed(parseJsonExact(text), signature, context);
+}
+
+function base64ArrayJson(elements: readonly (string | Buffer)[]): string {
+  const parts = elements.map((element) => {
+    const bytes = typeof element === 'string' ? Buffer.from(element, 'utf8') : element;
+    return `{"b64":"${bytes.toString('base64')}"}`;
+  });
+  return `[${parts.join(',')}]`;
+}
+
+/** Nested JSON of the elements [start, start + elementCount(shape)) of `tensor`. */
+function nestedJson(
+  tensor: Tensor,
+  shape: readonly number[],
+  start: number,
+  asBase64: boolean,
+): string {
+  if (shape.length === 0) {
+    const scalar = sliceData(tensor, start, start + 1);
+    const text = asBase64
+      ? base64ArrayJson(scalar as (string | Buffer)[])
+      : tensorDataJson({ ...tensor, data: scalar });
+    return text.slice(1, -1);
+  }
+  if (shape.length === 1) {
+    const flat = sliceData(tensor, start, start + (shape[0] as number));
+    return asBase64
+      ? base64ArrayJson(flat as (string | Buffer)[])
+      : tensorDataJson({ ...tensor, data: flat });
+  }
+  const inner = shape.slice(1);
+  const innerSize = elementCount(inner);
+  const parts = new Array<string>(shape[0] as number);
+  for (let i = 0; i < parts.length; i++)
+    parts[i] = nestedJson(tensor, inner, start + i * innerSize, asBase64);
+  return `[${parts.join(',')}]`;
+}
+
+function sliceData(tensor: Tensor, start: number, end: number): Tensor['data'] {
+  return Array.isArray(tensor.data)
+    ? (tensor.data.slice(start, end) as string[] | Buffer[])
+    : (tensor.data as Uint8Array).subarray(start, end);
+}
+
+function isBase64Output(tensor: Tensor): boolean {
+  return tensor.datatype === 'BYTES' && tensor.name.endsWith('_bytes');
+}
+
+/**
+ * Encodes a TF Serving REST predict response: `{"predictions": [...]}` (row) or
+ * `{"outputs": ...}` (columnar); one output is written bare, several keyed by name.
+ * BYTES outputs named `*_bytes` are written as `{"b64": ...}`; INT64 as exact integers.
+ */
+export function encodePredictResponse(
+  outputs: readonly Tensor[],
+  format: PredictFormat,
+): EncodedPredictResponse {
+  if (outputs.length === 0)
+    throw new TensorError('a predict response needs at least one output', 'INTERNAL');
+  for (const output of outputs) assertValidTensor(output, 'output');
+  let json: string;
+  if (format === 'columnar') {
+    const values = outputs.map((output) =>
+      nestedJson(output, output.shape, 0, isBase64Output(output)),
+    );
+    json =
+      outputs.length === 1
+        ? `{"outputs":${values[0]}}`
+        : `{"outputs":{${outputs.map((output, i) => `${JSON.stringify(output.name)}:${values[i]}`).join(',')}}}`;
+  } else {
+    const first = outputs[0] as Tensor;
+    for (const output of outputs) {
+      if (output.shape.length === 0) {
+        throw new TensorError(
+          `output '${output.name}': the row format needs a batch dimension; use the columnar format ('inputs')`,
+        );
+      }
+      if (output.shape[0] !== first.shape[0]) {
+        throw new TensorError(
+          `output '${output.name}': batch size ${output.shape[0]} differs from output '${first.name}' (${first.shape[0]}); use the columnar format ('inputs')`,
+        );
+      }
+    }
+    const rows = first.shape[0] as number;
+    const predictions = new Array<string>(rows);
+    for (let row = 0; row < rows; row++) {
+      const entries = outputs.map((output) => {
+        const inner = output.shape.slice(1);
+        return nestedJson(output, inner, row * elementCount(inner), isBase64Output(output));
+      });
+      predictions[row] =
+        outputs.length === 1
+          ? (entries[0] as string)
+          : `{${outputs.map((output, i) => `${JSON.stringify(output.name)}:${entries[i]}`).join(',')}}`;
+    }
+    json = `{"predictions":[${predictions.join(',')}]}`;
+  }
+  return { body: Buffer.from(json, 'utf8'), contentType: 'application/json' };
+}

@@ -1,0 +1,115 @@
+import {
+  type Datatype,
+  type NumericTypedArray,
+  type TypedArrayByDatatype,
+  isFixedSizeDatatype,
+  typedArrayConstructor,
+} from './datatype.js';
+import { TensorError, type TensorErrorCode } from './tensor.error.js';
+
+/** BYTES elements: strings (from JSON, for ORT string tensors) or raw bytes (binary data). */
+export type BytesData = string[] | Buffer[];
+
+/** Numeric data is always a typed array; BYTES is one entry per element. */
+export type TensorData = NumericTypedArray | BytesData;
+
+/** Free-form `parameters` objects of the v2 protocol. */
+export type TensorParameters = Record<string, unknown>;
+
+export interface Tensor {
+  name: string;
+  datatype: Datatype;
+  /** Row-major dims; [] is a scalar with one element. */
+  shape: number[];
+  data: TensorData;
+  parameters?: TensorParameters;
+}
+
+/** A model input or output as a signature declares it; -1 marks a free dimension. */
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+/** Product of the dims (1 for a scalar). */
+export function elementCount(shape: readonly number[]): number {
+  let count = 1;
+  for (const dim of shape) count *= dim;
+  return count;
+}
+
+/** `[3,4]`, the form error messages use. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Same rank, and every fixed (non -1) signature dim equal. */
+export function isShapeCompatible(
+  shape: readonly number[],
+  signatureShape: readonly number[],
+): boolean {
+  if (shape.length !== signatureShape.length) return false;
+  for (let i = 0; i < shape.length; i++) {
+    const expected = signatureShape[i];
+    if (expected !== -1 && expected !== shape[i]) return false;
+  }
+  return true;
+}
+
+export function isBytesData(data: TensorData): data is BytesData {
+  return Array.isArray(data);
+}
+
+/** Whether `data` is the representation this lib uses for `datatype`. */
+export function isDataOfDatatype(datatype: Datatype, data: TensorData): boolean {
+  if (!isFixedSizeDatatype(datatype)) {
+    if (!Array.isArray(data)) return false;
+    // Checking the first element keeps this O(1); mixed arrays are the producer's bug.
+    return data.length === 0 || typeof data[0] === 'string' || Buffer.isBuffer(data[0]);
+  }
+  return data instanceof typedArrayConstructor(datatype);
+}
+
+/**
+ * Checks that a tensor built by code (model outputs, batching) is self-consistent:
+ * the data type fits the datatype and the element count fits the shape.
+ */
+export function assertValidTensor(
+  tensor: Tensor,
+  label = 'tensor',
+  code: TensorErrorCode = 'INTERNAL',
+): void {
+  const where = `${label} '${tensor.name}'`;
+  if (!tensor.shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
+    throw new TensorError(`${where}: invalid shape ${formatShape(tensor.shape)}`, code);
+  }
+  if (!isDataOfDatatype(tensor.datatype, tensor.data)) {
+    throw new TensorError(
+      `${where}: data of type ${describeData(tensor.data)} does not hold datatype ${tensor.datatype}`,
+      code,
+    );
+  }
+  const expected = elementCount(tensor.shape);
+  if (tensor.data.length !== expected) {
+    throw new TensorError(
+      `${where}: expected ${expected} elements for shape ${formatShape(tensor.shape)}, got ${tensor.data.length}`,
+      code,
+    );
+  }
+}
+
+export function describeData(data: unknown): string {
+  if (Array.isArray(data)) return 'Array';
+  if (ArrayBuffer.isView(data)) return data.constructor.name;
+  return typeof data;
+}
+
+/** A zero-filled typed array for a fixed-size datatype. */
+export function allocateTypedArray<D extends Exclude<Datatype, 'BYTES'>>(
+  datatype: D,
+  length: number,
+): TypedArrayByDatatype[D] {
+  const Constructor = typedArrayConstructor(datatype);
+  return new Constructor(length);
+}

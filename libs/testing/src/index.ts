@@ -1,0 +1,8 @@
+export {
+  createTestDatabase,
+  type TestDatabase,
+  type TestDatabaseOptions,
+} from './database/test-database.js';
+export { AppProcess, REPO_ROOT, type AppName } from './platform/app-process.js';
+export { freePort } from './platform/free-port.js';
+export { startTestPlatform, testRedisUrl, type TestPlatform } from './platform/test-platform.js';

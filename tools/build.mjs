@@ -1,0 +1,65 @@
+// Compiles each project's src/ to its dist/ with SWC (decorator metadata for Nest).
+// Type checking is a separate step (`npm run typecheck`); this one only emits.
+// Usage: node tools/build.mjs [projectRoot ...]   (default: every app and lib)
+import { transformFile } from '@swc/core';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const swcOptions = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+    keepClassNames: true,
+  },
+  module: { type: 'es6' },
+  sourceMaps: true,
+};
+const isTest = (name) => /\.(spec|test)\.ts$/.test(name);
+
+async function walk(dir) {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])),
+  );
+  return files.flat();
+}
+
+async function buildProject(projectRoot) {
+  const src = join(root, projectRoot, 'src');
+  const out = join(root, projectRoot, 'dist');
+  await rm(out, { recursive: true, force: true });
+  const files = await walk(src);
+  await Promise.all(
+    files.map(async (file) => {
+      const rel = relative(src, file);
+      if (file.endsWith('.ts')) {
+        if (isTest(file) || file.endsWith('.d.ts')) return;
+        const target = join(out, rel.replace(/\.ts$/, '.js'));
+        const { code, map } = await transformFile(file, { ...swcOptions, filename: file });
+        await mkdir(dirname(target), { recursive: true });
+        const base = target.split('/').pop();
+        await writeFile(target, `${code}\n//# sourceMappingURL=${base}.map\n`);
+        if (map) await writeFile(`${target}.map`, map);
+      } else {
+        const target = join(out, rel);
+        await mkdir(dirname(target), { recursive: true });
+        await cp(file, target);
+      }
+    }),
+  );
+  return files.length;
+}
+
+const requested = process.argv.slice(2);
+const projects = requested.length
+  ? requested
+  : [
+      ...(await readdir(join(root, 'libs'))).map((d) => `libs/${d}`),
+      ...(await readdir(join(root, 'apps'))).map((d) => `apps/${d}`),
+    ];
+const started = Date.now();
+for (const p of projects) await buildProject(p);
+console.log(`built ${projects.length} projects in ${Date.now() - started} ms`);
