@@ -23,15 +23,29 @@ npx --no-install eslint . --max-warnings=0
 _log "checking formatting"
 npx --no-install prettier --check . --log-level=warn
 
+_log "checking deployment manifests"
+ensure_docker_compose
+docker-compose -f docker-compose.yml config -q
+docker-compose -f docker-compose.yml -f docker-compose.gpu.yml config -q
+node tools/validate-k8s.mjs
+
+# Services already running (a developer's earlier run) are reused and left running.
+started_pg=false started_redis=false
 cleanup() {
-  stop_redis "$REDIS_PORT" || true
-  stop_postgres "$DATA_DIR/pg" || true
+  if $started_redis; then stop_redis "$REDIS_PORT" || true; fi
+  if $started_pg; then stop_postgres "$DATA_DIR/pg" || true; fi
 }
 trap cleanup EXIT
-
-start_postgres "$DATA_DIR/pg" "$PG_PORT" --fast
-start_redis "$DATA_DIR/redis" "$REDIS_PORT"
-redis-cli -p "$REDIS_PORT" flushall >/dev/null
+ensure_postgres_installed
+if ! "$(postgres_bin_dir)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+  start_postgres "$DATA_DIR/pg" "$PG_PORT" --fast
+  started_pg=true
+fi
+ensure_redis_installed
+if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  start_redis "$DATA_DIR/redis" "$REDIS_PORT"
+  started_redis=true
+fi
 
 # Every test database is a copy of this migrated template.
 DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/maas_template" node libs/db/dist/migrate.cli.js

@@ -18,3 +18,15 @@ generate_and_build() {
   _log "building apps and libs"
   node tools/build.mjs
 }
+
+# Debian's docker-compose (v1) validates compose files without a Docker engine.
+ensure_docker_compose() {
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    _log "installing docker-compose (apt-get)"
+    if [ "$(id -u)" -eq 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    else
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    fi
+  fi
+}

@@ -28,7 +28,10 @@ export class GatewayModule {
         MetricsModule.forRoot('gateway'),
         DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
         RedisModule.forRoot(config.REDIS_URL, 'gateway'),
-        BullModule.forRoot({ connection: { url: config.REDIS_URL } }),
+        BullModule.forRoot({
+          connection: { url: config.REDIS_URL },
+          prefix: `${config.REDIS_PREFIX}:bull`,
+        }),
         ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config))),
         HealthModule.forRoot({
           inject: [PrismaService, REDIS, OBJECT_STORE],

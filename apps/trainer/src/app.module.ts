@@ -20,7 +20,10 @@ export class TrainerModule {
         DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
         RedisModule.forRoot(config.REDIS_URL, 'trainer'),
         // BullMQ workers need blocking connections that never give up retrying.
-        BullModule.forRoot({ connection: { url: config.REDIS_URL, maxRetriesPerRequest: null } }),
+        BullModule.forRoot({
+          connection: { url: config.REDIS_URL, maxRetriesPerRequest: null },
+          prefix: `${config.REDIS_PREFIX}:bull`,
+        }),
         BullModule.registerQueue({ name: TRAINING_QUEUE }),
         HealthModule.forRoot({
           inject: [PrismaService, REDIS, OBJECT_STORE],

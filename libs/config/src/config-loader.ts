@@ -64,6 +64,11 @@ export const env = {
 export const sharedConfigShape = {
   DATABASE_URL: env.url('postgresql://maas:maas@127.0.0.1:5432/maas', /^postgres(ql)?:$/),
   REDIS_URL: env.url('redis://127.0.0.1:6379', /^rediss?:$/),
+  /** Prefix of every Redis key the platform writes (queues, limits, caches): lets deployments share a Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
+    .default('maas'),
   LOG_LEVEL: env.logLevel(),
   HOST: env.host(),
   STORAGE_DRIVER: z.enum(['fs', 's3']).default('fs'),

@@ -38,3 +38,8 @@ export {
 } from './registry/model-registry.service.js';
 export { modelNotFound, RegistryError, versionNotFound } from './registry/registry.errors.js';
 export { modelView, versionView } from './registry/version-view.js';
+export {
+  ArtifactIntegrityError,
+  ArtifactReader,
+  type StoredArtifact,
+} from './integrity/artifact-reader.js';

@@ -23,7 +23,10 @@ export class TrainerHealthService implements OnModuleDestroy {
   ) {}
 
   async ping(requestId: string): Promise<HealthJobResult & { roundTripMs: number }> {
-    this.events ??= new QueueEvents(TRAINING_QUEUE, { connection: { url: this.config.REDIS_URL } });
+    this.events ??= new QueueEvents(TRAINING_QUEUE, {
+      connection: { url: this.config.REDIS_URL },
+      prefix: `${this.config.REDIS_PREFIX}:bull`,
+    });
     await this.events.waitUntilReady();
     const started = Date.now();
     const data: HealthJobData = { requestedAt: new Date().toISOString(), requestId };

@@ -1,9 +1,13 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import * as ort from 'onnxruntime-node';
 import { DomainError, type Logger } from '@maas/app-runtime';
 import type { ModelVersion } from '@maas/db';
-import { type ObjectStore, OBJECT_STORE } from '@maas/model-registry';
+import {
+  ArtifactIntegrityError,
+  ArtifactReader,
+  type ObjectStore,
+  OBJECT_STORE,
+} from '@maas/model-registry';
 import type { TensorSpec } from '@maas/tensors';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { VersionLookupService } from './version-lookup.service.js';
@@ -32,13 +36,16 @@ interface Entry {
 @Injectable()
 export class ModelCacheService implements OnModuleDestroy {
   private readonly entries = new Map<string, Entry>();
+  private readonly artifacts: ArtifactReader;
 
   constructor(
-    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(OBJECT_STORE) store: ObjectStore,
     @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
     @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
     private readonly versions: VersionLookupService,
-  ) {}
+  ) {
+    this.artifacts = new ArtifactReader(store);
+  }
 
   async get(version: ModelVersion): Promise<LoadedModel> {
     let entry = this.entries.get(version.id);
@@ -71,12 +78,16 @@ export class ModelCacheService implements OnModuleDestroy {
 
   private async load(version: ModelVersion): Promise<LoadedModel> {
     const started = Date.now();
-    const bytes = await this.store.getBuffer(version.artifactKey);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (version.sha256 && sha256 !== version.sha256) {
-      const reason = `artifact sha256 ${sha256} does not match the recorded ${version.sha256}`;
-      this.logger.error({ versionId: version.id, artifactKey: version.artifactKey }, reason);
-      await this.versions.markCorrupt(version, reason).catch(() => undefined);
+    let bytes: Buffer;
+    try {
+      bytes = await this.artifacts.read(version);
+    } catch (error) {
+      if (!(error instanceof ArtifactIntegrityError)) throw error;
+      this.logger.error(
+        { versionId: version.id, reason: error.reason },
+        'model artifact is corrupt',
+      );
+      await this.versions.markCorrupt(version, error.reason).catch(() => undefined);
       throw new DomainError('UNAVAILABLE', 'model version failed its integrity check');
     }
     const session = await ort.InferenceSession.create(bytes, {

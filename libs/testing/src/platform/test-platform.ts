@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ export async function startTestPlatform(
   const common = {
     DATABASE_URL: database.url,
     REDIS_URL: redisUrl,
+    // Every platform gets its own key space, so parallel suites never share queues or limits.
+    REDIS_PREFIX: `test-${randomUUID().slice(0, 8)}`,
     STORAGE_DRIVER: 'fs',
     STORAGE_FS_ROOT: storageRoot,
     LOG_LEVEL: 'info',
