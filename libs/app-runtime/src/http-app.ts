@@ -18,6 +18,8 @@ export function requestIdFor(request: IncomingMessage): string {
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit?: number;
+  /** How long SIGTERM waits for in-flight requests before cutting connections. */
+  drainTimeoutMs?: number;
 }
 
 /**
@@ -67,6 +69,41 @@ export async function createHttpApp(
     );
     done();
   });
-  app.enableShutdownHooks();
+  drainOnSignals(app, options.logger, options.drainTimeoutMs ?? 25_000);
   return app;
+}
+
+/**
+ * Graceful shutdown on SIGTERM/SIGINT: stop accepting connections, let in-flight requests
+ * finish (idle keep-alive connections are closed as they go idle), and only then run Nest's
+ * shutdown (module destroy hooks close Prisma, Redis, HTTP clients, BullMQ workers).
+ * Nest's own shutdown hooks would destroy modules before the server stops taking requests.
+ */
+function drainOnSignals(app: NestFastifyApplication, logger: Logger, timeoutMs: number): void {
+  let draining = false;
+  const drain = (signal: NodeJS.Signals) => {
+    if (draining) return;
+    draining = true;
+    logger.info({ signal }, 'draining: no new connections, finishing in-flight requests');
+    const server = app.getHttpServer() as import('node:http').Server;
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    server.close(() => {
+      clearInterval(idleSweep);
+      clearTimeout(deadline);
+      app
+        .close()
+        .then(() => {
+          logger.info('stopped');
+          process.exit(0);
+        })
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', drain);
+  process.once('SIGINT', drain);
 }

@@ -6,3 +6,10 @@ export {
 export { AppProcess, REPO_ROOT, type AppName } from './platform/app-process.js';
 export { freePort } from './platform/free-port.js';
 export { startTestPlatform, testRedisUrl, type TestPlatform } from './platform/test-platform.js';
+export {
+  adminToken,
+  createTenantWithKey,
+  gatewayFetch,
+  uploadModelVersion,
+  type JsonRequest,
+} from './platform/platform-client.js';

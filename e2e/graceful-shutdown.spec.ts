@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { buildMlpModel, randomMlp } from '@maas/onnx';
+import {
+  AppProcess,
+  createTenantWithKey,
+  startTestPlatform,
+  type TestPlatform,
+  uploadModelVersion,
+} from '@maas/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const IN_FLIGHT = 50;
+
+/**
+ * Starts `count` infer requests whose bodies are only half sent, so each is certainly in
+ * flight on the server; `finish()` sends the rest and resolves with every response.
+ */
+function startHalfSentRequests(url: string, path: string, apiKey: string, count: number) {
+  const body = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 8], data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+    }),
+  );
+  const half = Math.floor(body.length / 2);
+  const requests = Array.from({ length: count }, () => {
+    let resolve!: (value: { status: number; body: string }) => void;
+    let reject!: (error: Error) => void;
+    const done = new Promise<{ status: number; body: string }>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const req = httpRequest(`${url}${path}`, {
+      method: 'POST',
+      agent: false,
+      headers: {
+        'x-api-key': apiKey,
+        'content-type': 'application/json',
+        'content-length': body.length,
+      },
+    });
+    req.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.on('error', reject);
+    req.write(body.subarray(0, half));
+    return { req, done };
+  });
+  return {
+    finish: async () => {
+      for (const { req } of requests) req.end(body.subarray(half));
+      return Promise.all(requests.map((r) => r.done));
+    },
+  };
+}
+
+/** Established TCP connections whose local port is `port` (Linux /proc/net/tcp). */
+function establishedConnections(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '01';
+    }).length;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitForLog(app: AppProcess, pattern: RegExp, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(app.logs)) {
+    if (Date.now() > deadline) throw new Error(`no log matching ${pattern} from ${app.name}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('graceful shutdown', () => {
+  let platform: TestPlatform | undefined;
+
+  afterEach(async () => {
+    await platform?.stop();
+    platform = undefined;
+  });
+
+  async function setUp() {
+    platform = await startTestPlatform();
+    const { key } = await createTenantWithKey(platform, 'shutdown');
+    await uploadModelVersion(
+      platform,
+      key,
+      'mlp',
+      buildMlpModel({ layers: randomMlp([8, 16, 4], 7) }),
+    );
+    return { platform, key };
+  }
+
+  it('lets 50 in-flight requests finish when the gateway gets SIGTERM', async () => {
+    const { platform, key } = await setUp();
+    const inFlight = startHalfSentRequests(
+      platform.gateway.url,
+      '/v2/models/mlp/infer',
+      key,
+      IN_FLIGHT,
+    );
+    await waitFor(() => establishedConnections(platform.gateway.port) >= IN_FLIGHT);
+    const exited = platform.gateway.stop('SIGTERM');
+    await waitForLog(platform.gateway, /draining/);
+    const responses = await inFlight.finish();
+    expect(responses.map((r) => r.status)).toEqual(Array(IN_FLIGHT).fill(200));
+    for (const response of responses) {
+      expect(JSON.parse(response.body).outputs[0].shape).toEqual([1, 4]);
+    }
+    expect(await exited).toBe(0);
+    await expect(fetch(`${platform.gateway.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('lets 50 in-flight requests finish when the inference worker gets SIGTERM', async () => {
+    const { platform, key } = await setUp();
+    const inFlight = startHalfSentRequests(
+      platform.gateway.url,
+      '/v2/models/mlp/infer',
+      key,
+      IN_FLIGHT,
+    );
+    // In flight at the worker: the gateway has opened one connection per request to it.
+    await waitFor(() => establishedConnections(platform.inference.port) >= IN_FLIGHT);
+    const exited = platform.inference.stop('SIGTERM');
+    await waitForLog(platform.inference, /draining/);
+    const responses = await inFlight.finish();
+    expect(responses.map((r) => r.status)).toEqual(Array(IN_FLIGHT).fill(200));
+    expect(await exited).toBe(0);
+  });
+});
