@@ -58,15 +58,21 @@ function startHalfSentRequests(url: string, path: string, apiKey: string, count:
   };
 }
 
-/** Established TCP connections whose local port is `port` (Linux /proc/net/tcp). */
-function establishedConnections(port: number): number {
+/**
+ * Established TCP connections on local `port` whose received bytes the server process has
+ * already read (receive queue empty): its HTTP parser has seen those requests (Linux /proc/net/tcp).
+ */
+function readConnections(port: number): number {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   return readFileSync('/proc/net/tcp', 'utf8')
     .split('\n')
     .slice(1)
     .filter((line) => {
       const fields = line.trim().split(/\s+/);
-      return fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '01';
+      const receiveQueue = fields[4]?.split(':')[1];
+      return (
+        fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '01' && /^0+$/.test(receiveQueue ?? '')
+      );
     }).length;
 }
 
@@ -114,7 +120,7 @@ describe('graceful shutdown', () => {
       key,
       IN_FLIGHT,
     );
-    await waitFor(() => establishedConnections(platform.gateway.port) >= IN_FLIGHT);
+    await waitFor(() => readConnections(platform.gateway.port) >= IN_FLIGHT);
     const exited = platform.gateway.stop('SIGTERM');
     await waitForLog(platform.gateway, /draining/);
     const responses = await inFlight.finish();
@@ -135,7 +141,7 @@ describe('graceful shutdown', () => {
       IN_FLIGHT,
     );
     // In flight at the worker: the gateway has opened one connection per request to it.
-    await waitFor(() => establishedConnections(platform.inference.port) >= IN_FLIGHT);
+    await waitFor(() => readConnections(platform.inference.port) >= IN_FLIGHT);
     const exited = platform.inference.stop('SIGTERM');
     await waitForLog(platform.inference, /draining/);
     const responses = await inFlight.finish();

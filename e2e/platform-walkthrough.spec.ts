@@ -264,7 +264,7 @@ describe('platform walkthrough: admin → tenant → key → upload → infer', 
     }
   });
 
-  it('rejects a garbage upload with 4xx and leaves nothing in storage or the database', async () => {
+  it('rejects a garbage upload with 4xx: a failed version with its reason, no bytes in storage', async () => {
     const before = await listFiles(platform.storageRoot);
     for (const garbage of [Buffer.from('this is not an onnx model'), Buffer.alloc(0)]) {
       const response = await api('/api/models/linear/versions', {
@@ -280,10 +280,14 @@ describe('platform walkthrough: admin → tenant → key → upload → infer', 
     const client = new pg.Client({ connectionString: platform.database.url });
     await client.connect();
     try {
+      // The non-empty garbage took a number and failed; the empty body was refused up front.
       const { rows } = await client.query(
-        'SELECT number, status FROM model_versions ORDER BY number',
+        'SELECT number, status, status_reason FROM model_versions ORDER BY number',
       );
-      expect(rows).toEqual([{ number: 1, status: 'ready' }]);
+      expect(rows).toEqual([
+        { number: 1, status: 'ready', status_reason: null },
+        { number: 2, status: 'failed', status_reason: expect.stringMatching(/ONNX model/) },
+      ]);
     } finally {
       await client.end();
     }
@@ -304,7 +308,7 @@ describe('platform walkthrough: admin → tenant → key → upload → infer', 
       headers: { 'x-api-key': tenantA.key },
     });
     const { items } = (await list.json()) as { items: { version: number; status: string }[] };
-    expect(items.map((v) => v.status)).toEqual(['ready', 'ready']);
+    expect(items.map((v) => v.status)).toEqual(['ready', 'failed', 'ready']);
   });
 
   it('runs a health job through BullMQ on the trainer', async () => {

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { HealthModule, type Logger, MetricsModule, REDIS, RedisModule } from '@maas/app-runtime';
-import { storageConfigFrom } from '@maas/config';
+import { masterKeyFrom, storageConfigFrom } from '@maas/config';
 import { DbModule, PrismaService } from '@maas/db';
 import {
   createObjectStore,
@@ -10,13 +10,20 @@ import {
   OBJECT_STORE,
 } from '@maas/model-registry';
 import type { Redis } from 'ioredis';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { GATEWAY_LOGGER } from './auth/auth.service.js';
+import { DatasetsModule } from './datasets/datasets.module.js';
+import { DocsModule } from './docs/docs.module.js';
 import { type GatewayConfig, GatewayConfigModule } from './config/gateway-config.js';
 import { InferenceModule } from './inference/inference.module.js';
 import { ModelsModule } from './models/models.module.js';
+import { QuotasModule } from './quotas/quotas.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
+import { UsageModule } from './usage/usage.module.js';
 import { TrainerModule } from './trainer/trainer.module.js';
+import { TrainingJobsModule } from './training/training-jobs.module.js';
 
 @Module({})
 export class GatewayModule {
@@ -32,7 +39,9 @@ export class GatewayModule {
           connection: { url: config.REDIS_URL },
           prefix: `${config.REDIS_PREFIX}:bull`,
         }),
-        ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config))),
+        ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config)), {
+          masterKey: masterKeyFrom(config),
+        }),
         HealthModule.forRoot({
           inject: [PrismaService, REDIS, OBJECT_STORE],
           factory: (prisma: PrismaService, redis: Redis, store: ObjectStore) => [
@@ -41,11 +50,18 @@ export class GatewayModule {
             { name: 'storage', check: () => store.check() },
           ],
         }),
+        DocsModule,
         AuthModule,
+        AuditModule,
         TenantsModule,
+        QuotasModule,
+        UsageModule,
+        DashboardModule,
         ModelsModule,
         InferenceModule,
         TrainerModule,
+        DatasetsModule,
+        TrainingJobsModule,
       ],
       providers: [{ provide: GATEWAY_LOGGER, useValue: logger }],
       exports: [GATEWAY_LOGGER],

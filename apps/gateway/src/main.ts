@@ -4,6 +4,7 @@ import { createHttpApp, createLogger } from '@maas/app-runtime';
 import { ConfigError, loadConfig } from '@maas/config';
 import { GatewayModule } from './app.module.js';
 import { gatewayConfigSchema } from './config/gateway-config.js';
+import { RouteCatalog } from './docs/route-catalog.js';
 import { configureBodyParsing } from './http/body-parsing.js';
 
 async function bootstrap(): Promise<void> {
@@ -20,6 +21,8 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
   const app = await createHttpApp(GatewayModule.forRoot(config, logger), { logger });
   const fastify = app.getHttpAdapter().getInstance();
+  const routes = app.get(RouteCatalog);
+  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
   configureBodyParsing(fastify, config.MAX_JSON_BODY_BYTES);
   await app.register(multipart as never, {
     limits: { fileSize: config.MAX_UPLOAD_BYTES + 1, files: 1 },

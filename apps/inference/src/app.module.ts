@@ -1,37 +1,47 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { HealthModule, type Logger, MetricsModule } from '@maas/app-runtime';
+import { HealthModule, type Logger, MetricsModule, RedisModule } from '@maas/app-runtime';
 import { storageConfigFrom } from '@maas/config';
 import { DbModule, PrismaService } from '@maas/db';
 import { createObjectStore, type ObjectStore, OBJECT_STORE } from '@maas/model-registry';
 import { type InferenceConfig, InferenceConfigModule } from './config/inference-config.js';
 import { InferenceService } from './inference/inference.service.js';
+import { InferenceMetrics } from './inference/inference.metrics.js';
+import { V1Controller } from './inference/v1.controller.js';
 import { V2Controller } from './inference/v2.controller.js';
 import { INFERENCE_LOGGER, ModelCacheService } from './models/model-cache.service.js';
+import { configureTfjs, tfjs, tfjsBackendName } from './models/tfjs-runtime.js';
 import { VersionLookupService } from './models/version-lookup.service.js';
+import { WorkerHeartbeatService } from './models/worker-heartbeat.service.js';
 
 @Module({})
 export class InferenceModule {
   static forRoot(config: InferenceConfig, logger: Logger): DynamicModule {
+    configureTfjs(config.TFJS_BACKEND);
     return {
       module: InferenceModule,
       imports: [
         InferenceConfigModule.forRoot(config),
         MetricsModule.forRoot('inference'),
         DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
+        RedisModule.forRoot(config.REDIS_URL, 'inference'),
         HealthModule.forRoot({
           inject: [PrismaService, OBJECT_STORE],
           factory: (prisma: PrismaService, store: ObjectStore) => [
             { name: 'postgres', check: () => prisma.check() },
             { name: 'storage', check: () => store.check() },
+            // Named after the TF.js backend tfjs versions run on (tfjs-node-gpu → … → cpu).
+            { name: tfjsBackendName(), check: () => tfjs().then(() => undefined) },
           ],
         }),
       ],
-      controllers: [V2Controller],
+      controllers: [V2Controller, V1Controller],
       providers: [
         { provide: INFERENCE_LOGGER, useValue: logger },
         { provide: OBJECT_STORE, useValue: createObjectStore(storageConfigFrom(config)) },
         VersionLookupService,
+        InferenceMetrics,
         ModelCacheService,
+        WorkerHeartbeatService,
         InferenceService,
       ],
       exports: [OBJECT_STORE],

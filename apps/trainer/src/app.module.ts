@@ -1,13 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
 import { HealthModule, type Logger, MetricsModule, REDIS, RedisModule } from '@maas/app-runtime';
-import { storageConfigFrom } from '@maas/config';
+import { masterKeyFrom, storageConfigFrom } from '@maas/config';
 import { DbModule, PrismaService } from '@maas/db';
-import { TRAINING_QUEUE } from '@maas/jobs';
-import { createObjectStore, type ObjectStore, OBJECT_STORE } from '@maas/model-registry';
+import {
+  createObjectStore,
+  ModelRegistryModule,
+  type ObjectStore,
+  OBJECT_STORE,
+} from '@maas/model-registry';
 import type { Redis } from 'ioredis';
 import { type TrainerConfig, TrainerConfigModule } from './config/trainer-config.js';
-import { TRAINER_LOGGER, TrainingProcessor } from './jobs/training.processor.js';
+import { TRAINER_LOGGER, TrainJobHandler } from './jobs/train-job.handler.js';
+import { TrainingWorkerService } from './jobs/training-worker.service.js';
+import { RegistrySweepService } from './maintenance/registry-sweep.service.js';
 
 @Module({})
 export class TrainerModule {
@@ -19,12 +24,10 @@ export class TrainerModule {
         MetricsModule.forRoot('trainer'),
         DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
         RedisModule.forRoot(config.REDIS_URL, 'trainer'),
-        // BullMQ workers need blocking connections that never give up retrying.
-        BullModule.forRoot({
-          connection: { url: config.REDIS_URL, maxRetriesPerRequest: null },
-          prefix: `${config.REDIS_PREFIX}:bull`,
+        // Trained models are registered exactly like uploads (storage, encryption, quotas).
+        ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config)), {
+          masterKey: masterKeyFrom(config),
         }),
-        BullModule.registerQueue({ name: TRAINING_QUEUE }),
         HealthModule.forRoot({
           inject: [PrismaService, REDIS, OBJECT_STORE],
           factory: (prisma: PrismaService, redis: Redis, store: ObjectStore) => [
@@ -36,10 +39,10 @@ export class TrainerModule {
       ],
       providers: [
         { provide: TRAINER_LOGGER, useValue: logger },
-        { provide: OBJECT_STORE, useValue: createObjectStore(storageConfigFrom(config)) },
-        TrainingProcessor,
+        TrainJobHandler,
+        TrainingWorkerService,
+        RegistrySweepService,
       ],
-      exports: [OBJECT_STORE],
       global: true,
     };
   }

@@ -36,6 +36,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** An error may name its own problem type (e.g. `monthly-quota-exceeded`), a URL-safe slug. */
+function problemTypeOf(error: unknown): string | undefined {
+  const type = (error as { problemType?: unknown } | null)?.problemType;
+  return typeof type === 'string' && /^[a-z0-9-]{1,64}$/.test(type) ? type : undefined;
+}
+
 /**
  * The one place errors become HTTP answers. 5xx bodies hide internals (the log has them,
  * keyed by the request id in the body).
@@ -69,7 +75,7 @@ export class AppExceptionFilter implements ExceptionFilter {
       .status(status)
       .header('content-type', 'application/problem+json')
       .send({
-        type: `https://maas.dev/problems/${(TITLES[status] ?? 'error').toLowerCase().replace(/\s+/g, '-')}`,
+        type: `https://maas.dev/problems/${problemTypeOf(error) ?? (TITLES[status] ?? 'error').toLowerCase().replace(/\s+/g, '-')}`,
         title: TITLES[status] ?? 'Error',
         status,
         detail,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -78,7 +79,59 @@ export const sharedConfigShape = {
   S3_BUCKET: z.string().default('maas'),
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** `production` makes MASTER_KEY mandatory (no development default). */
+  NODE_ENV: z.string().default('development'),
+  /** Platform master key (base64 of 32 bytes): wraps each tenant's artifact data key. */
+  MASTER_KEY: z
+    .string()
+    .refine(
+      (value) => Buffer.from(value, 'base64').length === 32,
+      'must be the base64 encoding of 32 random bytes (openssl rand -base64 32)',
+    )
+    .optional(),
+  /** Names the master key in tenants.master_key_id; defaults to a fingerprint of the key. */
+  MASTER_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, _ . : - only')
+    .optional(),
 };
+
+// Development only: a fixed, public key so that every app of a local run agrees on it.
+const DEVELOPMENT_MASTER_KEY = createHash('sha256')
+  .update('maas development master key (public; never use in production)')
+  .digest();
+
+/**
+ * The platform master key from MASTER_KEY / MASTER_KEY_ID. Outside production an unset key
+ * falls back to a fixed development key (id `dev`); in production it is a ConfigError.
+ */
+export function masterKeyFrom(config: {
+  NODE_ENV: string;
+  MASTER_KEY?: string;
+  MASTER_KEY_ID?: string;
+}): { id: string; key: Buffer } {
+  if (config.MASTER_KEY === undefined) {
+    if (config.NODE_ENV === 'production') {
+      throw new ConfigError([
+        { variable: 'MASTER_KEY', message: 'is required when NODE_ENV=production' },
+      ]);
+    }
+    return { id: config.MASTER_KEY_ID ?? 'dev', key: DEVELOPMENT_MASTER_KEY };
+  }
+  const key = Buffer.from(config.MASTER_KEY, 'base64');
+  const id =
+    config.MASTER_KEY_ID ?? `mk-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+  return { id, key };
+}
+
+/** For app schemas: refuses to start in production without a master key. */
+export const masterKeyRequiredInProduction: [
+  (config: { NODE_ENV: string; MASTER_KEY?: string }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (config) => config.NODE_ENV !== 'production' || config.MASTER_KEY !== undefined,
+  { message: 'is required when NODE_ENV=production', path: ['MASTER_KEY'] },
+];
 
 export type StorageConfig =
   | { driver: 'fs'; root: string }

@@ -2,6 +2,8 @@ export {
   ConfigError,
   env,
   loadConfig,
+  masterKeyFrom,
+  masterKeyRequiredInProduction,
   sharedConfigShape,
   storageConfigFrom,
 } from './config-loader.js';

@@ -25,14 +25,30 @@ export {
   inspectOnnxModel,
 } from './validation/onnx-inspector.js';
 export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';
+export {
+  inspectTfjsArchive,
+  readTfjsArchive,
+  tfjsArchiveKind,
+  type TfjsArchive,
+  type TfjsArchiveKind,
+  type TfjsModelSignature,
+  type TfjsWeightSpec,
+} from './validation/tfjs-archive.js';
 export { InvalidArgumentError, InvalidModelError } from './validation/validation-errors.js';
 // Registry (models, versions, labels) — maintained by the lead.
-export { ModelRegistryModule } from './registry/model-registry.module.js';
+export { ModelRegistryModule, type ModelRegistryKeys } from './registry/model-registry.module.js';
 export {
+  labelView,
   ModelRegistryService,
   OBJECT_STORE,
+  pickVersion,
+  TENANT_DATA_KEYS,
+  type LabelTargets,
+  type LabelView,
   type ModelFormatName,
+  type ServingConfig,
   type ResolvedVersion,
+  type VersionCandidates,
   type VersionSelector,
   type VersionUpload,
 } from './registry/model-registry.service.js';
@@ -43,3 +59,16 @@ export {
   ArtifactReader,
   type StoredArtifact,
 } from './integrity/artifact-reader.js';
+export {
+  DecryptionError,
+  ENCRYPTION_OVERHEAD,
+  decryptBuffer,
+  encryptBuffer,
+  type MasterKey,
+} from './integrity/envelope.js';
+export {
+  MasterKeyUnavailableError,
+  rotateMasterKey,
+  TenantDataKeys,
+  type RotationResult,
+} from './integrity/tenant-data-keys.js';

@@ -13,3 +13,5 @@ export {
   uploadModelVersion,
   type JsonRequest,
 } from './platform/platform-client.js';
+export { startS3rver, type S3rverProcess } from './storage/s3rver-process.js';
+export { buildTfjsArchive, type TfjsArchiveOptions } from './fixtures/tfjs-archive.js';

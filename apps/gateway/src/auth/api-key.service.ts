@@ -1,9 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { DomainError, notFound } from '@maas/app-runtime';
 import { type ApiKey, PrismaService } from '@maas/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { CacheInvalidationService } from './cache-invalidation.service.js';
 import { generateApiKey, parseApiKey, secretMatches } from './api-key.codec.js';
 import { API_KEY_SCOPES, type ApiKeyScope, type Principal } from './principal.js';
+
+const LAST_USED_FLUSH_MS = 5_000;
 
 interface CachedKey {
   key: (ApiKey & { tenant: { status: string } }) | null;
@@ -25,14 +28,50 @@ export function apiKeyView(key: ApiKey) {
 }
 
 @Injectable()
-export class ApiKeyService {
+export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
   // Short-lived so that a revoke or a suspension takes effect within the cache time.
   private readonly cache = new Map<string, CachedKey>();
+  // lastUsedAt is written in batches (one UPDATE per interval), not once per request.
+  private lastUsed = new Map<string, Date>();
+  private lastUsedTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly prisma: PrismaService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly invalidation: CacheInvalidationService,
   ) {}
+
+  onModuleInit(): void {
+    this.invalidation.onInvalidate((event) => {
+      if (event.kind === 'key') this.cache.delete(event.prefix);
+      if (event.kind === 'tenant') {
+        for (const [prefix, cached] of this.cache) {
+          if (!cached.key || cached.key.tenantId === event.tenantId) this.cache.delete(prefix);
+        }
+      }
+    });
+    this.lastUsedTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
+    this.lastUsedTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.lastUsedTimer);
+    await this.flushLastUsed();
+  }
+
+  async flushLastUsed(): Promise<void> {
+    if (this.lastUsed.size === 0) return;
+    const batch = this.lastUsed;
+    this.lastUsed = new Map();
+    const ids = [...batch.keys()];
+    const times = ids.map((id) => batch.get(id)!.toISOString());
+    await this.prisma.$executeRaw`
+      UPDATE api_keys AS k SET last_used_at = v.at
+      FROM (SELECT unnest(${ids}::uuid[]) AS id, unnest(${times}::timestamptz[]) AS at) AS v
+      WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`.catch(() => {
+      // Not worth failing anything for; the next use records it again.
+    });
+  }
 
   async create(
     tenantId: string,
@@ -63,7 +102,7 @@ export class ApiKeyService {
       where: { id: key.id },
       data: { revokedAt: key.revokedAt ?? new Date() },
     });
-    this.cache.delete(key.prefix);
+    await this.invalidation.publish({ kind: 'key', prefix: key.prefix });
     return revoked;
   }
 
@@ -81,6 +120,7 @@ export class ApiKeyService {
     if (record.tenant.status !== 'active') {
       throw new DomainError('PERMISSION_DENIED', 'tenant is suspended');
     }
+    this.lastUsed.set(record.id, new Date());
     return {
       kind: 'api-key',
       tenantId: record.tenantId,

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ZodPipe } from '@maas/app-runtime';
 import { z } from 'zod';
 import { AuthService } from './auth.service.js';
@@ -15,13 +16,22 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(200)
-  login(@Body(new ZodPipe(LoginDto)) body: z.infer<typeof LoginDto>) {
-    return this.auth.login(body.email, body.password);
+  login(
+    @Body(new ZodPipe(LoginDto)) body: z.infer<typeof LoginDto>,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.auth.login(body.email, body.password, request.ip);
   }
 
   @Post('refresh')
   @HttpCode(200)
   refresh(@Body(new ZodPipe(RefreshDto)) body: z.infer<typeof RefreshDto>) {
     return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@Body(new ZodPipe(RefreshDto)) body: z.infer<typeof RefreshDto>): Promise<void> {
+    await this.auth.logout(body.refreshToken);
   }
 }

@@ -5,10 +5,12 @@ import { PassportModule } from '@nestjs/passport';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { ApiKeyService } from './api-key.service.js';
 import { AuthController } from './auth.controller.js';
+import { CacheInvalidationService } from './cache-invalidation.service.js';
 import { AuthService } from './auth.service.js';
 import { AdminGuard, TenantAuthGuard } from './guards.js';
 import { JWT_SECRET } from './jwt-secret.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { LoginAttemptsService } from './login-attempts.service.js';
 
 // Without a configured secret, tokens are valid only for this process (fine for one local gateway).
 const PROCESS_SECRET = randomBytes(32).toString('hex');
@@ -34,9 +36,11 @@ const jwtSecretProvider = {
     AuthService,
     ApiKeyService,
     JwtStrategy,
+    LoginAttemptsService,
+    CacheInvalidationService,
     AdminGuard,
     TenantAuthGuard,
   ],
-  exports: [ApiKeyService, AdminGuard, TenantAuthGuard],
+  exports: [ApiKeyService, AuthService, CacheInvalidationService, AdminGuard, TenantAuthGuard],
 })
 export class AuthModule {}

@@ -3,6 +3,9 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { DomainError } from '@maas/app-runtime';
 import { ApiKeyService } from './api-key.service.js';
+import { AuthService } from './auth.service.js';
+
+const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 import {
   type ApiKeyScope,
   type AuthenticatedRequest,
@@ -47,6 +50,7 @@ export function presentedApiKey(request: AuthenticatedRequest): string | undefin
 export class TenantAuthGuard implements CanActivate {
   constructor(
     private readonly apiKeys: ApiKeyService,
+    private readonly auth: AuthService,
     private readonly reflector: Reflector,
   ) {}
 
@@ -54,13 +58,25 @@ export class TenantAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = presentedApiKey(request);
     if (!key) throw new DomainError('UNAUTHENTICATED', 'an API key is required');
-    const principal = await this.apiKeys.authenticate(key);
+    let principal: Principal & { scopes: ApiKeyScope[] };
+    if (JWT_PATTERN.test(key)) {
+      // A tenant member's access token: its role decides the scopes.
+      const member = await this.auth.authenticateMember(key);
+      principal = { kind: 'user', ...member };
+    } else {
+      principal = await this.apiKeys.authenticate(key);
+    }
     const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [
       context.getHandler(),
       context.getClass(),
     ]);
     if (scope && !principal.scopes.includes(scope)) {
-      throw new DomainError('PERMISSION_DENIED', `API key lacks the '${scope}' scope`);
+      throw new DomainError(
+        'PERMISSION_DENIED',
+        principal.kind === 'api-key'
+          ? `API key lacks the '${scope}' scope`
+          : `the '${principal.role}' role does not allow '${scope}'`,
+      );
     }
     request.principal = principal;
     return true;

@@ -13,7 +13,14 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 /** Who is calling: a tenant's API key, or a user holding a JWT. */
 export type Principal =
   | { kind: 'api-key'; tenantId: string; keyId: string; scopes: ApiKeyScope[] }
-  | { kind: 'user'; userId: string; role: string; tenantId: string | null };
+  | {
+      kind: 'user';
+      userId: string;
+      role: string;
+      tenantId: string | null;
+      /** set on tenant routes, from the member's role */
+      scopes?: ApiKeyScope[];
+    };
 
 export interface AuthenticatedRequest extends FastifyRequest {
   principal?: Principal;

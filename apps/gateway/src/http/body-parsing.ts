@@ -4,9 +4,12 @@ import { DomainError } from '@maas/app-runtime';
 
 // Inference bodies are forwarded to a worker untouched (never parsed and re-serialised here).
 const FORWARDED_ROUTE = /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer(\?|$)/;
+// TF Serving `:predict` (keywords case-insensitive, as TF Serving matches them).
+const FORWARDED_TFS_ROUTE =
+  /^\/v1\/models\/[^/:?]+(\/(versions|labels)\/[^/:?]+)?:(predict|classify|regress)(\?|$)/i;
 
 export function isForwardedRoute(url: string): boolean {
-  return FORWARDED_ROUTE.test(url);
+  return FORWARDED_ROUTE.test(url) || FORWARDED_TFS_ROUTE.test(url);
 }
 
 async function readLimited(stream: Readable, limit: number): Promise<Buffer> {

@@ -9,19 +9,11 @@ import { REDIS } from '@maas/app-runtime';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId, RequireScope } from '../auth/principal.js';
 import { parseVersionNumber } from '../models/models.controller.js';
-import { InferenceWorkerClient } from './inference-worker.client.js';
+import { InferenceForwarder } from './inference-forwarder.service.js';
+import { VersionResolver } from './version-resolver.service.js';
+import { WorkerDirectory } from './worker-directory.service.js';
 
 const SERVER_VERSION = '0.1.0';
-const FORWARDED_REQUEST_HEADERS = [
-  'content-type',
-  'content-length',
-  'inference-header-content-length',
-];
-const FORWARDED_RESPONSE_HEADERS = [
-  'content-type',
-  'content-length',
-  'inference-header-content-length',
-];
 
 function platformOf(format: string): string {
   return format === 'onnx' ? 'onnxruntime_onnx' : 'tensorflowjs';
@@ -32,7 +24,9 @@ function platformOf(format: string): string {
 export class V2Controller {
   constructor(
     private readonly registry: ModelRegistryService,
-    private readonly worker: InferenceWorkerClient,
+    private readonly forwarder: InferenceForwarder,
+    private readonly directory: WorkerDirectory,
+    private readonly resolver: VersionResolver,
     private readonly prisma: PrismaService,
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
@@ -107,7 +101,7 @@ export class V2Controller {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ) {
-    const resolved = await this.registry.resolveVersion(tenantId, model, {});
+    const resolved = await this.resolver.resolve(tenantId, model, {});
     await this.forward(tenantId, resolved, request, reply);
   }
 
@@ -121,7 +115,7 @@ export class V2Controller {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ) {
-    const resolved = await this.registry.resolveVersion(tenantId, model, {
+    const resolved = await this.resolver.resolve(tenantId, model, {
       version: parseVersionNumber(version),
     });
     await this.forward(tenantId, resolved, request, reply);
@@ -133,37 +127,25 @@ export class V2Controller {
       name: model.name,
       versions: versions.map(String),
       platform: platformOf(version.format),
+      backend: this.directory.backendFor(version.id, version.format),
       inputs: version.inputs,
       outputs: version.outputs,
     };
   }
 
-  private async forward(
+  private forward(
     tenantId: string,
-    { model, version }: ResolvedVersion,
+    resolved: ResolvedVersion,
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<void> {
-    const headers: Record<string, string> = {
-      'x-request-id': request.id,
-      'x-maas-tenant-id': tenantId,
-    };
-    for (const name of FORWARDED_REQUEST_HEADERS) {
-      const value = request.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    const body = request.body;
-    const response = await this.worker.forward({
-      method: 'POST',
-      path: `/v2/models/${encodeURIComponent(model.name)}/versions/${version.number}/infer`,
-      headers,
-      body: body === undefined || body === null ? '' : (body as NodeJS.ReadableStream as never),
-    });
-    void reply.status(response.statusCode);
-    for (const name of FORWARDED_RESPONSE_HEADERS) {
-      const value = response.headers[name];
-      if (typeof value === 'string') void reply.header(name, value);
-    }
-    await reply.send(response.body);
+    const { model, version } = resolved;
+    return this.forwarder.forward(
+      tenantId,
+      resolved,
+      `/v2/models/${encodeURIComponent(model.name)}/versions/${version.number}/infer`,
+      request,
+      reply,
+    );
   }
 }

@@ -1,10 +1,25 @@
-import { Body, Controller, Get, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { DomainError, ZodPipe } from '@maas/app-runtime';
 import { modelView, ModelRegistryService, versionView } from '@maas/model-registry';
 import { z } from 'zod';
-import { Inject } from '@nestjs/common';
 import { TenantAuthGuard } from '../auth/guards.js';
+import { ModelChangeInterceptor } from './model-change.interceptor.js';
 import {
   actorOf,
   CurrentPrincipal,
@@ -16,12 +31,34 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js'
 import { PageQuery } from '../tenants/admin-tenants.controller.js';
 import { uploadBody } from './upload-body.js';
 
+const Metadata = z.record(z.string(), z.unknown());
 const ModelCreateDto = z.object({
   name: z.string().min(1).max(63),
   description: z.string().max(2000).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: Metadata.optional(),
 });
+const ModelUpdateDto = z
+  .object({ description: z.string().max(2000).optional(), metadata: Metadata.optional() })
+  .strict();
+const ServingConfigDto = z
+  .object({
+    maxBatchSize: z.number().int().min(1).max(65_536).optional(),
+    maxQueueDelayMs: z.number().int().min(0).max(60_000).optional(),
+    instanceConcurrency: z.number().int().min(1).max(64).optional(),
+  })
+  .strict();
+const VersionUpdateDto = z
+  .object({ servingConfig: ServingConfigDto.nullable().optional() })
+  .strict();
+const LabelSetDto = z.union([
+  z.object({ version: z.number().int().min(1) }).strict(),
+  z.object({ versions: z.record(z.string(), z.number().int().min(1).max(1_000_000)) }).strict(),
+]);
 const UploadQuery = z.object({ format: z.enum(['onnx', 'tfjs']).default('onnx') });
+const VersionPageQuery = z.object({
+  cursor: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 
 export function parseVersionNumber(raw: string): number {
   const value = Number(raw);
@@ -33,6 +70,7 @@ export function parseVersionNumber(raw: string): number {
 
 @Controller('api/models')
 @UseGuards(TenantAuthGuard)
+@UseInterceptors(ModelChangeInterceptor)
 export class ModelsController {
   constructor(
     private readonly registry: ModelRegistryService,
@@ -45,7 +83,7 @@ export class ModelsController {
     @CurrentTenantId() tenantId: string,
     @Body(new ZodPipe(ModelCreateDto)) body: z.infer<typeof ModelCreateDto>,
   ) {
-    return modelView(await this.registry.createModel(tenantId, body));
+    return modelView(await this.registry.createModel(tenantId, body), []);
   }
 
   @Get()
@@ -55,13 +93,32 @@ export class ModelsController {
     @Query(new ZodPipe(PageQuery)) query: z.infer<typeof PageQuery>,
   ) {
     const page = await this.registry.listModels(tenantId, query);
-    return { items: page.items.map(modelView), nextCursor: page.nextCursor };
+    return { items: page.items.map((m) => modelView(m)), nextCursor: page.nextCursor };
   }
 
   @Get(':name')
   @RequireScope('models:read')
   async get(@CurrentTenantId() tenantId: string, @Param('name') name: string) {
-    return modelView(await this.registry.getModel(tenantId, name));
+    const model = await this.registry.getModel(tenantId, name);
+    return modelView(model, await this.registry.listLabels(tenantId, model.id));
+  }
+
+  @Patch(':name')
+  @RequireScope('models:write')
+  async update(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Body(new ZodPipe(ModelUpdateDto)) body: z.infer<typeof ModelUpdateDto>,
+  ) {
+    const model = await this.registry.updateModel(tenantId, name, body);
+    return modelView(model, await this.registry.listLabels(tenantId, model.id));
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @RequireScope('models:write')
+  async remove(@CurrentTenantId() tenantId: string, @Param('name') name: string) {
+    await this.registry.deleteModel(tenantId, name);
   }
 
   @Post(':name/versions')
@@ -85,10 +142,17 @@ export class ModelsController {
 
   @Get(':name/versions')
   @RequireScope('models:read')
-  async listVersions(@CurrentTenantId() tenantId: string, @Param('name') name: string) {
+  async listVersions(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Query(new ZodPipe(VersionPageQuery)) query: z.infer<typeof VersionPageQuery>,
+  ) {
     const model = await this.registry.getModel(tenantId, name);
-    const versions = await this.registry.listVersions(tenantId, name);
-    return { items: versions.map((v) => versionView(model, v)), nextCursor: null };
+    const page = await this.registry.listVersionsPage(tenantId, name, query);
+    return {
+      items: page.items.map((v) => versionView(model, v)),
+      nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
+    };
   }
 
   @Get(':name/versions/:version')
@@ -103,5 +167,58 @@ export class ModelsController {
       model,
       await this.registry.getVersion(tenantId, name, parseVersionNumber(version)),
     );
+  }
+
+  @Patch(':name/versions/:version')
+  @RequireScope('models:write')
+  async updateVersion(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Body(new ZodPipe(VersionUpdateDto)) body: z.infer<typeof VersionUpdateDto>,
+  ) {
+    const model = await this.registry.getModel(tenantId, name);
+    return versionView(
+      model,
+      await this.registry.updateVersion(tenantId, name, parseVersionNumber(version), body),
+    );
+  }
+
+  /** Archives the version and removes its bytes (409 while a label points at it). */
+  @Delete(':name/versions/:version')
+  @RequireScope('models:write')
+  async removeVersion(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ) {
+    const model = await this.registry.getModel(tenantId, name);
+    return versionView(
+      model,
+      await this.registry.deleteVersion(tenantId, name, parseVersionNumber(version)),
+    );
+  }
+
+  @Put(':name/labels/:label')
+  @RequireScope('models:write')
+  async setLabel(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Param('label') label: string,
+    @Body(new ZodPipe(LabelSetDto)) body: z.infer<typeof LabelSetDto>,
+  ) {
+    const targets = 'version' in body ? { [String(body.version)]: 100 } : body.versions;
+    return this.registry.setLabel(tenantId, name, label, targets);
+  }
+
+  @Delete(':name/labels/:label')
+  @HttpCode(204)
+  @RequireScope('models:write')
+  async removeLabel(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Param('label') label: string,
+  ) {
+    await this.registry.deleteLabel(tenantId, name, label);
   }
 }

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, Param, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { PLANS } from '@maas/config';
 import { ZodPipe } from '@maas/app-runtime';
 import { z } from 'zod';
 import { apiKeyView, ApiKeyService } from '../auth/api-key.service.js';
@@ -20,6 +32,15 @@ const ApiKeyCreateDto = z.object({
     .refine((date) => date.getTime() > Date.now(), 'must be in the future')
     .optional(),
 });
+const TenantUpdateDto = z
+  .object({
+    status: z.enum(['active', 'suspended']).optional(),
+    plan: z
+      .string()
+      .refine((plan) => plan in PLANS, `plan must be one of ${Object.keys(PLANS).join(', ')}`)
+      .optional(),
+  })
+  .strict();
 export const PageQuery = z.object({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -47,6 +68,20 @@ export class AdminTenantsController {
   @Get(':id')
   async get(@Param('id') id: string) {
     return tenantView(await this.tenants.get(id));
+  }
+
+  @Patch(':id')
+  async update(
+    @Param('id') id: string,
+    @Body(new ZodPipe(TenantUpdateDto)) body: z.infer<typeof TenantUpdateDto>,
+  ) {
+    return tenantView(await this.tenants.update(id, body));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async delete(@Param('id') id: string): Promise<void> {
+    await this.tenants.delete(id);
   }
 
   @Post(':id/api-keys')

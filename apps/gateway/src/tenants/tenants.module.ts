@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AdminTenantsController } from './admin-tenants.controller.js';
+import { AdminUsersController } from './admin-users.controller.js';
 import { TenantsService } from './tenants.service.js';
 
 @Module({
-  controllers: [AdminTenantsController],
+  controllers: [AdminTenantsController, AdminUsersController],
   providers: [TenantsService],
+  exports: [TenantsService],
 })
 export class TenantsModule {}

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { DomainError, notFound } from '@maas/app-runtime';
 import { PrismaService, type Tenant } from '@maas/db';
+import { ModelRegistryService } from '@maas/model-registry';
+import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,7 +25,11 @@ export function tenantView(tenant: Tenant) {
 
 @Injectable()
 export class TenantsService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly moduleRef: ModuleRef,
+    private readonly invalidation: CacheInvalidationService,
+  ) {}
 
   async create(name: string): Promise<Tenant> {
     try {
@@ -49,6 +56,28 @@ export class TenantsService {
     assertUuid(id, 'tenant');
     const tenant = await this.prisma.tenant.findUnique({ where: { id } });
     if (!tenant) throw notFound('tenant');
+    return tenant;
+  }
+
+  /** Suspend/resume and plan changes; keys of a suspended tenant stop working within a second. */
+  async update(id: string, changes: { status?: 'active' | 'suspended'; plan?: string }) {
+    const tenant = await this.get(id);
+    const updated = await this.prisma.tenant.update({ where: { id: tenant.id }, data: changes });
+    await this.invalidation.publish({ kind: 'tenant', tenantId: tenant.id });
+    return updated;
+  }
+
+  /** Removes the tenant, its rows (cascade) and its stored bytes. */
+  async delete(id: string): Promise<Tenant> {
+    const tenant = await this.get(id);
+    // Suspended first, so that nothing new is written while the bytes are removed.
+    await this.prisma.tenant.update({ where: { id: tenant.id }, data: { status: 'suspended' } });
+    await this.invalidation.publish({ kind: 'tenant', tenantId: tenant.id });
+    const registry = this.moduleRef.get(ModelRegistryService, { strict: false }) as
+      (ModelRegistryService & { purgeTenant?: (tenantId: string) => Promise<unknown> }) | undefined;
+    if (typeof registry?.purgeTenant === 'function') await registry.purgeTenant(tenant.id);
+    await this.prisma.tenant.delete({ where: { id: tenant.id } });
+    await this.invalidation.publish({ kind: 'tenant', tenantId: tenant.id });
     return tenant;
   }
 }

@@ -3,17 +3,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '@maas/app-runtime';
 import { ModelCacheService } from '../models/model-cache.service.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
-import { InferenceService } from './inference.service.js';
+import { InferenceService, type ServedResponse } from './inference.service.js';
 
-const TENANT_HEADER = 'x-maas-tenant-id';
+export const TENANT_HEADER = 'x-maas-tenant-id';
 
-function tenantOf(value: string | undefined): string {
+export function tenantOf(value: string | undefined): string {
   // The gateway resolves the caller's tenant and sends it; workers are reachable only from it.
   if (!value) throw new DomainError('INVALID_ARGUMENT', `missing ${TENANT_HEADER} header`);
   return value;
 }
 
-function versionOf(raw: string): number {
+export function versionOf(raw: string): number {
   if (!/^[0-9]{1,9}$/.test(raw) || Number(raw) < 1) {
     throw new DomainError('INVALID_ARGUMENT', `version must be a positive integer, got '${raw}'`);
   }
@@ -89,10 +89,17 @@ export class V2Controller {
       body,
       headerLengthOf(headerLength),
     );
-    void reply.header('content-type', response.contentType);
-    if (response.headerLength !== undefined) {
-      void reply.header('inference-header-content-length', String(response.headerLength));
-    }
-    await reply.send(response.body);
+    await sendServed(reply, response);
   }
+}
+
+/** Writes a served response with the usage headers the gateway meters from. */
+export async function sendServed(reply: FastifyReply, response: ServedResponse): Promise<void> {
+  void reply.header('content-type', response.contentType);
+  void reply.header('x-maas-rows', String(response.rows));
+  void reply.header('x-maas-batch-size', String(response.batchRows));
+  if (response.headerLength !== undefined) {
+    void reply.header('inference-header-content-length', String(response.headerLength));
+  }
+  await reply.send(response.body);
 }

@@ -1,15 +1,23 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { env, sharedConfigShape } from '@maas/config';
+import { env, masterKeyRequiredInProduction, sharedConfigShape } from '@maas/config';
 import { z } from 'zod';
 
-export const trainerConfigSchema = z.object({
-  ...sharedConfigShape,
-  /** Health and metrics only; the trainer takes its work from the queue. */
-  PORT: env.port(3002),
-  TRAINER_CONCURRENCY: env.positiveInt(1),
-  /** Which TensorFlow.js backend to train on; auto picks the best one installed. */
-  TFJS_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-});
+export const trainerConfigSchema = z
+  .object({
+    ...sharedConfigShape,
+    /** Health and metrics only; the trainer takes its work from the queue. */
+    PORT: env.port(3002),
+    TRAINER_CONCURRENCY: env.positiveInt(1),
+    /** Which TensorFlow.js backend to train on; auto picks the best one installed. */
+    TFJS_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    /** How long a job's lock lasts without renewal: a killed trainer's job is free after this. */
+    TRAINER_LOCK_DURATION_MS: env.positiveInt(30_000),
+    /** How often stalled jobs (lock lost) are looked for and put back in the queue. */
+    TRAINER_STALLED_INTERVAL_MS: env.positiveInt(30_000),
+    /** How often the model registry's sweep runs (stuck uploads, leftover bytes); 0 = never. */
+    REGISTRY_SWEEP_INTERVAL_MS: env.nonNegativeInt(600_000),
+  })
+  .refine(...masterKeyRequiredInProduction);
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;
 export const TRAINER_CONFIG = Symbol('TRAINER_CONFIG');

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../storage/object-store.js';
+import { ObjectNotFoundError } from '../storage/storage-errors.js';
+import { decryptBuffer, DecryptionError } from './envelope.js';
+import type { TenantDataKeys } from './tenant-data-keys.js';
 
 /** The bytes in storage are not the bytes that were recorded (tampering or corruption). */
 export class ArtifactIntegrityError extends Error {
@@ -16,23 +19,53 @@ export class ArtifactIntegrityError extends Error {
 export interface StoredArtifact {
   tenantId: string;
   artifactKey: string;
-  /** sha256 (hex) of the artifact as uploaded */
+  /** sha256 (hex) of the artifact as uploaded (the plaintext) */
   sha256: string | null;
   encrypted: boolean;
 }
 
 /**
- * The one way serving code reads a model artifact: fetch, decrypt when encrypted at rest, and
- * check the recorded sha256 before anything parses the bytes.
+ * The one way serving code reads a model artifact: fetch, decrypt when encrypted at rest
+ * (AES-256-GCM under the tenant's data key), and check the recorded sha256 of the plaintext
+ * before anything parses the bytes. Tampered, truncated, swapped or missing bytes reject with
+ * ArtifactIntegrityError.
  */
 export class ArtifactReader {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly dataKeys?: TenantDataKeys,
+  ) {}
 
   async read(artifact: StoredArtifact): Promise<Buffer> {
-    if (artifact.encrypted) {
-      throw new ArtifactIntegrityError(artifact.artifactKey, 'encrypted artifacts need a data key');
+    let bytes: Buffer;
+    try {
+      bytes = await this.store.getBuffer(artifact.artifactKey);
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) {
+        throw new ArtifactIntegrityError(
+          artifact.artifactKey,
+          'the artifact is missing from storage',
+        );
+      }
+      throw error;
     }
-    const bytes = await this.store.getBuffer(artifact.artifactKey);
+    if (artifact.encrypted) {
+      if (!this.dataKeys) {
+        throw new ArtifactIntegrityError(
+          artifact.artifactKey,
+          'encrypted artifacts need a data key',
+        );
+      }
+      const dataKey = await this.dataKeys.forTenant(artifact.tenantId);
+      try {
+        bytes = decryptBuffer(bytes, dataKey, artifact.artifactKey);
+      } catch (error) {
+        if (error instanceof DecryptionError) {
+          throw new ArtifactIntegrityError(artifact.artifactKey, error.message);
+        }
+        throw error;
+      }
+    }
     if (artifact.sha256) {
       const actual = createHash('sha256').update(bytes).digest('hex');
       if (actual !== artifact.sha256) {

@@ -1,22 +1,40 @@
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { type Model, type ModelVersion, PrismaService } from '@maas/db';
+import { effectiveLimits, type TenantLimits } from '@maas/config';
+import { type Model, type ModelLabel, type ModelVersion, Prisma, PrismaService } from '@maas/db';
+import { ArtifactReader } from '../integrity/artifact-reader.js';
+import { ENCRYPTION_OVERHEAD, encryptStream } from '../integrity/envelope.js';
+import type { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { modelArtifactKey } from '../storage/storage-keys.js';
+import { PayloadTooLargeError } from '../storage/storage-errors.js';
+import {
+  modelArtifactKey,
+  modelPrefix,
+  modelVersionPrefix,
+  tenantPrefix,
+} from '../storage/storage-keys.js';
 import { assertValidModelName } from '../validation/model-name.js';
-import { inspectOnnxModel } from '../validation/onnx-inspector.js';
+import { inspectOnnxModel, type TensorSpec } from '../validation/onnx-inspector.js';
+import { inspectTfjsArchive, tfjsArchiveKind } from '../validation/tfjs-archive.js';
+import { InvalidModelError } from '../validation/validation-errors.js';
 import { modelNotFound, RegistryError, versionNotFound } from './registry.errors.js';
 
 export const OBJECT_STORE = Symbol('OBJECT_STORE');
+export const TENANT_DATA_KEYS = Symbol('TENANT_DATA_KEYS');
 
 export type ModelFormatName = 'onnx' | 'tfjs';
 
 export interface VersionUpload {
   format: ModelFormatName;
   body: Readable | Buffer;
+  /** The platform's upload limit; the tenant's remaining storage quota may lower it. */
   maxBytes: number;
   /** "user:<id>" or "api-key:<id>" */
   createdBy: string;
+  /** The training job that produced it, if any. */
+  trainingJobId?: string;
+  metrics?: Record<string, unknown>;
 }
 
 export interface VersionSelector {
@@ -29,8 +47,35 @@ export interface ResolvedVersion {
   version: ModelVersion;
 }
 
+/** The versions a request may resolve to, with their traffic weights (at least one). */
+export interface VersionCandidates {
+  model: Model;
+  targets: { version: ModelVersion; weight: number }[];
+}
+
+/** Draws one version from the candidates by weight (the only one when there is one). */
+export function pickVersion(candidates: VersionCandidates): ResolvedVersion {
+  return { model: candidates.model, version: pickWeighted(candidates.targets).version };
+}
+
+export interface ServingConfig {
+  maxBatchSize?: number;
+  maxQueueDelayMs?: number;
+  instanceConcurrency?: number;
+}
+
+/** A label's targets: version number → weight (one entry: a plain label). */
+export type LabelTargets = Record<string, number>;
+
+export interface LabelView {
+  name: string;
+  versions: LabelTargets;
+}
+
 const DEFAULT_LABEL = 'production';
 const LABEL_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+// Versions whose bytes are (or may still be) in storage count against the storage quota.
+const STORED_STATUSES = ['uploading', 'validating', 'ready', 'corrupt'] as const;
 
 /**
  * The record of what each tenant can serve. Every method takes the tenant id first and every
@@ -38,28 +83,54 @@ const LABEL_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
  */
 @Injectable()
 export class ModelRegistryService {
+  private readonly reader: ArtifactReader;
+
   constructor(
     private readonly prisma: PrismaService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-  ) {}
+    @Inject(TENANT_DATA_KEYS) private readonly dataKeys: TenantDataKeys,
+  ) {
+    this.reader = new ArtifactReader(store, dataKeys);
+  }
+
+  /** Reads an artifact as serving code does (decrypted, sha256-checked). */
+  get artifacts(): ArtifactReader {
+    return this.reader;
+  }
+
+  // ---- models -------------------------------------------------------------------------------
 
   async createModel(
     tenantId: string,
     input: { name: string; description?: string; metadata?: Record<string, unknown> },
   ): Promise<Model> {
     assertValidModelName(input.name);
-    const existing = await this.prisma.model.findUnique({
-      where: { tenantId_name: { tenantId, name: input.name } },
-    });
-    if (existing) throw new RegistryError('ALREADY_EXISTS', `model '${input.name}' already exists`);
+    const limits = await this.limitsOf(tenantId);
     try {
-      return await this.prisma.model.create({
-        data: {
-          tenantId,
-          name: input.name,
-          description: input.description ?? '',
-          metadata: (input.metadata ?? {}) as object,
-        },
+      return await this.prisma.$transaction(async (tx) => {
+        // One create at a time per tenant, so the model count cannot be raced past its limit.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`models:${tenantId}`}))`;
+        const existing = await tx.model.findUnique({
+          where: { tenantId_name: { tenantId, name: input.name } },
+        });
+        if (existing) {
+          throw new RegistryError('ALREADY_EXISTS', `model '${input.name}' already exists`);
+        }
+        const count = await tx.model.count({ where: { tenantId, deletedAt: null } });
+        if (count >= limits.maxModels) {
+          throw new RegistryError(
+            'RESOURCE_EXHAUSTED',
+            `model limit reached: the tenant has ${count} of ${limits.maxModels} models; delete one first`,
+          );
+        }
+        return tx.model.create({
+          data: {
+            tenantId,
+            name: input.name,
+            description: input.description ?? '',
+            metadata: (input.metadata ?? {}) as object,
+          },
+        });
       });
     } catch (error) {
       // A concurrent create of the same name lost the race on the unique index.
@@ -91,12 +162,76 @@ export class ModelRegistryService {
     return model;
   }
 
+  async updateModel(
+    tenantId: string,
+    name: string,
+    changes: { description?: string; metadata?: Record<string, unknown> },
+  ): Promise<Model> {
+    const model = await this.getModel(tenantId, name);
+    return this.prisma.model.update({
+      where: { id: model.id },
+      data: {
+        ...(changes.description !== undefined && { description: changes.description }),
+        ...(changes.metadata !== undefined && { metadata: changes.metadata as object }),
+      },
+    });
+  }
+
+  /**
+   * Soft delete: in one transaction the model stops resolving, its versions are archived, its
+   * labels go and its name is freed for reuse (the row keeps it as `<name>~deleted~<id>`,
+   * which no model name can be). Its bytes are removed right after the commit; a failure
+   * there is left to sweepDeletedArtifacts.
+   */
+  async deleteModel(tenantId: string, name: string): Promise<Model> {
+    const model = await this.getModel(tenantId, name);
+    await this.prisma.$transaction([
+      this.prisma.model.update({
+        where: { id: model.id },
+        data: { deletedAt: new Date(), name: `${model.name}~deleted~${model.id}` },
+      }),
+      this.prisma.modelLabel.deleteMany({ where: { modelId: model.id } }),
+      this.prisma.modelVersion.updateMany({
+        where: { modelId: model.id, status: { not: 'archived' } },
+        data: { status: 'archived', statusReason: 'model deleted' },
+      }),
+    ]);
+    await this.store.deletePrefix(modelPrefix(tenantId, model.id)).catch(() => undefined);
+    return model;
+  }
+
+  // ---- versions -----------------------------------------------------------------------------
+
+  /** Every version of a model, oldest first, whatever its state. */
   async listVersions(tenantId: string, name: string): Promise<ModelVersion[]> {
     const model = await this.getModel(tenantId, name);
     return this.prisma.modelVersion.findMany({
       where: { tenantId, modelId: model.id },
       orderBy: { number: 'asc' },
     });
+  }
+
+  /** A page of versions by number (the cursor is the last number of the previous page). */
+  async listVersionsPage(
+    tenantId: string,
+    name: string,
+    page: { cursor?: number; limit: number },
+  ): Promise<{ items: ModelVersion[]; nextCursor: number | null }> {
+    const model = await this.getModel(tenantId, name);
+    const rows = await this.prisma.modelVersion.findMany({
+      where: {
+        tenantId,
+        modelId: model.id,
+        ...(page.cursor !== undefined && { number: { gt: page.cursor } }),
+      },
+      orderBy: { number: 'asc' },
+      take: page.limit + 1,
+    });
+    const items = rows.slice(0, page.limit);
+    return {
+      items,
+      nextCursor: rows.length > page.limit ? items[items.length - 1].number : null,
+    };
   }
 
   async getVersion(tenantId: string, name: string, number: number): Promise<ModelVersion> {
@@ -108,28 +243,95 @@ export class ModelRegistryService {
     return version;
   }
 
+  /** Sets (or with null clears) the version's serving config: batching and concurrency. */
+  async updateVersion(
+    tenantId: string,
+    name: string,
+    number: number,
+    changes: { servingConfig?: ServingConfig | null },
+  ): Promise<ModelVersion> {
+    const version = await this.getVersion(tenantId, name, number);
+    if (changes.servingConfig === undefined) return version;
+    return this.prisma.modelVersion.update({
+      where: { id: version.id },
+      data: {
+        servingConfig:
+          changes.servingConfig === null ? Prisma.DbNull : (changes.servingConfig as object),
+      },
+    });
+  }
+
   /**
-   * Streams an artifact to storage, validates it by loading it, and records its signature.
-   * A number is taken atomically; an artifact that is too large or not a model leaves neither
-   * bytes nor a row behind.
+   * Archives a version and removes its bytes. A version a label points at is refused (409):
+   * move the label first, so that deleting a version never silently changes what serves.
+   */
+  async deleteVersion(tenantId: string, name: string, number: number): Promise<ModelVersion> {
+    const version = await this.getVersion(tenantId, name, number);
+    const labels = await this.prisma.modelLabel.findMany({
+      where: { targets: { some: { versionId: version.id } } },
+      select: { name: true },
+    });
+    if (labels.length > 0) {
+      throw new RegistryError(
+        'ALREADY_EXISTS',
+        `version ${number} of model '${name}' is the target of label(s) ${labels
+          .map((l) => `'${l.name}'`)
+          .join(', ')}; move or delete them first`,
+      );
+    }
+    const archived = await this.prisma.modelVersion.update({
+      where: { id: version.id },
+      data: {
+        status: 'archived',
+        statusReason: version.status === 'archived' ? version.statusReason : 'deleted',
+      },
+    });
+    await this.store
+      .deletePrefix(modelVersionPrefix(tenantId, version.modelId, version.number))
+      .catch(() => undefined);
+    return archived;
+  }
+
+  /**
+   * Streams an artifact to storage (encrypted under the tenant's data key, sha256 and size of
+   * the plaintext recorded), validates it by loading it, and records its signature. The number
+   * is taken atomically. Past the platform limit or the tenant's storage quota the stream stops
+   * (413). Anything that fails after the number was taken leaves a `failed` version with the
+   * reason, and no bytes.
    */
   async uploadVersion(
     tenantId: string,
     name: string,
     upload: VersionUpload,
   ): Promise<ModelVersion> {
-    if (upload.format !== 'onnx') {
-      throw new RegistryError(
-        'INVALID_ARGUMENT',
-        `format '${upload.format}' is not supported yet; use onnx`,
-      );
-    }
     const model = await this.getModel(tenantId, name);
-    const [{ number }] = await this.prisma.$queryRaw<{ number: number }[]>`
+    const limits = await this.limitsOf(tenantId);
+    const used = await this.storageUsed(tenantId);
+    const remaining = limits.storageBytes - used;
+    if (remaining <= 0) throw quotaExceeded(limits, used);
+    const quotaBound = remaining < upload.maxBytes;
+    const maxBytes = Math.min(upload.maxBytes, remaining);
+
+    const { first, rest } = await peekFirstChunk(upload.body);
+    if (first.length === 0) throw new InvalidModelError('the model file is empty');
+    let fileName = 'model.onnx';
+    if (upload.format === 'tfjs') {
+      const kind = tfjsArchiveKind(first);
+      if (!kind) {
+        throw new InvalidModelError(
+          'not a TensorFlow.js model archive: send a .zip or .tar.gz holding model.json and its weight shards',
+        );
+      }
+      fileName = kind === 'zip' ? 'model.zip' : 'model.tar.gz';
+    }
+
+    const taken = await this.prisma.$queryRaw<{ number: number }[]>`
       UPDATE models SET next_version = next_version + 1, updated_at = now()
-      WHERE id = ${model.id}::uuid
+      WHERE id = ${model.id}::uuid AND deleted_at IS NULL
       RETURNING next_version - 1 AS number`;
-    const artifactKey = modelArtifactKey(tenantId, model.id, number, 'model.onnx');
+    if (taken.length === 0) throw modelNotFound(name);
+    const number = Number(taken[0].number);
+    const artifactKey = modelArtifactKey(tenantId, model.id, number, fileName);
     const version = await this.prisma.modelVersion.create({
       data: {
         tenantId,
@@ -138,62 +340,223 @@ export class ModelRegistryService {
         format: upload.format,
         artifactKey,
         status: 'uploading',
+        encrypted: true,
         createdBy: upload.createdBy,
+        trainingJobId: upload.trainingJobId,
+        metrics: upload.metrics as object | undefined,
       },
     });
+    let bytesStored = false;
     try {
-      const stored = await this.store.put(artifactKey, upload.body, {
-        maxBytes: upload.maxBytes,
+      const dataKey = await this.dataKeys.forTenant(tenantId);
+      const hash = createHash('sha256');
+      let sizeBytes = 0;
+      const meter = (chunk: Buffer) => {
+        sizeBytes += chunk.length;
+        if (sizeBytes > maxBytes) {
+          throw quotaBound
+            ? quotaExceeded(limits, used, maxBytes)
+            : new PayloadTooLargeError(maxBytes);
+        }
+        hash.update(chunk);
+      };
+      const encrypted = Readable.from(
+        encryptStream(prepend(first, rest), dataKey, artifactKey, meter),
+      );
+      await this.store.put(artifactKey, encrypted, {
+        maxBytes: maxBytes + ENCRYPTION_OVERHEAD,
         contentType: 'application/octet-stream',
       });
-      await this.prisma.modelVersion.update({
-        where: { id: version.id },
-        data: { status: 'validating', sha256: stored.sha256, sizeBytes: BigInt(stored.sizeBytes) },
+      bytesStored = true;
+      const sha256 = hash.digest('hex');
+      const moved = await this.prisma.modelVersion.updateMany({
+        where: { id: version.id, status: 'uploading' },
+        data: { status: 'validating', sha256, sizeBytes: BigInt(sizeBytes) },
       });
-      const signature = await inspectOnnxModel(await this.store.getBuffer(artifactKey));
-      return await this.prisma.modelVersion.update({
-        where: { id: version.id },
+      // Deleted, or given up on by the sweep, while its bytes were streaming.
+      if (moved.count === 0) throw versionNotFound(name, number);
+      // Concurrent uploads each passed the quota check on their own: count them together.
+      const usedNow = await this.storageUsed(tenantId);
+      if (usedNow > limits.storageBytes) throw quotaExceeded(limits, usedNow - sizeBytes);
+
+      const plaintext = await this.reader.read({ tenantId, artifactKey, sha256, encrypted: true });
+      const signature: { inputs: TensorSpec[]; outputs: TensorSpec[] } =
+        upload.format === 'tfjs'
+          ? await inspectTfjsArchive(plaintext)
+          : await inspectOnnxModel(plaintext);
+      const { count } = await this.prisma.modelVersion.updateMany({
+        where: { id: version.id, status: 'validating' },
         data: {
           status: 'ready',
           inputs: signature.inputs as object[],
           outputs: signature.outputs as object[],
         },
       });
+      // Deleted (the model or this version) while it was being validated.
+      if (count === 0) throw versionNotFound(name, number);
+      return await this.prisma.modelVersion.findUniqueOrThrow({ where: { id: version.id } });
     } catch (error) {
-      await this.store.delete(artifactKey).catch(() => undefined);
-      await this.prisma.modelVersion.delete({ where: { id: version.id } }).catch(() => undefined);
+      if (bytesStored || !(error instanceof PayloadTooLargeError)) {
+        await this.store.delete(artifactKey).catch(() => undefined);
+      }
+      await this.prisma.modelVersion
+        .updateMany({
+          where: { id: version.id, status: { in: ['uploading', 'validating'] } },
+          data: { status: 'failed', statusReason: reasonOf(error) },
+        })
+        .catch(() => undefined);
       throw error;
+    }
+  }
+
+  // ---- labels -------------------------------------------------------------------------------
+
+  async listLabels(tenantId: string, modelId: string): Promise<LabelView[]> {
+    const labels = await this.prisma.modelLabel.findMany({
+      where: { modelId, model: { tenantId } },
+      include: { targets: { include: { version: { select: { number: true } } } } },
+      orderBy: { name: 'asc' },
+    });
+    return labels.map(labelView);
+  }
+
+  /**
+   * Points a label at one ready version, or splits it by weight between several (canary).
+   * Replaces whatever the label pointed at before, atomically.
+   */
+  async setLabel(
+    tenantId: string,
+    name: string,
+    label: string,
+    targets: LabelTargets,
+  ): Promise<LabelView> {
+    assertValidLabel(label);
+    const model = await this.getModel(tenantId, name);
+    const entries = Object.entries(targets);
+    if (entries.length === 0) {
+      throw new RegistryError('INVALID_ARGUMENT', 'a label needs at least one version');
+    }
+    const numbers = entries.map(([version, weight]) => {
+      if (!/^[0-9]{1,9}$/.test(version) || Number(version) < 1) {
+        throw new RegistryError('INVALID_ARGUMENT', `'${version}' is not a version number`);
+      }
+      if (!Number.isInteger(weight) || weight < 1 || weight > 1_000_000) {
+        throw new RegistryError(
+          'INVALID_ARGUMENT',
+          `weight of version ${version} must be an integer from 1 to 1000000`,
+        );
+      }
+      return Number(version);
+    });
+    const versions = await this.prisma.modelVersion.findMany({
+      where: { modelId: model.id, number: { in: numbers } },
+    });
+    for (const number of numbers) {
+      const version = versions.find((v) => v.number === number);
+      if (!version) throw versionNotFound(name, number);
+      if (version.status !== 'ready') {
+        throw new RegistryError(
+          'INVALID_ARGUMENT',
+          `version ${number} of model '${name}' is ${version.status}; a label can only point at a ready version`,
+        );
+      }
+    }
+    const saved = await this.prisma.$transaction(async (tx) => {
+      const row = await tx.modelLabel.upsert({
+        where: { modelId_name: { modelId: model.id, name: label } },
+        create: { modelId: model.id, name: label },
+        update: { updatedAt: new Date() },
+      });
+      await tx.modelLabelTarget.deleteMany({ where: { labelId: row.id } });
+      await tx.modelLabelTarget.createMany({
+        data: entries.map(([version, weight]) => ({
+          labelId: row.id,
+          versionId: versions.find((v) => v.number === Number(version))!.id,
+          weight,
+        })),
+      });
+      return row;
+    });
+    return labelView({
+      ...saved,
+      targets: entries.map(([version, weight]) => ({
+        weight,
+        version: { number: Number(version) },
+      })),
+    });
+  }
+
+  async deleteLabel(tenantId: string, name: string, label: string): Promise<void> {
+    assertValidLabel(label);
+    const model = await this.getModel(tenantId, name);
+    const { count } = await this.prisma.modelLabel.deleteMany({
+      where: { modelId: model.id, name: label },
+    });
+    if (count === 0) {
+      throw new RegistryError('NOT_FOUND', `label '${label}' of model '${name}' not found`);
     }
   }
 
   /**
    * Which version serves a request: the explicit one, else the label's (weighted when it
-   * splits traffic), else label `production`, else the newest ready version.
+   * splits traffic), else label `production`, else the newest ready version. An explicit
+   * version that failed its integrity check answers 503.
    */
   async resolveVersion(
     tenantId: string,
     name: string,
     selector: VersionSelector,
   ): Promise<ResolvedVersion> {
-    const model = await this.getModel(tenantId, name);
+    return pickVersion(await this.resolveCandidates(tenantId, name, selector));
+  }
+
+  /**
+   * What resolveVersion draws from: the versions a request may go to, with their weights.
+   * Hot paths may cache this briefly and call pickVersion per request, so that a weighted
+   * label still splits traffic request by request.
+   */
+  async resolveCandidates(
+    tenantId: string,
+    name: string,
+    selector: VersionSelector,
+  ): Promise<VersionCandidates> {
+    const live = { tenantId, name, deletedAt: null };
     if (selector.version !== undefined) {
-      const version = await this.prisma.modelVersion.findUnique({
-        where: { modelId_number: { modelId: model.id, number: selector.version } },
+      // The hot path is one query; the misses find out which part is missing.
+      const found = await this.prisma.modelVersion.findFirst({
+        where: { number: selector.version, model: live },
+        include: { model: true },
       });
-      if (!version || version.status !== 'ready') throw versionNotFound(name, selector.version);
-      return { model, version };
+      if (found?.status === 'ready') {
+        const { model, ...version } = found;
+        return { model, targets: [{ version, weight: 1 }] };
+      }
+      await this.getModel(tenantId, name);
+      if (found?.status === 'corrupt') {
+        throw new RegistryError(
+          'UNAVAILABLE',
+          `version ${selector.version} of model '${name}' failed its integrity check`,
+        );
+      }
+      throw versionNotFound(name, selector.version);
     }
-    if (selector.label !== undefined && !LABEL_PATTERN.test(selector.label)) {
-      throw new RegistryError('INVALID_ARGUMENT', `invalid label '${selector.label}'`);
-    }
+    if (selector.label !== undefined) assertValidLabel(selector.label);
     const labelName = selector.label ?? DEFAULT_LABEL;
-    const label = await this.prisma.modelLabel.findUnique({
-      where: { modelId_name: { modelId: model.id, name: labelName } },
-      include: { targets: { include: { version: true } } },
+    const label = await this.prisma.modelLabel.findFirst({
+      where: { name: labelName, model: live },
+      include: { model: true, targets: { include: { version: true } } },
     });
     const targets =
       label?.targets.filter((t) => t.version.status === 'ready' && t.weight > 0) ?? [];
-    if (targets.length > 0) return { model, version: pickWeighted(targets).version };
+    if (label && targets.length > 0) {
+      return {
+        model: label.model,
+        targets: targets
+          .map((t) => ({ version: t.version, weight: t.weight }))
+          .sort((a, b) => a.version.number - b.version.number),
+      };
+    }
+    const model = await this.getModel(tenantId, name);
     if (selector.label !== undefined) {
       throw new RegistryError(
         'NOT_FOUND',
@@ -205,7 +568,7 @@ export class ModelRegistryService {
       orderBy: { number: 'desc' },
     });
     if (!newest) throw new RegistryError('NOT_FOUND', `model '${name}' has no ready version`);
-    return { model, version: newest };
+    return { model, targets: [{ version: newest, weight: 1 }] };
   }
 
   /** Ready versions of a model, oldest first (for protocol metadata). */
@@ -217,6 +580,151 @@ export class ModelRegistryService {
     });
     return rows.map((r) => r.number);
   }
+
+  // ---- storage accounting and cleanup --------------------------------------------------------
+
+  /** Bytes of the tenant's artifacts (plaintext sizes) that count against its storage quota. */
+  async storageUsed(tenantId: string): Promise<number> {
+    const sum = await this.prisma.modelVersion.aggregate({
+      where: { tenantId, status: { in: [...STORED_STATUSES] }, model: { deletedAt: null } },
+      _sum: { sizeBytes: true },
+    });
+    return Number(sum._sum.sizeBytes ?? 0);
+  }
+
+  /** Removes every stored byte of a tenant (its whole storage prefix): for tenant deletion. */
+  async purgeTenant(tenantId: string): Promise<number> {
+    const removed = await this.store.deletePrefix(tenantPrefix(tenantId));
+    this.dataKeys.forget(tenantId);
+    return removed;
+  }
+
+  /**
+   * Background safety net (run periodically by the trainer's maintenance loop): uploads that
+   * stopped mid-way (a crashed gateway) become `failed`; bytes of deleted models and of
+   * archived or failed versions that an after-commit cleanup did not remove are removed, and
+   * a deleted model whose bytes are gone is purged from the database. Idempotent.
+   */
+  async sweepDeletedArtifacts(
+    options: { stuckAfterMs?: number; recentMs?: number } = {},
+  ): Promise<{ removedObjects: number; interruptedUploads: number; purgedModels: number }> {
+    const now = Date.now();
+    const stuckBefore = new Date(now - (options.stuckAfterMs ?? 3600_000));
+    const recentSince = new Date(now - (options.recentMs ?? 7 * 24 * 3600_000));
+    const { count: interruptedUploads } = await this.prisma.modelVersion.updateMany({
+      where: { status: { in: ['uploading', 'validating'] }, updatedAt: { lt: stuckBefore } },
+      data: { status: 'failed', statusReason: 'upload interrupted' },
+    });
+    let removedObjects = 0;
+    const versions = await this.prisma.modelVersion.findMany({
+      where: {
+        status: { in: ['archived', 'failed'] },
+        updatedAt: { gte: recentSince },
+        model: { deletedAt: null },
+      },
+      select: { tenantId: true, modelId: true, number: true },
+    });
+    for (const version of versions) {
+      removedObjects += await this.store.deletePrefix(
+        modelVersionPrefix(version.tenantId, version.modelId, version.number),
+      );
+    }
+    const models = await this.prisma.model.findMany({
+      where: { deletedAt: { not: null } },
+      select: { id: true, tenantId: true },
+    });
+    for (const model of models) {
+      removedObjects += await this.store.deletePrefix(modelPrefix(model.tenantId, model.id));
+      await this.prisma.model.delete({ where: { id: model.id } });
+    }
+    return { removedObjects, interruptedUploads, purgedModels: models.length };
+  }
+
+  private async limitsOf(tenantId: string): Promise<TenantLimits> {
+    const tenant = await this.prisma.tenant.findUnique({
+      where: { id: tenantId },
+      include: { quota: true },
+    });
+    if (!tenant) throw new RegistryError('NOT_FOUND', 'tenant not found');
+    return effectiveLimits(tenant.plan, tenant.quota);
+  }
+}
+
+export function labelView(label: {
+  name: string;
+  targets: { weight: number; version: { number: number } }[];
+}): LabelView {
+  const versions: LabelTargets = {};
+  for (const target of [...label.targets].sort((a, b) => a.version.number - b.version.number)) {
+    versions[String(target.version.number)] = target.weight;
+  }
+  return { name: label.name, versions };
+}
+
+export type ModelLabelWithTargets = ModelLabel & {
+  targets: { weight: number; version: { number: number } }[];
+};
+
+function assertValidLabel(label: string): void {
+  if (!LABEL_PATTERN.test(label)) {
+    throw new RegistryError(
+      'INVALID_ARGUMENT',
+      `invalid label '${label}': use 1-63 characters of A-Z, a-z, 0-9, '_' and '-'`,
+    );
+  }
+}
+
+function quotaExceeded(limits: TenantLimits, used: number, maxBytes?: number): RegistryError {
+  return new RegistryError(
+    'PAYLOAD_TOO_LARGE',
+    `storage quota exceeded: ${used} of ${limits.storageBytes} bytes are in use` +
+      (maxBytes !== undefined ? `, so an upload may hold at most ${maxBytes} bytes` : '') +
+      '; delete versions or models, or ask for a larger quota',
+  );
+}
+
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 1000 ? `${message.slice(0, 1000)}…` : message;
+}
+
+/** The first non-empty chunk of a body and the rest, without destroying the source. */
+async function peekFirstChunk(
+  body: Readable | Buffer,
+): Promise<{ first: Buffer; rest: AsyncIterator<Buffer> | null }> {
+  if (Buffer.isBuffer(body)) return { first: body, rest: null };
+  const iterator = body.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return { first: Buffer.alloc(0), rest: null };
+    const chunk = toBuffer(next.value);
+    if (chunk.length > 0) return { first: chunk, rest: iterator };
+  }
+}
+
+async function* prepend(
+  first: Buffer,
+  rest: AsyncIterator<unknown> | null,
+): AsyncGenerator<Buffer> {
+  yield first;
+  if (!rest) return;
+  try {
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) return;
+      yield toBuffer(next.value);
+    }
+  } finally {
+    await rest.return?.();
+  }
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array)
+    return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  throw new TypeError('upload bodies must be streams of bytes');
 }
 
 function pickWeighted<T extends { weight: number }>(targets: T[]): T {

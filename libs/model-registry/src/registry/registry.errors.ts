@@ -1,7 +1,13 @@
 /** Registry errors follow the platform's `code` convention (mapped to HTTP by the apps). */
 export class RegistryError extends Error {
   constructor(
-    readonly code: 'NOT_FOUND' | 'ALREADY_EXISTS' | 'INVALID_ARGUMENT',
+    readonly code:
+      | 'NOT_FOUND'
+      | 'ALREADY_EXISTS'
+      | 'INVALID_ARGUMENT'
+      | 'PAYLOAD_TOO_LARGE'
+      | 'RESOURCE_EXHAUSTED'
+      | 'UNAVAILABLE',
     message: string,
   ) {
     super(message);

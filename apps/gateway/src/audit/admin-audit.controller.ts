@@ -1,0 +1,33 @@
+import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { ZodPipe } from '@maas/app-runtime';
+import { z } from 'zod';
+import { AdminGuard } from '../auth/guards.js';
+import { AuditService } from './audit.service.js';
+
+const uuid = z.uuid();
+const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+const AuditQueryDto = z.object({
+  tenantId: uuid.optional(),
+  actorId: z.string().max(200).optional(),
+  action: z.string().max(200).optional(),
+  targetType: z.string().max(200).optional(),
+  targetId: z.string().max(200).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+@Controller('api/admin/audit-log')
+@UseGuards(AdminGuard)
+export class AdminAuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  list(@Query(new ZodPipe(AuditQueryDto)) query: z.infer<typeof AuditQueryDto>) {
+    return this.audit.list(query);
+  }
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { isInferenceRequest } from '../quotas/limits.interceptor.js';
+import { modelOfPath } from '../usage/usage.interceptor.js';
+import { describeMutation } from './audit.interceptor.js';
+
+describe('route classification', () => {
+  it('names audited mutations by their target', () => {
+    expect(describeMutation('POST', '/api/admin/tenants/:id/api-keys')).toEqual({
+      action: 'api-keys.create',
+      targetType: 'api-keys',
+      targetParam: 'id',
+    });
+    expect(describeMutation('DELETE', '/api/admin/tenants/:id/api-keys/:keyId')).toMatchObject({
+      action: 'api-keys.delete',
+      targetParam: 'keyId',
+    });
+    expect(describeMutation('PUT', '/api/models/:name/labels/:label')).toMatchObject({
+      action: 'labels.put',
+      targetType: 'labels',
+    });
+    expect(describeMutation('POST', '/api/training-jobs/:id/cancel')).toMatchObject({
+      action: 'training-jobs.cancel',
+      targetType: 'training-jobs',
+    });
+  });
+
+  it('recognises inference requests of both protocols and the model they name', () => {
+    expect(isInferenceRequest('POST', '/v2/models/m/infer')).toBe(true);
+    expect(isInferenceRequest('POST', '/v2/models/m/versions/3/infer?x=1')).toBe(true);
+    expect(isInferenceRequest('POST', '/v1/models/m/labels/prod:predict')).toBe(true);
+    expect(isInferenceRequest('GET', '/v2/models/m/infer')).toBe(false);
+    expect(isInferenceRequest('POST', '/api/models/m/versions')).toBe(false);
+    expect(modelOfPath('/v2/models/my%20model/versions/3/infer')).toEqual({
+      modelName: 'my model',
+      modelVersion: 3,
+    });
+    expect(modelOfPath('/v1/models/m:predict')).toEqual({ modelName: 'm', modelVersion: 0 });
+  });
+});

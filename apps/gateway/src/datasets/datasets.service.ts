@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '@maas/app-runtime';
+import { type Dataset, PrismaService } from '@maas/db';
+import { datasetKey, OBJECT_STORE, type ObjectStore } from '@maas/model-registry';
+import { type ColumnSummary, CsvFormatError, type CsvSummary, profileCsv } from '@maas/training';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NAME = /^[^\u0000-\u001f]{1,200}$/;
+
+export interface DatasetView {
+  id: string;
+  name: string;
+  rows: number;
+  columns: ColumnSummary[];
+  sizeBytes: number;
+  sha256: string;
+  createdAt: string;
+}
+
+export function datasetView(dataset: Dataset): DatasetView {
+  return {
+    id: dataset.id,
+    name: dataset.name,
+    rows: dataset.rows,
+    columns: dataset.columns as unknown as ColumnSummary[],
+    sizeBytes: Number(dataset.sizeBytes),
+    sha256: dataset.sha256,
+    createdAt: dataset.createdAt.toISOString(),
+  };
+}
+
+function datasetNotFound(id: string): DomainError {
+  return new DomainError('NOT_FOUND', `dataset '${id}' not found`);
+}
+
+/**
+ * Tenants' CSV datasets. An upload is streamed to object storage and profiled on the way
+ * (column types, row count), so a bad CSV is refused with its line number and leaves nothing
+ * behind, and the gateway never holds a whole dataset in memory.
+ */
+@Injectable()
+export class DatasetsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+  ) {}
+
+  async upload(
+    tenantId: string,
+    input: { name: string; body: Readable | Buffer; maxBytes: number; createdBy: string },
+  ): Promise<Dataset> {
+    if (!NAME.test(input.name)) {
+      throw new DomainError('INVALID_ARGUMENT', 'name must be 1 to 200 printable characters');
+    }
+    const id = randomUUID();
+    const key = datasetKey(tenantId, id);
+    const source = Buffer.isBuffer(input.body) ? Readable.from([input.body]) : input.body;
+    const toStore = new PassThrough();
+    const toProfiler = new PassThrough();
+    source.on('error', (error) => {
+      toStore.destroy(error);
+      toProfiler.destroy(error);
+    });
+    // Failures surface through the two promises below; these only keep a late stream error
+    // (after its consumer has given up) from becoming an uncaught exception.
+    toStore.on('error', () => undefined);
+    toProfiler.on('error', () => undefined);
+    source.pipe(toStore);
+    source.pipe(toProfiler);
+    // Either side failing stops both and drains the rest of the request body.
+    const abort = (error: Error) => {
+      source.unpipe();
+      toStore.destroy(error);
+      toProfiler.destroy(error);
+      source.resume();
+    };
+    const profiled = profileCsv(toProfiler).catch((error: unknown) => {
+      abort(error as Error);
+      throw error;
+    });
+    const stored = this.store
+      .put(key, toStore, { maxBytes: input.maxBytes, contentType: 'text/csv' })
+      .catch((error: unknown) => {
+        abort(error as Error);
+        throw error;
+      });
+    const [profile, put] = await Promise.allSettled([profiled, stored]);
+    if (profile.status === 'rejected' || put.status === 'rejected') {
+      await this.store.delete(key).catch(() => undefined);
+      const csvError = profile.status === 'rejected' ? profile.reason : undefined;
+      const storeError = put.status === 'rejected' ? put.reason : undefined;
+      // Too large wins (the CSV "error" is then only the cut-off); otherwise the CSV's own.
+      if ((storeError as { code?: string } | undefined)?.code === 'PAYLOAD_TOO_LARGE') {
+        throw storeError as Error;
+      }
+      if (csvError instanceof CsvFormatError) throw csvError;
+      throw (csvError ?? storeError) as Error;
+    }
+    const summary: CsvSummary = profile.value;
+    try {
+      return await this.prisma.dataset.create({
+        data: {
+          id,
+          tenantId,
+          name: input.name,
+          storageKey: key,
+          sizeBytes: BigInt(put.value.sizeBytes),
+          sha256: put.value.sha256,
+          rows: summary.rows,
+          columns: summary.columns as unknown as object[],
+          encrypted: false,
+          createdBy: input.createdBy,
+        },
+      });
+    } catch (error) {
+      await this.store.delete(key).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async list(
+    tenantId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ items: Dataset[]; nextCursor: string | null }> {
+    const cursor = page.cursor && UUID.test(page.cursor) ? page.cursor : undefined;
+    const rows = await this.prisma.dataset.findMany({
+      where: { tenantId, deletedAt: null },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: page.limit + 1,
+      ...(cursor && { cursor: { id: cursor }, skip: 1 }),
+    });
+    const items = rows.slice(0, page.limit);
+    return { items, nextCursor: rows.length > page.limit ? items[items.length - 1].id : null };
+  }
+
+  /** A live dataset of the tenant; a foreign or deleted id is 404 like a missing one. */
+  async get(tenantId: string, id: string): Promise<Dataset> {
+    if (!UUID.test(id)) throw datasetNotFound(id);
+    const dataset = await this.prisma.dataset.findFirst({
+      where: { id, tenantId, deletedAt: null },
+    });
+    if (!dataset) throw datasetNotFound(id);
+    return dataset;
+  }
+
+  /** Removes the bytes; the row stays (marked deleted) so past training jobs keep their record. */
+  async delete(tenantId: string, id: string): Promise<void> {
+    const dataset = await this.get(tenantId, id);
+    const marked = await this.prisma.dataset.updateMany({
+      where: { id: dataset.id, tenantId, deletedAt: null },
+      data: { deletedAt: new Date() },
+    });
+    if (marked.count === 0) throw datasetNotFound(id);
+    await this.store.delete(dataset.storageKey);
+  }
+}

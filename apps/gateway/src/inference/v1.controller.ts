@@ -1,0 +1,104 @@
+import { Controller, Get, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '@maas/app-runtime';
+import { ModelRegistryService, type ResolvedVersion } from '@maas/model-registry';
+import { TenantAuthGuard } from '../auth/guards.js';
+import { CurrentTenantId, RequireScope } from '../auth/principal.js';
+import { parseVersionNumber } from '../models/models.controller.js';
+import { InferenceForwarder } from './inference-forwarder.service.js';
+import { VersionResolver } from './version-resolver.service.js';
+import {
+  parseTfServingPath,
+  type TfServingPath,
+  tfServingMetadata,
+  tfServingVersionStatus,
+} from './tf-serving.js';
+
+const PREFIX = /^\/v1\/models\//i;
+
+function pathOf(request: FastifyRequest): TfServingPath {
+  const url = request.url.split('?')[0]!;
+  const parsed = parseTfServingPath(url.replace(PREFIX, ''));
+  if (!parsed) throw new DomainError('NOT_FOUND', `no such route: ${url}`);
+  return parsed;
+}
+
+/**
+ * TensorFlow Serving REST API for tenants: `/v1/models/{m}[/versions/{v}|/labels/{l}]`
+ * (status), `.../metadata`, and `...:predict`, forwarded untouched to the worker that owns the
+ * resolved version (the worker decodes `instances`/`inputs` against the signature).
+ */
+@Controller('v1/models')
+@UseGuards(TenantAuthGuard)
+@RequireScope('infer')
+export class V1Controller {
+  constructor(
+    private readonly registry: ModelRegistryService,
+    private readonly forwarder: InferenceForwarder,
+    private readonly resolver: VersionResolver,
+  ) {}
+
+  @Get('*')
+  async get(@CurrentTenantId() tenantId: string, @Req() request: FastifyRequest) {
+    const path = pathOf(request);
+    if (path.action === 'metadata') {
+      const { model, version } = await this.resolve(tenantId, path);
+      return tfServingMetadata(model.name, version);
+    }
+    if (path.action !== undefined) {
+      throw new DomainError('NOT_FOUND', `:${path.action} takes a POST`);
+    }
+    if (path.version !== undefined) {
+      const version = await this.registry.getVersion(
+        tenantId,
+        path.model,
+        parseVersionNumber(path.version),
+      );
+      return { model_version_status: [tfServingVersionStatus(version)] };
+    }
+    if (path.label !== undefined) {
+      const { version } = await this.resolve(tenantId, path);
+      return { model_version_status: [tfServingVersionStatus(version)] };
+    }
+    const versions = await this.registry.listVersions(tenantId, path.model);
+    return {
+      model_version_status: versions
+        .filter((v) => v.status !== 'archived')
+        .reverse()
+        .map(tfServingVersionStatus),
+    };
+  }
+
+  @Post('*')
+  async post(
+    @CurrentTenantId() tenantId: string,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const path = pathOf(request);
+    if (path.action === 'classify' || path.action === 'regress') {
+      throw new DomainError('UNIMPLEMENTED', `:${path.action} is not supported; use :predict`);
+    }
+    if (path.action !== 'predict') throw new DomainError('NOT_FOUND', 'no such route');
+    const resolved = await this.resolve(tenantId, path, true);
+    await this.forwarder.forward(
+      tenantId,
+      resolved,
+      `/v1/models/${encodeURIComponent(resolved.model.name)}/versions/${resolved.version.number}/predict`,
+      request,
+      reply,
+    );
+  }
+
+  private resolve(tenantId: string, path: TfServingPath, cached = false): Promise<ResolvedVersion> {
+    const selector =
+      path.version !== undefined
+        ? { version: parseVersionNumber(path.version) }
+        : path.label !== undefined
+          ? { label: path.label }
+          : {};
+    return cached
+      ? this.resolver.resolve(tenantId, path.model, selector)
+      : this.registry.resolveVersion(tenantId, path.model, selector);
+  }
+}

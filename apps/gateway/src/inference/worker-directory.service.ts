@@ -1,0 +1,102 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { REDIS } from '@maas/app-runtime';
+import { liveWorkers, rendezvousOrder, type WorkerInfo } from '@maas/workers';
+import type { Redis } from 'ioredis';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+
+const REFRESH_MS = 1000;
+/** Index entries older than this are pruned; liveness itself is the record's Redis TTL. */
+const INDEX_MAX_AGE_MS = 60_000;
+/** A worker that refused a connection is tried last for this long. */
+const SUSPECT_MS = 5000;
+
+/**
+ * The live inference workers (from their Redis heartbeats, refreshed every second) and the order
+ * to try them in for a version: rendezvous hashing, so a version stays hot on one worker and
+ * moves only when that worker goes. With none registered, INFERENCE_WORKER_URL is the worker.
+ */
+@Injectable()
+export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy {
+  private workers: WorkerInfo[] = [];
+  private readonly suspects = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  refresh(): Promise<void> {
+    this.refreshing ??= liveWorkers(this.redis, this.config.REDIS_PREFIX, INDEX_MAX_AGE_MS)
+      .then(
+        (workers) => {
+          this.workers = workers;
+        },
+        () => undefined, // Redis down: keep routing to the last known workers
+      )
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  /** Live workers as last read from Redis. */
+  list(): WorkerInfo[] {
+    return this.workers;
+  }
+
+  /** Base URLs to try for a version, best first. */
+  candidates(versionId: string): string[] {
+    if (this.workers.length === 0) return [this.config.INFERENCE_WORKER_URL];
+    const ordered = rendezvousOrder(versionId, this.workers, (w) => w.id).map((w) => w.url);
+    // The static URL (e.g. a Kubernetes Service) is the last resort when no registered one answers.
+    if (!ordered.includes(this.config.INFERENCE_WORKER_URL)) {
+      ordered.push(this.config.INFERENCE_WORKER_URL);
+    }
+    if (this.suspects.size === 0) return ordered;
+    const now = Date.now();
+    const healthy: string[] = [];
+    const suspect: string[] = [];
+    for (const url of ordered) {
+      const until = this.suspects.get(url);
+      if (until !== undefined && until > now) suspect.push(url);
+      else {
+        if (until !== undefined) this.suspects.delete(url);
+        healthy.push(url);
+      }
+    }
+    return [...healthy, ...suspect];
+  }
+
+  /** The runtime backend the worker owning a version runs it on (for metadata). */
+  backendFor(versionId: string, format: string): string {
+    const owner = this.workers.length
+      ? rendezvousOrder(versionId, this.workers, (w) => w.id)[0]
+      : undefined;
+    const prefix = format === 'tfjs' ? 'tfjs-' : 'onnxruntime';
+    return (
+      owner?.backends?.find((b) => b.startsWith(prefix)) ??
+      (format === 'tfjs' ? 'tfjs' : 'onnxruntime')
+    );
+  }
+
+  /** A connection to this worker failed: try it last for a while, and re-read the registry. */
+  markUnreachable(url: string): void {
+    this.suspects.set(url, Date.now() + SUSPECT_MS);
+    void this.refresh();
+  }
+}

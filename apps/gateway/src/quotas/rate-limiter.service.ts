@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError, REDIS } from '@maas/app-runtime';
+import type { Redis } from 'ioredis';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+
+/**
+ * Token bucket (refill `rate` per second up to `burst`) plus an optional monthly counter, checked
+ * and taken in one Lua call so that concurrent gateways cannot admit one request too many.
+ * Time comes from Redis (TIME), so gateways with skewed clocks share one timeline.
+ * Returns {admitted (1) | bucket empty (0) | monthly quota spent (2) | monthly counter missing (3),
+ * remaining, wait/reset ms}.
+ */
+const TAKE_SCRIPT = `
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local monthlyLimit = tonumber(ARGV[3])
+local monthTtl = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then tokens = burst; ts = now end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+local used = 0
+if monthlyLimit >= 0 then
+  local stored = redis.call('GET', KEYS[2])
+  if not stored then return {3, 0, 0} end
+  used = tonumber(stored)
+  if used >= monthlyLimit then return {2, 0, 0} end
+end
+if tokens < 1 then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+  return {0, 0, math.ceil((1 - tokens) * 1000 / rate)}
+end
+tokens = tokens - 1
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+if monthlyLimit >= 0 then
+  redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], monthTtl)
+end
+return {1, math.floor(tokens), math.ceil((burst - tokens) * 1000 / rate)}
+`;
+
+export interface BucketSpec {
+  key: string;
+  requestsPerSecond: number;
+  burst: number;
+  /**
+   * counts admitted requests per calendar month (UTC) when set; a counter Redis does not have
+   * (new month, or Redis lost it) starts from `seed()` (what Postgres has metered)
+   */
+  monthly?: { key: string; limit: number; seed: () => Promise<number> };
+}
+
+export interface TakeResult {
+  outcome: 'admitted' | 'rate-limited' | 'monthly-quota-exceeded';
+  limit: number;
+  remaining: number;
+  /** admitted: ms until the bucket is full again; rate-limited: ms until a token is there */
+  waitMs: number;
+}
+
+// A monthly counter is kept ~2 months, so it outlives the month it counts.
+const MONTH_TTL_SECONDS = 62 * 24 * 3600;
+
+export const currentMonth = (now = new Date()) => now.toISOString().slice(0, 7);
+
+@Injectable()
+export class RateLimiterService {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  key(...parts: string[]): string {
+    return [this.config.REDIS_PREFIX, 'limits', ...parts].join(':');
+  }
+
+  monthlyRequestsKey(tenantId: string, month = currentMonth()): string {
+    return this.key('monthly-requests', tenantId, month);
+  }
+
+  /** Atomically takes one token; Redis not answering is 503, never unlimited access. */
+  async take(spec: BucketSpec): Promise<TakeResult> {
+    let result = await this.takeOnce(spec);
+    if (result === 'unseeded' && spec.monthly) {
+      const seed = await spec.monthly.seed();
+      await this.withTimeout(
+        this.redis.set(spec.monthly.key, String(seed), 'EX', MONTH_TTL_SECONDS, 'NX'),
+      ).catch(() => {
+        throw new DomainError('UNAVAILABLE', 'rate limiting is unavailable; try again shortly');
+      });
+      result = await this.takeOnce(spec);
+    }
+    if (result === 'unseeded') {
+      throw new DomainError('UNAVAILABLE', 'rate limiting is unavailable; try again shortly');
+    }
+    return result;
+  }
+
+  private async takeOnce(spec: BucketSpec): Promise<TakeResult | 'unseeded'> {
+    const monthly = spec.monthly;
+    const keys = [spec.key, monthly?.key ?? `${spec.key}:none`];
+    const args = [
+      spec.requestsPerSecond,
+      spec.burst,
+      monthly ? monthly.limit : -1,
+      MONTH_TTL_SECONDS,
+    ];
+    let result: [number, number, number];
+    try {
+      result = (await this.withTimeout(
+        this.redis.eval(TAKE_SCRIPT, 2, ...keys, ...args.map(String)),
+      )) as [number, number, number];
+    } catch {
+      throw new DomainError('UNAVAILABLE', 'rate limiting is unavailable; try again shortly');
+    }
+    const [code, remaining, waitMs] = result;
+    if (code === 3) return 'unseeded';
+    return {
+      outcome: code === 1 ? 'admitted' : code === 0 ? 'rate-limited' : 'monthly-quota-exceeded',
+      limit: spec.burst,
+      remaining,
+      waitMs,
+    };
+  }
+
+  async monthlyUsed(tenantId: string): Promise<number> {
+    const value = await this.withTimeout(this.redis.get(this.monthlyRequestsKey(tenantId)));
+    return Number(value ?? 0);
+  }
+
+  private withTimeout<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('redis timeout')),
+        this.config.LIMITS_REDIS_TIMEOUT_MS,
+      );
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import type { ServerResponse } from 'node:http';
+import { TERMINAL_STATUSES, type TrainingJobsService } from './training-jobs.service.js';
+
+const POLL_MS = 250;
+const HEARTBEAT_MS = 15_000;
+
+function frame(event: string, data: unknown, id?: bigint): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Server-sent events of one job: first the events recorded so far (after Last-Event-ID when
+ * the client reconnects), then new ones as the trainer writes them, then an `end` event with
+ * the job's final view, and the stream closes.
+ */
+export async function streamTrainingEvents(
+  jobs: TrainingJobsService,
+  tenantId: string,
+  jobId: string,
+  response: ServerResponse,
+  lastEventId: bigint,
+): Promise<void> {
+  let closed = false;
+  response.on('close', () => (closed = true));
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  response.write(': training job events\n\n');
+  let cursor = lastEventId;
+  let lastWrite = Date.now();
+  try {
+    while (!closed) {
+      const view = await jobs.get(tenantId, jobId);
+      const finished = (TERMINAL_STATUSES as readonly string[]).includes(view.status);
+      for (;;) {
+        const events = await jobs.eventsAfter(jobId, cursor);
+        for (const event of events) {
+          response.write(frame(event.type, { ...(event.data as object), at: event.at }, event.id));
+          cursor = event.id;
+          lastWrite = Date.now();
+        }
+        if (events.length < 500) break;
+      }
+      if (finished) {
+        response.write(frame('end', view));
+        break;
+      }
+      if (Date.now() - lastWrite > HEARTBEAT_MS) {
+        response.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  } catch (error) {
+    if (!closed) response.write(frame('error', { message: (error as Error).message }));
+  } finally {
+    response.end();
+  }
+}

@@ -1,0 +1,89 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ZodPipe } from '@maas/app-runtime';
+import { trainingRequestSchema, type TrainingRequest } from '@maas/training';
+import { z } from 'zod';
+import { TenantAuthGuard } from '../auth/guards.js';
+import {
+  actorOf,
+  CurrentPrincipal,
+  CurrentTenantId,
+  type Principal,
+  RequireScope,
+} from '../auth/principal.js';
+import { PageQuery } from '../tenants/admin-tenants.controller.js';
+import { streamTrainingEvents } from './training-events.stream.js';
+import { TrainingJobsService } from './training-jobs.service.js';
+
+const TrainingJobListQuery = PageQuery.extend({
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+});
+
+@Controller('api/training-jobs')
+@UseGuards(TenantAuthGuard)
+export class TrainingJobsController {
+  constructor(private readonly jobs: TrainingJobsService) {}
+
+  @Post()
+  @RequireScope('train')
+  async create(
+    @CurrentTenantId() tenantId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(trainingRequestSchema)) body: TrainingRequest,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.jobs.create(tenantId, body, {
+      createdBy: actorOf(principal),
+      requestId: request.id,
+    });
+  }
+
+  @Get()
+  @RequireScope('train')
+  async list(
+    @CurrentTenantId() tenantId: string,
+    @Query(new ZodPipe(TrainingJobListQuery)) query: z.infer<typeof TrainingJobListQuery>,
+  ) {
+    return this.jobs.list(tenantId, query);
+  }
+
+  @Get(':id')
+  @RequireScope('train')
+  async get(@CurrentTenantId() tenantId: string, @Param('id') id: string) {
+    return this.jobs.get(tenantId, id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @RequireScope('train')
+  async cancel(@CurrentTenantId() tenantId: string, @Param('id') id: string) {
+    return this.jobs.cancel(tenantId, id);
+  }
+
+  /** Server-sent events: replay, live progress, then the final state. */
+  @Get(':id/events')
+  @RequireScope('train')
+  async events(
+    @CurrentTenantId() tenantId: string,
+    @Param('id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.jobs.find(tenantId, id); // 404 as problem+json before the stream starts
+    const after = lastEventId && /^\d{1,18}$/.test(lastEventId) ? BigInt(lastEventId) : 0n;
+    reply.hijack();
+    await streamTrainingEvents(this.jobs, tenantId, id, reply.raw, after);
+  }
+}

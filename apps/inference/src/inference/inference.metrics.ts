@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { METRICS_REGISTRY } from '@maas/app-runtime';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+/** The worker's inference series: batching, latency split, cache, load shedding. */
+@Injectable()
+export class InferenceMetrics {
+  readonly batchSize: Histogram;
+  readonly batchRequests: Histogram;
+  readonly queueSeconds: Histogram;
+  readonly batchWaitSeconds: Histogram;
+  readonly computeSeconds: Histogram;
+  readonly inFlight: Gauge;
+  readonly shed: Counter<'reason'>;
+  readonly cacheBytes: Gauge;
+  readonly cacheModels: Gauge;
+  readonly cacheLoads: Counter<'result'>;
+  readonly cacheEvictions: Counter;
+
+  constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
+    const registers = [registry];
+    this.batchSize = new Histogram({
+      name: 'maas_inference_batch_size',
+      help: 'Rows per runtime call (dynamic batching stacks concurrent requests)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    });
+    this.batchRequests = new Histogram({
+      name: 'maas_inference_batch_requests',
+      help: 'Requests per runtime call',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    });
+    this.queueSeconds = new Histogram({
+      name: 'maas_inference_queue_seconds',
+      help: 'Time a request waited before its runtime call started (queue and batch wait)',
+      buckets: SECONDS,
+      registers,
+    });
+    this.batchWaitSeconds = new Histogram({
+      name: 'maas_inference_batch_wait_seconds',
+      help: 'Part of the wait spent holding a partial batch open for company',
+      buckets: SECONDS,
+      registers,
+    });
+    this.computeSeconds = new Histogram({
+      name: 'maas_inference_compute_seconds',
+      help: 'Runtime call duration',
+      buckets: SECONDS,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'maas_inference_in_flight',
+      help: 'Requests queued or running',
+      registers,
+    });
+    this.shed = new Counter({
+      name: 'maas_inference_shed_total',
+      help: 'Requests refused: queue full (429) or past their deadline (504)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.cacheBytes = new Gauge({
+      name: 'maas_model_cache_bytes',
+      help: 'Bytes of loaded model versions',
+      registers,
+    });
+    this.cacheModels = new Gauge({
+      name: 'maas_model_cache_versions',
+      help: 'Loaded model versions',
+      registers,
+    });
+    this.cacheLoads = new Counter({
+      name: 'maas_model_cache_loads_total',
+      help: 'Model version loads by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.cacheEvictions = new Counter({
+      name: 'maas_model_cache_evictions_total',
+      help: 'Model versions released to stay within MODEL_CACHE_BYTES',
+      registers,
+    });
+  }
+}

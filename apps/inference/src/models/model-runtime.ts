@@ -1,0 +1,82 @@
+import * as ort from 'onnxruntime-node';
+import { DomainError } from '@maas/app-runtime';
+import {
+  type Tensor,
+  type TensorSpec,
+  allocateTypedArray,
+  fromOrtOutput,
+  isFixedSizeDatatype,
+  toOrtFeeds,
+} from '@maas/tensors';
+
+/** A loaded model version, whatever runs it. */
+export interface ModelRuntime {
+  /** `onnxruntime` or `tfjs-<backend>`; reported in metadata and /readyz. */
+  readonly backend: string;
+  run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  release(): Promise<void>;
+}
+
+export interface OrtRuntimeOptions {
+  intraOpThreads: number;
+}
+
+export async function createOrtRuntime(
+  bytes: Uint8Array,
+  options: OrtRuntimeOptions,
+): Promise<ModelRuntime> {
+  const session = await ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: options.intraOpThreads,
+    executionMode: 'sequential',
+  });
+  return {
+    backend: 'onnxruntime',
+    async run(inputs, outputNames) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, feed] of Object.entries(toOrtFeeds(inputs))) {
+        feeds[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+      }
+      let results: ort.InferenceSession.ReturnType;
+      try {
+        results = await session.run(feeds, outputNames);
+      } catch (error) {
+        // The runtime rejects inputs the signature could not rule out (e.g. a bad value range).
+        throw new DomainError(
+          'INVALID_ARGUMENT',
+          `model rejected the request: ${(error as Error).message}`,
+        );
+      }
+      return outputNames.map((name) => {
+        const tensor = results[name]!;
+        const output = fromOrtOutput(name, tensor.type, tensor.data, tensor.dims);
+        tensor.dispose?.();
+        return output;
+      });
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Zero-valued inputs of the signature (free dims as 1), for the warm-up run after a load. */
+export function warmUpInputs(signature: readonly TensorSpec[]): Tensor[] {
+  return signature.map((spec) => {
+    const shape = spec.shape.map((dim) => (dim < 0 ? 1 : dim));
+    const count = shape.reduce((a, b) => a * b, 1);
+    const data: Tensor['data'] = isFixedSizeDatatype(spec.datatype)
+      ? allocateTypedArray(spec.datatype, count)
+      : new Array<string>(count).fill('');
+    return { name: spec.name, datatype: spec.datatype, shape, data };
+  });
+}
+
+/** Dim 0 of every input and output is free: requests can be stacked along it. */
+export function isBatchable(
+  inputs: readonly TensorSpec[],
+  outputs: readonly TensorSpec[],
+): boolean {
+  return (
+    inputs.length > 0 &&
+    [...inputs, ...outputs].every((spec) => spec.shape.length > 0 && spec.shape[0] === -1)
+  );
+}

@@ -1,0 +1,214 @@
+import { createRequire } from 'node:module';
+import { DomainError } from '@maas/app-runtime';
+import { readTfjsArchive } from '@maas/model-registry';
+import type { Tensor, TensorSpec } from '@maas/tensors';
+import type { ModelRuntime } from './model-runtime.js';
+
+type Tf = typeof import('@tensorflow/tfjs');
+export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+const require = createRequire(import.meta.url);
+
+// The native bindings are optional: present on images built where libtensorflow installs.
+const BACKEND_PACKAGES: [TfjsBackendName, string][] = [
+  ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'],
+  ['tensorflow', '@tensorflow/tfjs-node'],
+  ['wasm', '@tensorflow/tfjs-backend-wasm'],
+];
+
+function installed(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Backends this process could run TF.js models on, best first. */
+export function availableTfjsBackends(): TfjsBackendName[] {
+  return [
+    ...BACKEND_PACKAGES.filter(([, pkg]) => installed(pkg)).map(([name]) => name),
+    'cpu' as const,
+  ];
+}
+
+let requested: 'auto' | TfjsBackendName = 'auto';
+let active: TfjsBackendName | undefined;
+let init: Promise<Tf> | undefined;
+
+/** Which backend to use (TFJS_BACKEND); takes effect at the first TF.js load. */
+export function configureTfjs(backend: 'auto' | TfjsBackendName): void {
+  requested = backend;
+}
+
+/** Loads TF.js on the best working backend (tfjs-node-gpu → tfjs-node → wasm → cpu), once. */
+export function tfjs(): Promise<Tf> {
+  init ??= (async () => {
+    const tf = await import('@tensorflow/tfjs');
+    tf.env().set('PROD', true);
+    const available = availableTfjsBackends();
+    const order =
+      requested === 'auto' || !available.includes(requested)
+        ? available
+        : [requested, ...available.filter((b) => b !== requested)];
+    for (const backend of order) {
+      try {
+        const pkg = BACKEND_PACKAGES.find(([name]) => name === backend)?.[1];
+        if (pkg) await import(pkg);
+        const registered = backend === 'tensorflow-gpu' ? 'tensorflow' : backend;
+        if (await tf.setBackend(registered)) {
+          await tf.ready();
+          active = backend;
+          return tf;
+        }
+      } catch {
+        // try the next one
+      }
+    }
+    throw new Error('no TensorFlow.js backend could be initialised');
+  })();
+  return init;
+}
+
+/** The backend TF.js runs on, once initialised (else the one it will try first). */
+export function tfjsBackendName(): string {
+  const available = availableTfjsBackends();
+  const planned = requested !== 'auto' && available.includes(requested) ? requested : available[0];
+  return `tfjs-${active ?? planned}`;
+}
+
+/** Backends reported in heartbeats and /readyz. */
+export function tfjsBackendNames(): string[] {
+  return [tfjsBackendName()];
+}
+
+const TF_DTYPES: Partial<Record<string, 'float32' | 'int32' | 'bool' | 'string'>> = {
+  FP32: 'float32',
+  INT32: 'int32',
+  BOOL: 'bool',
+  BYTES: 'string',
+};
+
+function toTf(tf: Tf, input: Tensor) {
+  const dtype = TF_DTYPES[input.datatype];
+  if (!dtype) {
+    throw new DomainError(
+      'INVALID_ARGUMENT',
+      `input '${input.name}': datatype ${input.datatype} is not supported by TensorFlow.js`,
+    );
+  }
+  if (dtype === 'string') {
+    const values = (input.data as (string | Buffer)[]).map((v) =>
+      typeof v === 'string' ? v : v.toString('utf8'),
+    );
+    return tf.tensor(values, input.shape, 'string');
+  }
+  return tf.tensor(input.data as Float32Array, input.shape, dtype);
+}
+
+async function fromTf(name: string, tensor: import('@tensorflow/tfjs').Tensor): Promise<Tensor> {
+  const shape = tensor.shape.slice();
+  const data = await tensor.data();
+  switch (tensor.dtype) {
+    case 'string':
+      return {
+        name,
+        datatype: 'BYTES',
+        shape,
+        data: (data as unknown as Uint8Array[]).map((b) => Buffer.from(b)),
+      };
+    case 'int32':
+      return { name, datatype: 'INT32', shape, data: Int32Array.from(data as Int32Array) };
+    case 'bool':
+      return { name, datatype: 'BOOL', shape, data: Uint8Array.from(data as Uint8Array) };
+    default:
+      return { name, datatype: 'FP32', shape, data: Float32Array.from(data as Float32Array) };
+  }
+}
+
+/**
+ * A TensorFlow.js model version: the archive (.zip or .tar.gz of model.json + weight shards)
+ * is read with the registry's reader and loaded from memory. Layers models take inputs in
+ * signature order; graph models by tensor name.
+ */
+export async function loadTfjsRuntime(
+  bytes: Buffer,
+  inputs: readonly TensorSpec[],
+  outputs: readonly TensorSpec[],
+): Promise<ModelRuntime> {
+  const tf = await tfjs();
+  const archive = await readTfjsArchive(bytes);
+  const artifacts = tf.io.getModelArtifactsForJSONSync(
+    archive.modelJson as never,
+    archive.weightSpecs as never,
+    archive.weightData,
+  );
+  const backend = tfjsBackendName();
+  if (archive.format === 'graph-model') {
+    const model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    return {
+      backend,
+      async run(feeds, outputNames) {
+        const named: Record<string, import('@tensorflow/tfjs').Tensor> = {};
+        for (const feed of feeds) named[feed.name] = toTf(tf, feed);
+        try {
+          const result = await model.executeAsync(named, outputNames);
+          const list = Array.isArray(result) ? result : [result];
+          try {
+            return await Promise.all(outputNames.map((name, i) => fromTf(name, list[i]!)));
+          } finally {
+            tf.dispose(list);
+          }
+        } catch (error) {
+          if (error instanceof DomainError) throw error;
+          throw new DomainError(
+            'INVALID_ARGUMENT',
+            `model rejected the request: ${(error as Error).message}`,
+          );
+        } finally {
+          tf.dispose(Object.values(named));
+        }
+      },
+      release: async () => {
+        model.dispose();
+      },
+    };
+  }
+  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  return {
+    backend,
+    async run(feeds, outputNames) {
+      const ordered = inputs.map((spec) => {
+        const feed = feeds.find((f) => f.name === spec.name);
+        if (!feed) throw new DomainError('INVALID_ARGUMENT', `input '${spec.name}' is missing`);
+        return toTf(tf, feed);
+      });
+      try {
+        const result = model.predict(ordered.length === 1 ? ordered[0]! : ordered);
+        const list = Array.isArray(result) ? result : [result];
+        try {
+          return await Promise.all(
+            outputNames.map((name) => {
+              const index = outputs.findIndex((o) => o.name === name);
+              return fromTf(name, list[index]!);
+            }),
+          );
+        } finally {
+          tf.dispose(list);
+        }
+      } catch (error) {
+        if (error instanceof DomainError) throw error;
+        throw new DomainError(
+          'INVALID_ARGUMENT',
+          `model rejected the request: ${(error as Error).message}`,
+        );
+      } finally {
+        tf.dispose(ordered);
+      }
+    },
+    release: async () => {
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,364 @@
+import { Worker as Thread } from 'node:worker_threads';
+import { Inject, Injectable } from '@nestjs/common';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Logger } from '@maas/app-runtime';
+import { type Prisma, PrismaService, type TrainingJob } from '@maas/db';
+import type { TrainJobData } from '@maas/jobs';
+import {
+  ModelRegistryService,
+  modelVersionPrefix,
+  OBJECT_STORE,
+  type ObjectStore,
+} from '@maas/model-registry';
+import type { Hyperparameters, TrainingPlan } from '@maas/training';
+import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
+import { chooseTfjsBackend } from '../runtime/tfjs-backend.js';
+import type { TrainingThreadInput, TrainingThreadMessage } from './training-thread.js';
+
+export const TRAINER_LOGGER = Symbol('TRAINER_LOGGER');
+
+const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
+const CANCEL_POLL_MS = 1_000;
+const PROGRESS_MIN_INTERVAL_MS = 100;
+
+export interface TrainJobResult {
+  status: TrainingJob['status'];
+  version?: number;
+}
+
+type ThreadOutcome = Extract<TrainingThreadMessage, { type: 'done' }> | { type: 'cancelled' };
+
+/** A bad dataset or spec: the job fails at once, without retries. */
+class BadTrainingData extends UnrecoverableError {}
+
+/**
+ * Runs one `train` job: claims the row, trains in a worker thread (so this event loop keeps
+ * renewing the BullMQ lock and writing progress), registers the ONNX as a new version of the
+ * model, and records the outcome. Idempotent: a retry of a job whose version exists adopts it.
+ */
+@Injectable()
+export class TrainJobHandler {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly registry: ModelRegistryService,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
+    @Inject(TRAINER_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async handle(job: Job<TrainJobData>): Promise<TrainJobResult> {
+    const id = job.data.trainingJobId;
+    const row = await this.prisma.trainingJob.findUnique({ where: { id } });
+    if (!row || row.tenantId !== job.data.tenantId) {
+      throw new UnrecoverableError(`training job ${id} does not exist`);
+    }
+    if (row.status === 'succeeded' || row.status === 'failed' || row.status === 'cancelled') {
+      return { status: row.status };
+    }
+    const started = Date.now();
+    if (row.cancelRequestedAt) return this.finishCancelled(row, started);
+
+    const adopted = await this.adoptRegisteredVersion(row, started);
+    if (adopted) return adopted;
+
+    const claimed = await this.prisma.trainingJob.updateMany({
+      where: { id, status: { in: ['queued', 'running'] }, cancelRequestedAt: null },
+      data: {
+        status: 'running',
+        startedAt: row.startedAt ?? new Date(),
+        attempts: { increment: 1 },
+        error: null,
+        backend: row.algorithm === 'mlp' ? chooseTfjsBackend(this.config.TFJS_BACKEND) : null,
+      },
+    });
+    if (claimed.count === 0) {
+      const now = await this.prisma.trainingJob.findUniqueOrThrow({ where: { id } });
+      if (now.cancelRequestedAt && now.status !== 'cancelled')
+        return this.finishCancelled(now, started);
+      return { status: now.status };
+    }
+    await this.event(id, 'state', {
+      status: 'running',
+      attempt: row.attempts + 1,
+      trainer: process.pid,
+    });
+    this.logger.info({ trainingJobId: id, requestId: job.data.requestId }, 'training started');
+
+    try {
+      const csv = await this.readDataset(row);
+      const plan: TrainingPlan = {
+        algorithm: row.algorithm as TrainingPlan['algorithm'],
+        task: row.task as TrainingPlan['task'],
+        target: row.target,
+        features: row.features,
+        hyperparameters: row.hyperparameters as unknown as Hyperparameters,
+      };
+      const outcome = await this.runThread(job, row, {
+        csv,
+        plan,
+        backend: this.config.TFJS_BACKEND,
+      });
+      if (outcome.type === 'cancelled') return this.finishCancelled(row, started);
+      return await this.register(row, outcome, started);
+    } catch (error) {
+      await this.recordFailure(job, row, error as Error, started);
+      throw error;
+    }
+  }
+
+  private async readDataset(row: TrainingJob): Promise<Uint8Array> {
+    const dataset = await this.prisma.dataset.findUnique({ where: { id: row.datasetId } });
+    if (!dataset || dataset.deletedAt) {
+      throw new BadTrainingData(`dataset ${row.datasetId} was deleted`);
+    }
+    return this.registry.artifacts.read({
+      tenantId: row.tenantId,
+      artifactKey: dataset.storageKey,
+      sha256: dataset.sha256,
+      encrypted: dataset.encrypted,
+    });
+  }
+
+  /** Trains in a worker thread; resolves 'cancelled' when a cancel request arrives. */
+  private runThread(
+    job: Job<TrainJobData>,
+    row: TrainingJob,
+    input: TrainingThreadInput,
+  ): Promise<ThreadOutcome> {
+    return new Promise<ThreadOutcome>((resolve, reject) => {
+      const thread = new Thread(new URL('./training-thread.js', import.meta.url), {
+        workerData: input,
+      });
+      let settled = false;
+      let writes = Promise.resolve();
+      let lastProgressAt = 0;
+      let pending: Record<string, number | string> | null = null;
+      const writeProgress = (data: Record<string, number | string>) => {
+        lastProgressAt = Date.now();
+        pending = null;
+        writes = writes
+          .then(async () => {
+            await this.prisma.trainingJob.update({
+              where: { id: row.id },
+              data: { progress: data as Prisma.InputJsonValue },
+            });
+            await this.event(row.id, 'progress', data);
+            await job.updateProgress(data);
+          })
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'progress not recorded'));
+      };
+      const settle = (action: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(cancelPoll);
+        if (pending) writeProgress(pending);
+        void writes.then(action);
+      };
+      const cancelPoll = setInterval(() => {
+        this.prisma.trainingJob
+          .findUnique({ where: { id: row.id }, select: { cancelRequestedAt: true } })
+          .then((current) => {
+            if (current?.cancelRequestedAt && !settled) {
+              void thread.terminate();
+              settle(() => resolve({ type: 'cancelled' }));
+            }
+          })
+          .catch(() => undefined);
+      }, CANCEL_POLL_MS);
+      thread.on('message', (message: TrainingThreadMessage) => {
+        switch (message.type) {
+          case 'progress':
+            if (Date.now() - lastProgressAt >= PROGRESS_MIN_INTERVAL_MS)
+              writeProgress(message.data);
+            else pending = message.data;
+            break;
+          case 'log':
+            writes = writes.then(() => this.event(row.id, 'log', { message: message.message }));
+            break;
+          case 'done':
+            settle(() => resolve(message));
+            void thread.terminate();
+            break;
+          case 'failed':
+            settle(() =>
+              reject(
+                message.badData
+                  ? new BadTrainingData(message.message)
+                  : new Error(`training failed: ${message.message}`),
+              ),
+            );
+            void thread.terminate();
+            break;
+        }
+      });
+      thread.on('error', (error) => settle(() => reject(error)));
+      thread.on('exit', (code) => {
+        settle(() => reject(new Error(`training thread exited with code ${code}`)));
+      });
+    });
+  }
+
+  /** An earlier attempt registered the version and died before recording it: finish it. */
+  private async adoptRegisteredVersion(
+    row: TrainingJob,
+    started: number,
+  ): Promise<TrainJobResult | null> {
+    const version = await this.prisma.modelVersion.findUnique({ where: { trainingJobId: row.id } });
+    if (!version) return null;
+    if (version.status === 'ready') {
+      await this.finishSucceeded(row, version.number, version.metrics, row.backend, started);
+      return { status: 'succeeded', version: version.number };
+    }
+    // A registration cut off midway: clear it so this attempt registers afresh.
+    await this.store.delete(version.artifactKey).catch(() => undefined);
+    await this.prisma.modelVersion.delete({ where: { id: version.id } }).catch(() => undefined);
+    return null;
+  }
+
+  private async register(
+    row: TrainingJob,
+    outcome: Extract<ThreadOutcome, { type: 'done' }>,
+    started: number,
+  ): Promise<TrainJobResult> {
+    const model = await this.modelFor(row);
+    let version;
+    try {
+      version = await this.registry.uploadVersion(row.tenantId, row.modelName, {
+        format: 'onnx',
+        body: Buffer.from(outcome.onnx),
+        maxBytes: MAX_ARTIFACT_BYTES,
+        createdBy: `training-job:${row.id}`,
+        trainingJobId: row.id,
+        metrics: outcome.metrics,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'P2002') {
+        // Another attempt registered it first (unique training_job_id).
+        const existing = await this.adoptRegisteredVersion(row, started);
+        if (existing) return existing;
+      }
+      if (
+        code === 'RESOURCE_EXHAUSTED' ||
+        code === 'INVALID_MODEL' ||
+        code === 'PAYLOAD_TOO_LARGE'
+      ) {
+        throw new BadTrainingData(`registering the model failed: ${(error as Error).message}`);
+      }
+      throw error;
+    }
+    if (outcome.tfjs) {
+      const prefix = `${modelVersionPrefix(row.tenantId, model.id, version.number)}tfjs/`;
+      await this.store.put(`${prefix}model.json`, Buffer.from(outcome.tfjs.modelJson));
+      await this.store.put(`${prefix}weights.bin`, Buffer.from(outcome.tfjs.weights));
+      await this.store.put(
+        `${prefix}preprocessing.json`,
+        Buffer.from(JSON.stringify(outcome.tfjs.preprocessing)),
+      );
+    }
+    await this.finishSucceeded(row, version.number, outcome.metrics, outcome.backend, started);
+    this.logger.info(
+      { trainingJobId: row.id, model: row.modelName, version: version.number },
+      'training succeeded',
+    );
+    return { status: 'succeeded', version: version.number };
+  }
+
+  private async modelFor(row: TrainingJob) {
+    try {
+      return await this.registry.getModel(row.tenantId, row.modelName);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
+    }
+    try {
+      return await this.registry.createModel(row.tenantId, {
+        name: row.modelName,
+        description: `trained by job ${row.id}`,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ALREADY_EXISTS') return this.registry.getModel(row.tenantId, row.modelName);
+      if (code === 'RESOURCE_EXHAUSTED' || code === 'INVALID_ARGUMENT') {
+        throw new BadTrainingData((error as Error).message);
+      }
+      throw error;
+    }
+  }
+
+  private elapsedSeconds(started: number): number {
+    return Math.max(0, Math.round((Date.now() - started) / 1000));
+  }
+
+  private async finishSucceeded(
+    row: TrainingJob,
+    version: number,
+    metrics: unknown,
+    backend: string | null,
+    started: number,
+  ): Promise<void> {
+    await this.prisma.trainingJob.update({
+      where: { id: row.id },
+      data: {
+        status: 'succeeded',
+        metrics: (metrics ?? undefined) as Prisma.InputJsonValue | undefined,
+        backend,
+        finishedAt: new Date(),
+        error: null,
+        trainingSeconds: { increment: this.elapsedSeconds(started) },
+      },
+    });
+    await this.event(row.id, 'state', {
+      status: 'succeeded',
+      modelVersion: { model: row.modelName, version },
+    });
+  }
+
+  private async finishCancelled(row: TrainingJob, started: number): Promise<TrainJobResult> {
+    await this.prisma.trainingJob.update({
+      where: { id: row.id },
+      data: {
+        status: 'cancelled',
+        finishedAt: new Date(),
+        trainingSeconds: { increment: this.elapsedSeconds(started) },
+      },
+    });
+    await this.event(row.id, 'state', { status: 'cancelled' });
+    this.logger.info({ trainingJobId: row.id }, 'training cancelled');
+    return { status: 'cancelled' };
+  }
+
+  private async recordFailure(
+    job: Job<TrainJobData>,
+    row: TrainingJob,
+    error: Error,
+    started: number,
+  ): Promise<void> {
+    const final =
+      error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    this.logger.warn({ trainingJobId: row.id, err: error, final }, 'training attempt failed');
+    try {
+      await this.prisma.trainingJob.update({
+        where: { id: row.id },
+        data: {
+          status: final ? 'failed' : 'queued',
+          error: error.message,
+          ...(final && { finishedAt: new Date() }),
+          trainingSeconds: { increment: this.elapsedSeconds(started) },
+        },
+      });
+      await this.event(row.id, 'state', {
+        status: final ? 'failed' : 'queued',
+        error: error.message,
+        ...(!final && { retrying: true }),
+      });
+    } catch (recordError) {
+      this.logger.error({ err: recordError, trainingJobId: row.id }, 'failure not recorded');
+    }
+  }
+
+  private async event(jobId: string, type: string, data: object): Promise<void> {
+    await this.prisma.trainingJobEvent.create({
+      data: { jobId, type, data: data as Prisma.InputJsonValue },
+    });
+  }
+}

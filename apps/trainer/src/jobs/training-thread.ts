@@ -1,0 +1,51 @@
+// Worker-thread entry: the CPU-heavy part of a training job, off the event loop that renews
+// BullMQ locks and writes progress. Messages: progress | log | done | failed.
+import { parentPort, workerData } from 'node:worker_threads';
+import { runTraining, TrainingDataError, type TrainingPlan } from '@maas/training';
+import type { TfjsBackendName } from '@maas/training';
+
+export interface TrainingThreadInput {
+  csv: Uint8Array;
+  plan: TrainingPlan;
+  backend: 'auto' | TfjsBackendName;
+}
+
+export type TrainingThreadMessage =
+  | { type: 'progress'; data: Record<string, number | string> }
+  | { type: 'log'; message: string }
+  | {
+      type: 'done';
+      onnx: Uint8Array;
+      metrics: Record<string, unknown>;
+      backend: string | null;
+      tfjs?: { modelJson: string; weights: Uint8Array; preprocessing: unknown };
+      onnxMaxAbsDiff: number;
+    }
+  | { type: 'failed'; message: string; badData: boolean };
+
+const input = workerData as TrainingThreadInput;
+const post = (message: TrainingThreadMessage) => parentPort!.postMessage(message);
+
+runTraining(Buffer.from(input.csv), input.plan, {
+  backend: input.backend,
+  onProgress: (data) => post({ type: 'progress', data }),
+  onLog: (message) => post({ type: 'log', message }),
+}).then(
+  (outcome) =>
+    post({
+      type: 'done',
+      onnx: outcome.onnx,
+      metrics: outcome.metrics as unknown as Record<string, unknown>,
+      backend: outcome.backend,
+      tfjs: outcome.tfjs,
+      onnxMaxAbsDiff: outcome.onnxMaxAbsDiff,
+    }),
+  (error: unknown) =>
+    post({
+      type: 'failed',
+      message: (error as Error).message ?? String(error),
+      badData:
+        error instanceof TrainingDataError ||
+        (error as { code?: string }).code === 'INVALID_ARGUMENT',
+    }),
+);

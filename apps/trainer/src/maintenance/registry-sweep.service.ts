@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { type Logger, REDIS } from '@maas/app-runtime';
+import { ModelRegistryService } from '@maas/model-registry';
+import type { Redis } from 'ioredis';
+import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
+import { TRAINER_LOGGER } from '../jobs/train-job.handler.js';
+
+/**
+ * Periodically runs the registry's sweep (stuck uploads, bytes a crash left behind, deleted
+ * models). A Redis lease makes it one sweep per interval however many trainers run; the
+ * sweep is idempotent, so a lease that expires mid-sweep costs nothing but work.
+ */
+@Injectable()
+export class RegistrySweepService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private readonly owner = randomUUID();
+
+  constructor(
+    private readonly registry: ModelRegistryService,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
+    @Inject(TRAINER_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const interval = this.config.REGISTRY_SWEEP_INTERVAL_MS;
+    if (interval === 0) return;
+    this.timer = setInterval(() => {
+      this.running ??= this.sweepOnce().finally(() => (this.running = undefined));
+    }, interval);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  async sweepOnce(): Promise<void> {
+    const lease = `${this.config.REDIS_PREFIX}:maintenance:registry-sweep`;
+    try {
+      const acquired = await this.redis.set(
+        lease,
+        this.owner,
+        'PX',
+        this.config.REGISTRY_SWEEP_INTERVAL_MS,
+        'NX',
+      );
+      if (acquired !== 'OK') return;
+      const result = await this.registry.sweepDeletedArtifacts();
+      if (result.removedObjects + result.interruptedUploads + result.purgedModels > 0) {
+        this.logger.info(result, 'registry sweep');
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'registry sweep failed; next interval retries');
+    }
+  }
+}

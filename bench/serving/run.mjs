@@ -1,0 +1,272 @@
+// Serving benchmark (run by hand, not in CI): an MLP 784-256-256-10 FP32 through
+//   (a) onnxruntime-node in-process at batch 1 and 32,
+//   (b) a hand-written Fastify + onnxruntime-node server (one run per request),
+//   (c) the full platform (gateway with API key and quotas → worker with dynamic batching),
+// printing req/s, rows/s, p50/p99 and the ratios the issue sets targets for.
+//
+//   node tools/build.mjs && TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres \
+//     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/serving/run.mjs [seconds per scenario]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { Pool } from 'undici';
+import { buildMlpModel, randomMlp } from '@maas/onnx';
+import { freePort, startTestPlatform } from '@maas/testing';
+
+const SECONDS = Number(process.argv[2] ?? 5);
+const here = fileURLToPath(new URL('.', import.meta.url));
+const onnx = buildMlpModel({
+  layers: randomMlp([784, 256, 256, 10], 7).map((layer, i, all) => ({
+    ...layer,
+    activation: i === all.length - 1 ? 'none' : 'relu',
+  })),
+});
+const modelPath = join(mkdtempSync(join(tmpdir(), 'maas-bench-')), 'mlp.onnx');
+writeFileSync(modelPath, onnx);
+const row = () => Array.from({ length: 784 }, () => Math.random());
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+function summary(name, latencies, requests, rowsPerRequest, seconds) {
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    name,
+    'req/s': Math.round(requests / seconds),
+    'rows/s': Math.round((requests * rowsPerRequest) / seconds),
+    'p50 ms': +quantile(sorted, 0.5).toFixed(2),
+    'p99 ms': +quantile(sorted, 0.99).toFixed(2),
+  };
+}
+
+async function inProcess(batch) {
+  const session = await ort.InferenceSession.create(onnx, { graphOptimizationLevel: 'all' });
+  const feed = new ort.Tensor('float32', Float32Array.from({ length: 784 * batch }, Math.random), [
+    batch,
+    784,
+  ]);
+  for (let i = 0; i < 50; i++) await session.run({ input: feed });
+  const latencies = [];
+  const end = performance.now() + SECONDS * 1000;
+  let n = 0;
+  while (performance.now() < end) {
+    const t = performance.now();
+    await session.run({ input: feed });
+    latencies.push(performance.now() - t);
+    n++;
+  }
+  await session.release();
+  return summary(`(a) in-process batch ${batch}`, latencies, n, batch, SECONDS);
+}
+
+/** `connections` closed loops sending `makeRequest()` for SECONDS; non-2xx counted as errors. */
+async function load(name, origin, connections, makeRequest, rowsPerRequest) {
+  const pool = new Pool(origin, { connections, pipelining: 1 });
+  const warm = performance.now() + 1000;
+  const end = warm + SECONDS * 1000;
+  const latencies = [];
+  let ok = 0;
+  let errors = 0;
+  const statuses = new Map();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const request = makeRequest();
+        const t = performance.now();
+        const response = await pool.request({ method: 'POST', ...request });
+        await response.body.arrayBuffer();
+        if (performance.now() < warm) continue;
+        if (response.statusCode >= 300) {
+          errors++;
+          statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+          continue;
+        }
+        latencies.push(performance.now() - t);
+        ok++;
+      }
+    }),
+  );
+  await pool.close();
+  const result = summary(name, latencies, ok, rowsPerRequest, SECONDS);
+  if (errors) result.errors = `${errors} ${JSON.stringify(Object.fromEntries(statuses))}`;
+  return result;
+}
+
+const jsonBody = (rows) =>
+  JSON.stringify({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 784], data: rows.flat() }],
+  });
+
+function binaryBody(rows) {
+  const data = Float32Array.from(rows.flat());
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [rows.length, 784],
+          parameters: { binary_data_size: data.byteLength },
+        },
+      ],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  return { body: Buffer.concat([header, Buffer.from(data.buffer)]), headerLength: header.length };
+}
+
+const results = [];
+const print = (r) => {
+  results.push(r);
+  console.log(JSON.stringify(r));
+};
+
+// (a)
+print(await inProcess(1));
+print(await inProcess(32));
+
+// (b)
+const handPort = await freePort();
+const hand = spawn(process.execPath, [join(here, 'hand-written-server.mjs'), modelPath, handPort], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+await once(hand.stdout, 'data');
+const handOrigin = `http://127.0.0.1:${handPort}`;
+const handRequest = () => ({
+  path: '/infer',
+  headers: { 'content-type': 'application/json' },
+  body: jsonBody([row()]),
+});
+print(await load('(b) hand-written JSON 1 row, 1 conn', handOrigin, 1, handRequest, 1));
+print(await load('(b) hand-written JSON 1 row, 64 conns', handOrigin, 64, handRequest, 1));
+hand.kill();
+
+// (c)
+const platform = await startTestPlatform({
+  env: { gateway: { LOG_LEVEL: 'warn' }, inference: { LOG_LEVEL: 'warn' } },
+});
+try {
+  const gw = platform.gateway.url;
+  const post = (path, body, headers = {}) =>
+    fetch(gw + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const { accessToken } = await (await post('/api/auth/login', platform.admin)).json();
+  const admin = { authorization: `Bearer ${accessToken}` };
+  const tenant = await (await post('/api/admin/tenants', { name: 'bench' }, admin)).json();
+  const { key } = await (
+    await post(`/api/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, admin)
+  ).json();
+  // Quotas stay on, set high enough not to be what is measured.
+  const quotas = await fetch(`${gw}/api/admin/tenants/${tenant.id}/quotas`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', ...admin },
+    body: JSON.stringify({
+      requestsPerSecond: 1_000_000,
+      burst: 1_000_000,
+      monthlyRequests: 1_000_000_000,
+    }),
+  });
+  console.log(`quotas: PUT answered ${quotas.status}`);
+  await post('/api/models', { name: 'mlp' }, { 'x-api-key': key });
+  const upload = await fetch(`${gw}/api/models/mlp/versions`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/octet-stream' },
+    body: onnx,
+  });
+  if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+  const jsonRequest = (rows) => () => ({
+    path: '/v2/models/mlp/infer',
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: jsonBody(Array.from({ length: rows }, row)),
+  });
+  const fixedBinary = binaryBody([row()]);
+  const binaryRequest = () => ({
+    path: '/v2/models/mlp/infer',
+    headers: {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(fixedBinary.headerLength),
+      'x-api-key': key,
+    },
+    body: fixedBinary.body,
+  });
+  print(await load('(c) platform JSON 1 row, 1 conn', gw, 1, jsonRequest(1), 1));
+  print(await load('(c) platform JSON 1 row, 64 conns', gw, 64, jsonRequest(1), 1));
+  print(await load('(c) platform binary 1 row, 64 conns', gw, 64, binaryRequest, 1));
+  const thirtyTwo = binaryBody(Array.from({ length: 32 }, row));
+  print(
+    await load(
+      '(c) platform binary 32 rows, 8 conns',
+      gw,
+      8,
+      () => ({
+        ...binaryRequest(),
+        headers: {
+          ...binaryRequest().headers,
+          'inference-header-content-length': String(thirtyTwo.headerLength),
+        },
+        body: thirtyTwo.body,
+      }),
+      32,
+    ),
+  );
+  print(await load('(c) platform JSON 32 rows, 8 conns', gw, 8, jsonRequest(32), 32));
+  // For reference: the worker alone (no gateway), to show what the gateway path costs.
+  const direct = (body, headerLength) => () => ({
+    path: '/v2/models/mlp/versions/1/infer',
+    headers: {
+      'x-maas-tenant-id': tenant.id,
+      'inference-header-content-length': String(headerLength),
+    },
+    body,
+  });
+  print(
+    await load(
+      '(ref) worker direct binary 1 row, 64 conns',
+      platform.inference.url,
+      64,
+      direct(fixedBinary.body, fixedBinary.headerLength),
+      1,
+    ),
+  );
+  print(
+    await load(
+      '(ref) worker direct binary 32 rows, 8 conns',
+      platform.inference.url,
+      8,
+      direct(thirtyTwo.body, thirtyTwo.headerLength),
+      32,
+    ),
+  );
+  const batches = await (await fetch(`${platform.inference.url}/metrics`)).text();
+  const sum = Number(/maas_inference_batch_size_sum\S* (\S+)/.exec(batches)?.[1]);
+  const count = Number(/maas_inference_batch_size_count\S* (\S+)/.exec(batches)?.[1]);
+  console.log(`mean rows per runtime call on the worker: ${(sum / count).toFixed(1)}`);
+} finally {
+  await platform.stop();
+}
+
+const by = (prefix) => results.find((r) => r.name.startsWith(prefix));
+const b64 = by('(b) hand-written JSON 1 row, 64');
+const c64 = by('(c) platform JSON 1 row, 64');
+const cBin = by('(c) platform binary 1 row');
+const c32 = by('(c) platform binary 32');
+const a32 = by('(a) in-process batch 32');
+const a1 = by('(a) in-process batch 1');
+console.table(results);
+console.log(
+  `c/b  JSON 64 conns req/s: ${(c64['req/s'] / b64['req/s']).toFixed(2)}x (target >= 1.5x), p99 ${c64['p99 ms']} vs ${b64['p99 ms']} ms`,
+);
+console.log(
+  `binary rows/s vs hand-written JSON rows/s: ${(cBin['rows/s'] / b64['rows/s']).toFixed(2)}x (target >= 4x)`,
+);
+console.log(
+  `32-row rows/s vs in-process batch 32: ${((100 * c32['rows/s']) / a32['rows/s']).toFixed(0)}% (target >= 50%)`,
+);
+console.log(
+  `c/a  JSON 1 conn req/s vs in-process batch 1: ${(by('(c) platform JSON 1 row, 1 conn')['req/s'] / a1['req/s']).toFixed(2)}x`,
+);

@@ -1,0 +1,229 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { AppProcess, freePort, startTestPlatform, type TestPlatform } from '@maas/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Api,
+  apiFor,
+  createTenant,
+  finished,
+  type JobView,
+  readSse,
+  syntheticCsv,
+  waitForJob,
+} from './training-helpers.js';
+
+async function findFile(root: string, suffix: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && join(e.parentPath, e.name).endsWith(suffix))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer killed mid-job)', () => {
+  let platform: TestPlatform;
+  let api: Api;
+  let tenant: { id: string; key: string };
+  let datasetId: string;
+  const extraTrainers: AppProcess[] = [];
+
+  const startJob = async (modelName: string, hyperparameters: Record<string, unknown>) => {
+    const response = await api('/api/training-jobs', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key },
+      json: {
+        datasetId,
+        target: 'cls',
+        algorithm: 'mlp',
+        task: 'classification',
+        modelName,
+        hyperparameters,
+      },
+    });
+    expect(response.status).toBe(201);
+    return ((await response.json()) as JobView).id;
+  };
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({
+      // A killed trainer's lock runs out after 4 s; stalled jobs are looked for every 2 s.
+      env: { trainer: { TRAINER_LOCK_DURATION_MS: '4000', TRAINER_STALLED_INTERVAL_MS: '2000' } },
+    });
+    api = apiFor(platform);
+    tenant = await createTenant(api, platform, 'acme');
+    const upload = await api('/api/datasets?name=synthetic', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key, 'content-type': 'text/csv' },
+      body: syntheticCsv(600, 6, 5),
+    });
+    expect(upload.status).toBe(201);
+    datasetId = ((await upload.json()) as { id: string }).id;
+  });
+
+  afterAll(async () => {
+    await Promise.all(extraTrainers.map((t) => t.stop()));
+    await platform?.stop();
+  });
+
+  it('streams progress over SSE and serves an ONNX model that agrees with the TF.js artifact', async () => {
+    const id = await startJob('synthetic-mlp', {
+      hiddenLayers: [16, 8],
+      activation: 'relu',
+      epochs: 12,
+      batchSize: 32,
+      learningRate: 0.02,
+      validationSplit: 0.2,
+    });
+    const stream = await api(`/api/training-jobs/${id}/events`, {
+      headers: { 'x-api-key': tenant.key },
+    });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const events = await readSse(stream);
+    const progress = events.filter((e) => e.event === 'progress').map((e) => e.data);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress[progress.length - 1]).toMatchObject({ epoch: 12, epochs: 12 });
+    expect(progress[0]).toHaveProperty('valLoss');
+    const end = events[events.length - 1];
+    expect(end.event).toBe('end');
+    expect(end.data).toMatchObject({
+      id,
+      status: 'succeeded',
+      modelVersion: { model: 'synthetic-mlp', version: 1 },
+    });
+    expect(events.filter((e) => e.event === 'state').map((e) => e.data.status)).toEqual([
+      'queued',
+      'running',
+      'succeeded',
+    ]);
+    // Replay after a given event id starts after it.
+    const lastProgressId = events.filter((e) => e.event === 'progress').at(-1)!.id!;
+    const replay = await readSse(
+      await api(`/api/training-jobs/${id}/events`, {
+        headers: { 'x-api-key': tenant.key, 'last-event-id': lastProgressId },
+      }),
+    );
+    expect(replay.some((e) => e.event === 'progress')).toBe(false);
+    expect(replay.at(-1)!.event).toBe('end');
+
+    const job = (await (
+      await api(`/api/training-jobs/${id}`, { headers: { 'x-api-key': tenant.key } })
+    ).json()) as JobView;
+    expect(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).toContain(job.backend);
+    expect(job.metrics!.accuracy as number).toBeGreaterThan(0.6);
+
+    const rows = Array.from({ length: 8 }, (_, i) =>
+      Array.from({ length: 6 }, (_, j) => ((i * 7 + j * 3) % 9) / 2 - 2),
+    );
+    const infer = await api('/v2/models/synthetic-mlp/infer', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key },
+      json: { inputs: [{ name: 'features', datatype: 'FP32', shape: [8, 6], data: rows.flat() }] },
+    });
+    expect(infer.status).toBe(200);
+    const outputs = (
+      (await infer.json()) as { outputs: { name: string; data: (number | string)[] }[] }
+    ).outputs;
+    const onnxProbabilities = outputs.find((o) => o.name === 'probabilities')!.data as number[];
+    const onnxLabels = outputs.find((o) => o.name === 'label')!.data as string[];
+
+    const [modelJsonPath] = await findFile(platform.storageRoot, 'tfjs/model.json');
+    const dir = modelJsonPath.slice(0, -'model.json'.length);
+    const modelJson = JSON.parse(await readFile(modelJsonPath, 'utf8'));
+    const weights = await readFile(`${dir}weights.bin`);
+    const pre = JSON.parse(await readFile(`${dir}preprocessing.json`, 'utf8')) as {
+      features: { mean: number; scale: number }[];
+    };
+    await tf.setBackend('cpu');
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0].weights,
+        weightData: weights.buffer.slice(
+          weights.byteOffset,
+          weights.byteOffset + weights.byteLength,
+        ),
+      }),
+    );
+    const encoded = rows.map((row) =>
+      row.map((x, j) => Math.fround(Math.fround(x - pre.features[j].mean) / pre.features[j].scale)),
+    );
+    const tfjsProbabilities = Array.from(
+      (model.predict(tf.tensor2d(encoded)) as tf.Tensor).dataSync(),
+    );
+    expect(tfjsProbabilities).toHaveLength(onnxProbabilities.length);
+    tfjsProbabilities.forEach((p, i) =>
+      expect(Math.abs(p - onnxProbabilities[i])).toBeLessThan(1e-4),
+    );
+    const classes = ['high', 'low', 'mid'];
+    onnxLabels.forEach((label, i) => {
+      const row = tfjsProbabilities.slice(i * 3, i * 3 + 3);
+      expect(label).toBe(classes[row.indexOf(Math.max(...row))]);
+    });
+  }, 120_000);
+
+  it('cancels a running job within a few seconds and frees the trainer', async () => {
+    const id = await startJob('long-mlp', { hiddenLayers: [32], epochs: 5000, batchSize: 16 });
+    await waitForJob(
+      api,
+      tenant.key,
+      id,
+      (job) => job.status === 'running' && job.progress !== null,
+    );
+    // The trainer runs one job at a time: this one waits in the queue and is cancelled there.
+    const queued = await startJob('never-trained', { hiddenLayers: [4], epochs: 2 });
+    const cancelQueued = await api(`/api/training-jobs/${queued}/cancel`, {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key },
+    });
+    expect(((await cancelQueued.json()) as JobView).status).toBe('cancelled');
+    const asked = Date.now();
+    const cancel = await api(`/api/training-jobs/${id}/cancel`, {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key },
+    });
+    expect(cancel.status).toBe(200);
+    const job = await waitForJob(api, tenant.key, id, finished, 15_000);
+    expect(job.status).toBe('cancelled');
+    expect(Date.now() - asked).toBeLessThan(5_000);
+    expect(job.modelVersion).toBeNull();
+    const models = await api('/api/models/long-mlp', { headers: { 'x-api-key': tenant.key } });
+    expect(models.status).toBe(404);
+    const cancelledList = (await (
+      await api('/api/training-jobs?status=cancelled', { headers: { 'x-api-key': tenant.key } })
+    ).json()) as { items: JobView[] };
+    expect(cancelledList.items.map((j) => j.id).sort()).toEqual([id, queued].sort());
+    const neverRan = await waitForJob(api, tenant.key, queued, finished);
+    expect(neverRan).toMatchObject({ status: 'cancelled', attempts: 0 });
+
+    // The slot is free: a short job runs next.
+    const next = await startJob('after-cancel', { hiddenLayers: [4], epochs: 2 });
+    expect((await waitForJob(api, tenant.key, next, finished)).status).toBe('succeeded');
+  }, 120_000);
+
+  it('finishes a job whose trainer was killed with SIGKILL mid-training, registering one version', async () => {
+    const id = await startJob('survivor', { hiddenLayers: [32, 16], epochs: 80, batchSize: 8 });
+    await waitForJob(api, tenant.key, id, (job) => (job.progress?.epoch ?? 0) >= 2);
+    await platform.trainer.stop('SIGKILL');
+    const replacement = new AppProcess('trainer', await freePort(), platform.trainer.env);
+    extraTrainers.push(replacement);
+    await replacement.start();
+
+    const job = await waitForJob(api, tenant.key, id, finished, 180_000);
+    expect(job.status, job.error).toBe('succeeded');
+    expect(job.attempts).toBe(2);
+    expect(job.modelVersion).toEqual({ model: 'survivor', version: 1 });
+    const versions = (await (
+      await api('/api/models/survivor/versions', { headers: { 'x-api-key': tenant.key } })
+    ).json()) as {
+      items: unknown[];
+    };
+    expect(versions.items).toHaveLength(1);
+    const events = await readSse(
+      await api(`/api/training-jobs/${id}/events`, { headers: { 'x-api-key': tenant.key } }),
+    );
+    const states = events.filter((e) => e.event === 'state').map((e) => e.data.status);
+    expect(states).toEqual(['queued', 'running', 'running', 'succeeded']);
+  }, 240_000);
+});

@@ -1,0 +1,313 @@
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { unzipSync } from 'fflate';
+import tarStream from 'tar-stream';
+import type { TensorSpec } from './onnx-inspector.js';
+import { InvalidModelError } from './validation-errors.js';
+
+/** One entry of a model.json weightsManifest group (as TensorFlow.js writes it). */
+export interface TfjsWeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+export interface TfjsArchive {
+  /** model.json as parsed */
+  modelJson: Record<string, unknown> & {
+    modelTopology: unknown;
+    weightsManifest: { paths: string[]; weights: TfjsWeightSpec[] }[];
+  };
+  /** every weight in manifest order */
+  weightSpecs: TfjsWeightSpec[];
+  /** the shards of every group concatenated in manifest order (what tf.io.fromMemory takes) */
+  weightData: ArrayBuffer;
+  format: 'layers-model' | 'graph-model';
+}
+
+export type TfjsArchiveKind = 'zip' | 'tar.gz';
+
+/** Largest unpacked archive accepted (guards against decompression bombs). */
+const MAX_UNPACKED_BYTES = 2 * 1024 ** 3;
+
+const BYTES_PER_ELEMENT: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+  int8: 1,
+  int16: 2,
+  complex64: 8,
+};
+
+/** zip or tar.gz by magic number; null when it is neither. */
+export function tfjsArchiveKind(bytes: Uint8Array): TfjsArchiveKind | null {
+  if (
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x4b &&
+    bytes[2] === 3 &&
+    bytes[3] === 4
+  ) {
+    return 'zip';
+  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return 'tar.gz';
+  return null;
+}
+
+/**
+ * Reads a TensorFlow.js model packed as .zip or .tar.gz (model.json plus its weight shards):
+ * every shard named in weightsManifest must be present, and each group's shards must hold
+ * exactly the bytes its weights need. Does not load TensorFlow.js.
+ */
+export async function readTfjsArchive(bytes: Uint8Array): Promise<TfjsArchive> {
+  const kind = tfjsArchiveKind(bytes);
+  if (!kind) {
+    throw new InvalidModelError(
+      'not a TensorFlow.js model archive: send a .zip or .tar.gz holding model.json and its weight shards',
+    );
+  }
+  const files = kind === 'zip' ? unpackZip(bytes) : await unpackTarGz(bytes);
+  const modelJsonPaths = [...files.keys()].filter((p) => posix.basename(p) === 'model.json');
+  if (modelJsonPaths.length !== 1) {
+    throw new InvalidModelError(
+      modelJsonPaths.length === 0
+        ? 'the archive has no model.json'
+        : `the archive has ${modelJsonPaths.length} model.json files; pack exactly one model`,
+    );
+  }
+  const modelJsonPath = modelJsonPaths[0];
+  let modelJson: TfjsArchive['modelJson'];
+  try {
+    modelJson = JSON.parse(Buffer.from(files.get(modelJsonPath)!).toString('utf8'));
+  } catch (error) {
+    throw new InvalidModelError(`model.json is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof modelJson !== 'object' || modelJson === null || !modelJson.modelTopology) {
+    throw new InvalidModelError('model.json has no modelTopology');
+  }
+  const manifest = modelJson.weightsManifest ?? [];
+  if (!Array.isArray(manifest))
+    throw new InvalidModelError('model.json weightsManifest is not a list');
+  const directory = posix.dirname(modelJsonPath);
+  const weightSpecs: TfjsWeightSpec[] = [];
+  const shards: Uint8Array[] = [];
+  for (const [index, group] of manifest.entries()) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
+      throw new InvalidModelError(`weightsManifest group ${index} needs paths and weights`);
+    }
+    let groupBytes = 0;
+    for (const path of group.paths) {
+      const shard = files.get(posix.normalize(posix.join(directory, String(path))));
+      if (!shard)
+        throw new InvalidModelError(`weight shard '${path}' named in model.json is missing`);
+      shards.push(shard);
+      groupBytes += shard.length;
+    }
+    const expected = expectedGroupBytes(group.weights);
+    if (expected !== null && expected !== groupBytes) {
+      throw new InvalidModelError(
+        `weight shards ${group.paths.join(', ')} hold ${groupBytes} bytes; model.json needs ${expected}`,
+      );
+    }
+    weightSpecs.push(...group.weights);
+  }
+  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
+  let offset = 0;
+  for (const shard of shards) {
+    weightData.set(shard, offset);
+    offset += shard.length;
+  }
+  const topology = modelJson.modelTopology as Record<string, unknown>;
+  const format =
+    modelJson.format === 'graph-model' || Array.isArray(topology.node)
+      ? 'graph-model'
+      : 'layers-model';
+  return { modelJson, weightSpecs, weightData: weightData.buffer, format };
+}
+
+/** Bytes a group's weights occupy, or null when it cannot be known (string tensors). */
+function expectedGroupBytes(weights: TfjsWeightSpec[]): number | null {
+  let total = 0;
+  for (const weight of weights) {
+    const dtype = weight.quantization?.dtype ?? weight.dtype;
+    const size = BYTES_PER_ELEMENT[dtype];
+    if (size === undefined) return null;
+    if (!Array.isArray(weight.shape))
+      throw new InvalidModelError(`weight '${weight.name}' has no shape`);
+    total += size * weight.shape.reduce((n, d) => n * d, 1);
+  }
+  return total;
+}
+
+function unpackZip(bytes: Uint8Array): Map<string, Uint8Array> {
+  let unpacked = 0;
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes, {
+      filter: (file) => {
+        unpacked += file.originalSize;
+        if (unpacked > MAX_UNPACKED_BYTES)
+          throw new InvalidModelError('the archive unpacks too large');
+        return !file.name.endsWith('/');
+      },
+    });
+  } catch (error) {
+    if (error instanceof InvalidModelError) throw error;
+    throw new InvalidModelError(`not a readable zip archive: ${(error as Error).message}`);
+  }
+  return new Map(Object.entries(entries).map(([name, data]) => [cleanPath(name), data]));
+}
+
+async function unpackTarGz(bytes: Uint8Array): Promise<Map<string, Uint8Array>> {
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED_BYTES });
+  } catch (error) {
+    throw new InvalidModelError(`not a readable .tar.gz archive: ${(error as Error).message}`);
+  }
+  const files = new Map<string, Uint8Array>();
+  const extract = tarStream.extract();
+  try {
+    Readable.from([tar]).pipe(extract);
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry) chunks.push(chunk as Buffer);
+      if (entry.header.type === 'file')
+        files.set(cleanPath(entry.header.name), Buffer.concat(chunks));
+    }
+  } catch (error) {
+    throw new InvalidModelError(`not a readable .tar.gz archive: ${(error as Error).message}`);
+  }
+  return files;
+}
+
+function cleanPath(name: string): string {
+  return posix
+    .normalize(name.replace(/\\/g, '/'))
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '');
+}
+
+const DATATYPES: Record<string, TensorSpec['datatype']> = {
+  float32: 'FP32',
+  int32: 'INT32',
+  bool: 'BOOL',
+  string: 'BYTES',
+};
+
+function datatypeOf(dtype: string | undefined): TensorSpec['datatype'] {
+  const datatype = DATATYPES[dtype ?? 'float32'];
+  if (!datatype) throw new InvalidModelError(`tensors of dtype ${dtype} cannot be served`);
+  return datatype;
+}
+
+const shapeOf = (shape: readonly (number | null | undefined)[] | undefined): number[] =>
+  shape ? shape.map((d) => (d === null || d === undefined || d < 0 ? -1 : d)) : [-1];
+
+export interface TfjsModelSignature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  format: TfjsArchive['format'];
+}
+
+/**
+ * Loads a TensorFlow.js archive with @tensorflow/tfjs (cpu backend) and reads its signature:
+ * layers models by input/output layer name, graph models by their signature's tensor names.
+ */
+export async function inspectTfjsArchive(bytes: Uint8Array): Promise<TfjsModelSignature> {
+  const archive = await readTfjsArchive(bytes);
+  const tf = await import('@tensorflow/tfjs');
+  // PROD silences the "install the node backend" banner; validation does not need speed.
+  tf.env().set('PROD', true);
+  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+  const artifacts = tf.io.getModelArtifactsForJSONSync(
+    archive.modelJson as never,
+    archive.weightSpecs as never,
+    archive.weightData,
+  );
+  try {
+    if (archive.format === 'graph-model') {
+      const model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+      try {
+        return {
+          format: archive.format,
+          inputs: model.inputs.map((t) => ({
+            name: t.name,
+            datatype: datatypeOf(t.dtype),
+            shape: shapeOf(t.shape),
+          })),
+          outputs: model.outputs.map((t) => ({
+            name: t.name,
+            datatype: datatypeOf(t.dtype),
+            shape: shapeOf(t.shape),
+          })),
+        };
+      } finally {
+        model.dispose();
+      }
+    }
+    const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    // Names from model.json: the loaded model's tensor names carry per-process suffixes.
+    const names = layersModelNames(archive.modelJson.modelTopology);
+    try {
+      return {
+        format: archive.format,
+        inputs: model.inputs.map((t, i) => ({
+          name: names?.inputs[i] ?? t.name,
+          datatype: datatypeOf(t.dtype),
+          shape: shapeOf(t.shape),
+        })),
+        outputs: model.outputs.map((t, i) => ({
+          name: names?.outputs[i] ?? t.name,
+          datatype: datatypeOf(t.dtype),
+          shape: shapeOf(t.shape),
+        })),
+      };
+    } finally {
+      model.dispose();
+    }
+  } catch (error) {
+    if (error instanceof InvalidModelError) throw error;
+    throw new InvalidModelError(`not a loadable TensorFlow.js model: ${(error as Error).message}`);
+  }
+}
+
+interface KerasLayer {
+  class_name?: string;
+  config?: { name?: string };
+}
+
+/**
+ * Input and output names of a layers model as its model.json declares them: a functional
+ * model's input_layers/output_layers; a Sequential's input layer (`<first layer>_input` when
+ * implicit, as Keras names it) and its last layer.
+ */
+export function layersModelNames(
+  topology: unknown,
+): { inputs: string[]; outputs: string[] } | null {
+  const root = topology as { model_config?: unknown; class_name?: string; config?: unknown } | null;
+  const model = (root?.model_config ?? root) as { class_name?: string; config?: unknown } | null;
+  if (!model?.config) return null;
+  if (model.class_name === 'Sequential') {
+    const config = model.config as { layers?: KerasLayer[] } | KerasLayer[];
+    const layers = Array.isArray(config) ? config : (config.layers ?? []);
+    if (layers.length === 0) return null;
+    const first = layers[0];
+    const input =
+      first.class_name === 'InputLayer' ? first.config?.name : `${first.config?.name}_input`;
+    const last = layers[layers.length - 1].config?.name;
+    return input && last ? { inputs: [input], outputs: [last] } : null;
+  }
+  const config = model.config as { input_layers?: unknown[][]; output_layers?: unknown[][] };
+  if (!Array.isArray(config.input_layers) || !Array.isArray(config.output_layers)) return null;
+  return {
+    inputs: config.input_layers.map((entry) => String(entry[0])),
+    outputs: config.output_layers.map((entry) => String(entry[0])),
+  };
+}

@@ -1,0 +1,84 @@
+export {
+  ColumnProfiler,
+  CsvFormatError,
+  DISTINCT_LIMIT,
+  parseNumber,
+  profileCsv,
+  readCsvTable,
+  scanCsv,
+  type ColumnSummary,
+  type ColumnType,
+  type CsvSummary,
+  type CsvTable,
+} from './data/csv-reader.js';
+export { shuffledIndices, trainTestSplit } from './data/split.js';
+export {
+  ALGORITHMS,
+  MAX_CLASSES,
+  MLP_ACTIVATIONS,
+  TASKS,
+  TrainingSpecError,
+  mlpHyperparametersSchema,
+  parseHyperparameters,
+  planTraining,
+  trainingRequestSchema,
+  treeHyperparametersSchema,
+  type Algorithm,
+  type Hyperparameters,
+  type MlpHyperparameters,
+  type Task,
+  type TrainingPlan,
+  type TrainingRequest,
+  type TreeHyperparameters,
+} from './spec/training-spec.js';
+export {
+  Preprocessor,
+  type FeatureEncoding,
+  type PreprocessorState,
+} from './preprocessing/preprocessor.js';
+export {
+  argmax,
+  classificationMetrics,
+  regressionMetrics,
+  type ClassificationMetrics,
+  type ModelMetrics,
+  type RegressionMetrics,
+} from './metrics/metrics.js';
+export {
+  compactTree,
+  leafCount,
+  predictTree,
+  treeDataFrom,
+  treeDepth,
+  type DecisionTree,
+  type TreeNode,
+} from './tree/decision-tree.js';
+export { growTree } from './tree/tree-builder.js';
+export {
+  costComplexityPath,
+  costComplexityPrune,
+  pessimisticExtraErrors,
+  pessimisticPrune,
+} from './tree/pruning.js';
+export { trainDecisionTree, type TreeProgress } from './tree/train-tree.js';
+export {
+  exportMlpToOnnx,
+  exportTreeToOnnx,
+  type ClassLabels,
+  type DenseLayerWeights,
+} from './export/onnx-export.js';
+export {
+  trainMlp,
+  saveTfjsArtifact,
+  type EpochProgress,
+  type TfjsArtifact,
+} from './mlp/mlp-trainer.js';
+export { activateTfjsBackend, type TfjsBackendName } from './mlp/tfjs-runtime.js';
+export {
+  TrainingDataError,
+  onnxFeeds,
+  runTraining,
+  type TrainingHooks,
+  type TrainingOutcome,
+  type TrainingProgress,
+} from './pipeline/run-training.js';

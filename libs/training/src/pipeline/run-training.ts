@@ -1,0 +1,280 @@
+import * as ort from 'onnxruntime-node';
+import { parseNumber, readCsvTable } from '../data/csv-reader.js';
+import { trainTestSplit } from '../data/split.js';
+import { type ClassLabels, exportMlpToOnnx, exportTreeToOnnx } from '../export/onnx-export.js';
+import {
+  argmax,
+  classificationMetrics,
+  type ModelMetrics,
+  regressionMetrics,
+} from '../metrics/metrics.js';
+import { saveTfjsArtifact, type TfjsArtifact, trainMlp } from '../mlp/mlp-trainer.js';
+import { activateTfjsBackend, type TfjsBackendName } from '../mlp/tfjs-runtime.js';
+import { Preprocessor, type PreprocessorState } from '../preprocessing/preprocessor.js';
+import type {
+  MlpHyperparameters,
+  TrainingPlan,
+  TreeHyperparameters,
+} from '../spec/training-spec.js';
+import { predictTree, treeDataFrom } from '../tree/decision-tree.js';
+import { trainDecisionTree } from '../tree/train-tree.js';
+
+/** The data cannot train the requested model; retrying will not help. */
+export class TrainingDataError extends Error {
+  readonly code = 'INVALID_ARGUMENT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDataError';
+  }
+}
+
+export type TrainingProgress = Record<string, number | string>;
+
+export interface TrainingHooks {
+  onProgress?: (progress: TrainingProgress) => void | Promise<void>;
+  onLog?: (message: string) => void;
+  shouldStop?: () => boolean;
+  /** MLP only. */
+  backend?: 'auto' | TfjsBackendName;
+}
+
+export interface TrainingOutcome {
+  onnx: Uint8Array;
+  metrics: ModelMetrics & { trainRows: number };
+  backend: TfjsBackendName | null;
+  /** MLP: the TF.js layers model and how to feed it (it takes the encoded features). */
+  tfjs?: TfjsArtifact & { preprocessing: PreprocessorState };
+  /** Largest |trainer − ONNX Runtime| over the test rows' outputs. */
+  onnxMaxAbsDiff: number;
+  inputs: string[];
+}
+
+/** Outputs the trainer computed for rows, in the exported model's terms. */
+interface TrainerOutputs {
+  labels?: number[];
+  probabilities?: Float32Array[];
+  predictions?: number[];
+}
+
+/**
+ * The whole job, independent of queues and databases: read the CSV, split, learn the
+ * preprocessing on the training rows, train, export to ONNX, score on the held-out rows, and
+ * check that ONNX Runtime computes what the trainer computed.
+ */
+export async function runTraining(
+  csv: Buffer,
+  plan: TrainingPlan,
+  hooks: TrainingHooks = {},
+): Promise<TrainingOutcome> {
+  const table = await readCsvTable(csv);
+  const columnIndex = new Map(table.header.map((name, index) => [name, index]));
+  const missingColumn = [plan.target, ...plan.features].find((name) => !columnIndex.has(name));
+  if (missingColumn) throw new TrainingDataError(`column '${missingColumn}' is not in the dataset`);
+  const targetIndex = columnIndex.get(plan.target)!;
+  const featureIndices = plan.features.map((name) => columnIndex.get(name)!);
+  const summaries = new Map(table.summary.columns.map((c) => [c.name, c]));
+  const rows = table.rows.filter((row) => row[targetIndex] !== '');
+  if (rows.length < 4) throw new TrainingDataError('fewer than 4 rows have a target value');
+
+  const targetSummary = summaries.get(plan.target)!;
+  const classification = plan.task === 'classification';
+  let labels: ClassLabels | null = null;
+  let y: number[];
+  if (classification) {
+    const raw = [...new Set(rows.map((row) => row[targetIndex]))];
+    if (raw.length < 2) throw new TrainingDataError(`target '${plan.target}' has one class only`);
+    if (targetSummary.type === 'numeric' && targetSummary.integer) {
+      const values = raw.map(Number).sort((a, b) => a - b);
+      labels = { kind: 'int64', values };
+      const position = new Map(values.map((v, i) => [v, i]));
+      y = rows.map((row) => position.get(Number(row[targetIndex]))!);
+    } else {
+      const values = raw.sort();
+      labels = { kind: 'string', values };
+      const position = new Map(values.map((v, i) => [v, i]));
+      y = rows.map((row) => position.get(row[targetIndex])!);
+    }
+  } else {
+    y = rows.map((row) => {
+      const value = parseNumber(row[targetIndex]);
+      if (value === null) throw new TrainingDataError(`target '${plan.target}' is not numeric`);
+      return value;
+    });
+  }
+  const h = plan.hyperparameters;
+  const split = trainTestSplit(rows.length, h.testSplit, h.seed);
+  const featureRows = rows.map((row) => featureIndices.map((i) => row[i]));
+  const trainRaw = split.train.map((i) => featureRows[i]);
+  const testRaw = split.test.map((i) => featureRows[i]);
+  const yTrain = split.train.map((i) => y[i]);
+  const yTest = split.test.map((i) => y[i]);
+  const featureTypes = plan.features.map((name) => ({
+    name,
+    type: summaries.get(name)!.type,
+  }));
+  const pre = Preprocessor.fit(trainRaw, featureTypes, { standardize: plan.algorithm === 'mlp' });
+  if (pre.width === 0) throw new TrainingDataError('the features encode to no values');
+  const xTrain = pre.transformAll(trainRaw);
+  const xTest = pre.transformAll(testRaw);
+  hooks.onLog?.(
+    `training ${plan.algorithm} on ${xTrain.length} rows, testing on ${xTest.length}; ${pre.width} encoded features`,
+  );
+
+  let onnx: Uint8Array;
+  let outputs: TrainerOutputs;
+  let backend: TfjsBackendName | null = null;
+  let tfjs: TrainingOutcome['tfjs'];
+  const classCount = labels?.values.length ?? 0;
+
+  if (plan.algorithm === 'decision_tree') {
+    const treeH = h as TreeHyperparameters;
+    const data = treeDataFrom(xTrain, yTrain);
+    const tree = trainDecisionTree(
+      data,
+      Array.from({ length: data.rows }, (_, i) => i),
+      classification ? 'classification' : 'regression',
+      classCount,
+      { ...treeH },
+      (progress) => void hooks.onProgress?.({ ...progress }),
+    );
+    onnx = exportTreeToOnnx(tree, pre, labels);
+    const predicted = xTest.map((x) => predictTree(tree, x));
+    outputs = classification
+      ? {
+          probabilities: predicted.map((p) => Float32Array.from(p)),
+          labels: predicted.map((p) => argmax(p)),
+        }
+      : { predictions: predicted.map((p) => p[0]) };
+  } else {
+    const mlpH = h as MlpHyperparameters;
+    backend = await activateTfjsBackend(hooks.backend ?? 'auto');
+    hooks.onLog?.(`TensorFlow.js backend: ${backend}`);
+    let targetScaling: { mean: number; scale: number } | undefined;
+    let yFit = yTrain;
+    if (!classification) {
+      const mean = yTrain.reduce((a, b) => a + b, 0) / yTrain.length;
+      const std = Math.sqrt(yTrain.reduce((a, b) => a + (b - mean) ** 2, 0) / yTrain.length);
+      targetScaling = { mean: Math.fround(mean), scale: Math.fround(std > 1e-12 ? std : 1) };
+      yFit = yTrain.map((v) => (v - targetScaling!.mean) / targetScaling!.scale);
+    }
+    const trained = await trainMlp({
+      x: xTrain,
+      y: yFit,
+      width: pre.width,
+      classCount: classification ? classCount : null,
+      hyperparameters: mlpH,
+      onEpoch: (progress) => hooks.onProgress?.({ ...progress }),
+      shouldStop: hooks.shouldStop,
+    });
+    onnx = exportMlpToOnnx({
+      layers: trained.layers,
+      activation: mlpH.activation,
+      pre,
+      labels,
+      targetScaling,
+    });
+    const raw = trained.predict(xTest);
+    outputs = classification
+      ? { probabilities: raw, labels: raw.map((p) => argmax(p)) }
+      : { predictions: raw.map((p) => p[0] * targetScaling!.scale + targetScaling!.mean) };
+    tfjs = { ...(await saveTfjsArtifact(trained.model)), preprocessing: pre.state };
+    trained.model.dispose();
+  }
+
+  const metrics = classification
+    ? classificationMetrics(yTest, outputs.labels!, labels!.values.map(String))
+    : regressionMetrics(yTest, outputs.predictions!);
+  const onnxMaxAbsDiff = await checkOnnxAgrees(onnx, pre, testRaw, outputs, labels);
+  hooks.onLog?.(
+    `ONNX Runtime agrees with the trainer on ${testRaw.length} rows (max |diff| ${onnxMaxAbsDiff.toExponential(2)})`,
+  );
+  return {
+    onnx,
+    metrics: { ...metrics, trainRows: xTrain.length },
+    backend,
+    tfjs,
+    onnxMaxAbsDiff,
+    inputs: pre.allNumeric ? ['features'] : plan.features,
+  };
+}
+
+/** ONNX feeds for raw feature rows, as a client would send them. */
+export function onnxFeeds(
+  pre: Preprocessor,
+  rawRows: readonly (readonly string[])[],
+): Record<string, ort.Tensor> {
+  const n = rawRows.length;
+  const numberOf = (raw: string) => parseNumber(raw) ?? Number.NaN;
+  if (pre.allNumeric) {
+    const width = pre.state.features.length;
+    const data = new Float32Array(n * width);
+    rawRows.forEach((row, i) => row.forEach((raw, j) => (data[i * width + j] = numberOf(raw))));
+    return { features: new ort.Tensor('float32', data, [n, width]) };
+  }
+  const feeds: Record<string, ort.Tensor> = {};
+  pre.state.features.forEach((feature, j) => {
+    feeds[feature.name] =
+      feature.type === 'numeric'
+        ? new ort.Tensor(
+            'float32',
+            Float32Array.from(rawRows, (row) => numberOf(row[j])),
+            [n, 1],
+          )
+        : new ort.Tensor(
+            'string',
+            rawRows.map((row) => row[j]),
+            [n, 1],
+          );
+  });
+  return feeds;
+}
+
+const AGREEMENT_TOLERANCE = 1e-4;
+
+async function checkOnnxAgrees(
+  onnx: Uint8Array,
+  pre: Preprocessor,
+  rawRows: readonly (readonly string[])[],
+  expected: TrainerOutputs,
+  labels: ClassLabels | null,
+): Promise<number> {
+  if (rawRows.length === 0) return 0;
+  const session = await ort.InferenceSession.create(onnx);
+  try {
+    const result = await session.run(onnxFeeds(pre, rawRows));
+    let maxDiff = 0;
+    if (labels) {
+      const probabilities = result.probabilities.data as Float32Array;
+      const k = labels.values.length;
+      const got = Array.from(result.label.data as ArrayLike<string | bigint>, String);
+      rawRows.forEach((_, i) => {
+        for (let c = 0; c < k; c += 1) {
+          maxDiff = Math.max(
+            maxDiff,
+            Math.abs(probabilities[i * k + c] - expected.probabilities![i][c]),
+          );
+        }
+        const want = String(labels.values[expected.labels![i]]);
+        if (got[i] !== want) {
+          throw new Error(
+            `exported model predicts '${got[i]}' for test row ${i}, the trainer '${want}' (${Array.from(probabilities.slice(i * k, i * k + k)).join(',')} vs ${Array.from(expected.probabilities![i]).join(',')})`,
+          );
+        }
+      });
+    } else {
+      const predictions = result.prediction.data as Float32Array;
+      rawRows.forEach((_, i) => {
+        const scale = Math.max(1, Math.abs(expected.predictions![i]));
+        maxDiff = Math.max(maxDiff, Math.abs(predictions[i] - expected.predictions![i]) / scale);
+      });
+    }
+    if (maxDiff > AGREEMENT_TOLERANCE) {
+      throw new Error(
+        `exported model differs from the trainer by ${maxDiff} (> ${AGREEMENT_TOLERANCE})`,
+      );
+    }
+    return maxDiff;
+  } finally {
+    await session.release();
+  }
+}
