@@ -10,3 +10,4 @@ export type { ErrorCode } from './errors.js';
 export { AppExceptionFilter, usesInferenceErrorShape } from './exception.filter.js';
 export { ZodPipe } from './zod-body.pipe.js';
 export { createRedis, REDIS, RedisModule } from './redis.module.js';
+export { TtlCache } from './ttl-cache.js';

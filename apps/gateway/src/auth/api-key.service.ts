@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { DomainError, notFound } from '@maas/app-runtime';
+import { DomainError, notFound, TtlCache } from '@maas/app-runtime';
 import { type ApiKey, PrismaService } from '@maas/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { CacheInvalidationService } from './cache-invalidation.service.js';
@@ -29,8 +29,9 @@ export function apiKeyView(key: ApiKey) {
 
 @Injectable()
 export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
-  // Short-lived so that a revoke or a suspension takes effect within the cache time.
-  private readonly cache = new Map<string, CachedKey>();
+  // Short-lived so that a revoke or a suspension takes effect within the cache time even
+  // when an invalidation message is lost.
+  private readonly cache: TtlCache<CachedKey['key']>;
   // lastUsedAt is written in batches (one UPDATE per interval), not once per request.
   private lastUsed = new Map<string, Date>();
   private lastUsedTimer?: NodeJS.Timeout;
@@ -39,15 +40,15 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
     private readonly prisma: PrismaService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly invalidation: CacheInvalidationService,
-  ) {}
+  ) {
+    this.cache = new TtlCache(config.API_KEY_CACHE_MS);
+  }
 
   onModuleInit(): void {
     this.invalidation.onInvalidate((event) => {
       if (event.kind === 'key') this.cache.delete(event.prefix);
       if (event.kind === 'tenant') {
-        for (const [prefix, cached] of this.cache) {
-          if (!cached.key || cached.key.tenantId === event.tenantId) this.cache.delete(prefix);
-        }
+        this.cache.deleteWhere((_prefix, key) => !key || key.tenantId === event.tenantId);
       }
     });
     this.lastUsedTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
@@ -129,15 +130,12 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
-  private async lookup(prefix: string): Promise<CachedKey['key']> {
-    const cached = this.cache.get(prefix);
-    if (cached && Date.now() - cached.fetchedAt < this.config.API_KEY_CACHE_MS) return cached.key;
-    const key = await this.prisma.apiKey.findUnique({
-      where: { prefix },
-      include: { tenant: { select: { status: true } } },
-    });
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(prefix, { key, fetchedAt: Date.now() });
-    return key;
+  private lookup(prefix: string): Promise<CachedKey['key']> {
+    return this.cache.get(prefix, () =>
+      this.prisma.apiKey.findUnique({
+        where: { prefix },
+        include: { tenant: { select: { status: true } } },
+      }),
+    );
   }
 }

@@ -55,7 +55,7 @@ export class V2Controller {
   @UseGuards(TenantAuthGuard)
   @RequireScope('infer')
   async metadata(@CurrentTenantId() tenantId: string, @Param('model') model: string) {
-    return this.metadataOf(await this.registry.resolveVersion(tenantId, model, {}));
+    return this.metadataOf(await this.resolver.resolve(tenantId, model, {}));
   }
 
   @Get('models/:model/versions/:version')
@@ -66,7 +66,7 @@ export class V2Controller {
     @Param('model') model: string,
     @Param('version') version: string,
   ) {
-    const resolved = await this.registry.resolveVersion(tenantId, model, {
+    const resolved = await this.resolver.resolve(tenantId, model, {
       version: parseVersionNumber(version),
     });
     return this.metadataOf(resolved);
@@ -76,7 +76,7 @@ export class V2Controller {
   @UseGuards(TenantAuthGuard)
   @RequireScope('infer')
   async modelReady(@CurrentTenantId() tenantId: string, @Param('model') model: string) {
-    await this.registry.resolveVersion(tenantId, model, {});
+    await this.resolver.resolve(tenantId, model, {});
     return { name: model, ready: true };
   }
 
@@ -88,7 +88,7 @@ export class V2Controller {
     @Param('model') model: string,
     @Param('version') version: string,
   ) {
-    await this.registry.resolveVersion(tenantId, model, { version: parseVersionNumber(version) });
+    await this.resolver.resolve(tenantId, model, { version: parseVersionNumber(version) });
     return { name: model, ready: true };
   }
 

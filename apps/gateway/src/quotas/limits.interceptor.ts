@@ -6,7 +6,8 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { DomainError } from '@maas/app-runtime';
+import { DomainError, METRICS_REGISTRY } from '@maas/app-runtime';
+import { Counter, type Registry } from 'prom-client';
 import { PrismaService } from '@maas/db';
 import type { Observable } from 'rxjs';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
@@ -51,12 +52,22 @@ const startOfMonth = (now = new Date()) =>
  */
 @Injectable()
 export class LimitsInterceptor implements NestInterceptor {
+  private readonly rejections: Counter<'reason'>;
+
   constructor(
+    @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly limiter: RateLimiterService,
     private readonly tenantLimits: TenantLimitsService,
     private readonly prisma: PrismaService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    this.rejections = new Counter({
+      name: 'maas_rate_limit_rejections_total',
+      help: 'Requests refused by a rate limit or quota, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+  }
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
@@ -97,6 +108,7 @@ export class LimitsInterceptor implements NestInterceptor {
   private enforce(result: TakeResult, reply: FastifyReply): void {
     if (result.outcome !== 'admitted') {
       (reply.request as { limitRejected?: boolean }).limitRejected = true;
+      this.rejections.inc({ reason: result.outcome });
     }
     if (result.outcome === 'monthly-quota-exceeded') {
       const now = new Date();

@@ -1,44 +1,35 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { effectiveLimits, type TenantLimits } from '@maas/config';
 import { PrismaService } from '@maas/db';
-import { notFound } from '@maas/app-runtime';
+import { notFound, TtlCache } from '@maas/app-runtime';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
-
-interface Cached {
-  limits: TenantLimits;
-  fetchedAt: number;
-}
 
 /** A tenant's limits in force (plan defaults + overrides), cached briefly per gateway. */
 @Injectable()
 export class TenantLimitsService {
-  private readonly cache = new Map<string, Cached>();
+  // Same bound as the key cache: a quota change is in force within it everywhere.
+  private readonly cache: TtlCache<TenantLimits>;
 
   constructor(
     private readonly prisma: PrismaService,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     invalidation: CacheInvalidationService,
   ) {
+    this.cache = new TtlCache(config.API_KEY_CACHE_MS);
     invalidation.onInvalidate((event) => {
       if (event.kind === 'tenant') this.cache.delete(event.tenantId);
     });
   }
 
-  async limitsOf(tenantId: string): Promise<TenantLimits> {
-    const cached = this.cache.get(tenantId);
-    // Same bound as the key cache: a quota change is in force within a second everywhere.
-    if (cached && Date.now() - cached.fetchedAt < this.config.API_KEY_CACHE_MS) {
-      return cached.limits;
-    }
-    const tenant = await this.prisma.tenant.findUnique({
-      where: { id: tenantId },
-      include: { quota: true },
+  limitsOf(tenantId: string): Promise<TenantLimits> {
+    return this.cache.get(tenantId, async () => {
+      const tenant = await this.prisma.tenant.findUnique({
+        where: { id: tenantId },
+        include: { quota: true },
+      });
+      if (!tenant) throw notFound('tenant');
+      return effectiveLimits(tenant.plan, tenant.quota);
     });
-    if (!tenant) throw notFound('tenant');
-    const limits = effectiveLimits(tenant.plan, tenant.quota);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(tenantId, { limits, fetchedAt: Date.now() });
-    return limits;
   }
 }

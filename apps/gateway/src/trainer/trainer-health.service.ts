@@ -35,8 +35,9 @@ export class TrainerHealthService implements OnModuleDestroy {
       data,
       {
         attempts: 1,
-        removeOnComplete: true,
-        removeOnFail: true,
+        // Kept briefly: waitUntilFinished reads the result, which a removed job no longer has.
+        removeOnComplete: { age: 60 },
+        removeOnFail: { age: 60 },
       },
     );
     try {

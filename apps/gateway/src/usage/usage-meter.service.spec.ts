@@ -3,6 +3,7 @@ import { createLogger, createRedis } from '@maas/app-runtime';
 import { PrismaService } from '@maas/db';
 import { createTestDatabase, type TestDatabase, testRedisUrl } from '@maas/testing';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { UsageMeterService } from './usage-meter.service.js';
@@ -20,6 +21,7 @@ describe('UsageMeterService', () => {
       prisma,
       { REDIS_PREFIX: prefix, USAGE_FLUSH_MS: 60_000 } as GatewayConfig,
       createLogger({ name: 'usage-spec', level: 'silent' }),
+      new Registry(),
     );
   const event = (rows: number, status = 200) => ({
     tenantId,

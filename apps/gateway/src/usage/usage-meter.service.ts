@@ -5,7 +5,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { type Logger, REDIS } from '@maas/app-runtime';
+import { type Logger, METRICS_REGISTRY, REDIS } from '@maas/app-runtime';
+import { Gauge, type Registry } from 'prom-client';
 import { PrismaService } from '@maas/db';
 import type { Redis } from 'ioredis';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
@@ -57,13 +58,25 @@ interface CounterRow {
 export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private lastFlushAt = Date.now();
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly prisma: PrismaService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    const lastFlushAt = () => this.lastFlushAt;
+    new Gauge({
+      name: 'maas_usage_flush_lag_seconds',
+      help: 'Seconds since this gateway last flushed usage counters to Postgres',
+      registers: [registry],
+      collect() {
+        this.set((Date.now() - lastFlushAt()) / 1000);
+      },
+    });
+  }
 
   private key(name: string): string {
     return `${this.config.REDIS_PREFIX}:usage:${name}`;
@@ -127,6 +140,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       id,
     );
     if (sealed === 1) await this.applyAndAck(id);
+    this.lastFlushAt = Date.now();
   }
 
   async applyAndAck(id: string): Promise<void> {

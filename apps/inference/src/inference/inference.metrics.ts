@@ -17,6 +17,7 @@ export class InferenceMetrics {
   readonly cacheBytes: Gauge;
   readonly cacheModels: Gauge;
   readonly cacheLoads: Counter<'result'>;
+  readonly integrityFailures: Counter;
   readonly cacheEvictions: Counter;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
@@ -81,6 +82,11 @@ export class InferenceMetrics {
     this.cacheEvictions = new Counter({
       name: 'maas_model_cache_evictions_total',
       help: 'Model versions released to stay within MODEL_CACHE_BYTES',
+      registers,
+    });
+    this.integrityFailures = new Counter({
+      name: 'maas_model_integrity_failures_total',
+      help: 'Artifacts whose bytes did not match their recorded sha256 (alert on any increase)',
       registers,
     });
   }

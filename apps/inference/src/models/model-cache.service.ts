@@ -161,6 +161,7 @@ export class ModelCacheService implements OnModuleDestroy {
         { versionId: version.id, reason: error.reason },
         'model artifact is corrupt',
       );
+      this.metrics.integrityFailures.inc();
       await this.versions.markCorrupt(version, error.reason).catch(() => undefined);
       throw new DomainError('UNAVAILABLE', 'model version failed its integrity check');
     }

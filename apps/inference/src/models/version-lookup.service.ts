@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError } from '@maas/app-runtime';
+import { DomainError, TtlCache } from '@maas/app-runtime';
 import { type Model, type ModelVersion, PrismaService } from '@maas/db';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 
@@ -15,17 +15,26 @@ export interface ServableVersion {
  */
 @Injectable()
 export class VersionLookupService {
-  private readonly cache = new Map<string, { value: ServableVersion; at: number }>();
+  private readonly cache: TtlCache<ServableVersion>;
 
   constructor(
     private readonly prisma: PrismaService,
-    @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
-  ) {}
+    @Inject(INFERENCE_CONFIG) config: InferenceConfig,
+  ) {
+    this.cache = new TtlCache(config.VERSION_LOOKUP_TTL_MS);
+  }
 
-  async find(tenantId: string, modelName: string, number: number): Promise<ServableVersion> {
-    const cacheKey = `${tenantId}/${modelName}/${number}`;
-    const cached = this.cache.get(cacheKey);
-    if (cached && Date.now() - cached.at < this.config.VERSION_LOOKUP_TTL_MS) return cached.value;
+  find(tenantId: string, modelName: string, number: number): Promise<ServableVersion> {
+    return this.cache.get(`${tenantId}/${modelName}/${number}`, () =>
+      this.load(tenantId, modelName, number),
+    );
+  }
+
+  private async load(
+    tenantId: string,
+    modelName: string,
+    number: number,
+  ): Promise<ServableVersion> {
     const model = await this.prisma.model.findUnique({
       where: { tenantId_name: { tenantId, name: modelName } },
       select: { id: true, name: true, deletedAt: true },
@@ -37,13 +46,9 @@ export class VersionLookupService {
           })
         : null;
     if (!model || !version || version.status !== 'ready') {
-      this.cache.delete(cacheKey);
       throw new DomainError('NOT_FOUND', `version ${number} of model '${modelName}' not found`);
     }
-    const value = { model: { id: model.id, name: model.name }, version };
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(cacheKey, { value, at: Date.now() });
-    return value;
+    return { model: { id: model.id, name: model.name }, version };
   }
 
   forget(tenantId: string, modelName: string, number: number): void {

@@ -5,9 +5,10 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '@maas/app-runtime';
+import { type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   type HealthJobData,
   type HealthJobResult,
@@ -29,12 +30,43 @@ export class TrainingWorkerService implements OnApplicationBootstrap, OnModuleDe
   private readonly trainerId = `${hostname()}:${process.pid}`;
   private connection?: Redis;
   private worker?: Worker;
+  private queue?: Queue;
+  private readonly jobsFinished: Counter<'state'>;
+  private readonly jobDuration: Histogram<'state'>;
 
   constructor(
     @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
     @Inject(TRAINER_LOGGER) private readonly logger: Logger,
     private readonly trainJobs: TrainJobHandler,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.jobsFinished = new Counter({
+      name: 'maas_training_jobs_total',
+      help: 'Training job runs finished on this trainer, by final state',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+    this.jobDuration = new Histogram({
+      name: 'maas_training_job_duration_seconds',
+      help: 'Wall-clock time of training job runs, by final state',
+      labelNames: ['state'],
+      buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600],
+      registers: [registry],
+    });
+    const queue = () => this.queue;
+    new Gauge({
+      name: 'maas_training_queue_jobs',
+      help: 'Jobs in the training queue, by BullMQ state',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const counts = await queue()
+          ?.getJobCounts('waiting', 'active', 'delayed', 'failed')
+          .catch(() => undefined);
+        for (const [state, count] of Object.entries(counts ?? {})) this.set({ state }, count);
+      },
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.connection = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null });
@@ -47,12 +79,17 @@ export class TrainingWorkerService implements OnApplicationBootstrap, OnModuleDe
       maxStalledCount: 2,
     });
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'training worker error'));
+    this.queue = new Queue(TRAINING_QUEUE, {
+      connection: this.connection,
+      prefix: `${this.config.REDIS_PREFIX}:bull`,
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
     // Training can run for hours: do not hold shutdown for it. The running job keeps its
     // lock until it expires, then stalled-job recovery hands it to another trainer.
     await this.worker?.close(true);
+    await this.queue?.close();
     this.connection?.disconnect();
   }
 
@@ -61,10 +98,23 @@ export class TrainingWorkerService implements OnApplicationBootstrap, OnModuleDe
       case TrainingJobName.Health:
         return this.health(job as Job<HealthJobData>);
       case TrainingJobName.Train:
-        return this.trainJobs.handle(job as Job<TrainJobData>);
+        return this.measured(() => this.trainJobs.handle(job as Job<TrainJobData>));
       default:
         // Retrying cannot help a job this trainer does not know.
         throw new UnrecoverableError(`unknown job type '${job.name}'`);
+    }
+  }
+
+  private async measured<T extends { status?: string }>(run: () => Promise<T>): Promise<T> {
+    const stop = this.jobDuration.startTimer();
+    let state = 'failed';
+    try {
+      const result = await run();
+      state = result?.status ?? 'succeeded';
+      return result;
+    } finally {
+      this.jobsFinished.inc({ state });
+      stop({ state });
     }
   }
 
