@@ -4,11 +4,20 @@ import { buildMlpModel, randomMlp } from '@maas/onnx';
 import {
   AppProcess,
   createTenantWithKey,
+  gatewayFetch,
   startTestPlatform,
   type TestPlatform,
   uploadModelVersion,
 } from '@maas/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { metricValue } from './serving-helpers.js';
+import {
+  apiFor,
+  createTenant,
+  type JobView,
+  syntheticCsv,
+  waitForJob,
+} from './training-helpers.js';
 
 const IN_FLIGHT = 50;
 
@@ -84,6 +93,14 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
   }
 }
 
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function waitForLog(app: AppProcess, pattern: RegExp, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(app.logs)) {
@@ -133,19 +150,90 @@ describe('graceful shutdown', () => {
   });
 
   it('lets 50 in-flight requests finish when the inference worker gets SIGTERM', async () => {
-    const { platform, key } = await setUp();
-    const inFlight = startHalfSentRequests(
-      platform.gateway.url,
-      '/v2/models/mlp/infer',
+    platform = await startTestPlatform();
+    const { key } = await createTenantWithKey(platform, 'shutdown');
+    // A model slow enough, run one request at a time, that requests queue up in the worker.
+    await uploadModelVersion(
+      platform,
       key,
-      IN_FLIGHT,
+      'slow',
+      buildMlpModel({ layers: randomMlp([256, 1024, 1024, 8], 5) }),
     );
-    // In flight at the worker: the gateway has opened one connection per request to it.
-    await waitFor(() => readConnections(platform.inference.port) >= IN_FLIGHT);
+    const config = await gatewayFetch(platform, '/api/models/slow/versions/1', {
+      method: 'PATCH',
+      headers: { 'x-api-key': key },
+      json: { servingConfig: { maxBatchSize: 1, instanceConcurrency: 1 } },
+    });
+    expect(config.status).toBe(200);
+    const rows = 32;
+    const body = {
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [rows, 256],
+          data: Array.from({ length: rows * 256 }, (_, i) => (i % 7) / 7),
+        },
+      ],
+    };
+    let answered = 0;
+    const requests = Array.from({ length: IN_FLIGHT }, async () => {
+      const response = await gatewayFetch(platform!, '/v2/models/slow/infer', {
+        method: 'POST',
+        headers: { 'x-api-key': key },
+        json: body,
+      });
+      const text = await response.text();
+      answered++;
+      return { status: response.status, text };
+    });
+    // Every request has reached the worker: answered, or being run or queued there.
+    await waitForAsync(
+      async () =>
+        answered + (await metricValue(platform!.inference.url, 'maas_inference_in_flight')) >=
+        IN_FLIGHT,
+    );
+    expect(answered).toBeLessThan(IN_FLIGHT);
     const exited = platform.inference.stop('SIGTERM');
-    await waitForLog(platform.inference, /draining/);
-    const responses = await inFlight.finish();
+    const responses = await Promise.all(requests);
     expect(responses.map((r) => r.status)).toEqual(Array(IN_FLIGHT).fill(200));
+    expect(JSON.parse(responses[0].text).outputs[0].shape).toEqual([rows, 8]);
     expect(await exited).toBe(0);
   });
+
+  it('lets the trainer finish its running job when it gets SIGTERM', async () => {
+    platform = await startTestPlatform();
+    const api = apiFor(platform);
+    const tenant = await createTenant(api, platform, 'drain');
+    const dataset = await api('/api/datasets?name=synthetic', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key, 'content-type': 'text/csv' },
+      body: syntheticCsv(300, 4, 9),
+    });
+    expect(dataset.status).toBe(201);
+    const created = await api('/api/training-jobs', {
+      method: 'POST',
+      headers: { 'x-api-key': tenant.key },
+      json: {
+        datasetId: ((await dataset.json()) as { id: string }).id,
+        target: 'cls',
+        algorithm: 'mlp',
+        task: 'classification',
+        modelName: 'drained',
+        hyperparameters: { hiddenLayers: [16], epochs: 400, batchSize: 16 },
+      },
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as JobView;
+    await waitForJob(api, tenant.key, id, (job) => job.status === 'running' && !!job.progress);
+    const signalledAt = Date.now();
+    const exitCode = await platform.trainer.stop('SIGTERM', 60_000);
+    expect(exitCode).toBe(0);
+    expect(platform.trainer.logs).toContain('running jobs finished');
+    const job = await waitForJob(api, tenant.key, id, (j) => j.status !== 'running', 5_000);
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
+    // It was still training when the signal came, and finished on this trainer after it.
+    const { finishedAt } = job as JobView & { finishedAt: string };
+    expect(new Date(finishedAt).getTime()).toBeGreaterThan(signalledAt);
+  }, 120_000);
 });

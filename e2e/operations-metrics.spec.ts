@@ -115,9 +115,11 @@ describe('operations: Prometheus metrics after real traffic', () => {
 
     const ping = await gatewayFetch(platform, '/api/admin/trainer/ping', {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trainer-probe-51' },
     });
     expect(ping.status).toBe(200);
+    // The request id travels into the job and the trainer's log line.
+    expect(platform.trainer.logLines().some((l) => l.requestId === 'trainer-probe-51')).toBe(true);
     const trainerMetrics = await (await fetch(`${platform.trainer.url}/metrics`)).text();
     expect(trainerMetrics).toMatch(
       /^maas_training_queue_jobs\{state="waiting",app="trainer"\} 0$/m,

@@ -1,4 +1,9 @@
-import { startTestPlatform, type TestPlatform } from '@maas/testing';
+import {
+  adminToken,
+  createTenantWithKey,
+  startTestPlatform,
+  type TestPlatform,
+} from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Api,
@@ -123,6 +128,26 @@ describe('training: datasets → decision tree → served version', () => {
     const { readdir } = await import('node:fs/promises');
     const stored = await readdir(`${platform.storageRoot}/tenants/${acme.id}/datasets`);
     expect(stored).toEqual([datasetId]);
+  });
+
+  it('counts datasets against the tenant storage quota (413, nothing stored)', async () => {
+    const token = await adminToken(platform);
+    const small = await createTenantWithKey(platform, 'small-storage', { token });
+    const quota = await api(`/api/admin/tenants/${small.tenantId}/quotas`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ storageBytes: 2000 }),
+    });
+    expect(quota.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const first = await upload(small.key, 'fits', `a,b\n${'1,2\n'.repeat(300)}`);
+    expect(first.status).toBe(201);
+    const second = await upload(small.key, 'over', `a,b\n${'1,2\n'.repeat(300)}`);
+    expect(second.status).toBe(413);
+    expect(((await second.json()) as { detail: string }).detail).toContain('storage quota');
+    const { readdir } = await import('node:fs/promises');
+    const stored = await readdir(`${platform.storageRoot}/tenants/${small.tenantId}/datasets`);
+    expect(stored).toHaveLength(1);
   });
 
   it('refuses bad training specs before queueing anything', async () => {

@@ -3,6 +3,7 @@ import { createHttpApp, createLogger } from '@maas/app-runtime';
 import { ConfigError, loadConfig } from '@maas/config';
 import { TrainerModule } from './app.module.js';
 import { trainerConfigSchema } from './config/trainer-config.js';
+import { TrainingWorkerService } from './jobs/training-worker.service.js';
 
 /**
  * The trainer consumes the training queue; its HTTP port serves only /healthz, /readyz and
@@ -20,7 +21,10 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ name: 'trainer', level: config.LOG_LEVEL });
-  const app = await createHttpApp(TrainerModule.forRoot(config, logger), { logger });
+  const app = await createHttpApp(TrainerModule.forRoot(config, logger), {
+    logger,
+    beforeClose: (app) => app.get(TrainingWorkerService).drain(),
+  });
   await app.listen(config.PORT, config.HOST);
   logger.info({ port: config.PORT, concurrency: config.TRAINER_CONCURRENCY }, 'trainer consuming');
 }

@@ -20,6 +20,8 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   drainTimeoutMs?: number;
+  /** App-specific draining (e.g. running jobs) after HTTP stops and before modules close. */
+  beforeClose?: (app: NestFastifyApplication) => Promise<void>;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function createHttpApp(
     );
     done();
   });
-  drainOnSignals(app, options.logger, options.drainTimeoutMs ?? 25_000);
+  drainOnSignals(app, options);
   return app;
 }
 
@@ -79,7 +81,9 @@ export async function createHttpApp(
  * shutdown (module destroy hooks close Prisma, Redis, HTTP clients, BullMQ workers).
  * Nest's own shutdown hooks would destroy modules before the server stops taking requests.
  */
-function drainOnSignals(app: NestFastifyApplication, logger: Logger, timeoutMs: number): void {
+function drainOnSignals(app: NestFastifyApplication, options: HttpAppOptions): void {
+  const { logger } = options;
+  const timeoutMs = options.drainTimeoutMs ?? 25_000;
   let draining = false;
   const drain = (signal: NodeJS.Signals) => {
     if (draining) return;
@@ -91,8 +95,9 @@ function drainOnSignals(app: NestFastifyApplication, logger: Logger, timeoutMs: 
     server.close(() => {
       clearInterval(idleSweep);
       clearTimeout(deadline);
-      app
-        .close()
+      (options.beforeClose?.(app) ?? Promise.resolve())
+        .catch((error: unknown) => logger.error({ err: error }, 'draining failed'))
+        .then(() => app.close())
         .then(() => {
           logger.info('stopped');
           process.exit(0);

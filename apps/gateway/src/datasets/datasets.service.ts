@@ -3,7 +3,12 @@ import { PassThrough, Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
 import { type Dataset, PrismaService } from '@maas/db';
-import { datasetKey, OBJECT_STORE, type ObjectStore } from '@maas/model-registry';
+import {
+  datasetKey,
+  ModelRegistryService,
+  OBJECT_STORE,
+  type ObjectStore,
+} from '@maas/model-registry';
 import { type ColumnSummary, CsvFormatError, type CsvSummary, profileCsv } from '@maas/training';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -45,6 +50,7 @@ export class DatasetsService {
   constructor(
     private readonly prisma: PrismaService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly registry: ModelRegistryService,
   ) {}
 
   async upload(
@@ -54,6 +60,8 @@ export class DatasetsService {
     if (!NAME.test(input.name)) {
       throw new DomainError('INVALID_ARGUMENT', 'name must be 1 to 200 printable characters');
     }
+    // Datasets count against the tenant's storage quota like model artifacts.
+    const allowance = await this.registry.storageAllowance(tenantId, input.maxBytes);
     const id = randomUUID();
     const key = datasetKey(tenantId, id);
     const source = Buffer.isBuffer(input.body) ? Readable.from([input.body]) : input.body;
@@ -81,7 +89,7 @@ export class DatasetsService {
       throw error;
     });
     const stored = this.store
-      .put(key, toStore, { maxBytes: input.maxBytes, contentType: 'text/csv' })
+      .put(key, toStore, { maxBytes: allowance.maxBytes, contentType: 'text/csv' })
       .catch((error: unknown) => {
         abort(error as Error);
         throw error;
@@ -93,7 +101,7 @@ export class DatasetsService {
       const storeError = put.status === 'rejected' ? put.reason : undefined;
       // Too large wins (the CSV "error" is then only the cut-off); otherwise the CSV's own.
       if ((storeError as { code?: string } | undefined)?.code === 'PAYLOAD_TOO_LARGE') {
-        throw storeError as Error;
+        throw allowance.quotaBound ? allowance.quotaExceeded() : (storeError as Error);
       }
       if (csvError instanceof CsvFormatError) throw csvError;
       throw (csvError ?? storeError) as Error;

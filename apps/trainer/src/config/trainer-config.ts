@@ -14,6 +14,8 @@ export const trainerConfigSchema = z
     TRAINER_LOCK_DURATION_MS: env.positiveInt(30_000),
     /** How often stalled jobs (lock lost) are looked for and put back in the queue. */
     TRAINER_STALLED_INTERVAL_MS: env.positiveInt(30_000),
+    /** On SIGTERM, how long running jobs may take to finish before they are left to recovery. */
+    TRAINER_DRAIN_TIMEOUT_MS: env.nonNegativeInt(20_000),
     /** How often the model registry's sweep runs (stuck uploads, leftover bytes); 0 = never. */
     REGISTRY_SWEEP_INTERVAL_MS: env.nonNegativeInt(600_000),
   })

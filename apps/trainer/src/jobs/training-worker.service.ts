@@ -86,11 +86,31 @@ export class TrainingWorkerService implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onModuleDestroy(): Promise<void> {
-    // Training can run for hours: do not hold shutdown for it. The running job keeps its
-    // lock until it expires, then stalled-job recovery hands it to another trainer.
+    // Running jobs had their chance in drain(); what is left is recovered by another trainer.
     await this.worker?.close(true);
     await this.queue?.close();
     this.connection?.disconnect();
+  }
+
+  /**
+   * On SIGTERM (before modules close): stop taking jobs and give running ones
+   * TRAINER_DRAIN_TIMEOUT_MS to finish. Training can run for hours: past that, a job keeps its
+   * lock until it expires and stalled-job recovery hands it to another trainer.
+   */
+  async drain(): Promise<void> {
+    if (!this.worker) return;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.worker.pause(false).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.config.TRAINER_DRAIN_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.logger.info(
+      { drained },
+      drained ? 'running jobs finished' : 'left running jobs to recovery',
+    );
   }
 
   private async process(job: Job): Promise<unknown> {

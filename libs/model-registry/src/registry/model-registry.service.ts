@@ -583,13 +583,42 @@ export class ModelRegistryService {
 
   // ---- storage accounting and cleanup --------------------------------------------------------
 
-  /** Bytes of the tenant's artifacts (plaintext sizes) that count against its storage quota. */
+  /**
+   * Bytes that count against the tenant's storage quota: its model artifacts (plaintext sizes)
+   * and its datasets.
+   */
   async storageUsed(tenantId: string): Promise<number> {
-    const sum = await this.prisma.modelVersion.aggregate({
-      where: { tenantId, status: { in: [...STORED_STATUSES] }, model: { deletedAt: null } },
-      _sum: { sizeBytes: true },
-    });
-    return Number(sum._sum.sizeBytes ?? 0);
+    const [versions, datasets] = await Promise.all([
+      this.prisma.modelVersion.aggregate({
+        where: { tenantId, status: { in: [...STORED_STATUSES] }, model: { deletedAt: null } },
+        _sum: { sizeBytes: true },
+      }),
+      this.prisma.dataset.aggregate({
+        where: { tenantId, deletedAt: null },
+        _sum: { sizeBytes: true },
+      }),
+    ]);
+    return Number(versions._sum.sizeBytes ?? 0) + Number(datasets._sum.sizeBytes ?? 0);
+  }
+
+  /**
+   * The most bytes a new object of the tenant may hold: `maxBytes`, or less when the storage
+   * quota has less room. `quotaBound` says the quota (not `maxBytes`) set the bound, so a
+   * too-large upload can say which limit it hit. No room at all is refused here.
+   */
+  async storageAllowance(
+    tenantId: string,
+    maxBytes: number,
+  ): Promise<{ maxBytes: number; quotaBound: boolean; quotaExceeded: () => Error }> {
+    const limits = await this.limitsOf(tenantId);
+    const used = await this.storageUsed(tenantId);
+    const remaining = limits.storageBytes - used;
+    if (remaining <= 0) throw quotaExceeded(limits, used);
+    return {
+      maxBytes: Math.min(maxBytes, remaining),
+      quotaBound: remaining < maxBytes,
+      quotaExceeded: () => quotaExceeded(limits, used, remaining),
+    };
   }
 
   /** Removes every stored byte of a tenant (its whole storage prefix): for tenant deletion. */
