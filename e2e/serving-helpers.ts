@@ -1,19 +1,10 @@
 import { buildModel, encodeModel, node, TensorDataType, valueInfo } from '@maas/onnx';
-import type { TestPlatform } from '@maas/testing';
+import { jsonApi, type JsonApi, type TestPlatform } from '@maas/testing';
 
-export type Api = (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response>;
+export type Api = JsonApi;
 
-export function apiFor(baseUrl: string): Api {
-  return (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('content-type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    return fetch(`${baseUrl}${path}`, { ...init, headers, body });
-  };
-}
+/** fetch against `baseUrl` with a `json` shorthand. */
+export const apiFor = (baseUrl: string): Api => jsonApi(baseUrl);
 
 /** Logs the admin in and creates a tenant with an API key; returns the key and admin token. */
 export async function createTenant(

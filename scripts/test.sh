@@ -53,4 +53,9 @@ DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/maas_template" node libs/
 export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 _log "running the test suite"
-npx --no-install vitest run "$@"
+status=0
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$DATA_DIR/vitest-report.json" "$@" || status=$?
+# One plain closing line for CI: "N passed, N failed".
+node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' \
+  "$PWD/$DATA_DIR/vitest-report.json" || true
+exit "$status"

@@ -10,6 +10,8 @@ export {
   adminToken,
   createTenantWithKey,
   gatewayFetch,
+  jsonApi,
+  type JsonApi,
   uploadModelVersion,
   type JsonRequest,
 } from './platform/platform-client.js';

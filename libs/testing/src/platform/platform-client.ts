@@ -4,19 +4,28 @@ export interface JsonRequest extends RequestInit {
   json?: unknown;
 }
 
+export type JsonApi = (path: string, init?: JsonRequest) => Promise<Response>;
+
+/** fetch against one base URL, with a `json` shorthand for JSON bodies. */
+export function jsonApi(baseUrl: string): JsonApi {
+  return (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    return fetch(`${baseUrl}${path}`, { ...init, headers, body });
+  };
+}
+
 /** fetch against the gateway, with a `json` shorthand for JSON bodies. */
 export function gatewayFetch(
   platform: TestPlatform,
   path: string,
   init: JsonRequest = {},
 ): Promise<Response> {
-  const headers = new Headers(init.headers);
-  let body = init.body;
-  if (init.json !== undefined) {
-    headers.set('content-type', 'application/json');
-    body = JSON.stringify(init.json);
-  }
-  return fetch(`${platform.gateway.url}${path}`, { ...init, headers, body });
+  return jsonApi(platform.gateway.url)(path, init);
 }
 
 async function expectStatus(response: Response, status: number): Promise<unknown> {
