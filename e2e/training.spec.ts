@@ -33,8 +33,8 @@ describe('training: datasets → decision tree → served version', () => {
   beforeAll(async () => {
     platform = await startTestPlatform({ env: { gateway: { MAX_DATASET_BYTES: '65536' } } });
     api = apiFor(platform);
-    acme = await createTenant(api, platform, 'acme');
-    globex = await createTenant(api, platform, 'globex');
+    acme = await createTenant(platform, 'acme');
+    globex = await createTenant(platform, 'globex');
   });
 
   afterAll(async () => {
