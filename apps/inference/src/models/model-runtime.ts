@@ -17,6 +17,18 @@ export interface ModelRuntime {
   release(): Promise<void>;
 }
 
+/**
+ * A runtime failure on a request's tensors is the request's fault (400): the runtime rejects
+ * inputs the signature could not rule out (e.g. a bad value range). Domain errors pass as they are.
+ */
+export function modelRejected(error: unknown): Error {
+  if (error instanceof DomainError) return error;
+  return new DomainError(
+    'INVALID_ARGUMENT',
+    `model rejected the request: ${(error as Error).message}`,
+  );
+}
+
 export interface OrtRuntimeOptions {
   intraOpThreads: number;
 }
@@ -41,11 +53,7 @@ export async function createOrtRuntime(
       try {
         results = await session.run(feeds, outputNames);
       } catch (error) {
-        // The runtime rejects inputs the signature could not rule out (e.g. a bad value range).
-        throw new DomainError(
-          'INVALID_ARGUMENT',
-          `model rejected the request: ${(error as Error).message}`,
-        );
+        throw modelRejected(error);
       }
       return outputNames.map((name) => {
         const tensor = results[name]!;

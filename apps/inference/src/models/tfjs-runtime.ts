@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { DomainError } from '@maas/app-runtime';
 import { readTfjsArchive } from '@maas/model-registry';
 import type { Tensor, TensorSpec } from '@maas/tensors';
-import type { ModelRuntime } from './model-runtime.js';
+import { type ModelRuntime, modelRejected } from './model-runtime.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -161,11 +161,7 @@ export async function loadTfjsRuntime(
             tf.dispose(list);
           }
         } catch (error) {
-          if (error instanceof DomainError) throw error;
-          throw new DomainError(
-            'INVALID_ARGUMENT',
-            `model rejected the request: ${(error as Error).message}`,
-          );
+          throw modelRejected(error);
         } finally {
           tf.dispose(Object.values(named));
         }
@@ -198,11 +194,7 @@ export async function loadTfjsRuntime(
           tf.dispose(list);
         }
       } catch (error) {
-        if (error instanceof DomainError) throw error;
-        throw new DomainError(
-          'INVALID_ARGUMENT',
-          `model rejected the request: ${(error as Error).message}`,
-        );
+        throw modelRejected(error);
       } finally {
         tf.dispose(ordered);
       }
