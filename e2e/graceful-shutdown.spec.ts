@@ -211,7 +211,8 @@ describe('graceful shutdown', () => {
         algorithm: 'mlp',
         task: 'classification',
         modelName: 'drained',
-        hyperparameters: { hiddenLayers: [16], epochs: 400, batchSize: 16 },
+        // A few seconds of training, well inside the drain timeout.
+        hyperparameters: { hiddenLayers: [16], epochs: 5000, batchSize: 16 },
       },
     });
     expect(created.status).toBe(201);

@@ -1,32 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { zipSync } from 'fflate';
-import { startTestPlatform, type TestPlatform } from '@maas/testing';
+import { packTfjsLayersModel, startTestPlatform, type TestPlatform } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Api, apiFor, createTenant } from './serving-helpers.js';
 
-/** A Dense 3 → 2 softmax layers model as TF.js saves it, zipped (model.json + one shard). */
+/** A Dense 3 → 2 softmax layers model, zipped as the registry takes it. */
 async function layersArchive(): Promise<{ zip: Buffer; model: tf.LayersModel }> {
   tf.env().set('PROD', true);
   const model = tf.sequential({
     layers: [tf.layers.dense({ inputShape: [3], units: 2, activation: 'softmax', name: 'probs' })],
   });
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const modelJson = {
-    format: 'layers-model',
-    modelTopology: saved!.modelTopology,
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: saved!.weightSpecs }],
-  };
-  const zip = zipSync({
-    'model.json': Buffer.from(JSON.stringify(modelJson)),
-    'group1-shard1of1.bin': new Uint8Array(saved!.weightData as ArrayBuffer),
-  });
-  return { zip: Buffer.from(zip), model };
+  return { zip: await packTfjsLayersModel(model), model };
 }
 
 describe('TF.js models through the gateway', () => {

@@ -448,7 +448,7 @@ describe('tenancy', () => {
     expect(reset.effective.maxModels).toBe(100);
   });
 
-  it('refuses a training job past the concurrent-jobs quota with a problem type saying so', async () => {
+  it('admits exactly the concurrent-jobs quota out of 12 simultaneous creates, and frees a slot when a job ends', async () => {
     // With the trainer stopped, queued jobs stay queued: the count is deterministic.
     await platform.trainer.stop();
     const csv = [
@@ -466,7 +466,7 @@ describe('tenancy', () => {
     await json(
       await admin(`/api/admin/tenants/${c.id}/quotas`, {
         method: 'PUT',
-        json: { concurrentTrainingJobs: 1 },
+        json: { concurrentTrainingJobs: 2 },
       }),
       200,
     );
@@ -478,17 +478,109 @@ describe('tenancy', () => {
       hyperparameters: {},
       modelName: 'quota-tree',
     };
-    await json(await withKey(c.key, '/api/training-jobs', { method: 'POST', json: spec }), 201);
-    const second = await withKey(c.key, '/api/training-jobs', { method: 'POST', json: spec });
-    expect(second.status).toBe(429);
-    expect(((await second.json()) as { type: string }).type).toBe(
-      'https://maas.dev/problems/concurrent-training-jobs-exceeded',
+    const CONCURRENT = 'https://maas.dev/problems/concurrent-training-jobs-exceeded';
+    // Half on each gateway: the limit holds across instances, not per process.
+    const create = (base?: string) =>
+      withKey(c.key, '/api/training-jobs', { method: 'POST', json: spec, base });
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => create(i % 2 ? gateway2.url : undefined)),
     );
-    const jobs = await json<{ items: { tenantId: string; status: string }[] }>(
-      await admin(`/api/admin/training-jobs?tenantId=${c.id}`),
+    const bodies = await Promise.all(
+      responses.map(async (r) => (await r.json()) as { id: string; type?: string }),
+    );
+    expect(responses.filter((r) => r.status === 201)).toHaveLength(2);
+    const refused = bodies.filter((_, i) => responses[i].status === 429);
+    expect(refused).toHaveLength(10);
+    expect(new Set(refused.map((body) => body.type))).toEqual(new Set([CONCURRENT]));
+    const admitted = bodies.filter((_, i) => responses[i].status === 201).map((body) => body.id);
+    const listJobs = async () =>
+      (
+        await json<{ items: { id: string; status: string; error?: string }[] }>(
+          await admin(`/api/admin/training-jobs?tenantId=${c.id}`),
+          200,
+        )
+      ).items;
+    expect((await listJobs()).map((job) => job.status)).toEqual(['queued', 'queued']);
+
+    // A cancelled job gives its slot back: exactly one more is admitted.
+    const cancelled = await json<{ status: string }>(
+      await withKey(c.key, `/api/training-jobs/${admitted[0]}/cancel`, {
+        method: 'POST',
+        json: {},
+      }),
       200,
     );
-    expect(jobs.items.map((job) => job.status)).toEqual(['queued']);
+    expect(cancelled.status).toBe('cancelled');
+    const third = await json<{ id: string }>(await create(gateway2.url), 201);
+    expect((await create()).status).toBe(429);
+
+    // A job whose gateway died between the insert and the enqueue never reaches a trainer. It
+    // holds its slot only until a create at the limit finds it lost (no queue job, past a grace
+    // period) and marks it failed.
+    await json(
+      await withKey(c.key, `/api/training-jobs/${third.id}/cancel`, { method: 'POST', json: {} }),
+      200,
+    );
+    const client = new pg.Client({ connectionString: platform.database.url });
+    await client.connect();
+    try {
+      const lost = await client.query<{ id: string }>(
+        `INSERT INTO training_jobs (id, tenant_id, dataset_id, model_name, algorithm, task, target,
+           features, status, created_at)
+         VALUES (gen_random_uuid(), $1, $2, 'quota-tree', 'decision_tree', 'classification',
+           'label', '{x,y}', 'queued', now() - interval '1 hour')
+         RETURNING id`,
+        [c.id, dataset.id],
+      );
+      const lostId = lost.rows[0].id;
+      const fourth = await json<{ id: string }>(await create(), 201);
+      const jobs = await listJobs();
+      expect(jobs.find((job) => job.id === lostId)).toMatchObject({
+        status: 'failed',
+        error: 'lost by the training queue',
+      });
+      expect(
+        jobs
+          .filter((job) => job.status === 'queued')
+          .map((job) => job.id)
+          .sort(),
+      ).toEqual([admitted[1], fourth.id].sort());
+
+      // Monthly training minutes: spent, creates are refused whatever the free slots.
+      await json(
+        await admin(`/api/admin/tenants/${c.id}/quotas`, {
+          method: 'PUT',
+          json: { concurrentTrainingJobs: 10, monthlyTrainingMinutes: 1 },
+        }),
+        200,
+      );
+      await client.query('UPDATE training_jobs SET training_seconds = 60 WHERE id = $1', [
+        admitted[0],
+      ]);
+      const spent = await create();
+      expect(spent.status).toBe(429);
+      expect(Number(spent.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await spent.json()) as { type: string }).type).toBe(
+        'https://maas.dev/problems/monthly-training-quota-exceeded',
+      );
+    } finally {
+      await client.end();
+    }
+    await json(
+      await admin(`/api/admin/tenants/${c.id}/quotas`, {
+        method: 'PUT',
+        json: { monthlyTrainingMinutes: null },
+      }),
+      200,
+    );
+    expect((await create()).status).toBe(201);
+    await json(
+      await admin(`/api/admin/tenants/${c.id}/quotas`, {
+        method: 'PUT',
+        json: { concurrentTrainingJobs: null },
+      }),
+      200,
+    );
   });
 
   it('meters usage: totals equal the requests made, by model and by key', async () => {
@@ -522,8 +614,9 @@ describe('tenancy', () => {
       200,
     );
     for (let i = 0; i < 7; i++) await json(await infer(b.key, 'private-b', gateway2.url), 200);
-    // Usage is counted in Redis as each answer completes: let the last count land, then crash.
-    await sleep(300);
+    // Usage reaches Redis within USAGE_BUFFER_MS (200 ms) of each answer: let the last count
+    // land, then crash before any flush to Postgres.
+    await sleep(700);
     await gateway2.stop('SIGKILL');
     let seen = -1;
     await within(10_000, async () => {

@@ -110,7 +110,7 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
     const job = (await (
       await api(`/api/training-jobs/${id}`, { headers: { 'x-api-key': tenant.key } })
     ).json()) as JobView;
-    expect(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).toContain(job.backend);
+    expect(['onnxruntime', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).toContain(job.backend);
     expect(job.metrics!.accuracy as number).toBeGreaterThan(0.6);
 
     const rows = Array.from({ length: 8 }, (_, i) =>
@@ -164,7 +164,12 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
   }, 120_000);
 
   it('cancels a running job within a few seconds and frees the trainer', async () => {
-    const id = await startJob('long-mlp', { hiddenLayers: [32], epochs: 5000, batchSize: 16 });
+    // Minutes of training (the ONNX Runtime engine takes ~1 ms per epoch of a small net).
+    const id = await startJob('long-mlp', {
+      hiddenLayers: [64, 64],
+      epochs: 10000,
+      batchSize: 8,
+    });
     await waitForJob(
       api,
       tenant.key,
@@ -203,7 +208,8 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
   }, 120_000);
 
   it('finishes a job whose trainer was killed with SIGKILL mid-training, registering one version', async () => {
-    const id = await startJob('survivor', { hiddenLayers: [32, 16], epochs: 80, batchSize: 8 });
+    // Long enough to be killed mid-training (several seconds), short enough to finish after.
+    const id = await startJob('survivor', { hiddenLayers: [32, 16], epochs: 2000, batchSize: 8 });
     await waitForJob(api, tenant.key, id, (job) => (job.progress?.epoch ?? 0) >= 2);
     await platform.trainer.stop('SIGKILL');
     const replacement = new AppProcess('trainer', await freePort(), platform.trainer.env);

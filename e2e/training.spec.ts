@@ -48,17 +48,30 @@ describe('training: datasets → decision tree → served version', () => {
       id: string;
       name: string;
       rows: number;
-      columns: { name: string; type: string }[];
+      sizeBytes: number;
+      sha256: string;
+      columns: { name: string; type: string; label?: boolean }[];
     };
     expect(dataset).toMatchObject({ name: 'iris', rows: 120 });
-    expect(dataset.columns.map((c) => [c.name, c.type])).toEqual([
-      ['sepal_length', 'numeric'],
-      ['sepal_width', 'numeric'],
-      ['petal_length', 'numeric'],
-      ['petal_width', 'numeric'],
-      ['species', 'categorical'],
+    expect(dataset.columns.map((c) => [c.name, c.type, c.label ?? false])).toEqual([
+      ['sepal_length', 'numeric', false],
+      ['sepal_width', 'numeric', false],
+      ['petal_length', 'numeric', false],
+      ['petal_width', 'numeric', false],
+      ['species', 'categorical', true],
     ]);
     datasetId = dataset.id;
+    // Encrypted at rest: the stored object is not the CSV; size and sha256 are the CSV's.
+    const { readFile } = await import('node:fs/promises');
+    const { createHash } = await import('node:crypto');
+    const atRest = await readFile(
+      `${platform.storageRoot}/tenants/${acme.id}/datasets/${datasetId}`,
+    );
+    expect(atRest.includes(Buffer.from('sepal_length'))).toBe(false);
+    expect(atRest.includes(Buffer.from('setosa'))).toBe(false);
+    expect(atRest.length).toBeGreaterThan(Buffer.byteLength(iris.train));
+    expect(dataset.sizeBytes).toBe(Buffer.byteLength(iris.train));
+    expect(dataset.sha256).toBe(createHash('sha256').update(iris.train).digest('hex'));
 
     const multipart = new FormData();
     multipart.append('file', new Blob(['a,b\n1,x\n2,y\n'], { type: 'text/csv' }), 'small.csv');

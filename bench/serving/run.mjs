@@ -8,7 +8,7 @@
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/serving/run.mjs [seconds per scenario]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
 import { freePort, startTestPlatform } from '@maas/testing';
+import { binaryBody, jsonBody } from './bodies.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -28,6 +29,34 @@ const onnx = buildMlpModel({
 const modelPath = join(mkdtempSync(join(tmpdir(), 'maas-bench-')), 'mlp.onnx');
 writeFileSync(modelPath, onnx);
 const row = () => Array.from({ length: 784 }, () => Math.random());
+
+/**
+ * Request bodies are made before the clock starts and cycled, so that the load generator,
+ * which shares the machine's cores with the servers, spends its CPU on sending, not on
+ * JSON-encoding random numbers (the same for every server measured).
+ */
+function cycle(make, count = 64) {
+  const made = Array.from({ length: count }, make);
+  let next = 0;
+  return () => made[next++ % count];
+}
+
+/**
+ * CPU seconds a process's threads have run so far, from the scheduler's own nanosecond
+ * accounting (/proc/<pid>/task/<tid>/schedstat, Linux); utime/stime are sampled per clock tick
+ * and misattribute short bursts of work.
+ */
+function cpuSecondsOf(pid) {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1e9;
+}
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 function summary(name, latencies, requests, rowsPerRequest, seconds) {
@@ -62,7 +91,11 @@ async function inProcess(batch) {
 }
 
 /** `connections` closed loops sending `makeRequest()` for SECONDS; non-2xx counted as errors. */
-async function load(name, origin, connections, makeRequest, rowsPerRequest) {
+/**
+ * `processes` ({label: pid}) are charged the CPU they used while measuring: CPU µs per request
+ * does not depend on how busy the shared machine is, so it shows where the time goes.
+ */
+async function load(name, origin, connections, makeRequest, rowsPerRequest, processes = {}) {
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const warm = performance.now() + 1000;
   const end = warm + SECONDS * 1000;
@@ -70,6 +103,10 @@ async function load(name, origin, connections, makeRequest, rowsPerRequest) {
   let ok = 0;
   let errors = 0;
   const statuses = new Map();
+  const cpuAtStart = {};
+  const warmTimer = setTimeout(() => {
+    for (const [label, pid] of Object.entries(processes)) cpuAtStart[label] = cpuSecondsOf(pid);
+  }, warm - performance.now());
   await Promise.all(
     Array.from({ length: connections }, async () => {
       while (performance.now() < end) {
@@ -88,33 +125,16 @@ async function load(name, origin, connections, makeRequest, rowsPerRequest) {
       }
     }),
   );
+  clearTimeout(warmTimer);
+  const cpu = Object.entries(processes).map(
+    ([label, pid]) =>
+      `${label} ${Math.round(((cpuSecondsOf(pid) - cpuAtStart[label]) * 1e6) / Math.max(1, ok + errors))}`,
+  );
   await pool.close();
   const result = summary(name, latencies, ok, rowsPerRequest, SECONDS);
+  if (cpu.length) result['CPU µs/req'] = cpu.join(', ');
   if (errors) result.errors = `${errors} ${JSON.stringify(Object.fromEntries(statuses))}`;
   return result;
-}
-
-const jsonBody = (rows) =>
-  JSON.stringify({
-    inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 784], data: rows.flat() }],
-  });
-
-function binaryBody(rows) {
-  const data = Float32Array.from(rows.flat());
-  const header = Buffer.from(
-    JSON.stringify({
-      inputs: [
-        {
-          name: 'input',
-          datatype: 'FP32',
-          shape: [rows.length, 784],
-          parameters: { binary_data_size: data.byteLength },
-        },
-      ],
-      parameters: { binary_data_output: true },
-    }),
-  );
-  return { body: Buffer.concat([header, Buffer.from(data.buffer)]), headerLength: header.length };
 }
 
 const results = [];
@@ -134,13 +154,14 @@ const hand = spawn(process.execPath, [join(here, 'hand-written-server.mjs'), mod
 });
 await once(hand.stdout, 'data');
 const handOrigin = `http://127.0.0.1:${handPort}`;
-const handRequest = () => ({
+const handCpu = { server: hand.pid, client: process.pid };
+const handRequest = cycle(() => ({
   path: '/infer',
   headers: { 'content-type': 'application/json' },
   body: jsonBody([row()]),
-});
-print(await load('(b) hand-written JSON 1 row, 1 conn', handOrigin, 1, handRequest, 1));
-print(await load('(b) hand-written JSON 1 row, 64 conns', handOrigin, 64, handRequest, 1));
+}));
+print(await load('(b) hand-written JSON 1 row, 1 conn', handOrigin, 1, handRequest, 1, handCpu));
+print(await load('(b) hand-written JSON 1 row, 64 conns', handOrigin, 64, handRequest, 1, handCpu));
 hand.kill();
 
 // (c)
@@ -179,11 +200,17 @@ try {
     body: onnx,
   });
   if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
-  const jsonRequest = (rows) => () => ({
-    path: '/v2/models/mlp/infer',
-    headers: { 'content-type': 'application/json', 'x-api-key': key },
-    body: jsonBody(Array.from({ length: rows }, row)),
-  });
+  const platformCpu = {
+    gateway: platform.gateway.pid,
+    worker: platform.inference.pid,
+    client: process.pid,
+  };
+  const jsonRequest = (rows) =>
+    cycle(() => ({
+      path: '/v2/models/mlp/infer',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: jsonBody(Array.from({ length: rows }, row)),
+    }));
   const fixedBinary = binaryBody([row()]);
   const binaryRequest = () => ({
     path: '/v2/models/mlp/infer',
@@ -194,9 +221,9 @@ try {
     },
     body: fixedBinary.body,
   });
-  print(await load('(c) platform JSON 1 row, 1 conn', gw, 1, jsonRequest(1), 1));
-  print(await load('(c) platform JSON 1 row, 64 conns', gw, 64, jsonRequest(1), 1));
-  print(await load('(c) platform binary 1 row, 64 conns', gw, 64, binaryRequest, 1));
+  print(await load('(c) platform JSON 1 row, 1 conn', gw, 1, jsonRequest(1), 1, platformCpu));
+  print(await load('(c) platform JSON 1 row, 64 conns', gw, 64, jsonRequest(1), 1, platformCpu));
+  print(await load('(c) platform binary 1 row, 64 conns', gw, 64, binaryRequest, 1, platformCpu));
   const thirtyTwo = binaryBody(Array.from({ length: 32 }, row));
   print(
     await load(
@@ -212,9 +239,10 @@ try {
         body: thirtyTwo.body,
       }),
       32,
+      platformCpu,
     ),
   );
-  print(await load('(c) platform JSON 32 rows, 8 conns', gw, 8, jsonRequest(32), 32));
+  print(await load('(c) platform JSON 32 rows, 8 conns', gw, 8, jsonRequest(32), 32, platformCpu));
   // For reference: the worker alone (no gateway), to show what the gateway path costs.
   const direct = (body, headerLength) => () => ({
     path: '/v2/models/mlp/versions/1/infer',
@@ -231,6 +259,7 @@ try {
       64,
       direct(fixedBinary.body, fixedBinary.headerLength),
       1,
+      platformCpu,
     ),
   );
   print(
@@ -240,6 +269,7 @@ try {
       8,
       direct(thirtyTwo.body, thirtyTwo.headerLength),
       32,
+      platformCpu,
     ),
   );
   const batches = await (await fetch(`${platform.inference.url}/metrics`)).text();

@@ -6,7 +6,7 @@ import { createObjectStore, type ObjectStore, OBJECT_STORE } from '@maas/model-r
 import { type InferenceConfig, InferenceConfigModule } from './config/inference-config.js';
 import { InferenceService } from './inference/inference.service.js';
 import { InferenceMetrics } from './inference/inference.metrics.js';
-import { V1Controller } from './inference/v1.controller.js';
+import { WorkerInferenceRoutes } from './inference/inference-routes.js';
 import { V2Controller } from './inference/v2.controller.js';
 import { INFERENCE_LOGGER, ModelCacheService } from './models/model-cache.service.js';
 import { configureTfjs, tfjs, tfjsBackendName } from './models/tfjs-runtime.js';
@@ -34,7 +34,7 @@ export class InferenceModule {
           ],
         }),
       ],
-      controllers: [V2Controller, V1Controller],
+      controllers: [V2Controller],
       providers: [
         { provide: INFERENCE_LOGGER, useValue: logger },
         { provide: OBJECT_STORE, useValue: createObjectStore(storageConfigFrom(config)) },
@@ -42,6 +42,7 @@ export class InferenceModule {
         InferenceMetrics,
         ModelCacheService,
         WorkerHeartbeatService,
+        WorkerInferenceRoutes,
         InferenceService,
       ],
       exports: [OBJECT_STORE],

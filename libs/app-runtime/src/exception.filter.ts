@@ -43,44 +43,57 @@ function problemTypeOf(error: unknown): string | undefined {
 }
 
 /**
- * The one place errors become HTTP answers. 5xx bodies hide internals (the log has them,
- * keyed by the request id in the body).
+ * The one place errors become HTTP answers (the Nest filter below, and routes registered on
+ * Fastify directly for speed). 5xx bodies hide internals (the log has them, keyed by the
+ * request id in the body).
  */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  logger: Logger,
+): void {
+  const status = statusOf(error);
+  const internal = status >= 500;
+  if (internal) {
+    logger.error({ err: error, requestId: request.id, url: request.url }, 'request failed');
+  }
+  const detail = internal && status === 500 ? 'internal error' : messageOf(error);
+  // Readiness answers carry their own body (which checks failed).
+  if (error instanceof HttpException && request.url === '/readyz') {
+    void reply.status(status).send(error.getResponse());
+    return;
+  }
+  const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
+  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  if (usesInferenceErrorShape(request.url)) {
+    void reply.status(status).header('content-type', 'application/json').send({ error: detail });
+    return;
+  }
+  void reply
+    .status(status)
+    .header('content-type', 'application/problem+json')
+    .send({
+      type: `https://maas.dev/problems/${problemTypeOf(error) ?? (TITLES[status] ?? 'error').toLowerCase().replace(/\s+/g, '-')}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      instance: request.url.split('?')[0],
+      requestId: request.id,
+    });
+}
+
 @Catch()
 export class AppExceptionFilter implements ExceptionFilter {
   constructor(private readonly logger: Logger) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
-    const status = statusOf(error);
-    const internal = status >= 500;
-    if (internal) {
-      this.logger.error({ err: error, requestId: request.id, url: request.url }, 'request failed');
-    }
-    const detail = internal && status === 500 ? 'internal error' : messageOf(error);
-    // Readiness answers carry their own body (which checks failed).
-    if (error instanceof HttpException && request.url === '/readyz') {
-      void reply.status(status).send(error.getResponse());
-      return;
-    }
-    const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
-    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
-    if (usesInferenceErrorShape(request.url)) {
-      void reply.status(status).header('content-type', 'application/json').send({ error: detail });
-      return;
-    }
-    void reply
-      .status(status)
-      .header('content-type', 'application/problem+json')
-      .send({
-        type: `https://maas.dev/problems/${problemTypeOf(error) ?? (TITLES[status] ?? 'error').toLowerCase().replace(/\s+/g, '-')}`,
-        title: TITLES[status] ?? 'Error',
-        status,
-        detail,
-        instance: request.url.split('?')[0],
-        requestId: request.id,
-      });
+    sendError(
+      http.getRequest<FastifyRequest>(),
+      http.getResponse<FastifyReply>(),
+      error,
+      this.logger,
+    );
   }
 }

@@ -1,6 +1,7 @@
 export { DB_MODULE_OPTIONS, type DbModuleOptions } from './db.constants.js';
 export { DbModule, type DbModuleAsyncOptions } from './db.module.js';
-export { PrismaService } from './prisma.service.js';
+export { PrismaService, type TenantPrisma } from './prisma.service.js';
+export { TenantScopeError } from './tenant-scope.js';
 export {
   applyMigrations,
   migrationChecksum,

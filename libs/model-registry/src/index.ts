@@ -64,6 +64,7 @@ export {
   ENCRYPTION_OVERHEAD,
   decryptBuffer,
   encryptBuffer,
+  encryptStream,
   type MasterKey,
 } from './integrity/envelope.js';
 export {

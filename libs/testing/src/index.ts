@@ -16,4 +16,9 @@ export {
   type JsonRequest,
 } from './platform/platform-client.js';
 export { startS3rver, type S3rverProcess } from './storage/s3rver-process.js';
-export { buildTfjsArchive, type TfjsArchiveOptions } from './fixtures/tfjs-archive.js';
+export {
+  buildTfjsArchive,
+  packTfjsLayersModel,
+  type TfjsArchiveOptions,
+  type TfjsPackOptions,
+} from './fixtures/tfjs-archive.js';

@@ -68,14 +68,20 @@ export {
   type DenseLayerWeights,
 } from './export/onnx-export.js';
 export {
+  chooseMlpEngine,
+  mlpBackendName,
+  rowMatrix,
   trainMlp,
   saveTfjsArtifact,
   type EpochProgress,
+  type MlpBackendName,
+  type MlpEngine,
   type TfjsArtifact,
 } from './mlp/mlp-trainer.js';
 export { activateTfjsBackend, type TfjsBackendName } from './mlp/tfjs-runtime.js';
 export {
   TrainingDataError,
+  TrainingStoppedError,
   onnxFeeds,
   runTraining,
   type TrainingHooks,

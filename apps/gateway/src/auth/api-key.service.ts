@@ -79,7 +79,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
     input: { name: string; scopes?: ApiKeyScope[]; expiresAt?: Date },
   ): Promise<ReturnType<typeof apiKeyView> & { key: string }> {
     const { key, prefix, secretHash } = generateApiKey();
-    const record = await this.prisma.apiKey.create({
+    const record = await this.prisma.forTenant(tenantId).apiKey.create({
       data: {
         tenantId,
         name: input.name,
@@ -93,13 +93,14 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
   }
 
   list(tenantId: string): Promise<ApiKey[]> {
-    return this.prisma.apiKey.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' } });
+    return this.prisma.forTenant(tenantId).apiKey.findMany({ orderBy: { createdAt: 'asc' } });
   }
 
   async revoke(tenantId: string, keyId: string): Promise<ApiKey> {
-    const key = await this.prisma.apiKey.findFirst({ where: { id: keyId, tenantId } });
+    const keys = this.prisma.forTenant(tenantId).apiKey;
+    const key = await keys.findUnique({ where: { id: keyId } });
     if (!key) throw notFound('api key');
-    const revoked = await this.prisma.apiKey.update({
+    const revoked = await keys.update({
       where: { id: key.id },
       data: { revokedAt: key.revokedAt ?? new Date() },
     });
@@ -109,12 +110,12 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
 
   /** Resolves a presented key to its tenant, or throws UNAUTHENTICATED (one message for all). */
   async authenticate(rawKey: string): Promise<Extract<Principal, { kind: 'api-key' }>> {
-    const invalid = new DomainError('UNAUTHENTICATED', 'invalid API key');
+    const invalid = () => new DomainError('UNAUTHENTICATED', 'invalid API key');
     const parsed = parseApiKey(rawKey);
-    if (!parsed) throw invalid;
+    if (!parsed) throw invalid();
     const record = await this.lookup(parsed.prefix);
-    if (!record || !secretMatches(parsed.secret, record.secretHash)) throw invalid;
-    if (record.revokedAt) throw invalid;
+    if (!record || !secretMatches(parsed.secret, record.secretHash)) throw invalid();
+    if (record.revokedAt) throw invalid();
     if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) {
       throw new DomainError('UNAUTHENTICATED', 'API key expired');
     }

@@ -7,7 +7,7 @@ import { ApiKeyService } from './api-key.service.js';
 import { AuthController } from './auth.controller.js';
 import { CacheInvalidationService } from './cache-invalidation.service.js';
 import { AuthService } from './auth.service.js';
-import { AdminGuard, TenantAuthGuard } from './guards.js';
+import { AdminGuard, TenantAuthenticator, TenantAuthGuard } from './guards.js';
 import { JWT_SECRET } from './jwt-secret.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { LoginAttemptsService } from './login-attempts.service.js';
@@ -39,8 +39,16 @@ const jwtSecretProvider = {
     LoginAttemptsService,
     CacheInvalidationService,
     AdminGuard,
+    TenantAuthenticator,
     TenantAuthGuard,
   ],
-  exports: [ApiKeyService, AuthService, CacheInvalidationService, AdminGuard, TenantAuthGuard],
+  exports: [
+    ApiKeyService,
+    AuthService,
+    CacheInvalidationService,
+    AdminGuard,
+    TenantAuthenticator,
+    TenantAuthGuard,
+  ],
 })
 export class AuthModule {}

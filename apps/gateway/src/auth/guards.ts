@@ -43,19 +43,21 @@ export function presentedApiKey(request: AuthenticatedRequest): string | undefin
 }
 
 /**
- * Tenant routes: an API key (Authorization: Bearer or x-api-key) holding the route's scope.
- * The tenant the key belongs to becomes the scope of every query the route makes.
+ * Who a tenant request comes from: an API key (Authorization: Bearer or x-api-key) or a
+ * tenant member's access token, holding `scope`. Used by TenantAuthGuard and by the
+ * inference routes that run outside Nest's pipeline.
  */
 @Injectable()
-export class TenantAuthGuard implements CanActivate {
+export class TenantAuthenticator {
   constructor(
     private readonly apiKeys: ApiKeyService,
     private readonly auth: AuthService,
-    private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+  async authenticate(
+    request: AuthenticatedRequest,
+    scope: ApiKeyScope | undefined,
+  ): Promise<Principal & { scopes: ApiKeyScope[] }> {
     const key = presentedApiKey(request);
     if (!key) throw new DomainError('UNAUTHENTICATED', 'an API key is required');
     let principal: Principal & { scopes: ApiKeyScope[] };
@@ -66,10 +68,6 @@ export class TenantAuthGuard implements CanActivate {
     } else {
       principal = await this.apiKeys.authenticate(key);
     }
-    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
     if (scope && !principal.scopes.includes(scope)) {
       throw new DomainError(
         'PERMISSION_DENIED',
@@ -79,6 +77,30 @@ export class TenantAuthGuard implements CanActivate {
       );
     }
     request.principal = principal;
+    return principal;
+  }
+}
+
+/**
+ * Tenant routes: an API key or member token holding the route's scope (@RequireScope). The
+ * tenant it belongs to becomes the scope of every query the route makes.
+ */
+@Injectable()
+export class TenantAuthGuard implements CanActivate {
+  constructor(
+    private readonly authenticator: TenantAuthenticator,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    await this.authenticator.authenticate(
+      context.switchToHttp().getRequest<AuthenticatedRequest>(),
+      scope,
+    );
     return true;
   }
 }

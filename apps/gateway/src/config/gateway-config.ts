@@ -28,6 +28,12 @@ export const gatewayConfigSchema = z
     LIMITS_REDIS_TIMEOUT_MS: env.positiveInt(1_000),
     /** How often metered usage moves from Redis to Postgres (also flushed on shutdown). */
     USAGE_FLUSH_MS: env.positiveInt(2_000),
+    /**
+     * Usage is summed in memory and added to Redis this often (one pipeline, not one call per
+     * request); a gateway killed with SIGKILL loses at most this much metering detail (the
+     * monthly quota counter is taken per request and loses nothing).
+     */
+    USAGE_BUFFER_MS: env.positiveInt(200),
     /** Failed logins allowed per account and per IP in a 15-minute window. */
     LOGIN_ATTEMPTS_PER_ACCOUNT: env.positiveInt(10),
     LOGIN_ATTEMPTS_PER_IP: env.positiveInt(50),

@@ -1,13 +1,18 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
 import { type Dataset, PrismaService } from '@maas/db';
 import {
   datasetKey,
+  ENCRYPTION_OVERHEAD,
+  encryptStream,
   ModelRegistryService,
   OBJECT_STORE,
   type ObjectStore,
+  PayloadTooLargeError,
+  TENANT_DATA_KEYS,
+  type TenantDataKeys,
 } from '@maas/model-registry';
 import { type ColumnSummary, CsvFormatError, type CsvSummary, profileCsv } from '@maas/training';
 
@@ -43,7 +48,10 @@ function datasetNotFound(id: string): DomainError {
 /**
  * Tenants' CSV datasets. An upload is streamed to object storage and profiled on the way
  * (column types, row count), so a bad CSV is refused with its line number and leaves nothing
- * behind, and the gateway never holds a whole dataset in memory.
+ * behind, and the gateway never holds a whole dataset in memory. The stored bytes are
+ * encrypted at rest like model artifacts (AES-256-GCM under the tenant's data key, the object
+ * key as associated data); size and sha256 are the plaintext's, and the trainer reads them back
+ * through the registry's ArtifactReader.
  */
 @Injectable()
 export class DatasetsService {
@@ -51,6 +59,7 @@ export class DatasetsService {
     private readonly prisma: PrismaService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly registry: ModelRegistryService,
+    @Inject(TENANT_DATA_KEYS) private readonly dataKeys: TenantDataKeys,
   ) {}
 
   async upload(
@@ -62,6 +71,7 @@ export class DatasetsService {
     }
     // Datasets count against the tenant's storage quota like model artifacts.
     const allowance = await this.registry.storageAllowance(tenantId, input.maxBytes);
+    const dataKey = await this.dataKeys.forTenant(tenantId);
     const id = randomUUID();
     const key = datasetKey(tenantId, id);
     const source = Buffer.isBuffer(input.body) ? Readable.from([input.body]) : input.body;
@@ -88,8 +98,22 @@ export class DatasetsService {
       abort(error as Error);
       throw error;
     });
+    // The limit and the recorded size and sha256 are the plaintext's.
+    const hash = createHash('sha256');
+    let sizeBytes = 0;
+    const meter = (chunk: Buffer) => {
+      sizeBytes += chunk.length;
+      if (sizeBytes > allowance.maxBytes) throw new PayloadTooLargeError(allowance.maxBytes);
+      hash.update(chunk);
+    };
+    const encrypted = Readable.from(
+      encryptStream(toStore as AsyncIterable<Buffer>, dataKey, key, meter),
+    );
     const stored = this.store
-      .put(key, toStore, { maxBytes: allowance.maxBytes, contentType: 'text/csv' })
+      .put(key, encrypted, {
+        maxBytes: allowance.maxBytes + ENCRYPTION_OVERHEAD,
+        contentType: 'application/octet-stream',
+      })
       .catch((error: unknown) => {
         abort(error as Error);
         throw error;
@@ -108,17 +132,17 @@ export class DatasetsService {
     }
     const summary: CsvSummary = profile.value;
     try {
-      return await this.prisma.dataset.create({
+      return await this.prisma.forTenant(tenantId).dataset.create({
         data: {
           id,
           tenantId,
           name: input.name,
           storageKey: key,
-          sizeBytes: BigInt(put.value.sizeBytes),
-          sha256: put.value.sha256,
+          sizeBytes: BigInt(sizeBytes),
+          sha256: hash.digest('hex'),
           rows: summary.rows,
           columns: summary.columns as unknown as object[],
-          encrypted: false,
+          encrypted: true,
           createdBy: input.createdBy,
         },
       });
@@ -133,8 +157,8 @@ export class DatasetsService {
     page: { cursor?: string; limit: number },
   ): Promise<{ items: Dataset[]; nextCursor: string | null }> {
     const cursor = page.cursor && UUID.test(page.cursor) ? page.cursor : undefined;
-    const rows = await this.prisma.dataset.findMany({
-      where: { tenantId, deletedAt: null },
+    const rows = await this.prisma.forTenant(tenantId).dataset.findMany({
+      where: { deletedAt: null },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: page.limit + 1,
       ...(cursor && { cursor: { id: cursor }, skip: 1 }),
@@ -146,8 +170,8 @@ export class DatasetsService {
   /** A live dataset of the tenant; a foreign or deleted id is 404 like a missing one. */
   async get(tenantId: string, id: string): Promise<Dataset> {
     if (!UUID.test(id)) throw datasetNotFound(id);
-    const dataset = await this.prisma.dataset.findFirst({
-      where: { id, tenantId, deletedAt: null },
+    const dataset = await this.prisma.forTenant(tenantId).dataset.findFirst({
+      where: { id, deletedAt: null },
     });
     if (!dataset) throw datasetNotFound(id);
     return dataset;
@@ -156,8 +180,8 @@ export class DatasetsService {
   /** Removes the bytes; the row stays (marked deleted) so past training jobs keep their record. */
   async delete(tenantId: string, id: string): Promise<void> {
     const dataset = await this.get(tenantId, id);
-    const marked = await this.prisma.dataset.updateMany({
-      where: { id: dataset.id, tenantId, deletedAt: null },
+    const marked = await this.prisma.forTenant(tenantId).dataset.updateMany({
+      where: { id: dataset.id, deletedAt: null },
       data: { deletedAt: new Date() },
     });
     if (marked.count === 0) throw datasetNotFound(id);

@@ -19,10 +19,15 @@ const FORWARDED_RESPONSE_HEADERS = [
   'x-maas-batch-size',
 ];
 
+/**
+ * Bodies up to this size are read whole before they are sent on (one write, and replayable on
+ * another worker); larger ones stream through. Neither is parsed here.
+ */
+const BUFFERED_BODY_BYTES = 1024 * 1024;
 /** Bodies up to this size are held in memory when another worker could take a retry. */
 const REPLAYABLE_BODY_BYTES = 4 * 1024 * 1024;
 
-/** What the metering around inference routes reads off the request (see issue 3). */
+/** What metering reads off an inference request once it is answered. */
 export interface InferenceUsage {
   modelName: string;
   modelVersion: number;
@@ -37,12 +42,12 @@ async function readAll(stream: Readable, limit: number): Promise<Buffer> {
     if (size > limit) throw new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /**
  * Sends an inference request to the worker that owns the version (rendezvous order), failing
- * over to the next when a worker cannot be reached, and streams its answer back unparsed.
+ * over to the next when a worker cannot be reached, and passes its answer back unparsed.
  */
 @Injectable()
 export class InferenceForwarder {
@@ -57,9 +62,10 @@ export class InferenceForwarder {
     workerPath: string,
     request: FastifyRequest,
     reply: FastifyReply,
+    usage: InferenceUsage,
   ): Promise<void> {
-    const usage: InferenceUsage = { modelName: model.name, modelVersion: version.number, rows: 0 };
-    (request as FastifyRequest & { inferenceUsage?: InferenceUsage }).inferenceUsage = usage;
+    usage.modelName = model.name;
+    usage.modelVersion = version.number;
     const headers: Record<string, string> = {
       'x-request-id': String(request.id),
       'x-maas-tenant-id': tenantId,
@@ -74,10 +80,8 @@ export class InferenceForwarder {
     if (Buffer.isBuffer(raw)) body = raw;
     else if (raw && typeof (raw as Readable).pipe === 'function') {
       const length = Number(request.headers['content-length'] ?? NaN);
-      body =
-        candidates.length > 1 && length <= REPLAYABLE_BODY_BYTES
-          ? await readAll(raw, REPLAYABLE_BODY_BYTES)
-          : raw;
+      const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
+      body = length <= whole ? await readAll(raw, whole) : raw;
     }
     const replayable = typeof body === 'string' || Buffer.isBuffer(body);
     let lastError: unknown;
@@ -97,7 +101,13 @@ export class InferenceForwarder {
         }
         const rows = Number(response.headers['x-maas-rows']);
         if (response.statusCode < 300 && Number.isFinite(rows)) usage.rows = rows;
-        await reply.send(response.body);
+        // Small answers go back in one write; large ones stream.
+        const length = Number(response.headers['content-length'] ?? NaN);
+        await reply.send(
+          length <= BUFFERED_BODY_BYTES
+            ? Buffer.from(await response.body.arrayBuffer())
+            : response.body,
+        );
         return;
       } catch (error) {
         lastError = error;

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { QuotasModule } from '../quotas/quotas.module.js';
+import { UsageModule } from '../usage/usage.module.js';
 import { InferenceForwarder } from './inference-forwarder.service.js';
+import { InferenceRoutes } from './inference-routes.js';
 import { InferenceWorkerClient } from './inference-worker.client.js';
 import { V1Controller } from './v1.controller.js';
 import { VersionResolver } from './version-resolver.service.js';
@@ -8,7 +11,14 @@ import { WorkerDirectory } from './worker-directory.service.js';
 import { WorkersAdminController } from './workers-admin.controller.js';
 
 @Module({
+  imports: [QuotasModule, UsageModule],
   controllers: [V2Controller, V1Controller, WorkersAdminController],
-  providers: [InferenceWorkerClient, WorkerDirectory, InferenceForwarder, VersionResolver],
+  providers: [
+    InferenceWorkerClient,
+    WorkerDirectory,
+    InferenceForwarder,
+    VersionResolver,
+    InferenceRoutes,
+  ],
 })
 export class InferenceModule {}

@@ -1,11 +1,10 @@
-import { Controller, Get, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '@maas/app-runtime';
 import { ModelRegistryService, type ResolvedVersion } from '@maas/model-registry';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId, RequireScope } from '../auth/principal.js';
 import { parseVersionNumber } from '../models/models.controller.js';
-import { InferenceForwarder } from './inference-forwarder.service.js';
 import { VersionResolver } from './version-resolver.service.js';
 import {
   parseTfServingPath,
@@ -25,8 +24,9 @@ function pathOf(request: FastifyRequest): TfServingPath {
 
 /**
  * TensorFlow Serving REST API for tenants: `/v1/models/{m}[/versions/{v}|/labels/{l}]`
- * (status), `.../metadata`, and `...:predict`, forwarded untouched to the worker that owns the
- * resolved version (the worker decodes `instances`/`inputs` against the signature).
+ * (status) and `.../metadata`. `...:predict` is the hot path, in inference-routes.ts: it is
+ * forwarded untouched to the worker that owns the resolved version (the worker decodes
+ * `instances`/`inputs` against the signature).
  */
 @Controller('v1/models')
 @UseGuards(TenantAuthGuard)
@@ -34,7 +34,6 @@ function pathOf(request: FastifyRequest): TfServingPath {
 export class V1Controller {
   constructor(
     private readonly registry: ModelRegistryService,
-    private readonly forwarder: InferenceForwarder,
     private readonly resolver: VersionResolver,
   ) {}
 
@@ -67,27 +66,6 @@ export class V1Controller {
         .reverse()
         .map(tfServingVersionStatus),
     };
-  }
-
-  @Post('*')
-  async post(
-    @CurrentTenantId() tenantId: string,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    const path = pathOf(request);
-    if (path.action === 'classify' || path.action === 'regress') {
-      throw new DomainError('UNIMPLEMENTED', `:${path.action} is not supported; use :predict`);
-    }
-    if (path.action !== 'predict') throw new DomainError('NOT_FOUND', 'no such route');
-    const resolved = await this.resolve(tenantId, path, true);
-    await this.forwarder.forward(
-      tenantId,
-      resolved,
-      `/v1/models/${encodeURIComponent(resolved.model.name)}/versions/${resolved.version.number}/predict`,
-      request,
-      reply,
-    );
   }
 
   private resolve(tenantId: string, path: TfServingPath, cached = false): Promise<ResolvedVersion> {

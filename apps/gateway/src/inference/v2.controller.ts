@@ -1,5 +1,4 @@
-import { Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
 import { PrismaService } from '@maas/db';
 import { ModelRegistryService, type ResolvedVersion } from '@maas/model-registry';
@@ -9,7 +8,6 @@ import { REDIS } from '@maas/app-runtime';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId, RequireScope } from '../auth/principal.js';
 import { parseVersionNumber } from '../models/models.controller.js';
-import { InferenceForwarder } from './inference-forwarder.service.js';
 import { VersionResolver } from './version-resolver.service.js';
 import { WorkerDirectory } from './worker-directory.service.js';
 
@@ -19,12 +17,14 @@ function platformOf(format: string): string {
   return format === 'onnx' ? 'onnxruntime_onnx' : 'tensorflowjs';
 }
 
-/** Open Inference Protocol (KServe v2 / Triton HTTP) for tenants, forwarded to a worker. */
+/**
+ * Open Inference Protocol (KServe v2 / Triton HTTP) for tenants: server, health and model
+ * metadata. `.../infer` is the hot path, in inference-routes.ts.
+ */
 @Controller('v2')
 export class V2Controller {
   constructor(
     private readonly registry: ModelRegistryService,
-    private readonly forwarder: InferenceForwarder,
     private readonly directory: WorkerDirectory,
     private readonly resolver: VersionResolver,
     private readonly prisma: PrismaService,
@@ -92,35 +92,6 @@ export class V2Controller {
     return { name: model, ready: true };
   }
 
-  @Post('models/:model/infer')
-  @UseGuards(TenantAuthGuard)
-  @RequireScope('infer')
-  async infer(
-    @CurrentTenantId() tenantId: string,
-    @Param('model') model: string,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ) {
-    const resolved = await this.resolver.resolve(tenantId, model, {});
-    await this.forward(tenantId, resolved, request, reply);
-  }
-
-  @Post('models/:model/versions/:version/infer')
-  @UseGuards(TenantAuthGuard)
-  @RequireScope('infer')
-  async inferVersion(
-    @CurrentTenantId() tenantId: string,
-    @Param('model') model: string,
-    @Param('version') version: string,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ) {
-    const resolved = await this.resolver.resolve(tenantId, model, {
-      version: parseVersionNumber(version),
-    });
-    await this.forward(tenantId, resolved, request, reply);
-  }
-
   private async metadataOf({ model, version }: ResolvedVersion) {
     const versions = await this.registry.readyVersionNumbers(model.id);
     return {
@@ -131,21 +102,5 @@ export class V2Controller {
       inputs: version.inputs,
       outputs: version.outputs,
     };
-  }
-
-  private forward(
-    tenantId: string,
-    resolved: ResolvedVersion,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<void> {
-    const { model, version } = resolved;
-    return this.forwarder.forward(
-      tenantId,
-      resolved,
-      `/v2/models/${encodeURIComponent(model.name)}/versions/${version.number}/infer`,
-      request,
-      reply,
-    );
   }
 }

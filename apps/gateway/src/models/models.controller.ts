@@ -130,14 +130,14 @@ export class ModelsController {
     @Query(new ZodPipe(UploadQuery)) query: z.infer<typeof UploadQuery>,
     @Req() request: FastifyRequest,
   ) {
-    const model = await this.registry.getModel(tenantId, name);
-    const version = await this.registry.uploadVersion(tenantId, name, {
-      format: query.format,
-      body: await uploadBody(request),
-      maxBytes: this.config.MAX_UPLOAD_BYTES,
-      createdBy: actorOf(principal),
-    });
-    return versionView(model, version);
+    return this.versionAnswer(tenantId, name, async () =>
+      this.registry.uploadVersion(tenantId, name, {
+        format: query.format,
+        body: await uploadBody(request),
+        maxBytes: this.config.MAX_UPLOAD_BYTES,
+        createdBy: actorOf(principal),
+      }),
+    );
   }
 
   @Get(':name/versions')
@@ -162,10 +162,8 @@ export class ModelsController {
     @Param('name') name: string,
     @Param('version') version: string,
   ) {
-    const model = await this.registry.getModel(tenantId, name);
-    return versionView(
-      model,
-      await this.registry.getVersion(tenantId, name, parseVersionNumber(version)),
+    return this.versionAnswer(tenantId, name, () =>
+      this.registry.getVersion(tenantId, name, parseVersionNumber(version)),
     );
   }
 
@@ -177,10 +175,8 @@ export class ModelsController {
     @Param('version') version: string,
     @Body(new ZodPipe(VersionUpdateDto)) body: z.infer<typeof VersionUpdateDto>,
   ) {
-    const model = await this.registry.getModel(tenantId, name);
-    return versionView(
-      model,
-      await this.registry.updateVersion(tenantId, name, parseVersionNumber(version), body),
+    return this.versionAnswer(tenantId, name, () =>
+      this.registry.updateVersion(tenantId, name, parseVersionNumber(version), body),
     );
   }
 
@@ -192,10 +188,8 @@ export class ModelsController {
     @Param('name') name: string,
     @Param('version') version: string,
   ) {
-    const model = await this.registry.getModel(tenantId, name);
-    return versionView(
-      model,
-      await this.registry.deleteVersion(tenantId, name, parseVersionNumber(version)),
+    return this.versionAnswer(tenantId, name, () =>
+      this.registry.deleteVersion(tenantId, name, parseVersionNumber(version)),
     );
   }
 
@@ -220,5 +214,18 @@ export class ModelsController {
     @Param('label') label: string,
   ) {
     await this.registry.deleteLabel(tenantId, name, label);
+  }
+
+  /**
+   * A version's answer names its model: the model is looked up first (so a missing or foreign
+   * model is a 404 before anything is done), then `act` runs on the version.
+   */
+  private async versionAnswer(
+    tenantId: string,
+    name: string,
+    act: () => Promise<Parameters<typeof versionView>[1]>,
+  ) {
+    const model = await this.registry.getModel(tenantId, name);
+    return versionView(model, await act());
   }
 }

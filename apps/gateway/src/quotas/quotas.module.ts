@@ -2,9 +2,11 @@ import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TenantsModule } from '../tenants/tenants.module.js';
 import { AdminQuotasController } from './admin-quotas.controller.js';
+import { RequestLimits } from './request-limits.service.js';
 import { LimitsInterceptor } from './limits.interceptor.js';
 import { RateLimiterService } from './rate-limiter.service.js';
 import { TenantLimitsService } from './tenant-limits.service.js';
+import { TrainingQuotaService } from './training-quota.service.js';
 
 @Module({
   imports: [TenantsModule],
@@ -12,8 +14,10 @@ import { TenantLimitsService } from './tenant-limits.service.js';
   providers: [
     RateLimiterService,
     TenantLimitsService,
+    RequestLimits,
+    TrainingQuotaService,
     { provide: APP_INTERCEPTOR, useClass: LimitsInterceptor },
   ],
-  exports: [RateLimiterService, TenantLimitsService],
+  exports: [RequestLimits, RateLimiterService, TenantLimitsService, TrainingQuotaService],
 })
 export class QuotasModule {}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, REDIS } from '@maas/app-runtime';
 import type { Redis } from 'ioredis';
@@ -43,6 +44,8 @@ if monthlyLimit >= 0 then
 end
 return {1, math.floor(tokens), math.ceil((burst - tokens) * 1000 / rate)}
 `;
+
+const TAKE_SCRIPT_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
 
 export interface BucketSpec {
   key: string;
@@ -112,9 +115,11 @@ export class RateLimiterService {
     ];
     let result: [number, number, number];
     try {
-      result = (await this.withTimeout(
-        this.redis.eval(TAKE_SCRIPT, 2, ...keys, ...args.map(String)),
-      )) as [number, number, number];
+      result = (await this.withTimeout(this.runTakeScript(keys, args.map(String)))) as [
+        number,
+        number,
+        number,
+      ];
     } catch {
       throw new DomainError('UNAVAILABLE', 'rate limiting is unavailable; try again shortly');
     }
@@ -126,6 +131,16 @@ export class RateLimiterService {
       remaining,
       waitMs,
     };
+  }
+
+  /** By hash (the script is not re-sent per request); loaded once where Redis lacks it. */
+  private async runTakeScript(keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(TAKE_SCRIPT_SHA, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return this.redis.eval(TAKE_SCRIPT, keys.length, ...keys, ...args);
+    }
   }
 
   async monthlyUsed(tenantId: string): Promise<number> {

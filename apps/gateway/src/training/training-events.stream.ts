@@ -36,7 +36,7 @@ export async function streamTrainingEvents(
       const view = await jobs.get(tenantId, jobId);
       const finished = (TERMINAL_STATUSES as readonly string[]).includes(view.status);
       for (;;) {
-        const events = await jobs.eventsAfter(jobId, cursor);
+        const events = await jobs.eventsAfter(tenantId, jobId, cursor);
         for (const event of events) {
           response.write(frame(event.type, { ...(event.data as object), at: event.at }, event.id));
           cursor = event.id;

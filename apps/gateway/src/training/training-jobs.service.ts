@@ -12,9 +12,15 @@ import {
 import { assertValidModelName } from '@maas/model-registry';
 import { type ColumnSummary, planTraining, type TrainingRequest } from '@maas/training';
 import { DatasetsService } from '../datasets/datasets.service.js';
+import {
+  ACTIVE_TRAINING_STATUSES,
+  TrainingQuotaService,
+} from '../quotas/training-quota.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+// How long a new job may go without a BullMQ job before it counts as lost (see reclaimLostJobs).
+const LOST_JOB_GRACE_MS = 60_000;
 
 export interface TrainingJobView {
   id: string;
@@ -79,6 +85,7 @@ export class TrainingJobsService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly datasets: DatasetsService,
+    private readonly quota: TrainingQuotaService,
     @InjectQueue(TRAINING_QUEUE) private readonly queue: Queue,
   ) {}
 
@@ -90,22 +97,28 @@ export class TrainingJobsService {
     assertValidModelName(request.modelName);
     const dataset = await this.datasets.get(tenantId, request.datasetId);
     const plan = planTraining(request, dataset.columns as unknown as ColumnSummary[]);
-    const job = await this.prisma.trainingJob.create({
-      data: {
-        tenantId,
-        datasetId: dataset.id,
-        modelName: request.modelName,
-        algorithm: plan.algorithm,
-        task: plan.task,
-        target: plan.target,
-        features: plan.features,
-        hyperparameters: plan.hyperparameters as unknown as Prisma.InputJsonValue,
-        status: 'queued',
-        requestId: meta.requestId,
-        createdBy: meta.createdBy,
-        events: { create: { type: 'state', data: { status: 'queued' } } },
-      },
-    });
+    // The quota check and this insert are one transaction: concurrent creates cannot overshoot.
+    const job = await this.quota.admit(
+      tenantId,
+      (tx) =>
+        tx.trainingJob.create({
+          data: {
+            tenantId,
+            datasetId: dataset.id,
+            modelName: request.modelName,
+            algorithm: plan.algorithm,
+            task: plan.task,
+            target: plan.target,
+            features: plan.features,
+            hyperparameters: plan.hyperparameters as unknown as Prisma.InputJsonValue,
+            status: 'queued',
+            requestId: meta.requestId,
+            createdBy: meta.createdBy,
+            events: { create: { type: 'state', data: { status: 'queued' } } },
+          },
+        }),
+      { reclaimLostJobs: () => this.reclaimLostJobs(tenantId) },
+    );
     const data: TrainJobData = { trainingJobId: job.id, tenantId, requestId: meta.requestId };
     try {
       // The row id is the BullMQ job id: a repeated add is a no-op, and cancel can find it.
@@ -114,7 +127,8 @@ export class TrainingJobsService {
         jobId: job.id,
       });
     } catch (error) {
-      await this.prisma.trainingJob.update({
+      // Failed is terminal, so the job gives its concurrent-jobs slot back.
+      await this.db(tenantId).trainingJob.update({
         where: { id: job.id },
         data: { status: 'failed', error: 'could not be queued', finishedAt: new Date() },
       });
@@ -126,11 +140,46 @@ export class TrainingJobsService {
     return trainingJobView(job);
   }
 
+  /**
+   * Jobs that hold a concurrent-jobs slot but will never finish, marked failed so the slot
+   * comes back: the gateway died between the insert and the enqueue (no BullMQ job), or BullMQ
+   * gave up on a job whose trainers kept dying (failed there, never recorded here). Only jobs
+   * older than a grace period, so an enqueue still in flight on another gateway is left alone.
+   */
+  async reclaimLostJobs(tenantId: string): Promise<number> {
+    const db = this.db(tenantId);
+    const candidates = await db.trainingJob.findMany({
+      where: {
+        status: { in: [...ACTIVE_TRAINING_STATUSES] },
+        createdAt: { lt: new Date(Date.now() - LOST_JOB_GRACE_MS) },
+      },
+      select: { id: true, status: true },
+    });
+    let reclaimed = 0;
+    for (const job of candidates) {
+      // Queue unreachable: nothing is known lost, so nothing is reclaimed.
+      const state = await this.queue.getJobState(job.id).catch(() => 'unreachable');
+      if (state !== 'unknown' && state !== 'failed' && state !== 'completed') continue;
+      const error = 'lost by the training queue';
+      const { count } = await db.trainingJob.updateMany({
+        where: { id: job.id, status: job.status },
+        data: { status: 'failed', error, finishedAt: new Date() },
+      });
+      if (count === 0) continue;
+      await db.trainingJobEvent.create({
+        data: { jobId: job.id, type: 'state', data: { status: 'failed', error } },
+      });
+      reclaimed++;
+    }
+    return reclaimed;
+  }
+
   async find(tenantId: string, id: string): Promise<JobWithVersion> {
     if (!UUID.test(id)) throw jobNotFound(id);
-    const job = await this.prisma.trainingJob.findFirst({ where: { id, tenantId } });
+    const db = this.db(tenantId);
+    const job = await db.trainingJob.findUnique({ where: { id } });
     if (!job) throw jobNotFound(id);
-    const version = await this.prisma.modelVersion.findUnique({
+    const version = await db.modelVersion.findUnique({
       where: { trainingJobId: id },
       select: { number: true },
     });
@@ -146,17 +195,15 @@ export class TrainingJobsService {
     page: { cursor?: string; limit: number; status?: string },
   ): Promise<{ items: TrainingJobView[]; nextCursor: string | null }> {
     const cursor = page.cursor && UUID.test(page.cursor) ? page.cursor : undefined;
-    const rows = await this.prisma.trainingJob.findMany({
-      where: {
-        tenantId,
-        ...(page.status && { status: page.status as TrainingJob['status'] }),
-      },
+    const db = this.db(tenantId);
+    const rows = await db.trainingJob.findMany({
+      where: page.status ? { status: page.status as TrainingJob['status'] } : {},
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: page.limit + 1,
       ...(cursor && { cursor: { id: cursor }, skip: 1 }),
     });
     const items = rows.slice(0, page.limit);
-    const versions = await this.prisma.modelVersion.findMany({
+    const versions = await db.modelVersion.findMany({
       where: { trainingJobId: { in: items.map((j) => j.id) } },
       select: { number: true, trainingJobId: true },
     });
@@ -173,14 +220,15 @@ export class TrainingJobsService {
    */
   async cancel(tenantId: string, id: string): Promise<TrainingJobView> {
     const job = await this.find(tenantId, id);
+    const db = this.db(tenantId);
     const now = new Date();
     if (job.status === 'queued') {
-      const cancelled = await this.prisma.trainingJob.updateMany({
-        where: { id, tenantId, status: 'queued' },
+      const cancelled = await db.trainingJob.updateMany({
+        where: { id, status: 'queued' },
         data: { status: 'cancelled', cancelRequestedAt: now, finishedAt: now },
       });
       if (cancelled.count === 1) {
-        await this.prisma.trainingJobEvent.create({
+        await db.trainingJobEvent.create({
           data: { jobId: id, type: 'state', data: { status: 'cancelled' } },
         });
         // An active (locked) job cannot be removed; the trainer sees the status and stops.
@@ -188,21 +236,27 @@ export class TrainingJobsService {
         return this.get(tenantId, id);
       }
     }
-    await this.prisma.trainingJob.updateMany({
-      where: { id, tenantId, status: { in: ['queued', 'running'] }, cancelRequestedAt: null },
+    await db.trainingJob.updateMany({
+      where: { id, status: { in: [...ACTIVE_TRAINING_STATUSES] }, cancelRequestedAt: null },
       data: { cancelRequestedAt: now },
     });
     return this.get(tenantId, id);
   }
 
   async eventsAfter(
+    tenantId: string,
     jobId: string,
     afterId: bigint,
   ): Promise<{ id: bigint; type: string; data: unknown; at: Date }[]> {
-    return this.prisma.trainingJobEvent.findMany({
+    return this.db(tenantId).trainingJobEvent.findMany({
       where: { jobId, id: { gt: afterId } },
       orderBy: { id: 'asc' },
       take: 500,
     });
+  }
+
+  /** Every query of this service goes through the tenant's scoped client. */
+  private db(tenantId: string) {
+    return this.prisma.forTenant(tenantId);
   }
 }

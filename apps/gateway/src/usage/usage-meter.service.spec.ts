@@ -59,9 +59,9 @@ describe('UsageMeterService', () => {
 
   it('moves counted usage to Postgres and counts errors', async () => {
     const first = meter();
-    await first.record(event(4));
-    await first.record(event(2));
-    await first.record(event(0, 500));
+    first.record(event(4));
+    first.record(event(2));
+    first.record(event(0, 500));
     await first.flush();
     expect(await totals()).toEqual({ requests: 3, rows: 6, errors: 1 });
     await first.flush(); // nothing pending: nothing added
@@ -70,15 +70,15 @@ describe('UsageMeterService', () => {
 
   it('never counts twice a batch applied before a crash that kept it from being acked', async () => {
     const crashed = meter();
-    await crashed.record(event(5));
-    await crashed.record(event(5));
+    crashed.record(event(5));
+    crashed.record(event(5));
     // Seal and apply like a flush, then "crash" before the ack: the batch stays in Redis.
     const [id] = await sealOnly(crashed);
     await crashed.apply(id);
     expect(await totals()).toEqual({ requests: 5, rows: 16, errors: 1 });
     // A restarted gateway (or another one) finds the batch, recognises it, and drops it.
     const restarted = meter();
-    await restarted.record(event(1));
+    restarted.record(event(1));
     await restarted.flush();
     expect(await totals()).toEqual({ requests: 6, rows: 17, errors: 1 });
     expect(await redis.smembers(`${prefix}:usage:batches`)).toEqual([]);
@@ -86,7 +86,7 @@ describe('UsageMeterService', () => {
 
   it('applies a batch sealed before a crash that kept it from Postgres', async () => {
     const crashed = meter();
-    await crashed.record(event(7));
+    crashed.record(event(7));
     await sealOnly(crashed);
     await meter().flush();
     expect(await totals()).toEqual({ requests: 7, rows: 24, errors: 1 });

@@ -58,6 +58,9 @@ interface CounterRow {
 export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private pushing?: Promise<void>;
+  private pushTimer?: NodeJS.Timeout;
+  private buffer = new Map<string, Record<(typeof METRICS)[number], number>>();
   private lastFlushAt = Date.now();
 
   constructor(
@@ -85,15 +88,22 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.flush(), this.config.USAGE_FLUSH_MS);
     this.timer.unref();
+    this.pushTimer = setInterval(() => void this.pushBuffer(), this.config.USAGE_BUFFER_MS);
+    this.pushTimer.unref();
     void this.flush();
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.pushTimer);
     await this.flush();
   }
 
-  async record(event: UsageEvent): Promise<void> {
+  /**
+   * Counts one request. Counts are summed in memory and added to Redis in one pipeline per
+   * USAGE_BUFFER_MS (and before every flush), not with a Redis call per request.
+   */
+  record(event: UsageEvent): void {
     const hour = new Date(event.at ?? Date.now());
     hour.setUTCMinutes(0, 0, 0);
     const field = JSON.stringify([
@@ -103,19 +113,47 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       event.modelName,
       event.modelVersion,
     ]);
-    const pending = this.key('pending');
-    try {
-      await this.redis
-        .multi()
-        .hincrby(pending, `requests ${field}`, 1)
-        .hincrby(pending, `rows ${field}`, Math.max(0, Math.floor(event.rows)))
-        .hincrby(pending, `errors ${field}`, event.status >= 400 ? 1 : 0)
-        .hincrby(pending, `latency ${field}`, Math.max(0, Math.round(event.latencyMs)))
-        .exec();
-    } catch (error) {
-      // Metering must never fail a request that has already been answered.
-      this.logger.warn({ err: error }, 'usage not recorded (redis)');
+    let counts = this.buffer.get(field);
+    if (!counts) {
+      counts = { requests: 0, rows: 0, errors: 0, latency: 0 };
+      this.buffer.set(field, counts);
     }
+    counts.requests += 1;
+    counts.rows += Math.max(0, Math.floor(event.rows));
+    counts.errors += event.status >= 400 ? 1 : 0;
+    counts.latency += Math.max(0, Math.round(event.latencyMs));
+  }
+
+  /** Adds the counts summed in memory to Redis's pending hash (kept for a retry on failure). */
+  private pushBuffer(): Promise<void> {
+    this.pushing = (this.pushing ?? Promise.resolve()).then(async () => {
+      if (this.buffer.size === 0) return;
+      const buffer = this.buffer;
+      this.buffer = new Map();
+      const pending = this.key('pending');
+      const pipeline = this.redis.multi();
+      for (const [field, counts] of buffer) {
+        for (const metric of METRICS) {
+          if (counts[metric] !== 0 || metric === 'requests') {
+            pipeline.hincrby(pending, `${metric} ${field}`, counts[metric]);
+          }
+        }
+      }
+      try {
+        const results = await pipeline.exec();
+        if (!results || results.some(([error]) => error)) throw new Error('usage pipeline failed');
+      } catch (error) {
+        // MULTI/EXEC applies all or nothing: put the counts back for the next push.
+        for (const [field, counts] of buffer) {
+          const current = this.buffer.get(field);
+          if (!current) this.buffer.set(field, counts);
+          else for (const metric of METRICS) current[metric] += counts[metric];
+        }
+        // Metering must never fail a request that has already been answered.
+        this.logger.warn({ err: error }, 'usage not yet recorded (redis); will retry');
+      }
+    });
+    return this.pushing;
   }
 
   /** One flush at a time per process; concurrent gateways are safe through the batch ids. */
@@ -127,6 +165,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async flushOnce(): Promise<void> {
+    await this.pushBuffer();
     const batches = this.key('batches');
     // Batches left by a crashed or failed flush, of this gateway or another, come first.
     for (const id of await this.redis.smembers(batches)) await this.applyAndAck(id);

@@ -10,6 +10,14 @@ export interface UsageQuery {
   groupBy: UsageGroupBy;
 }
 
+// What each grouping groups the hourly rows by; days are folded from hours below.
+const GROUP_FIELDS = {
+  day: 'hour',
+  model: 'modelName',
+  key: 'apiKeyId',
+  tenant: 'tenantId',
+} as const satisfies Record<UsageGroupBy, Prisma.UsageCounterScalarFieldEnum>;
+
 interface Row {
   key: string;
   requests: bigint;
@@ -18,30 +26,39 @@ interface Row {
   latency: bigint;
 }
 
-const GROUP_EXPRESSIONS: Record<UsageGroupBy, Prisma.Sql> = {
-  day: Prisma.sql`to_char(date_trunc('day', hour AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`,
-  model: Prisma.sql`model_name`,
-  key: Prisma.sql`api_key_id`,
-  tenant: Prisma.sql`tenant_id::text`,
-};
+const floorToHour = (at: Date) => new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
 
-/** Reads flushed usage (hourly rows), always within one tenant unless an admin asks across. */
+/**
+ * Reads flushed usage (hourly rows): a tenant's through its scoped client, across tenants
+ * only when an admin asks without a tenant.
+ */
 @Injectable()
 export class UsageQueryService {
   constructor(private readonly prisma: PrismaService) {}
 
   async query(query: UsageQuery) {
-    const group = GROUP_EXPRESSIONS[query.groupBy];
-    const tenantFilter = query.tenantId
-      ? Prisma.sql`AND tenant_id = ${query.tenantId}::uuid`
-      : Prisma.empty;
-    const rows = await this.prisma.$queryRaw<Row[]>`
-      SELECT ${group} AS key, sum(requests) AS requests, sum(rows) AS rows,
-             sum(errors) AS errors, sum(latency_ms_total) AS latency
-      FROM usage_counters
-      WHERE hour >= date_trunc('hour', ${query.from}::timestamptz) AND hour < ${query.to}::timestamptz
-      ${tenantFilter}
-      GROUP BY 1 ORDER BY 1`;
+    const field = GROUP_FIELDS[query.groupBy];
+    const args = {
+      by: [field] as Prisma.UsageCounterScalarFieldEnum[],
+      where: { hour: { gte: floorToHour(query.from), lt: query.to } },
+      _sum: { requests: true, rows: true, errors: true, latencyMsTotal: true },
+      orderBy: { [field]: 'asc' } as Prisma.UsageCounterOrderByWithAggregationInput,
+    } as const;
+    const groups = query.tenantId
+      ? await this.prisma.forTenant(query.tenantId).usageCounter.groupBy(args)
+      : await this.prisma.usageCounter.groupBy(args);
+    const byKey = new Map<string, Row>();
+    for (const group of groups) {
+      const value = group[field];
+      const key = value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
+      const row = byKey.get(key) ?? { key, requests: 0n, rows: 0n, errors: 0n, latency: 0n };
+      row.requests += group._sum.requests ?? 0n;
+      row.rows += group._sum.rows ?? 0n;
+      row.errors += group._sum.errors ?? 0n;
+      row.latency += group._sum.latencyMsTotal ?? 0n;
+      byKey.set(key, row);
+    }
+    const rows = [...byKey.values()];
     const items = rows.map((row) => {
       const requests = Number(row.requests);
       return {

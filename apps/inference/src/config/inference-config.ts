@@ -12,6 +12,12 @@ export const inferenceConfigSchema = z
     MODEL_CACHE_BYTES: env.positiveInt(2048 * MiB),
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */
     ORT_INTRA_OP_THREADS: env.nonNegativeInt(0),
+    /**
+     * Whether onnxruntime's idle threads busy-wait for the next run. Off by default: spinning
+     * buys a few µs per call but burns ~1 ms of CPU after every run, which the HTTP side of a
+     * busy worker needs (measured with bench/serving/run.mjs, CPU µs per request).
+     */
+    ORT_ALLOW_SPINNING: env.boolean(false),
     MAX_REQUEST_BYTES: env.positiveInt(64 * MiB),
     /** How long a resolved (tenant, model, version) stays cached before it is looked up again. */
     VERSION_LOOKUP_TTL_MS: env.nonNegativeInt(2000),

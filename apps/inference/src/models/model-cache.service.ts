@@ -172,7 +172,10 @@ export class ModelCacheService implements OnModuleDestroy {
       runtime =
         version.format === 'tfjs'
           ? await loadTfjsRuntime(bytes, inputs, outputs)
-          : await createOrtRuntime(bytes, { intraOpThreads: this.config.ORT_INTRA_OP_THREADS });
+          : await createOrtRuntime(bytes, {
+              intraOpThreads: this.config.ORT_INTRA_OP_THREADS,
+              allowSpinning: this.config.ORT_ALLOW_SPINNING,
+            });
     } catch (error) {
       if (error instanceof DomainError) throw error;
       this.logger.error({ versionId: version.id, err: error }, 'model version failed to load');

@@ -31,6 +31,8 @@ export function modelRejected(error: unknown): Error {
 
 export interface OrtRuntimeOptions {
   intraOpThreads: number;
+  /** busy-wait in idle intra-op threads (onnxruntime's default is on) */
+  allowSpinning?: boolean;
 }
 
 export async function createOrtRuntime(
@@ -41,6 +43,9 @@ export async function createOrtRuntime(
     graphOptimizationLevel: 'all',
     intraOpNumThreads: options.intraOpThreads,
     executionMode: 'sequential',
+    extra: {
+      session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } },
+    },
   });
   return {
     backend: 'onnxruntime',

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { zipSync } from 'fflate';
+import { packTfjsLayersModel } from '@maas/testing';
 import { describe, expect, it } from 'vitest';
 import { availableTfjsBackends, loadTfjsRuntime, tfjsBackendName } from './tfjs-runtime.js';
 
-/** A small Dense model saved as TF.js does, packed into a .zip of model.json + one shard. */
+/** A small Dense model, packed as the registry takes it (files in a folder of the .zip). */
 async function layersArchive(): Promise<{ zip: Buffer; model: tf.LayersModel }> {
   const model = tf.sequential({
     layers: [
@@ -11,23 +11,7 @@ async function layersArchive(): Promise<{ zip: Buffer; model: tf.LayersModel }> 
       tf.layers.dense({ units: 2, activation: 'softmax', name: 'probs' }),
     ],
   });
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const modelJson = {
-    format: 'layers-model',
-    modelTopology: saved!.modelTopology,
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: saved!.weightSpecs }],
-  };
-  const zip = zipSync({
-    'model/model.json': Buffer.from(JSON.stringify(modelJson)),
-    'model/group1-shard1of1.bin': new Uint8Array(saved!.weightData as ArrayBuffer),
-  });
-  return { zip: Buffer.from(zip), model };
+  return { zip: await packTfjsLayersModel(model, { folder: 'model' }), model };
 }
 
 describe('TF.js runtime', () => {

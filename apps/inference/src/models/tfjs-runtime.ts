@@ -134,8 +134,8 @@ async function fromTf(name: string, tensor: import('@tensorflow/tfjs').Tensor): 
  */
 export async function loadTfjsRuntime(
   bytes: Buffer,
-  inputs: readonly TensorSpec[],
-  outputs: readonly TensorSpec[],
+  signatureInputs: readonly TensorSpec[],
+  signatureOutputs: readonly TensorSpec[],
 ): Promise<ModelRuntime> {
   const tf = await tfjs();
   const archive = await readTfjsArchive(bytes);
@@ -144,63 +144,73 @@ export async function loadTfjsRuntime(
     archive.weightSpecs as never,
     archive.weightData,
   );
-  const backend = tfjsBackendName();
+  type TfTensor = import('@tensorflow/tfjs').Tensor;
+  /**
+   * Runs the model on TF.js tensors: the outputs in `outputNames` order, and every tensor it
+   * made (inputs and all outputs) for the caller to dispose.
+   */
+  let execute: (
+    feeds: readonly Tensor[],
+    outputNames: readonly string[],
+  ) => Promise<{ outputs: TfTensor[]; made: TfTensor[] }>;
+  let dispose: () => void;
   if (archive.format === 'graph-model') {
+    // Graph models take inputs and name outputs by tensor name.
     const model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
-    return {
-      backend,
-      async run(feeds, outputNames) {
-        const named: Record<string, import('@tensorflow/tfjs').Tensor> = {};
-        for (const feed of feeds) named[feed.name] = toTf(tf, feed);
-        try {
-          const result = await model.executeAsync(named, outputNames);
-          const list = Array.isArray(result) ? result : [result];
-          try {
-            return await Promise.all(outputNames.map((name, i) => fromTf(name, list[i]!)));
-          } finally {
-            tf.dispose(list);
-          }
-        } catch (error) {
-          throw modelRejected(error);
-        } finally {
-          tf.dispose(Object.values(named));
-        }
-      },
-      release: async () => {
-        model.dispose();
-      },
+    dispose = () => model.dispose();
+    execute = async (feeds, outputNames) => {
+      const named: Record<string, TfTensor> = {};
+      for (const feed of feeds) named[feed.name] = toTf(tf, feed);
+      const inputs = Object.values(named);
+      try {
+        const result = await model.executeAsync(named, [...outputNames]);
+        const outputs = Array.isArray(result) ? result : [result];
+        return { outputs, made: [...inputs, ...outputs] };
+      } catch (error) {
+        tf.dispose(inputs);
+        throw error;
+      }
     };
-  }
-  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  return {
-    backend,
-    async run(feeds, outputNames) {
-      const ordered = inputs.map((spec) => {
+  } else {
+    // Layers models take inputs in signature order and give outputs in signature order.
+    const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    dispose = () => model.dispose();
+    execute = async (feeds, outputNames) => {
+      const ordered = signatureInputs.map((spec) => {
         const feed = feeds.find((f) => f.name === spec.name);
         if (!feed) throw new DomainError('INVALID_ARGUMENT', `input '${spec.name}' is missing`);
-        return toTf(tf, feed);
+        return feed;
       });
+      const inputs = ordered.map((feed) => toTf(tf, feed));
       try {
-        const result = model.predict(ordered.length === 1 ? ordered[0]! : ordered);
-        const list = Array.isArray(result) ? result : [result];
-        try {
-          return await Promise.all(
-            outputNames.map((name) => {
-              const index = outputs.findIndex((o) => o.name === name);
-              return fromTf(name, list[index]!);
-            }),
-          );
-        } finally {
-          tf.dispose(list);
-        }
+        const result = model.predict(inputs.length === 1 ? inputs[0]! : inputs);
+        const all = Array.isArray(result) ? result : [result];
+        return {
+          outputs: outputNames.map(
+            (name) => all[signatureOutputs.findIndex((o) => o.name === name)]!,
+          ),
+          made: [...inputs, ...all],
+        };
+      } catch (error) {
+        tf.dispose(inputs);
+        throw error;
+      }
+    };
+  }
+  return {
+    backend: tfjsBackendName(),
+    async run(feeds, outputNames) {
+      let ran: { outputs: TfTensor[]; made: TfTensor[] } | undefined;
+      try {
+        ran = await execute(feeds, outputNames);
+        const { outputs } = ran;
+        return await Promise.all(outputNames.map((name, i) => fromTf(name, outputs[i]!)));
       } catch (error) {
         throw modelRejected(error);
       } finally {
-        tf.dispose(ordered);
+        if (ran) tf.dispose(ran.made);
       }
     },
-    release: async () => {
-      model.dispose();
-    },
+    release: async () => dispose(),
   };
 }

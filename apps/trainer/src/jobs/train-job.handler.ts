@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -10,7 +11,12 @@ import {
   OBJECT_STORE,
   type ObjectStore,
 } from '@maas/model-registry';
-import type { Hyperparameters, TrainingPlan } from '@maas/training';
+import {
+  chooseMlpEngine,
+  type Hyperparameters,
+  mlpBackendName,
+  type TrainingPlan,
+} from '@maas/training';
 import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
 import { chooseTfjsBackend } from '../runtime/tfjs-backend.js';
 import type { TrainingThreadInput, TrainingThreadMessage } from './training-thread.js';
@@ -19,6 +25,8 @@ export const TRAINER_LOGGER = Symbol('TRAINER_LOGGER');
 
 const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 const CANCEL_POLL_MS = 1_000;
+/** How long a cancelled training thread may take to stop on its own before it is terminated. */
+const STOP_GRACE_MS = 5_000;
 const PROGRESS_MIN_INTERVAL_MS = 100;
 
 export interface TrainJobResult {
@@ -38,6 +46,10 @@ class BadTrainingData extends UnrecoverableError {}
  */
 @Injectable()
 export class TrainJobHandler {
+  /** Running training threads, each with its stop request (see stopThreads). */
+  private readonly threads = new Map<Thread, () => Promise<void>>();
+  private shuttingDown = false;
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly registry: ModelRegistryService,
@@ -68,7 +80,7 @@ export class TrainJobHandler {
         startedAt: row.startedAt ?? new Date(),
         attempts: { increment: 1 },
         error: null,
-        backend: row.algorithm === 'mlp' ? chooseTfjsBackend(this.config.TFJS_BACKEND) : null,
+        backend: row.algorithm === 'mlp' ? this.plannedMlpBackend() : null,
       },
     });
     if (claimed.count === 0) {
@@ -97,6 +109,8 @@ export class TrainJobHandler {
         csv,
         plan,
         backend: this.config.TFJS_BACKEND,
+        // Concurrent jobs share the cores rather than each spinning a thread on every one.
+        threads: Math.max(1, Math.floor(availableParallelism() / this.config.TRAINER_CONCURRENCY)),
       });
       if (outcome.type === 'cancelled') return this.finishCancelled(row, started);
       return await this.register(row, outcome, started);
@@ -119,16 +133,34 @@ export class TrainJobHandler {
     });
   }
 
+  /** The backend the job will record: the TF.js one, or ONNX Runtime when it trains instead. */
+  private plannedMlpBackend(): string {
+    const tfjs = chooseTfjsBackend(this.config.TFJS_BACKEND);
+    return mlpBackendName(tfjs, chooseMlpEngine(tfjs));
+  }
+
   /** Trains in a worker thread; resolves 'cancelled' when a cancel request arrives. */
   private runThread(
     job: Job<TrainJobData>,
     row: TrainingJob,
-    input: TrainingThreadInput,
+    input: Omit<TrainingThreadInput, 'stop'>,
   ): Promise<ThreadOutcome> {
     return new Promise<ThreadOutcome>((resolve, reject) => {
+      const stop = new Int32Array(new SharedArrayBuffer(4));
       const thread = new Thread(new URL('./training-thread.js', import.meta.url), {
-        workerData: input,
+        workerData: { ...input, stop } satisfies TrainingThreadInput,
       });
+      // Asks the thread to stop (it checks between ONNX Runtime calls, which must not be cut
+      // short: terminating inside one aborts this process); terminates it if it does not.
+      const exited = new Promise<void>((done) => thread.once('exit', () => done()));
+      const stopThread = () => {
+        Atomics.store(stop, 0, 1);
+        const force = setTimeout(() => void thread.terminate(), STOP_GRACE_MS);
+        void exited.then(() => clearTimeout(force));
+        return exited;
+      };
+      this.threads.set(thread, stopThread);
+      void exited.then(() => this.threads.delete(thread));
       let settled = false;
       let writes = Promise.resolve();
       let lastProgressAt = 0;
@@ -148,7 +180,8 @@ export class TrainJobHandler {
           .catch((error: unknown) => this.logger.warn({ err: error }, 'progress not recorded'));
       };
       const settle = (action: () => void) => {
-        if (settled) return;
+        // Stopped for shutdown: the job keeps its lock and is recovered by another trainer.
+        if (settled || this.shuttingDown) return;
         settled = true;
         clearInterval(cancelPoll);
         if (pending) writeProgress(pending);
@@ -159,7 +192,7 @@ export class TrainJobHandler {
           .findUnique({ where: { id: row.id }, select: { cancelRequestedAt: true } })
           .then((current) => {
             if (current?.cancelRequestedAt && !settled) {
-              void thread.terminate();
+              void stopThread();
               settle(() => resolve({ type: 'cancelled' }));
             }
           })
@@ -196,6 +229,16 @@ export class TrainJobHandler {
         settle(() => reject(new Error(`training thread exited with code ${code}`)));
       });
     });
+  }
+
+  /**
+   * For shutdown with jobs still running: stops their threads between ONNX Runtime calls (so
+   * the process exits cleanly) without recording anything; the jobs' locks run out and
+   * stalled-job recovery hands them to another trainer.
+   */
+  async stopThreads(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.all([...this.threads.values()].map((stop) => stop()));
   }
 
   /** An earlier attempt registered the version and died before recording it: finish it. */

@@ -8,6 +8,13 @@ export interface TrainingThreadInput {
   csv: Uint8Array;
   plan: TrainingPlan;
   backend: 'auto' | TfjsBackendName;
+  /** ONNX Runtime engine: intra-op threads. */
+  threads?: number;
+  /**
+   * Set to 1 by the parent to stop: training stops at its next check (between ONNX Runtime
+   * calls). Terminating the thread inside an ONNX Runtime call aborts the whole process.
+   */
+  stop: Int32Array;
 }
 
 export type TrainingThreadMessage =
@@ -28,6 +35,8 @@ const post = (message: TrainingThreadMessage) => parentPort!.postMessage(message
 
 runTraining(Buffer.from(input.csv), input.plan, {
   backend: input.backend,
+  threads: input.threads,
+  shouldStop: () => Atomics.load(input.stop, 0) === 1,
   onProgress: (data) => post({ type: 'progress', data }),
   onLog: (message) => post({ type: 'log', message }),
 }).then(

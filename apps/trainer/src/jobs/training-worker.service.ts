@@ -107,6 +107,7 @@ export class TrainingWorkerService implements OnApplicationBootstrap, OnModuleDe
       }),
     ]);
     clearTimeout(timer);
+    if (!drained) await this.trainJobs.stopThreads();
     this.logger.info(
       { drained },
       drained ? 'running jobs finished' : 'left running jobs to recovery',

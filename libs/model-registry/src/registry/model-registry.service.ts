@@ -78,8 +78,9 @@ const LABEL_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 const STORED_STATUSES = ['uploading', 'validating', 'ready', 'corrupt'] as const;
 
 /**
- * The record of what each tenant can serve. Every method takes the tenant id first and every
- * query is filtered by it, so a foreign model is indistinguishable from a missing one.
+ * The record of what each tenant can serve. Every method that takes the tenant id first
+ * queries through the tenant's scoped client (PrismaService.forTenant), so a foreign model is
+ * indistinguishable from a missing one. Only the maintenance sweep acts across tenants.
  */
 @Injectable()
 export class ModelRegistryService {
@@ -107,7 +108,7 @@ export class ModelRegistryService {
     assertValidModelName(input.name);
     const limits = await this.limitsOf(tenantId);
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      return await this.db(tenantId).$transaction(async (tx) => {
         // One create at a time per tenant, so the model count cannot be raced past its limit.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`models:${tenantId}`}))`;
         const existing = await tx.model.findUnique({
@@ -116,7 +117,7 @@ export class ModelRegistryService {
         if (existing) {
           throw new RegistryError('ALREADY_EXISTS', `model '${input.name}' already exists`);
         }
-        const count = await tx.model.count({ where: { tenantId, deletedAt: null } });
+        const count = await tx.model.count({ where: { deletedAt: null } });
         if (count >= limits.maxModels) {
           throw new RegistryError(
             'RESOURCE_EXHAUSTED',
@@ -145,8 +146,8 @@ export class ModelRegistryService {
     tenantId: string,
     page: { cursor?: string; limit: number },
   ): Promise<{ items: Model[]; nextCursor: string | null }> {
-    const rows = await this.prisma.model.findMany({
-      where: { tenantId, deletedAt: null, ...(page.cursor ? { name: { gt: page.cursor } } : {}) },
+    const rows = await this.db(tenantId).model.findMany({
+      where: { deletedAt: null, ...(page.cursor ? { name: { gt: page.cursor } } : {}) },
       orderBy: { name: 'asc' },
       take: page.limit + 1,
     });
@@ -155,7 +156,7 @@ export class ModelRegistryService {
   }
 
   async getModel(tenantId: string, name: string): Promise<Model> {
-    const model = await this.prisma.model.findUnique({
+    const model = await this.db(tenantId).model.findUnique({
       where: { tenantId_name: { tenantId, name } },
     });
     if (!model || model.deletedAt) throw modelNotFound(name);
@@ -168,7 +169,7 @@ export class ModelRegistryService {
     changes: { description?: string; metadata?: Record<string, unknown> },
   ): Promise<Model> {
     const model = await this.getModel(tenantId, name);
-    return this.prisma.model.update({
+    return this.db(tenantId).model.update({
       where: { id: model.id },
       data: {
         ...(changes.description !== undefined && { description: changes.description }),
@@ -185,13 +186,14 @@ export class ModelRegistryService {
    */
   async deleteModel(tenantId: string, name: string): Promise<Model> {
     const model = await this.getModel(tenantId, name);
-    await this.prisma.$transaction([
-      this.prisma.model.update({
+    const db = this.db(tenantId);
+    await db.$transaction([
+      db.model.update({
         where: { id: model.id },
         data: { deletedAt: new Date(), name: `${model.name}~deleted~${model.id}` },
       }),
-      this.prisma.modelLabel.deleteMany({ where: { modelId: model.id } }),
-      this.prisma.modelVersion.updateMany({
+      db.modelLabel.deleteMany({ where: { modelId: model.id } }),
+      db.modelVersion.updateMany({
         where: { modelId: model.id, status: { not: 'archived' } },
         data: { status: 'archived', statusReason: 'model deleted' },
       }),
@@ -205,8 +207,8 @@ export class ModelRegistryService {
   /** Every version of a model, oldest first, whatever its state. */
   async listVersions(tenantId: string, name: string): Promise<ModelVersion[]> {
     const model = await this.getModel(tenantId, name);
-    return this.prisma.modelVersion.findMany({
-      where: { tenantId, modelId: model.id },
+    return this.db(tenantId).modelVersion.findMany({
+      where: { modelId: model.id },
       orderBy: { number: 'asc' },
     });
   }
@@ -218,9 +220,8 @@ export class ModelRegistryService {
     page: { cursor?: number; limit: number },
   ): Promise<{ items: ModelVersion[]; nextCursor: number | null }> {
     const model = await this.getModel(tenantId, name);
-    const rows = await this.prisma.modelVersion.findMany({
+    const rows = await this.db(tenantId).modelVersion.findMany({
       where: {
-        tenantId,
         modelId: model.id,
         ...(page.cursor !== undefined && { number: { gt: page.cursor } }),
       },
@@ -236,10 +237,10 @@ export class ModelRegistryService {
 
   async getVersion(tenantId: string, name: string, number: number): Promise<ModelVersion> {
     const model = await this.getModel(tenantId, name);
-    const version = await this.prisma.modelVersion.findUnique({
+    const version = await this.db(tenantId).modelVersion.findUnique({
       where: { modelId_number: { modelId: model.id, number } },
     });
-    if (!version || version.tenantId !== tenantId) throw versionNotFound(name, number);
+    if (!version) throw versionNotFound(name, number);
     return version;
   }
 
@@ -252,7 +253,7 @@ export class ModelRegistryService {
   ): Promise<ModelVersion> {
     const version = await this.getVersion(tenantId, name, number);
     if (changes.servingConfig === undefined) return version;
-    return this.prisma.modelVersion.update({
+    return this.db(tenantId).modelVersion.update({
       where: { id: version.id },
       data: {
         servingConfig:
@@ -267,7 +268,8 @@ export class ModelRegistryService {
    */
   async deleteVersion(tenantId: string, name: string, number: number): Promise<ModelVersion> {
     const version = await this.getVersion(tenantId, name, number);
-    const labels = await this.prisma.modelLabel.findMany({
+    const db = this.db(tenantId);
+    const labels = await db.modelLabel.findMany({
       where: { targets: { some: { versionId: version.id } } },
       select: { name: true },
     });
@@ -279,7 +281,7 @@ export class ModelRegistryService {
           .join(', ')}; move or delete them first`,
       );
     }
-    const archived = await this.prisma.modelVersion.update({
+    const archived = await db.modelVersion.update({
       where: { id: version.id },
       data: {
         status: 'archived',
@@ -325,14 +327,16 @@ export class ModelRegistryService {
       fileName = kind === 'zip' ? 'model.zip' : 'model.tar.gz';
     }
 
-    const taken = await this.prisma.$queryRaw<{ number: number }[]>`
+    const db = this.db(tenantId);
+    // Raw SQL is not scoped: the model id comes from the tenant's own getModel above.
+    const taken = await db.$queryRaw<{ number: number }[]>`
       UPDATE models SET next_version = next_version + 1, updated_at = now()
       WHERE id = ${model.id}::uuid AND deleted_at IS NULL
       RETURNING next_version - 1 AS number`;
     if (taken.length === 0) throw modelNotFound(name);
     const number = Number(taken[0].number);
     const artifactKey = modelArtifactKey(tenantId, model.id, number, fileName);
-    const version = await this.prisma.modelVersion.create({
+    const version = await db.modelVersion.create({
       data: {
         tenantId,
         modelId: model.id,
@@ -369,7 +373,7 @@ export class ModelRegistryService {
       });
       bytesStored = true;
       const sha256 = hash.digest('hex');
-      const moved = await this.prisma.modelVersion.updateMany({
+      const moved = await db.modelVersion.updateMany({
         where: { id: version.id, status: 'uploading' },
         data: { status: 'validating', sha256, sizeBytes: BigInt(sizeBytes) },
       });
@@ -384,7 +388,7 @@ export class ModelRegistryService {
         upload.format === 'tfjs'
           ? await inspectTfjsArchive(plaintext)
           : await inspectOnnxModel(plaintext);
-      const { count } = await this.prisma.modelVersion.updateMany({
+      const { count } = await db.modelVersion.updateMany({
         where: { id: version.id, status: 'validating' },
         data: {
           status: 'ready',
@@ -394,12 +398,12 @@ export class ModelRegistryService {
       });
       // Deleted (the model or this version) while it was being validated.
       if (count === 0) throw versionNotFound(name, number);
-      return await this.prisma.modelVersion.findUniqueOrThrow({ where: { id: version.id } });
+      return await db.modelVersion.findUniqueOrThrow({ where: { id: version.id } });
     } catch (error) {
       if (bytesStored || !(error instanceof PayloadTooLargeError)) {
         await this.store.delete(artifactKey).catch(() => undefined);
       }
-      await this.prisma.modelVersion
+      await db.modelVersion
         .updateMany({
           where: { id: version.id, status: { in: ['uploading', 'validating'] } },
           data: { status: 'failed', statusReason: reasonOf(error) },
@@ -412,8 +416,8 @@ export class ModelRegistryService {
   // ---- labels -------------------------------------------------------------------------------
 
   async listLabels(tenantId: string, modelId: string): Promise<LabelView[]> {
-    const labels = await this.prisma.modelLabel.findMany({
-      where: { modelId, model: { tenantId } },
+    const labels = await this.db(tenantId).modelLabel.findMany({
+      where: { modelId },
       include: { targets: { include: { version: { select: { number: true } } } } },
       orderBy: { name: 'asc' },
     });
@@ -448,7 +452,8 @@ export class ModelRegistryService {
       }
       return Number(version);
     });
-    const versions = await this.prisma.modelVersion.findMany({
+    const db = this.db(tenantId);
+    const versions = await db.modelVersion.findMany({
       where: { modelId: model.id, number: { in: numbers } },
     });
     for (const number of numbers) {
@@ -461,20 +466,23 @@ export class ModelRegistryService {
         );
       }
     }
-    const saved = await this.prisma.$transaction(async (tx) => {
+    const saved = await db.$transaction(async (tx) => {
       const row = await tx.modelLabel.upsert({
         where: { modelId_name: { modelId: model.id, name: label } },
         create: { modelId: model.id, name: label },
         update: { updatedAt: new Date() },
       });
       await tx.modelLabelTarget.deleteMany({ where: { labelId: row.id } });
-      await tx.modelLabelTarget.createMany({
-        data: entries.map(([version, weight]) => ({
-          labelId: row.id,
-          versionId: versions.find((v) => v.number === Number(version))!.id,
-          weight,
-        })),
-      });
+      // One create per target (a label has a few): a scoped create checks both parents.
+      for (const [version, weight] of entries) {
+        await tx.modelLabelTarget.create({
+          data: {
+            labelId: row.id,
+            versionId: versions.find((v) => v.number === Number(version))!.id,
+            weight,
+          },
+        });
+      }
       return row;
     });
     return labelView({
@@ -489,7 +497,7 @@ export class ModelRegistryService {
   async deleteLabel(tenantId: string, name: string, label: string): Promise<void> {
     assertValidLabel(label);
     const model = await this.getModel(tenantId, name);
-    const { count } = await this.prisma.modelLabel.deleteMany({
+    const { count } = await this.db(tenantId).modelLabel.deleteMany({
       where: { modelId: model.id, name: label },
     });
     if (count === 0) {
@@ -520,10 +528,11 @@ export class ModelRegistryService {
     name: string,
     selector: VersionSelector,
   ): Promise<VersionCandidates> {
-    const live = { tenantId, name, deletedAt: null };
+    const db = this.db(tenantId);
+    const live = { name, deletedAt: null };
     if (selector.version !== undefined) {
       // The hot path is one query; the misses find out which part is missing.
-      const found = await this.prisma.modelVersion.findFirst({
+      const found = await db.modelVersion.findFirst({
         where: { number: selector.version, model: live },
         include: { model: true },
       });
@@ -542,7 +551,7 @@ export class ModelRegistryService {
     }
     if (selector.label !== undefined) assertValidLabel(selector.label);
     const labelName = selector.label ?? DEFAULT_LABEL;
-    const label = await this.prisma.modelLabel.findFirst({
+    const label = await db.modelLabel.findFirst({
       where: { name: labelName, model: live },
       include: { model: true, targets: { include: { version: true } } },
     });
@@ -563,7 +572,7 @@ export class ModelRegistryService {
         `label '${selector.label}' of model '${name}' not found`,
       );
     }
-    const newest = await this.prisma.modelVersion.findFirst({
+    const newest = await db.modelVersion.findFirst({
       where: { modelId: model.id, status: 'ready' },
       orderBy: { number: 'desc' },
     });
@@ -588,13 +597,14 @@ export class ModelRegistryService {
    * and its datasets.
    */
   async storageUsed(tenantId: string): Promise<number> {
+    const db = this.db(tenantId);
     const [versions, datasets] = await Promise.all([
-      this.prisma.modelVersion.aggregate({
-        where: { tenantId, status: { in: [...STORED_STATUSES] }, model: { deletedAt: null } },
+      db.modelVersion.aggregate({
+        where: { status: { in: [...STORED_STATUSES] }, model: { deletedAt: null } },
         _sum: { sizeBytes: true },
       }),
-      this.prisma.dataset.aggregate({
-        where: { tenantId, deletedAt: null },
+      db.dataset.aggregate({
+        where: { deletedAt: null },
         _sum: { sizeBytes: true },
       }),
     ]);
@@ -669,8 +679,13 @@ export class ModelRegistryService {
     return { removedObjects, interruptedUploads, purgedModels: models.length };
   }
 
+  /** Tenant-facing methods query through the tenant's scoped client, never the bare one. */
+  private db(tenantId: string) {
+    return this.prisma.forTenant(tenantId);
+  }
+
   private async limitsOf(tenantId: string): Promise<TenantLimits> {
-    const tenant = await this.prisma.tenant.findUnique({
+    const tenant = await this.db(tenantId).tenant.findUnique({
       where: { id: tenantId },
       include: { quota: true },
     });

@@ -25,6 +25,11 @@ export class AppProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The running process's pid (for CPU accounting in benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get logs(): string {
     return this.output.join('');
   }

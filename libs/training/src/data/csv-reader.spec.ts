@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { CsvFormatError, profileCsv, readCsvTable } from './csv-reader.js';
 
+/** A CSV of `rows` rows from a function of the row index. */
+function csv(header: string, rows: number, row: (i: number) => string): Buffer {
+  return Buffer.from([header, ...Array.from({ length: rows }, (_, i) => row(i))].join('\n'));
+}
+
+async function labelOf(data: Buffer): Promise<string[]> {
+  const summary = await profileCsv(data);
+  return summary.columns.filter((c) => c.label).map((c) => c.name);
+}
+
 async function failure(text: string): Promise<CsvFormatError> {
   const error = await profileCsv(Buffer.from(text)).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(CsvFormatError);
@@ -22,6 +32,46 @@ describe('CSV datasets', () => {
     expect(summary.columns[0]).toMatchObject({ integer: true, min: -3, max: 4, distinct: 3 });
     expect(summary.columns[1]).toMatchObject({ integer: false, missing: 1 });
     expect(summary.columns[2].values).toEqual(['blue, dark', 'red']);
+  });
+
+  it('flags the column that looks like the class label', async () => {
+    const species = ['setosa', 'versicolor', 'virginica'];
+    // Named like a target, even when not last: a string column or integer class ids.
+    expect(
+      await labelOf(csv('species,length,width', 30, (i) => `${species[i % 3]},${i / 10},${i % 7}`)),
+    ).toEqual(['species']);
+    expect(await labelOf(csv('target,a,b', 30, (i) => `${i % 2},${i * 1.5},${i % 4}`))).toEqual([
+      'target',
+    ]);
+    // Else the last column when it has few values, shown in the profile with its type kept.
+    const summary = await profileCsv(
+      csv(
+        'a,colour,kind',
+        40,
+        (i) => `${i * 0.5},${['red', 'blue'][i % 2]},${['x', 'y', 'z'][i % 3]}`,
+      ),
+    );
+    expect(summary.columns.map((c) => [c.name, c.type, c.label ?? false])).toEqual([
+      ['a', 'numeric', false],
+      ['colour', 'categorical', false],
+      ['kind', 'categorical', true],
+    ]);
+    // Else the only text column with few values.
+    expect(
+      await labelOf(csv('grade,score,weight', 40, (i) => `${'ABC'[i % 3]},${i * 1.1},${i * 2.3}`)),
+    ).toEqual(['grade']);
+  });
+
+  it('flags no label where nothing looks like one', async () => {
+    // A continuous last column (regression), an id-like text column, and too few rows.
+    expect(
+      await labelOf(csv('id,x,y', 40, (i) => `row-${i},${i % 5},${(i * 0.37).toFixed(2)}`)),
+    ).toEqual([]);
+    expect(await labelOf(Buffer.from('x,label\n1,a\n2,b\n3,a\n'))).toEqual([]);
+    // Two text columns with few values and no name or position to choose between them.
+    expect(
+      await labelOf(csv('a,b,c', 40, (i) => `${'pq'[i % 2]},${'rs'[i % 2]},${i * 0.3}`)),
+    ).toEqual([]);
   });
 
   it('names the line of a ragged row', async () => {

@@ -28,6 +28,11 @@ export interface ColumnSummary {
   max?: number;
   /** Categorical columns: the values seen, up to {@link LISTED_VALUES}. */
   values?: string[];
+  /**
+   * The column that looks like the prediction target (a class label): at most one per dataset,
+   * see {@link likelyLabel}. Absent on the others.
+   */
+  label?: true;
 }
 
 export interface CsvSummary {
@@ -37,6 +42,22 @@ export interface CsvSummary {
 
 export const DISTINCT_LIMIT = 1000;
 const LISTED_VALUES = 100;
+
+/** Names that say "this is what to predict" (compared case-insensitively). */
+const LABEL_NAMES = new Set([
+  'label',
+  'labels',
+  'class',
+  'target',
+  'species',
+  'category',
+  'y',
+  'outcome',
+]);
+/** Most classes a label column may have (the trainer's classifier limit). */
+const LABEL_MAX_CLASSES = 100;
+/** Most distinct values of an integer column read as class ids rather than a quantity. */
+const LABEL_MAX_INTEGER_CLASSES = 20;
 
 const NUMBER_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -115,8 +136,33 @@ export class ColumnProfiler {
         values: [...state.distinct].slice(0, LISTED_VALUES).sort(),
       };
     });
+    const label = likelyLabel(columns, this.rows);
+    if (label) label.label = true;
     return { rows: this.rows, columns };
   }
+}
+
+/**
+ * The column most likely to be a class label, if any. A candidate has at least two distinct
+ * values, and few of them: text with at most {@link LABEL_MAX_CLASSES}, or whole numbers with at
+ * most {@link LABEL_MAX_INTEGER_CLASSES}; in both cases no more than half the row count (an id
+ * or a free-text column is not a label). Among candidates: one named like a target (label,
+ * class, target, species, …), else the last column, else the only text candidate.
+ */
+export function likelyLabel(columns: ColumnSummary[], rows: number): ColumnSummary | undefined {
+  const candidate = (column: ColumnSummary) =>
+    column.distinct >= 2 &&
+    column.distinct <= rows / 2 &&
+    (column.type === 'categorical'
+      ? column.distinct <= LABEL_MAX_CLASSES
+      : column.integer === true && column.distinct <= LABEL_MAX_INTEGER_CLASSES);
+  const candidates = columns.filter(candidate);
+  const named = candidates.find((column) => LABEL_NAMES.has(column.name.trim().toLowerCase()));
+  if (named) return named;
+  const last = columns[columns.length - 1];
+  if (last && candidates.includes(last)) return last;
+  const text = candidates.filter((column) => column.type === 'categorical');
+  return text.length === 1 ? text[0] : undefined;
 }
 
 function checkHeader(header: string[]): string[] {

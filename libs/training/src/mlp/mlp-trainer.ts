@@ -1,7 +1,33 @@
 import type { MlpHyperparameters } from '../spec/training-spec.js';
 import type { DenseLayerWeights } from '../export/onnx-export.js';
 import { canBackpropManually, fitDenseManually } from './dense-backprop.js';
-import { tf } from './tfjs-runtime.js';
+import { fitDenseWithOnnxRuntime } from './onnx-dense-trainer.js';
+import { tf, type TfjsBackendName } from './tfjs-runtime.js';
+
+/**
+ * What runs the training steps: TF.js on its active backend, or ONNX Runtime's CPU kernels
+ * (same network, loss and optimizer; the weights end up in the same TF.js layers model).
+ */
+export type MlpEngine = 'tfjs' | 'onnxruntime';
+
+/**
+ * ONNX Runtime trains when TF.js would run on wasm or its pure-JS cpu backend; the native
+ * bindings (tfjs-node, tfjs-node-gpu) train with TF.js itself.
+ */
+export function chooseMlpEngine(
+  tfjsBackend: string,
+  requested: 'auto' | MlpEngine = 'auto',
+): MlpEngine {
+  if (requested !== 'auto') return requested;
+  return tfjsBackend === 'wasm' || tfjsBackend === 'cpu' ? 'onnxruntime' : 'tfjs';
+}
+
+/** What an MLP job records as its backend: the TF.js backend, or 'onnxruntime'. */
+export type MlpBackendName = TfjsBackendName | 'onnxruntime';
+
+export function mlpBackendName(tfjsBackend: TfjsBackendName, engine: MlpEngine): MlpBackendName {
+  return engine === 'onnxruntime' ? 'onnxruntime' : tfjsBackend;
+}
 
 export interface EpochProgress {
   epoch: number;
@@ -16,6 +42,7 @@ export interface TrainedMlp {
   model: tf.Sequential;
   layers: DenseLayerWeights[];
   epochsRun: number;
+  engine: MlpEngine;
   /** Raw network outputs (softmax probabilities, or scaled regression outputs) per row. */
   predict(rows: readonly Float32Array[]): Float32Array[];
 }
@@ -25,7 +52,21 @@ export interface TfjsArtifact {
   weights: Uint8Array;
 }
 
-function flatten(rows: readonly Float32Array[], width: number): Float32Array {
+/**
+ * Rows as one row-major matrix: a view when they already lie back to back in one buffer (as
+ * Preprocessor.transformAll hands them over), else a copy.
+ */
+export function rowMatrix(rows: readonly Float32Array[], width: number): Float32Array {
+  const first = rows[0];
+  let contiguous = first !== undefined;
+  for (let i = 0; contiguous && i < rows.length; i += 1) {
+    const row = rows[i];
+    contiguous =
+      row.length === width &&
+      row.buffer === first.buffer &&
+      row.byteOffset === first.byteOffset + i * width * 4;
+  }
+  if (contiguous) return new Float32Array(first.buffer, first.byteOffset, rows.length * width);
   const flat = new Float32Array(rows.length * width);
   rows.forEach((row, i) => flat.set(row, i * width));
   return flat;
@@ -57,6 +98,10 @@ export async function trainMlp(options: {
   hyperparameters: MlpHyperparameters;
   onEpoch?: (progress: EpochProgress) => void | Promise<void>;
   shouldStop?: () => boolean;
+  /** Default: {@link chooseMlpEngine} for the active TF.js backend. */
+  engine?: 'auto' | MlpEngine;
+  /** ONNX Runtime engine only: intra-op threads (default: the cores available). */
+  threads?: number;
 }): Promise<TrainedMlp> {
   const h = options.hyperparameters;
   const classification = options.classCount !== null;
@@ -89,7 +134,7 @@ export async function trainMlp(options: {
   const n = options.x.length;
   const validationSplit = n * h.validationSplit >= 1 ? h.validationSplit : 0;
   const outputs = classification ? options.classCount! : 1;
-  const flatX = flatten(options.x, options.width);
+  const flatX = rowMatrix(options.x, options.width);
   const flatY = new Float32Array(n * outputs);
   options.y.forEach((value, i) => {
     if (classification) flatY[i * outputs + value] = 1;
@@ -106,7 +151,44 @@ export async function trainMlp(options: {
     return options.shouldStop?.() ?? false;
   };
 
-  if (canBackpropManually(h.activation, h.dropout)) {
+  const engine = chooseMlpEngine(tf.getBackend(), options.engine);
+  const dense = model.layers.filter((layer) => layer.getClassName() === 'Dense');
+  if (engine === 'onnxruntime') {
+    const initial = dense.map((layer) => {
+      const [kernel, bias] = layer.getWeights();
+      return { kernel: kernel.dataSync() as Float32Array, bias: bias.dataSync() as Float32Array };
+    });
+    const fitted = await fitDenseWithOnnxRuntime({
+      net: {
+        sizes: [options.width, ...h.hiddenLayers, outputs],
+        activation: h.activation,
+        dropout: h.dropout,
+        classification,
+        optimizer: h.optimizer,
+        learningRate: h.learningRate,
+        seed: h.seed,
+      },
+      initial,
+      x: flatX,
+      y: flatY,
+      rows: n,
+      epochs: h.epochs,
+      batchSize: Math.min(h.batchSize, n),
+      validationSplit,
+      patience: h.earlyStoppingPatience,
+      threads: options.threads,
+      shouldStop: options.shouldStop,
+      onEpochEnd: (epoch, logs) => report(epoch, logs as unknown as tf.Logs),
+    });
+    epochsRun = fitted.epochsRun;
+    fitted.layers.forEach((layer, i) => {
+      const kernel = tf.tensor2d(layer.kernel, [layer.inputs, layer.outputs]);
+      const bias = tf.tensor1d(layer.bias);
+      dense[i].setWeights([kernel, bias]);
+      kernel.dispose();
+      bias.dispose();
+    });
+  } else if (canBackpropManually(h.activation, h.dropout)) {
     epochsRun = await fitDenseManually({
       model,
       optimizer: model.optimizer,
@@ -157,26 +239,25 @@ export async function trainMlp(options: {
     }
   }
 
-  const layers: DenseLayerWeights[] = model.layers
-    .filter((layer) => layer.getClassName() === 'Dense')
-    .map((layer) => {
-      const [kernel, bias] = layer.getWeights();
-      const [inputs, outputs] = kernel.shape;
-      return {
-        kernel: kernel.dataSync() as Float32Array,
-        bias: bias.dataSync() as Float32Array,
-        inputs,
-        outputs,
-      };
-    });
+  const layers: DenseLayerWeights[] = dense.map((layer) => {
+    const [kernel, bias] = layer.getWeights();
+    const [inputs, outputs] = kernel.shape;
+    return {
+      kernel: kernel.dataSync() as Float32Array,
+      bias: bias.dataSync() as Float32Array,
+      inputs,
+      outputs,
+    };
+  });
 
   return {
     model,
     layers,
     epochsRun,
+    engine,
     predict(rows) {
       if (rows.length === 0) return [];
-      const input = tf.tensor2d(flatten(rows, options.width), [rows.length, options.width]);
+      const input = tf.tensor2d(rowMatrix(rows, options.width), [rows.length, options.width]);
       const output = model.predict(input) as tf.Tensor;
       const values = output.dataSync() as Float32Array;
       const width = output.shape[1] ?? 1;

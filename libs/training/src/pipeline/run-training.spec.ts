@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '@maas/onnx';
 import { readCsvTable } from '../data/csv-reader.js';
 import { planTraining } from '../spec/training-spec.js';
-import { runTraining } from './run-training.js';
+import { runTraining, TrainingStoppedError } from './run-training.js';
 
 function irisCsv(filter: (label: string) => boolean = () => true): Buffer {
   const numbers = getNumbers();
@@ -139,33 +139,68 @@ describe('decision trees end to end (train → ONNX → ONNX Runtime)', () => {
 });
 
 describe('MLP end to end (TF.js → ONNX)', () => {
-  it('learns Iris and exports an ONNX graph that matches TF.js within 1e-4', async () => {
+  // ONNX Runtime trains when TF.js would run on wasm/cpu; the TF.js path stays for the
+  // native backends and is checked here too.
+  for (const [engine, backend] of [
+    ['auto', 'onnxruntime'],
+    ['tfjs', 'wasm'],
+  ] as const) {
+    it(`learns Iris and exports an ONNX graph that matches TF.js within 1e-4 (engine ${engine} → ${backend})`, async () => {
+      const csv = irisCsv();
+      const progress: Record<string, number | string>[] = [];
+      const logs: string[] = [];
+      const outcome = await runTraining(
+        csv,
+        await plan(csv, {
+          target: 'species',
+          algorithm: 'mlp',
+          task: 'classification',
+          hyperparameters: {
+            hiddenLayers: [16, 8],
+            epochs: 40,
+            learningRate: 0.05,
+            batchSize: 16,
+            activation: 'tanh',
+          },
+        }),
+        {
+          onProgress: (p) => void progress.push(p),
+          onLog: (m) => void logs.push(m),
+          backend: 'wasm',
+          engine,
+        },
+      );
+      expect(outcome.backend).toBe(backend);
+      expect(logs.join('\n')).toContain(
+        backend === 'onnxruntime'
+          ? 'trained on ONNX Runtime'
+          : 'trained on TensorFlow.js backend: wasm',
+      );
+      expect(progress).toHaveLength(40);
+      expect(progress[39]).toMatchObject({ epoch: 40, epochs: 40 });
+      expect(Number(progress[39].loss)).toBeLessThan(Number(progress[0].loss));
+      expect((outcome.metrics as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.9);
+      expect(outcome.onnxMaxAbsDiff).toBeLessThan(1e-4);
+      expect(JSON.parse(outcome.tfjs!.modelJson)).toMatchObject({ format: 'layers-model' });
+      expect(outcome.tfjs!.weights.byteLength).toBe(4 * (4 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3));
+    });
+  }
+
+  it('stops when asked, between steps, and exports nothing', async () => {
     const csv = irisCsv();
     const progress: Record<string, number | string>[] = [];
-    const outcome = await runTraining(
+    const outcome = runTraining(
       csv,
       await plan(csv, {
         target: 'species',
         algorithm: 'mlp',
         task: 'classification',
-        hyperparameters: {
-          hiddenLayers: [16, 8],
-          epochs: 40,
-          learningRate: 0.05,
-          batchSize: 16,
-          activation: 'tanh',
-        },
+        hyperparameters: { hiddenLayers: [8], epochs: 5000, batchSize: 4 },
       }),
-      { onProgress: (p) => void progress.push(p), backend: 'wasm' },
+      { onProgress: (p) => void progress.push(p), shouldStop: () => progress.length >= 3 },
     );
-    expect(outcome.backend).toBe('wasm');
-    expect(progress).toHaveLength(40);
-    expect(progress[39]).toMatchObject({ epoch: 40, epochs: 40 });
-    expect(Number(progress[39].loss)).toBeLessThan(Number(progress[0].loss));
-    expect((outcome.metrics as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.9);
-    expect(outcome.onnxMaxAbsDiff).toBeLessThan(1e-4);
-    expect(JSON.parse(outcome.tfjs!.modelJson)).toMatchObject({ format: 'layers-model' });
-    expect(outcome.tfjs!.weights.byteLength).toBe(4 * (4 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3));
+    await expect(outcome).rejects.toBeInstanceOf(TrainingStoppedError);
+    expect(progress).toHaveLength(3);
   });
 
   it('regresses with target scaling baked into the graph', async () => {

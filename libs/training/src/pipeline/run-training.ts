@@ -8,7 +8,14 @@ import {
   type ModelMetrics,
   regressionMetrics,
 } from '../metrics/metrics.js';
-import { saveTfjsArtifact, type TfjsArtifact, trainMlp } from '../mlp/mlp-trainer.js';
+import {
+  type MlpBackendName,
+  type MlpEngine,
+  mlpBackendName,
+  saveTfjsArtifact,
+  type TfjsArtifact,
+  trainMlp,
+} from '../mlp/mlp-trainer.js';
 import { activateTfjsBackend, type TfjsBackendName } from '../mlp/tfjs-runtime.js';
 import { Preprocessor, type PreprocessorState } from '../preprocessing/preprocessor.js';
 import type {
@@ -28,20 +35,33 @@ export class TrainingDataError extends Error {
   }
 }
 
+/** hooks.shouldStop said stop before the model was finished; nothing is exported. */
+export class TrainingStoppedError extends Error {
+  constructor() {
+    super('training was stopped');
+    this.name = 'TrainingStoppedError';
+  }
+}
+
 export type TrainingProgress = Record<string, number | string>;
 
 export interface TrainingHooks {
   onProgress?: (progress: TrainingProgress) => void | Promise<void>;
   onLog?: (message: string) => void;
   shouldStop?: () => boolean;
-  /** MLP only. */
+  /** MLP only: the TF.js backend (it holds the layers model whatever engine trains it). */
   backend?: 'auto' | TfjsBackendName;
+  /** MLP only: what runs the training steps (default: chooseMlpEngine). */
+  engine?: 'auto' | MlpEngine;
+  /** MLP only, ONNX Runtime engine: intra-op threads (default: every core). */
+  threads?: number;
 }
 
 export interface TrainingOutcome {
   onnx: Uint8Array;
   metrics: ModelMetrics & { trainRows: number };
-  backend: TfjsBackendName | null;
+  /** MLP: what ran the training steps ('onnxruntime', or the TF.js backend). */
+  backend: MlpBackendName | null;
   /** MLP: the TF.js layers model and how to feed it (it takes the encoded features). */
   tfjs?: TfjsArtifact & { preprocessing: PreprocessorState };
   /** Largest |trainer − ONNX Runtime| over the test rows' outputs. */
@@ -122,7 +142,7 @@ export async function runTraining(
 
   let onnx: Uint8Array;
   let outputs: TrainerOutputs;
-  let backend: TfjsBackendName | null = null;
+  let backend: MlpBackendName | null = null;
   let tfjs: TrainingOutcome['tfjs'];
   const classCount = labels?.values.length ?? 0;
 
@@ -137,6 +157,7 @@ export async function runTraining(
       { ...treeH },
       (progress) => void hooks.onProgress?.({ ...progress }),
     );
+    if (hooks.shouldStop?.()) throw new TrainingStoppedError();
     onnx = exportTreeToOnnx(tree, pre, labels);
     const predicted = xTest.map((x) => predictTree(tree, x));
     outputs = classification
@@ -147,8 +168,7 @@ export async function runTraining(
       : { predictions: predicted.map((p) => p[0]) };
   } else {
     const mlpH = h as MlpHyperparameters;
-    backend = await activateTfjsBackend(hooks.backend ?? 'auto');
-    hooks.onLog?.(`TensorFlow.js backend: ${backend}`);
+    const tfjsBackend = await activateTfjsBackend(hooks.backend ?? 'auto');
     let targetScaling: { mean: number; scale: number } | undefined;
     let yFit = yTrain;
     if (!classification) {
@@ -165,7 +185,19 @@ export async function runTraining(
       hyperparameters: mlpH,
       onEpoch: (progress) => hooks.onProgress?.({ ...progress }),
       shouldStop: hooks.shouldStop,
+      engine: hooks.engine,
+      threads: hooks.threads,
     });
+    if (hooks.shouldStop?.()) {
+      trained.model.dispose();
+      throw new TrainingStoppedError();
+    }
+    backend = mlpBackendName(tfjsBackend, trained.engine);
+    hooks.onLog?.(
+      trained.engine === 'onnxruntime'
+        ? `trained on ONNX Runtime (CPU); TensorFlow.js backend for the layers model: ${tfjsBackend}`
+        : `trained on TensorFlow.js backend: ${tfjsBackend}`,
+    );
     onnx = exportMlpToOnnx({
       layers: trained.layers,
       activation: mlpH.activation,

@@ -1,0 +1,104 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
+import { DomainError, METRICS_REGISTRY } from '@maas/app-runtime';
+import { PrismaService } from '@maas/db';
+import { currentMonth, RateLimiterService, type TakeResult } from './rate-limiter.service.js';
+import { TenantLimitsService } from './tenant-limits.service.js';
+
+/** A 429 whose problem type says which limit was hit. */
+export class LimitExceededError extends DomainError {
+  constructor(
+    message: string,
+    readonly problemType: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super('RESOURCE_EXHAUSTED', message);
+  }
+}
+
+const REJECTIONS_METRIC = 'maas_rate_limit_rejections_total';
+
+const startOfMonth = (now = new Date()) =>
+  new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+
+/**
+ * Request admission: an inference request takes one token from the tenant's bucket and one
+ * request off its monthly quota in a single Redis call; any bucket's answer becomes the
+ * RateLimit-* headers and the 429s every limited route shares.
+ */
+@Injectable()
+export class RequestLimits {
+  private readonly rejections: Counter<'reason'>;
+
+  constructor(
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly limiter: RateLimiterService,
+    private readonly tenantLimits: TenantLimitsService,
+    private readonly prisma: PrismaService,
+  ) {
+    this.rejections =
+      (registry.getSingleMetric(REJECTIONS_METRIC) as Counter<'reason'> | undefined) ??
+      new Counter({
+        name: REJECTIONS_METRIC,
+        help: 'Requests refused by a rate limit or quota, by reason',
+        labelNames: ['reason'],
+        registers: [registry],
+      });
+  }
+
+  /** Takes the tenant's token (headers set on `reply`) or throws the 429 / 503 to answer. */
+  async admitInference(tenantId: string, reply: FastifyReply): Promise<void> {
+    const limits = await this.tenantLimits.limitsOf(tenantId);
+    const result = await this.limiter.take({
+      key: this.limiter.key('tenant', tenantId),
+      requestsPerSecond: limits.requestsPerSecond,
+      burst: limits.burst,
+      monthly: {
+        key: this.limiter.monthlyRequestsKey(tenantId, currentMonth()),
+        limit: limits.monthlyRequests,
+        seed: () => this.meteredThisMonth(tenantId),
+      },
+    });
+    this.enforce(result, reply);
+  }
+
+  /** Sets RateLimit-* headers from a bucket's answer and throws when it refused. */
+  enforce(result: TakeResult, reply: FastifyReply): void {
+    if (result.outcome !== 'admitted') {
+      (reply.request as { limitRejected?: boolean }).limitRejected = true;
+      this.rejections.inc({ reason: result.outcome });
+    }
+    if (result.outcome === 'monthly-quota-exceeded') {
+      const now = new Date();
+      const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+      const seconds = Math.max(1, Math.ceil((nextMonth.getTime() - now.getTime()) / 1000));
+      void reply.header('ratelimit-limit', '0');
+      throw new LimitExceededError(
+        'monthly inference request quota exhausted',
+        'monthly-quota-exceeded',
+        seconds,
+      );
+    }
+    const resetSeconds = Math.max(0, Math.ceil(result.waitMs / 1000));
+    void reply.header('ratelimit-limit', String(result.limit));
+    void reply.header('ratelimit-remaining', String(result.remaining));
+    void reply.header('ratelimit-reset', String(resetSeconds));
+    if (result.outcome === 'rate-limited') {
+      throw new LimitExceededError(
+        'rate limit exceeded',
+        'rate-limit-exceeded',
+        Math.max(1, resetSeconds),
+      );
+    }
+  }
+
+  /** Inference requests Postgres has metered this month (rebuilds a lost Redis counter). */
+  private async meteredThisMonth(tenantId: string): Promise<number> {
+    const sum = await this.prisma.forTenant(tenantId).usageCounter.aggregate({
+      where: { hour: { gte: startOfMonth() } },
+      _sum: { requests: true },
+    });
+    return Number(sum._sum.requests ?? 0);
+  }
+}

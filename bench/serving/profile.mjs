@@ -1,0 +1,105 @@
+// Where the platform path spends CPU (run by hand): starts the platform with V8's CPU profiler
+// on the gateway and the worker, drives 1-row inference requests through the gateway, and
+// prints the functions with the most self time in each process.
+//
+//   node tools/build.mjs && TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres \
+//     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/serving/profile.mjs [json|binary] [seconds] \
+//     [connections]
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { buildMlpModel, randomMlp } from '@maas/onnx';
+import {
+  adminToken,
+  createTenantWithKey,
+  startTestPlatform,
+  uploadModelVersion,
+} from '@maas/testing';
+import { binaryBody, jsonBody } from './bodies.mjs';
+
+const mode = process.argv[2] ?? 'binary';
+const seconds = Number(process.argv[3] ?? 5);
+const connections = Number(process.argv[4] ?? 64);
+const dir = mkdtempSync(join(tmpdir(), 'maas-profile-'));
+const profiled = (name) => ({
+  LOG_LEVEL: 'warn',
+  NODE_OPTIONS: `--import ${new URL('./cpu-profiler.mjs', import.meta.url).href}`,
+  MAAS_CPU_PROFILE_DIR: join(dir, name),
+});
+const platform = await startTestPlatform({
+  env: { gateway: profiled('gateway'), inference: profiled('inference') },
+});
+const onnx = buildMlpModel({
+  layers: randomMlp([784, 256, 256, 10], 7).map((layer, i, all) => ({
+    ...layer,
+    activation: i === all.length - 1 ? 'none' : 'relu',
+  })),
+});
+try {
+  const token = await adminToken(platform);
+  const { key, tenantId } = await createTenantWithKey(platform, 'profile', { token });
+  // Quotas stay on, set high enough not to be what is measured.
+  await fetch(`${platform.gateway.url}/api/admin/tenants/${tenantId}/quotas`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ requestsPerSecond: 1e6, burst: 1e6, monthlyRequests: 1e9 }),
+  });
+  await uploadModelVersion(platform, key, 'mlp', onnx);
+  const headers = { 'x-api-key': key };
+  const row = Array.from({ length: 784 }, Math.random);
+  let body;
+  if (mode === 'json') {
+    body = jsonBody([row]);
+    headers['content-type'] = 'application/json';
+  } else {
+    const binary = binaryBody([row]);
+    body = binary.body;
+    headers['content-type'] = 'application/octet-stream';
+    headers['inference-header-content-length'] = String(binary.headerLength);
+  }
+  const pool = new Pool(platform.gateway.url, { connections });
+  const send = async () => {
+    const response = await pool.request({
+      method: 'POST',
+      path: '/v2/models/mlp/infer',
+      headers,
+      body,
+    });
+    await response.body.arrayBuffer();
+    return response.statusCode === 200;
+  };
+  for (let i = 0; i < 200; i++) await send();
+  process.kill(platform.gateway.pid, 'SIGUSR2');
+  process.kill(platform.inference.pid, 'SIGUSR2');
+  const end = performance.now() + seconds * 1000;
+  let ok = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) if (await send()) ok++;
+    }),
+  );
+  await pool.close();
+  console.log(`${mode}: ${Math.round(ok / seconds)} req/s`);
+} finally {
+  await platform.stop();
+}
+
+for (const name of ['gateway', 'inference']) {
+  const file = readdirSync(join(dir, name)).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) continue;
+  const profile = JSON.parse(readFileSync(join(dir, name, file), 'utf8'));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const interval = (profile.endTime - profile.startTime) / profile.samples.length;
+  for (const id of profile.samples) {
+    const { callFrame } = byId.get(id);
+    const where = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(apps|libs)\//, '$1/')}:${callFrame.lineNumber}`;
+    self.set(where, (self.get(where) ?? 0) + interval);
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  console.log(`\n${name}: top self time (${join(dir, name, file)})`);
+  for (const [where, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${where}`);
+  }
+}
