@@ -232,4 +232,19 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
     const states = events.filter((e) => e.event === 'state').map((e) => e.data.status);
     expect(states).toEqual(['queued', 'running', 'running', 'succeeded']);
   }, 240_000);
+
+  it('trains with TF.js itself when TRAINER_MLP_ENGINE=tfjs, and records that backend', async () => {
+    for (const trainer of extraTrainers) await trainer.stop();
+    const tfjsTrainer = new AppProcess('trainer', await freePort(), {
+      ...platform.trainer.env,
+      TRAINER_MLP_ENGINE: 'tfjs',
+    });
+    extraTrainers.push(tfjsTrainer);
+    await tfjsTrainer.start();
+    const id = await startJob('tfjs-engine', { hiddenLayers: [8], epochs: 3, batchSize: 32 });
+    const job = await waitForJob(api, tenant.key, id, finished, 120_000);
+    expect(job.status, job.error).toBe('succeeded');
+    // The TF.js backend this machine has (wasm here; tfjs-node where installed), not ORT.
+    expect(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).toContain(job.backend);
+  }, 180_000);
 });

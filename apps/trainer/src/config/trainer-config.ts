@@ -10,6 +10,12 @@ export const trainerConfigSchema = z
     TRAINER_CONCURRENCY: env.positiveInt(1),
     /** Which TensorFlow.js backend to train on; auto picks the best one installed. */
     TFJS_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    /**
+     * What runs an MLP's training steps: `auto` = TF.js on tfjs-node(-gpu), ONNX Runtime's CPU
+     * kernels where TF.js would be on wasm/cpu (same math, several times faster); `tfjs` forces
+     * TF.js on its backend. The layers model and its TF.js artifact are the same either way.
+     */
+    TRAINER_MLP_ENGINE: z.enum(['auto', 'tfjs', 'onnxruntime']).default('auto'),
     /** How long a job's lock lasts without renewal: a killed trainer's job is free after this. */
     TRAINER_LOCK_DURATION_MS: env.positiveInt(30_000),
     /** How often stalled jobs (lock lost) are looked for and put back in the queue. */

@@ -109,6 +109,7 @@ export class TrainJobHandler {
         csv,
         plan,
         backend: this.config.TFJS_BACKEND,
+        engine: this.config.TRAINER_MLP_ENGINE,
         // Concurrent jobs share the cores rather than each spinning a thread on every one.
         threads: Math.max(1, Math.floor(availableParallelism() / this.config.TRAINER_CONCURRENCY)),
       });

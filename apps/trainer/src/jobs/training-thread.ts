@@ -2,7 +2,7 @@
 // BullMQ locks and writes progress. Messages: progress | log | done | failed.
 import { parentPort, workerData } from 'node:worker_threads';
 import { runTraining, TrainingDataError, type TrainingPlan } from '@maas/training';
-import type { TfjsBackendName } from '@maas/training';
+import type { MlpEngine, TfjsBackendName } from '@maas/training';
 
 export interface TrainingThreadInput {
   csv: Uint8Array;
@@ -10,6 +10,7 @@ export interface TrainingThreadInput {
   backend: 'auto' | TfjsBackendName;
   /** ONNX Runtime engine: intra-op threads. */
   threads?: number;
+  engine?: 'auto' | MlpEngine;
   /**
    * Set to 1 by the parent to stop: training stops at its next check (between ONNX Runtime
    * calls). Terminating the thread inside an ONNX Runtime call aborts the whole process.
@@ -36,6 +37,7 @@ const post = (message: TrainingThreadMessage) => parentPort!.postMessage(message
 runTraining(Buffer.from(input.csv), input.plan, {
   backend: input.backend,
   threads: input.threads,
+  engine: input.engine,
   shouldStop: () => Atomics.load(input.stop, 0) === 1,
   onProgress: (data) => post({ type: 'progress', data }),
   onLog: (message) => post({ type: 'log', message }),
