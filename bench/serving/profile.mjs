@@ -1,10 +1,10 @@
 // Where the platform path spends CPU (run by hand): starts the platform with V8's CPU profiler
-// on the gateway and the worker, drives 1-row inference requests through the gateway, and
+// on the gateway and the worker, drives inference requests through the gateway, and
 // prints the functions with the most self time in each process.
 //
 //   node tools/build.mjs && TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres \
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/serving/profile.mjs [json|binary] [seconds] \
-//     [connections]
+//     [connections] [rows per request]
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { binaryBody, jsonBody } from './bodies.mjs';
 const mode = process.argv[2] ?? 'binary';
 const seconds = Number(process.argv[3] ?? 5);
 const connections = Number(process.argv[4] ?? 64);
+const rowsPerRequest = Number(process.argv[5] ?? 1);
 const dir = mkdtempSync(join(tmpdir(), 'maas-profile-'));
 const profiled = (name) => ({
   LOG_LEVEL: 'warn',
@@ -47,13 +48,15 @@ try {
   });
   await uploadModelVersion(platform, key, 'mlp', onnx);
   const headers = { 'x-api-key': key };
-  const row = Array.from({ length: 784 }, Math.random);
+  const rows = Array.from({ length: rowsPerRequest }, () =>
+    Array.from({ length: 784 }, Math.random),
+  );
   let body;
   if (mode === 'json') {
-    body = jsonBody([row]);
+    body = jsonBody(rows);
     headers['content-type'] = 'application/json';
   } else {
-    const binary = binaryBody([row]);
+    const binary = binaryBody(rows);
     body = binary.body;
     headers['content-type'] = 'application/octet-stream';
     headers['inference-header-content-length'] = String(binary.headerLength);

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { TrainingStoppedError } from '../training-stopped.js';
 import { parseNumber, readCsvTable } from '../data/csv-reader.js';
 import { trainTestSplit } from '../data/split.js';
 import { type ClassLabels, exportMlpToOnnx, exportTreeToOnnx } from '../export/onnx-export.js';
@@ -35,13 +36,7 @@ export class TrainingDataError extends Error {
   }
 }
 
-/** hooks.shouldStop said stop before the model was finished; nothing is exported. */
-export class TrainingStoppedError extends Error {
-  constructor() {
-    super('training was stopped');
-    this.name = 'TrainingStoppedError';
-  }
-}
+export { TrainingStoppedError };
 
 export type TrainingProgress = Record<string, number | string>;
 
@@ -154,7 +149,8 @@ export async function runTraining(
       Array.from({ length: data.rows }, (_, i) => i),
       classification ? 'classification' : 'regression',
       classCount,
-      { ...treeH },
+      // Checked at every node: a cancel stops the tree between nodes, not after it is grown.
+      { ...treeH, shouldStop: hooks.shouldStop },
       (progress) => void hooks.onProgress?.({ ...progress }),
     );
     if (hooks.shouldStop?.()) throw new TrainingStoppedError();

@@ -28,6 +28,8 @@ export interface TreeGrowOptions {
   criterion: TreeCriterion;
   maxDepth: number;
   minSamplesLeaf: number;
+  /** Asked at every node; true stops growing with TrainingStoppedError. */
+  shouldStop?: () => boolean;
 }
 
 export interface TreeOptions extends TreeGrowOptions {

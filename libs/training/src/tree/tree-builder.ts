@@ -1,4 +1,5 @@
 import type { DecisionTree, TreeData, TreeGrowOptions, TreeNode } from './decision-tree.js';
+import { TrainingStoppedError } from '../training-stopped.js';
 
 const LOG2 = Math.log(2);
 
@@ -162,6 +163,7 @@ export function growTree(
   };
 
   const build = (rows: number[], depth: number): number => {
+    if (options.shouldStop?.()) throw new TrainingStoppedError();
     const summary = summarize(rows);
     const id = nodes.length;
     nodes.push({
