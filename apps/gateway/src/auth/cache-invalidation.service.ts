@@ -30,7 +30,7 @@ export class CacheInvalidationService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    const subscriber = this.redis.duplicate();
+    const subscriber = this.redis.duplicate({ enableAutoPipelining: false });
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined); // the main client reports Redis trouble
     subscriber.on('message', (_channel: string, message: string) => {
