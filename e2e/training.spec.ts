@@ -163,6 +163,37 @@ describe('training: datasets → decision tree → served version', () => {
     expect(stored).toHaveLength(1);
   });
 
+  it('never lets concurrent dataset uploads past the storage quota together', async () => {
+    const token = await adminToken(platform);
+    const tight = await createTenantWithKey(platform, 'tight-storage', { token });
+    const quota = await api(`/api/admin/tenants/${tight.tenantId}/quotas`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ storageBytes: 2000 }),
+    });
+    expect(quota.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    // Each fits alone (1,204 bytes); any two together do not.
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        upload(tight.key, `race-${i}`, `a,b\n${'1,2\n'.repeat(300)}`),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    const admitted = statuses.filter((status) => status === 201).length;
+    expect(admitted).toBeLessThanOrEqual(1);
+    expect(statuses.every((status) => status === 201 || status === 413)).toBe(true);
+    const list = (await (
+      await api('/api/datasets', { headers: { 'x-api-key': tight.key } })
+    ).json()) as { items: unknown[] };
+    expect(list.items).toHaveLength(admitted);
+    const { readdir } = await import('node:fs/promises');
+    const stored = await readdir(
+      `${platform.storageRoot}/tenants/${tight.tenantId}/datasets`,
+    ).catch(() => []);
+    expect(stored).toHaveLength(admitted);
+  });
+
   it('refuses bad training specs before queueing anything', async () => {
     const base = {
       datasetId: '',

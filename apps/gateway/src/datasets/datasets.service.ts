@@ -131,8 +131,9 @@ export class DatasetsService {
       throw (csvError ?? storeError) as Error;
     }
     const summary: CsvSummary = profile.value;
+    let created: Dataset | undefined;
     try {
-      return await this.prisma.forTenant(tenantId).dataset.create({
+      created = await this.prisma.forTenant(tenantId).dataset.create({
         data: {
           id,
           tenantId,
@@ -146,7 +147,16 @@ export class DatasetsService {
           createdBy: input.createdBy,
         },
       });
+      // Concurrent uploads each passed the allowance on their own: count them together.
+      await this.registry.assertWithinStorageQuota(tenantId, sizeBytes);
+      return created;
     } catch (error) {
+      if (created) {
+        await this.prisma
+          .forTenant(tenantId)
+          .dataset.delete({ where: { id: created.id } })
+          .catch(() => undefined);
+      }
       await this.store.delete(key).catch(() => undefined);
       throw error;
     }

@@ -380,8 +380,7 @@ export class ModelRegistryService {
       // Deleted, or given up on by the sweep, while its bytes were streaming.
       if (moved.count === 0) throw versionNotFound(name, number);
       // Concurrent uploads each passed the quota check on their own: count them together.
-      const usedNow = await this.storageUsed(tenantId);
-      if (usedNow > limits.storageBytes) throw quotaExceeded(limits, usedNow - sizeBytes);
+      await this.assertWithinStorageQuota(tenantId, sizeBytes);
 
       const plaintext = await this.reader.read({ tenantId, artifactKey, sha256, encrypted: true });
       const signature: { inputs: TensorSpec[]; outputs: TensorSpec[] } =
@@ -609,6 +608,17 @@ export class ModelRegistryService {
       }),
     ]);
     return Number(versions._sum.sizeBytes ?? 0) + Number(datasets._sum.sizeBytes ?? 0);
+  }
+
+  /**
+   * After an object's bytes are recorded (its row counts in storageUsed): throws the quota
+   * error when the tenant is now past its storage quota. Concurrent uploads each passed
+   * storageAllowance on their own; whichever checks here after the total went over fails (and
+   * its caller removes it), so the quota is never exceeded, at worst refused one too many.
+   */
+  async assertWithinStorageQuota(tenantId: string, objectBytes: number): Promise<void> {
+    const [limits, used] = await Promise.all([this.limitsOf(tenantId), this.storageUsed(tenantId)]);
+    if (used > limits.storageBytes) throw quotaExceeded(limits, used - objectBytes);
   }
 
   /**
