@@ -95,16 +95,18 @@ export class InferenceRoutes implements OnModuleInit {
     reply: FastifyReply,
     targetOf: (request: FastifyRequest) => InferenceTarget,
   ): Promise<void> {
-    let principal: Principal | undefined;
-    let target: InferenceTarget | undefined;
     const usage: InferenceUsage = { modelName: '', modelVersion: 0, rows: 0 };
     try {
-      principal = await this.authenticator.authenticate(request as AuthenticatedRequest, 'infer');
+      const principal = await this.authenticator.authenticate(
+        request as AuthenticatedRequest,
+        'infer',
+      );
       const tenantId = principal.tenantId!;
+      // A URL that names no model version (404, 400, 501) spends no quota.
+      const target = targetOf(request);
       // Requests refused by a limit are not usage.
       await this.limits.admitInference(tenantId, reply);
       this.meterWhenSent(reply, principal, usage);
-      target = targetOf(request);
       usage.modelName = target.model.slice(0, 200);
       usage.modelVersion = target.selector.version ?? 0;
       const resolved = await this.resolver.resolve(tenantId, target.model, target.selector);
