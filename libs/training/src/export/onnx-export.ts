@@ -237,7 +237,8 @@ export interface DenseLayerWeights {
   outputs: number;
 }
 
-const ACTIVATION_OPS: Record<Exclude<MlpActivationName, 'linear'>, string> = {
+/** The ONNX operator of each MLP activation (`linear` has none). */
+export const ACTIVATION_OPS: Record<Exclude<MlpActivationName, 'linear'>, string> = {
   relu: 'Relu',
   tanh: 'Tanh',
   sigmoid: 'Sigmoid',

@@ -17,6 +17,25 @@ export interface ManualFitLogs {
 }
 
 /**
+ * Keras-style early stopping on val_loss (loss without a validation split): true once it has
+ * not improved for `patience` epochs in a row. Patience 0 never stops.
+ */
+export function earlyStopping(patience: number): (logs: ManualFitLogs) => boolean {
+  let best = Infinity;
+  let sinceBest = 0;
+  return (logs) => {
+    if (patience <= 0) return false;
+    const watched = logs.val_loss ?? logs.loss;
+    if (watched < best) {
+      best = watched;
+      sinceBest = 0;
+      return false;
+    }
+    return ++sinceBest >= patience;
+  };
+}
+
+/**
  * Trains a Sequential of Dense layers with an explicit forward and backward pass and the
  * model's own optimizer. Same network, loss and update as model.fit, but every matrix product
  * is a plain A·B: TF.js's wasm kernels run transposed products (the ones autograd emits for
@@ -102,8 +121,7 @@ export async function fitDenseManually(options: {
   const accuracyOf = (output: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar =>
     tf.mean(tf.cast(tf.equal(tf.argMax(output, 1), tf.argMax(y, 1)), 'float32')) as tf.Scalar;
 
-  let best = Infinity;
-  let sinceBest = 0;
+  const plateaued = earlyStopping(options.patience);
   let epochsRun = 0;
   try {
     for (let epoch = 0; epoch < options.epochs; epoch += 1) {
@@ -162,16 +180,7 @@ export async function fitDenseManually(options: {
       }
       epochsRun = epoch + 1;
       const stop = await options.onEpochEnd(epoch, logs);
-      if (stop) break;
-      if (options.patience > 0) {
-        const watched = logs.val_loss ?? logs.loss;
-        if (watched < best) {
-          best = watched;
-          sinceBest = 0;
-        } else if (++sinceBest >= options.patience) {
-          break;
-        }
-      }
+      if (stop || plateaued(logs)) break;
     }
   } finally {
     xVal?.dispose();

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { seededRandom } from '@maas/onnx';
 import type { DenseLayerWeights } from '../export/onnx-export.js';
-import type { ManualFitLogs } from './dense-backprop.js';
+import { earlyStopping, type ManualFitLogs } from './dense-backprop.js';
 import {
   adamStepScalars,
   buildEvaluationModel,
@@ -197,8 +197,7 @@ export async function fitDenseWithOnnxRuntime(options: OnnxFitOptions): Promise<
     );
   };
 
-  let best = Infinity;
-  let sinceBest = 0;
+  const plateaued = earlyStopping(options.patience);
   let epochsRun = 0;
   let stopped = false;
   try {
@@ -234,16 +233,7 @@ export async function fitDenseWithOnnxRuntime(options: OnnxFitOptions): Promise<
         if (net.classification) logs.val_acc = (result.hits.data as Float32Array)[0] / nVal;
       }
       epochsRun = epoch + 1;
-      if (await options.onEpochEnd(epoch, logs)) break;
-      if (options.patience > 0) {
-        const watched = logs.val_loss ?? logs.loss;
-        if (watched < best) {
-          best = watched;
-          sinceBest = 0;
-        } else if (++sinceBest >= options.patience) {
-          break;
-        }
-      }
+      if ((await options.onEpochEnd(epoch, logs)) || plateaued(logs)) break;
     }
   } finally {
     await training.release();

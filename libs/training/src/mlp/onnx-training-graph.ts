@@ -11,6 +11,7 @@ import {
   tensorProto,
   valueInfo,
 } from '@maas/onnx';
+import { ACTIVATION_OPS } from '../export/onnx-export.js';
 import type { MlpActivationName } from '../spec/training-spec.js';
 
 export type DenseOptimizerName = 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
@@ -130,15 +131,6 @@ class GraphWriter {
     return output;
   }
 }
-
-const ACTIVATION_OPS: Record<Exclude<MlpActivationName, 'linear'>, string> = {
-  relu: 'Relu',
-  tanh: 'Tanh',
-  sigmoid: 'Sigmoid',
-  elu: 'Elu',
-  selu: 'Selu',
-  softplus: 'Softplus',
-};
 
 // tf.selu's constants (ONNX Selu's defaults are these rounded to float32).
 const SELU_SCALE = 1.0507009873554805;
