@@ -143,16 +143,23 @@ describe('training: datasets → decision tree → served version', () => {
     expect(stored).toEqual([datasetId]);
   });
 
-  it('counts datasets against the tenant storage quota (413, nothing stored)', async () => {
+  /** A new tenant whose storage quota is `bytes`, in force on the gateway. */
+  const tenantWithStorageQuota = async (name: string, bytes: number) => {
     const token = await adminToken(platform);
-    const small = await createTenantWithKey(platform, 'small-storage', { token });
-    const quota = await api(`/api/admin/tenants/${small.tenantId}/quotas`, {
+    const tenant = await createTenantWithKey(platform, name, { token });
+    const quota = await api(`/api/admin/tenants/${tenant.tenantId}/quotas`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ storageBytes: 2000 }),
+      body: JSON.stringify({ storageBytes: bytes }),
     });
     expect(quota.status).toBe(200);
+    // Tenant limits are cached for up to a second.
     await new Promise((r) => setTimeout(r, 1100));
+    return tenant;
+  };
+
+  it('counts datasets against the tenant storage quota (413, nothing stored)', async () => {
+    const small = await tenantWithStorageQuota('small-storage', 2000);
     const first = await upload(small.key, 'fits', `a,b\n${'1,2\n'.repeat(300)}`);
     expect(first.status).toBe(201);
     const second = await upload(small.key, 'over', `a,b\n${'1,2\n'.repeat(300)}`);
@@ -164,15 +171,7 @@ describe('training: datasets → decision tree → served version', () => {
   });
 
   it('never lets concurrent dataset uploads past the storage quota together', async () => {
-    const token = await adminToken(platform);
-    const tight = await createTenantWithKey(platform, 'tight-storage', { token });
-    const quota = await api(`/api/admin/tenants/${tight.tenantId}/quotas`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ storageBytes: 2000 }),
-    });
-    expect(quota.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1100));
+    const tight = await tenantWithStorageQuota('tight-storage', 2000);
     // Each fits alone (1,204 bytes); any two together do not.
     const answers = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>

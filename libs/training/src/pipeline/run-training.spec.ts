@@ -21,6 +21,15 @@ async function plan(csv: Buffer, request: Parameters<typeof planTraining>[0]) {
   return planTraining(request, table.summary.columns);
 }
 
+/** Plans `request` against the CSV's columns and trains it. */
+async function train(
+  csv: Buffer,
+  request: Parameters<typeof planTraining>[0],
+  hooks?: Parameters<typeof runTraining>[2],
+) {
+  return runTraining(csv, await plan(csv, request), hooks);
+}
+
 async function predictOnnx(onnx: Uint8Array, feeds: Record<string, ort.Tensor>) {
   const session = await ort.InferenceSession.create(onnx);
   try {
@@ -34,15 +43,12 @@ describe('decision trees end to end (train → ONNX → ONNX Runtime)', () => {
   for (const criterion of ['gainRatio', 'gini', 'entropy'] as const) {
     it(`classifies Iris (3 classes) with ${criterion} at ≥ 0.9 held-out accuracy`, async () => {
       const csv = irisCsv();
-      const outcome = await runTraining(
-        csv,
-        await plan(csv, {
-          target: 'species',
-          algorithm: 'decision_tree',
-          task: 'classification',
-          hyperparameters: { criterion },
-        }),
-      );
+      const outcome = await train(csv, {
+        target: 'species',
+        algorithm: 'decision_tree',
+        task: 'classification',
+        hyperparameters: { criterion },
+      });
       expect(outcome.metrics).toMatchObject({ testRows: 30, trainRows: 120 });
       expect((outcome.metrics as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.9);
       expect(outcome.onnxMaxAbsDiff).toBeLessThanOrEqual(1e-6);
@@ -60,15 +66,12 @@ describe('decision trees end to end (train → ONNX → ONNX Runtime)', () => {
 
   it('gets two-class trees right (ORT binary case) with string and integer labels', async () => {
     const csv = irisCsv((label) => label !== 'setosa');
-    const outcome = await runTraining(
-      csv,
-      await plan(csv, {
-        target: 'species',
-        algorithm: 'decision_tree',
-        task: 'classification',
-        hyperparameters: {},
-      }),
-    );
+    const outcome = await train(csv, {
+      target: 'species',
+      algorithm: 'decision_tree',
+      task: 'classification',
+      hyperparameters: {},
+    });
     expect((outcome.metrics as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.8);
     const result = await predictOnnx(outcome.onnx, {
       features: new ort.Tensor(
@@ -88,15 +91,12 @@ describe('decision trees end to end (train → ONNX → ONNX Runtime)', () => {
         .replace(/versicolor/g, '0')
         .replace(/virginica/g, '1'),
     );
-    const intOutcome = await runTraining(
-      numeric,
-      await plan(numeric, {
-        target: 'species',
-        algorithm: 'decision_tree',
-        task: 'classification',
-        hyperparameters: { criterion: 'gainRatio' },
-      }),
-    );
+    const intOutcome = await train(numeric, {
+      target: 'species',
+      algorithm: 'decision_tree',
+      task: 'classification',
+      hyperparameters: { criterion: 'gainRatio' },
+    });
     const intResult = await predictOnnx(intOutcome.onnx, {
       features: new ort.Tensor(
         'float32',
@@ -117,15 +117,12 @@ describe('decision trees end to end (train → ONNX → ONNX Runtime)', () => {
       lines.push(`${x.toFixed(3)},${colour},${y.toFixed(3)}`);
     }
     const csv = Buffer.from(lines.join('\n'));
-    const outcome = await runTraining(
-      csv,
-      await plan(csv, {
-        target: 'y',
-        algorithm: 'decision_tree',
-        task: 'regression',
-        hyperparameters: {},
-      }),
-    );
+    const outcome = await train(csv, {
+      target: 'y',
+      algorithm: 'decision_tree',
+      task: 'regression',
+      hyperparameters: {},
+    });
     expect((outcome.metrics as { r2: number }).r2).toBeGreaterThan(0.95);
     expect(outcome.inputs).toEqual(['x', 'colour']);
     const result = await predictOnnx(outcome.onnx, {
@@ -149,9 +146,9 @@ describe('MLP end to end (TF.js → ONNX)', () => {
       const csv = irisCsv();
       const progress: Record<string, number | string>[] = [];
       const logs: string[] = [];
-      const outcome = await runTraining(
+      const outcome = await train(
         csv,
-        await plan(csv, {
+        {
           target: 'species',
           algorithm: 'mlp',
           task: 'classification',
@@ -162,7 +159,7 @@ describe('MLP end to end (TF.js → ONNX)', () => {
             batchSize: 16,
             activation: 'tanh',
           },
-        }),
+        },
         {
           onProgress: (p) => void progress.push(p),
           onLog: (m) => void logs.push(m),
@@ -189,14 +186,14 @@ describe('MLP end to end (TF.js → ONNX)', () => {
   it('stops when asked, between steps, and exports nothing', async () => {
     const csv = irisCsv();
     const progress: Record<string, number | string>[] = [];
-    const outcome = runTraining(
+    const outcome = train(
       csv,
-      await plan(csv, {
+      {
         target: 'species',
         algorithm: 'mlp',
         task: 'classification',
         hyperparameters: { hiddenLayers: [8], epochs: 5000, batchSize: 4 },
-      }),
+      },
       { onProgress: (p) => void progress.push(p), shouldStop: () => progress.length >= 3 },
     );
     await expect(outcome).rejects.toBeInstanceOf(TrainingStoppedError);
@@ -212,9 +209,9 @@ describe('MLP end to end (TF.js → ONNX)', () => {
       lines.push(`${a},${b},${3 * a + 0.05 * b + 100}`);
     }
     const csv = Buffer.from(lines.join('\n'));
-    const outcome = await runTraining(
+    const outcome = await train(
       csv,
-      await plan(csv, {
+      {
         target: 'y',
         algorithm: 'mlp',
         task: 'regression',
@@ -224,7 +221,7 @@ describe('MLP end to end (TF.js → ONNX)', () => {
           learningRate: 0.05,
           activation: 'linear',
         },
-      }),
+      },
       { backend: 'cpu' },
     );
     expect((outcome.metrics as { r2: number }).r2).toBeGreaterThan(0.95);
