@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { from, mergeMap, type Observable } from 'rxjs';
 import type { AuthenticatedRequest } from '../auth/principal.js';
-import { isInferenceRequest, pathOf } from '../quotas/limits.interceptor.js';
+import { pathOf } from '../quotas/limits.interceptor.js';
 import { AuditService } from './audit.service.js';
 
 const MUTATIONS: Record<string, string> = {
@@ -55,14 +55,8 @@ export class AuditInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const verb = MUTATIONS[request.method];
     const path = pathOf(request.url);
-    if (
-      !verb ||
-      !path.startsWith('/api/') ||
-      NOT_AUDITED.has(path) ||
-      isInferenceRequest(request.method, request.url)
-    ) {
-      return next.handle();
-    }
+    // Only /api mutations: inference (/v1, /v2) is metered, not audited.
+    if (!verb || !path.startsWith('/api/') || NOT_AUDITED.has(path)) return next.handle();
     return next
       .handle()
       .pipe(mergeMap((body: unknown) => from(this.write(request, body).then(() => body))));

@@ -14,19 +14,9 @@ import { RateLimiterService } from './rate-limiter.service.js';
 import { LimitExceededError, RequestLimits } from './request-limits.service.js';
 import { TenantLimitsService } from './tenant-limits.service.js';
 
-const V2_INFER = /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer$/;
-const V1_PREDICT = /^\/v1\/models\/.+:(predict|classify|regress)$/;
-
 export function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
-}
-
-/** `/v2/models/{m}[/versions/{v}]/infer` and `/v1/models/...:predict` (the tenant's bucket). */
-export function isInferenceRequest(method: string, url: string): boolean {
-  if (method !== 'POST') return false;
-  const path = pathOf(url);
-  return V2_INFER.test(path) || V1_PREDICT.test(path);
 }
 
 /**

@@ -71,6 +71,16 @@ const MONTH_TTL_SECONDS = 62 * 24 * 3600;
 
 export const currentMonth = (now = new Date()) => now.toISOString().slice(0, 7);
 
+/** Midnight UTC on the first of this month: where monthly quotas start counting. */
+export const startOfMonth = (now = new Date()) =>
+  new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+
+/** Seconds until monthly quotas start again (Retry-After of a spent monthly quota), ≥ 1. */
+export function secondsUntilNextMonth(now = new Date()): number {
+  const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  return Math.max(1, Math.ceil((next.getTime() - now.getTime()) / 1000));
+}
+
 @Injectable()
 export class RateLimiterService {
   constructor(

@@ -3,7 +3,13 @@ import type { FastifyReply } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { DomainError, METRICS_REGISTRY } from '@maas/app-runtime';
 import { PrismaService } from '@maas/db';
-import { currentMonth, RateLimiterService, type TakeResult } from './rate-limiter.service.js';
+import {
+  currentMonth,
+  RateLimiterService,
+  secondsUntilNextMonth,
+  startOfMonth,
+  type TakeResult,
+} from './rate-limiter.service.js';
 import { TenantLimitsService } from './tenant-limits.service.js';
 
 /** A 429 whose problem type says which limit was hit. */
@@ -16,11 +22,6 @@ export class LimitExceededError extends DomainError {
     super('RESOURCE_EXHAUSTED', message);
   }
 }
-
-const REJECTIONS_METRIC = 'maas_rate_limit_rejections_total';
-
-const startOfMonth = (now = new Date()) =>
-  new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
 
 /**
  * Request admission: an inference request takes one token from the tenant's bucket and one
@@ -37,14 +38,12 @@ export class RequestLimits {
     private readonly tenantLimits: TenantLimitsService,
     private readonly prisma: PrismaService,
   ) {
-    this.rejections =
-      (registry.getSingleMetric(REJECTIONS_METRIC) as Counter<'reason'> | undefined) ??
-      new Counter({
-        name: REJECTIONS_METRIC,
-        help: 'Requests refused by a rate limit or quota, by reason',
-        labelNames: ['reason'],
-        registers: [registry],
-      });
+    this.rejections = new Counter({
+      name: 'maas_rate_limit_rejections_total',
+      help: 'Requests refused by a rate limit or quota, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
   }
 
   /** Takes the tenant's token (headers set on `reply`) or throws the 429 / 503 to answer. */
@@ -70,14 +69,11 @@ export class RequestLimits {
       this.rejections.inc({ reason: result.outcome });
     }
     if (result.outcome === 'monthly-quota-exceeded') {
-      const now = new Date();
-      const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-      const seconds = Math.max(1, Math.ceil((nextMonth.getTime() - now.getTime()) / 1000));
       void reply.header('ratelimit-limit', '0');
       throw new LimitExceededError(
         'monthly inference request quota exhausted',
         'monthly-quota-exceeded',
-        seconds,
+        secondsUntilNextMonth(),
       );
     }
     const resetSeconds = Math.max(0, Math.ceil(result.waitMs / 1000));

@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { effectiveLimits } from '@maas/config';
 import { PrismaService, type TenantPrisma } from '@maas/db';
+import { secondsUntilNextMonth, startOfMonth } from './rate-limiter.service.js';
 import { LimitExceededError } from './request-limits.service.js';
 
 /** Jobs that hold one of the tenant's concurrent-training-job slots. */
 export const ACTIVE_TRAINING_STATUSES = ['queued', 'running'] as const;
 
 type TenantTransaction = Parameters<Parameters<TenantPrisma['$transaction']>[0]>[0];
-
-const startOfMonth = (now = new Date()) =>
-  new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
 
 export interface TrainingAdmission {
   /**
@@ -86,9 +84,4 @@ export class TrainingQuotaService {
       return insert(tx);
     });
   }
-}
-
-function secondsUntilNextMonth(now = new Date()): number {
-  const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  return Math.max(1, Math.ceil((next.getTime() - now.getTime()) / 1000));
 }
