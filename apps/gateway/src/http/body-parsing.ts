@@ -12,7 +12,8 @@ export function isForwardedRoute(url: string): boolean {
   return FORWARDED_ROUTE.test(url) || FORWARDED_TFS_ROUTE.test(url);
 }
 
-async function readLimited(stream: Readable, limit: number): Promise<Buffer> {
+/** A request body read whole, refused with 413 past `limit` bytes. */
+export async function readLimited(stream: Readable, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
@@ -23,7 +24,7 @@ async function readLimited(stream: Readable, limit: number): Promise<Buffer> {
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /**

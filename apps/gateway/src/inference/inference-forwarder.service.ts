@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '@maas/app-runtime';
 import type { ResolvedVersion } from '@maas/model-registry';
+import { readLimited } from '../http/body-parsing.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
 import { WorkerDirectory } from './worker-directory.service.js';
 
@@ -32,17 +32,6 @@ export interface InferenceUsage {
   modelName: string;
   modelVersion: number;
   rows: number;
-}
-
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large');
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /**
@@ -81,7 +70,7 @@ export class InferenceForwarder {
     else if (raw && typeof (raw as Readable).pipe === 'function') {
       const length = Number(request.headers['content-length'] ?? NaN);
       const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
-      body = length <= whole ? await readAll(raw, whole) : raw;
+      body = length <= whole ? await readLimited(raw, whole) : raw;
     }
     const replayable = typeof body === 'string' || Buffer.isBuffer(body);
     let lastError: unknown;

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type Logger, sendError } from '@maas/app-runtime';
-import type { ResolvedVersion } from '@maas/model-registry';
+import type { ResolvedVersion, VersionSelector } from '@maas/model-registry';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { TenantAuthenticator } from '../auth/guards.js';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
@@ -10,15 +10,13 @@ import { parseVersionNumber } from '../models/models.controller.js';
 import { RequestLimits } from '../quotas/request-limits.service.js';
 import { UsageMeterService } from '../usage/usage-meter.service.js';
 import { InferenceForwarder, type InferenceUsage } from './inference-forwarder.service.js';
-import { parseTfServingPath } from './tf-serving.js';
+import { parseTfServingPath, selectorOf } from './tf-serving.js';
 import { VersionResolver } from './version-resolver.service.js';
-
-type Selector = { version?: number; label?: string };
 
 /** What an inference route asks for, read off its URL. */
 interface InferenceTarget {
   model: string;
-  selector: Selector;
+  selector: VersionSelector;
   /** the worker's route for the resolved version */
   workerPath: (resolved: ResolvedVersion) => string;
 }
@@ -46,12 +44,7 @@ function v1Target(request: FastifyRequest): InferenceTarget {
   }
   return {
     model: path.model,
-    selector:
-      path.version !== undefined
-        ? { version: parseVersionNumber(path.version) }
-        : path.label !== undefined
-          ? { label: path.label }
-          : {},
+    selector: selectorOf(path),
     workerPath: ({ model, version }) =>
       `/v1/models/${encodeURIComponent(model.name)}/versions/${version.number}/predict`,
   };

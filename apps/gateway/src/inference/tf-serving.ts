@@ -1,4 +1,6 @@
 import type { ModelVersion } from '@maas/db';
+import type { VersionSelector } from '@maas/model-registry';
+import { parseVersionNumber } from '../models/models.controller.js';
 import type { TensorSpec } from '@maas/tensors';
 
 /** What a `/v1/models/...` path names; keywords are matched case-insensitively, as TFS does. */
@@ -32,6 +34,13 @@ export function parseTfServingPath(rest: string): TfServingPath | undefined {
   const action = (match[4] ?? match[5])?.toLowerCase();
   if (action) parsed.action = action as TfServingPath['action'];
   return parsed;
+}
+
+/** Which version a TFS path asks for: `/versions/{v}`, `/labels/{l}`, or the default. */
+export function selectorOf(path: TfServingPath): VersionSelector {
+  if (path.version !== undefined) return { version: parseVersionNumber(path.version) };
+  if (path.label !== undefined) return { label: path.label };
+  return {};
 }
 
 const TF_DTYPES: Record<string, string> = {

@@ -5,9 +5,9 @@ import { ModelRegistryService, type ResolvedVersion } from '@maas/model-registry
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId, RequireScope } from '../auth/principal.js';
 import { parseVersionNumber } from '../models/models.controller.js';
-import { VersionResolver } from './version-resolver.service.js';
 import {
   parseTfServingPath,
+  selectorOf,
   type TfServingPath,
   tfServingMetadata,
   tfServingVersionStatus,
@@ -32,10 +32,7 @@ function pathOf(request: FastifyRequest): TfServingPath {
 @UseGuards(TenantAuthGuard)
 @RequireScope('infer')
 export class V1Controller {
-  constructor(
-    private readonly registry: ModelRegistryService,
-    private readonly resolver: VersionResolver,
-  ) {}
+  constructor(private readonly registry: ModelRegistryService) {}
 
   @Get('*')
   async get(@CurrentTenantId() tenantId: string, @Req() request: FastifyRequest) {
@@ -68,15 +65,7 @@ export class V1Controller {
     };
   }
 
-  private resolve(tenantId: string, path: TfServingPath, cached = false): Promise<ResolvedVersion> {
-    const selector =
-      path.version !== undefined
-        ? { version: parseVersionNumber(path.version) }
-        : path.label !== undefined
-          ? { label: path.label }
-          : {};
-    return cached
-      ? this.resolver.resolve(tenantId, path.model, selector)
-      : this.registry.resolveVersion(tenantId, path.model, selector);
+  private resolve(tenantId: string, path: TfServingPath): Promise<ResolvedVersion> {
+    return this.registry.resolveVersion(tenantId, path.model, selectorOf(path));
   }
 }

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { ModelRegistryService, type ResolvedVersion } from '@maas/model-registry';
+import {
+  ModelRegistryService,
+  type ResolvedVersion,
+  type VersionSelector,
+} from '@maas/model-registry';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
 
 /** How long a resolution is reused: label moves and new versions show within this bound. */
 const RESOLVE_CACHE_MS = 1000;
 const MAX_ENTRIES = 10_000;
-
-type Selector = { version?: number; label?: string };
 
 /**
  * The registry's version resolution (explicit, label, `production`, newest ready) for the hot
@@ -33,7 +35,7 @@ export class VersionResolver {
     for (const key of this.cache.keys()) if (key.startsWith(keyPrefix)) this.cache.delete(key);
   }
 
-  resolve(tenantId: string, model: string, selector: Selector): Promise<ResolvedVersion> {
+  resolve(tenantId: string, model: string, selector: VersionSelector): Promise<ResolvedVersion> {
     const key = `${tenantId}\u0000${model}\u0000${JSON.stringify(selector)}`;
     const now = Date.now();
     const hit = this.cache.get(key);

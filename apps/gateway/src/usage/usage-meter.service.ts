@@ -134,9 +134,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       const pipeline = this.redis.multi();
       for (const [field, counts] of buffer) {
         for (const metric of METRICS) {
-          if (counts[metric] !== 0 || metric === 'requests') {
-            pipeline.hincrby(pending, `${metric} ${field}`, counts[metric]);
-          }
+          if (counts[metric] !== 0) pipeline.hincrby(pending, `${metric} ${field}`, counts[metric]);
         }
       }
       try {
