@@ -65,6 +65,17 @@ describe('operations: Prometheus metrics after real traffic', () => {
     expect(await metricValue(worker, 'maas_model_cache_loads_total', 'result="ok"')).toBe(1);
     expect(await metricValue(worker, 'maas_model_cache_bytes')).toBeGreaterThan(0);
     expect(await metricValue(worker, 'maas_inference_in_flight')).toBe(0);
+    // The gateway sent every request over the worker link, none over HTTP.
+    expect(
+      await metricValue(worker, 'maas_inference_link_requests_total', 'call="infer",status="200"'),
+    ).toBe(REQUESTS);
+    expect(await metricValue(worker, 'maas_inference_link_request_duration_seconds_count')).toBe(
+      REQUESTS,
+    );
+    expect(await metricValue(worker, 'maas_inference_link_connections')).toBe(1);
+    expect(
+      await metricValue(worker, 'maas_http_requests_total', 'route="/v2/models/:model/versions'),
+    ).toBe(0);
   });
 
   it('counts gateway requests by route template, never by request id or raw model name', async () => {

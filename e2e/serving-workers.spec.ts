@@ -156,6 +156,56 @@ describe('inference workers: batching, shedding, cache, registration, failover',
     expect(rss[9]! - rss[2]!).toBeLessThan(40 * 1024 * 1024);
   });
 
+  it('forwards over HTTP, not the worker link, with INFERENCE_TRANSPORT=http', async () => {
+    const worker = platform.inference.url;
+    const httpGateway = new AppProcess('gateway', await freePort(), {
+      ...platform.gateway.env,
+      INFERENCE_TRANSPORT: 'http',
+    });
+    await httpGateway.start();
+    try {
+      const viaHttp = apiFor(httpGateway.url);
+      const linkBefore = await metricValue(worker, 'maas_inference_link_requests_total');
+      const httpRoute = (route: string, status: number) =>
+        metricValue(worker, 'maas_http_requests_total', `route="${route}",status="${status}"`);
+      const inferRoute = '/v2/models/:model/versions/:version/infer';
+      const predictRoute = '/v1/models/:model/versions/:version/predict';
+      const before = [await httpRoute(inferRoute, 200), await httpRoute(inferRoute, 400)];
+      const predictBefore = await httpRoute(predictRoute, 200);
+
+      const infer = await viaHttp('/v2/models/linear/infer', {
+        method: 'POST',
+        headers: auth(),
+        json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] },
+      });
+      expect(infer.status).toBe(200);
+      const out = ((await infer.json()) as { outputs: { data: number[] }[] }).outputs[0]!;
+      out.data.forEach((v, j) => expect(v).toBeCloseTo(gemm([1, 2, 3, 4])[j]!, 4));
+      const predict = await viaHttp('/v1/models/linear:predict', {
+        method: 'POST',
+        headers: auth(),
+        json: { instances: [[4, 3, 2, 1]] },
+      });
+      expect(predict.status).toBe(200);
+      const predictions = ((await predict.json()) as { predictions: number[][] }).predictions;
+      predictions[0]!.forEach((v, j) => expect(v).toBeCloseTo(gemm([4, 3, 2, 1])[j]!, 4));
+      const wrongShape = await viaHttp('/v2/models/linear/infer', {
+        method: 'POST',
+        headers: auth(),
+        json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] },
+      });
+      expect(wrongShape.status).toBe(400);
+      expect(((await wrongShape.json()) as { error: string }).error).toContain('input');
+
+      expect(await httpRoute(inferRoute, 200)).toBe(before[0]! + 1);
+      expect(await httpRoute(inferRoute, 400)).toBe(before[1]! + 1);
+      expect(await httpRoute(predictRoute, 200)).toBe(predictBefore + 1);
+      expect(await metricValue(worker, 'maas_inference_link_requests_total')).toBe(linkBefore);
+    } finally {
+      await httpGateway.stop();
+    }
+  });
+
   it('registers workers in Redis and fails over when the one serving a version is killed', async () => {
     extra = new AppProcess('inference', await freePort(), { ...platform.inference.env });
     await extra.start();

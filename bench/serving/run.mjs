@@ -19,6 +19,10 @@ import { freePort, startTestPlatform } from '@maas/testing';
 import { binaryBody, jsonBody } from './bodies.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 5);
+// For trying settings: BENCH_ENV='{"inference":{"BATCH_MAX_SIZE":"16"}}' adds app variables, and
+// BENCH_ONLY='platform JSON' runs only the scenarios whose names match (ratios need all).
+const extraEnv = JSON.parse(process.env.BENCH_ENV ?? '{}');
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const onnx = buildMlpModel({
   layers: randomMlp([784, 256, 256, 10], 7).map((layer, i, all) => ({
@@ -71,6 +75,8 @@ function summary(name, latencies, requests, rowsPerRequest, seconds) {
 }
 
 async function inProcess(batch) {
+  const name = `(a) in-process batch ${batch}`;
+  if (only && !only.test(name)) return { name, skipped: true };
   const session = await ort.InferenceSession.create(onnx, { graphOptimizationLevel: 'all' });
   const feed = new ort.Tensor('float32', Float32Array.from({ length: 784 * batch }, Math.random), [
     batch,
@@ -87,7 +93,7 @@ async function inProcess(batch) {
     n++;
   }
   await session.release();
-  return summary(`(a) in-process batch ${batch}`, latencies, n, batch, SECONDS);
+  return summary(name, latencies, n, batch, SECONDS);
 }
 
 /** `connections` closed loops sending `makeRequest()` for SECONDS; non-2xx counted as errors. */
@@ -95,7 +101,16 @@ async function inProcess(batch) {
  * `processes` ({label: pid}) are charged the CPU they used while measuring: CPU µs per request
  * does not depend on how busy the shared machine is, so it shows where the time goes.
  */
-async function load(name, origin, connections, makeRequest, rowsPerRequest, processes = {}) {
+async function load(
+  name,
+  origin,
+  connections,
+  makeRequest,
+  rowsPerRequest,
+  processes = {},
+  probe = undefined,
+) {
+  if (only && !only.test(name)) return { name, skipped: true };
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const warm = performance.now() + 1000;
   const end = warm + SECONDS * 1000;
@@ -104,8 +119,10 @@ async function load(name, origin, connections, makeRequest, rowsPerRequest, proc
   let errors = 0;
   const statuses = new Map();
   const cpuAtStart = {};
+  let probeAtStart;
   const warmTimer = setTimeout(() => {
     for (const [label, pid] of Object.entries(processes)) cpuAtStart[label] = cpuSecondsOf(pid);
+    void probe?.().then((values) => (probeAtStart = values));
   }, warm - performance.now());
   await Promise.all(
     Array.from({ length: connections }, async () => {
@@ -133,12 +150,42 @@ async function load(name, origin, connections, makeRequest, rowsPerRequest, proc
   await pool.close();
   const result = summary(name, latencies, ok, rowsPerRequest, SECONDS);
   if (cpu.length) result['CPU µs/req'] = cpu.join(', ');
+  if (probe && probeAtStart) Object.assign(result, probed(probeAtStart, await probe()));
   if (errors) result.errors = `${errors} ${JSON.stringify(Object.fromEntries(statuses))}`;
   return result;
 }
 
+/** The worker's own view of a run, from its metrics: time per request inside it, batching. */
+async function workerProbe(workerUrl) {
+  const text = await (await fetch(`${workerUrl}/metrics`)).text();
+  const sumOf = (name) =>
+    [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0,
+    );
+  return {
+    linkSeconds: sumOf('maas_inference_link_request_duration_seconds_sum'),
+    linkRequests: sumOf('maas_inference_link_request_duration_seconds_count'),
+    queueSeconds: sumOf('maas_inference_queue_seconds_sum'),
+    queued: sumOf('maas_inference_queue_seconds_count'),
+    rows: sumOf('maas_inference_batch_size_sum'),
+    calls: sumOf('maas_inference_batch_size_count'),
+  };
+}
+
+function probed(before, after) {
+  const delta = (key) => after[key] - before[key];
+  const ms = (seconds, count) => (count > 0 ? +((1000 * seconds) / count).toFixed(2) : undefined);
+  return {
+    'worker ms': ms(delta('linkSeconds'), delta('linkRequests')),
+    'queue ms': ms(delta('queueSeconds'), delta('queued')),
+    'rows/call': delta('calls') > 0 ? +(delta('rows') / delta('calls')).toFixed(1) : undefined,
+  };
+}
+
 const results = [];
 const print = (r) => {
+  if (r.skipped) return;
   results.push(r);
   console.log(JSON.stringify(r));
 };
@@ -166,7 +213,10 @@ hand.kill();
 
 // (c)
 const platform = await startTestPlatform({
-  env: { gateway: { LOG_LEVEL: 'warn' }, inference: { LOG_LEVEL: 'warn' } },
+  env: {
+    gateway: { LOG_LEVEL: 'warn', ...extraEnv.gateway },
+    inference: { LOG_LEVEL: 'warn', ...extraEnv.inference },
+  },
 });
 try {
   const gw = platform.gateway.url;
@@ -221,14 +271,16 @@ try {
     },
     body: fixedBinary.body,
   });
-  print(await load('(c) platform JSON 1 row, 1 conn', gw, 1, jsonRequest(1), 1, platformCpu));
-  print(await load('(c) platform JSON 1 row, 64 conns', gw, 64, jsonRequest(1), 1, platformCpu));
-  print(await load('(c) platform binary 1 row, 64 conns', gw, 64, binaryRequest, 1, platformCpu));
+  const probe = () => workerProbe(platform.inference.url);
+  const platformLoad = (name, connections, makeRequest, rows) =>
+    load(name, gw, connections, makeRequest, rows, platformCpu, probe);
+  print(await platformLoad('(c) platform JSON 1 row, 1 conn', 1, jsonRequest(1), 1));
+  print(await platformLoad('(c) platform JSON 1 row, 64 conns', 64, jsonRequest(1), 1));
+  print(await platformLoad('(c) platform binary 1 row, 64 conns', 64, binaryRequest, 1));
   const thirtyTwo = binaryBody(Array.from({ length: 32 }, row));
   print(
-    await load(
+    await platformLoad(
       '(c) platform binary 32 rows, 8 conns',
-      gw,
       8,
       () => ({
         ...binaryRequest(),
@@ -239,10 +291,9 @@ try {
         body: thirtyTwo.body,
       }),
       32,
-      platformCpu,
     ),
   );
-  print(await load('(c) platform JSON 32 rows, 8 conns', gw, 8, jsonRequest(32), 32, platformCpu));
+  print(await platformLoad('(c) platform JSON 32 rows, 8 conns', 8, jsonRequest(32), 32));
   // For reference: the worker alone (no gateway), to show what the gateway path costs.
   const direct = (body, headerLength) => () => ({
     path: '/v2/models/mlp/versions/1/infer',
@@ -280,6 +331,8 @@ try {
   await platform.stop();
 }
 
+console.table(results);
+if (only) process.exit(0);
 const by = (prefix) => results.find((r) => r.name.startsWith(prefix));
 const b64 = by('(b) hand-written JSON 1 row, 64');
 const c64 = by('(c) platform JSON 1 row, 64');
@@ -287,7 +340,6 @@ const cBin = by('(c) platform binary 1 row');
 const c32 = by('(c) platform binary 32');
 const a32 = by('(a) in-process batch 32');
 const a1 = by('(a) in-process batch 1');
-console.table(results);
 console.log(
   `c/b  JSON 64 conns req/s: ${(c64['req/s'] / b64['req/s']).toFixed(2)}x (target >= 1.5x), p99 ${c64['p99 ms']} vs ${b64['p99 ms']} ms`,
 );

@@ -7,6 +7,7 @@ import { type InferenceConfig, InferenceConfigModule } from './config/inference-
 import { InferenceService } from './inference/inference.service.js';
 import { InferenceMetrics } from './inference/inference.metrics.js';
 import { WorkerInferenceRoutes } from './inference/inference-routes.js';
+import { WorkerLinkServer } from './inference/link-server.js';
 import { V2Controller } from './inference/v2.controller.js';
 import { INFERENCE_LOGGER, ModelCacheService } from './models/model-cache.service.js';
 import { configureTfjs, tfjs, tfjsBackendName } from './models/tfjs-runtime.js';
@@ -43,6 +44,7 @@ export class InferenceModule {
         ModelCacheService,
         WorkerHeartbeatService,
         WorkerInferenceRoutes,
+        WorkerLinkServer,
         InferenceService,
       ],
       exports: [OBJECT_STORE],

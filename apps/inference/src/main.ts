@@ -3,6 +3,8 @@ import { createHttpApp, createLogger } from '@maas/app-runtime';
 import { ConfigError, loadConfig } from '@maas/config';
 import { InferenceModule } from './app.module.js';
 import { inferenceConfigSchema } from './config/inference-config.js';
+import { WorkerLinkServer } from './inference/link-server.js';
+import { WorkerHeartbeatService } from './models/worker-heartbeat.service.js';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -19,6 +21,11 @@ async function bootstrap(): Promise<void> {
   const app = await createHttpApp(InferenceModule.forRoot(config, logger), {
     logger,
     bodyLimit: config.MAX_REQUEST_BYTES,
+    // Gateways stop routing here (next directory refresh) while the link finishes what it holds.
+    drain: async (app) => {
+      await app.get(WorkerHeartbeatService).withdraw();
+      await app.get(WorkerLinkServer).drain();
+    },
   });
   // Infer bodies are decoded by @maas/tensors (JSON or JSON + binary tensors), whatever the
   // Content-Type says: tritonclient sends none at all.

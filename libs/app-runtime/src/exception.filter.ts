@@ -42,10 +42,27 @@ function problemTypeOf(error: unknown): string | undefined {
   return typeof type === 'string' && /^[a-z0-9-]{1,64}$/.test(type) ? type : undefined;
 }
 
+/** What an error answers, whatever carries it: status, client-safe detail, Retry-After seconds. */
+export interface ErrorAnswer {
+  status: number;
+  /** 5xx details hide internals (the log has them, keyed by the request id). */
+  detail: string;
+  retryAfterSeconds?: number;
+}
+
+export function errorAnswerOf(error: unknown): ErrorAnswer {
+  const status = statusOf(error);
+  const detail = status === 500 ? 'internal error' : messageOf(error);
+  const retryAfter = (error as { retryAfterSeconds?: number } | null)?.retryAfterSeconds;
+  return retryAfter === undefined
+    ? { status, detail }
+    : { status, detail, retryAfterSeconds: retryAfter };
+}
+
 /**
  * The one place errors become HTTP answers (the Nest filter below, and routes registered on
- * Fastify directly for speed). 5xx bodies hide internals (the log has them, keyed by the
- * request id in the body).
+ * Fastify directly for speed); the worker link answers with errorAnswerOf too. 5xx are logged
+ * with the request id the body carries.
  */
 export function sendError(
   request: FastifyRequest,
@@ -53,19 +70,16 @@ export function sendError(
   error: unknown,
   logger: Logger,
 ): void {
-  const status = statusOf(error);
-  const internal = status >= 500;
-  if (internal) {
+  const { status, detail, retryAfterSeconds } = errorAnswerOf(error);
+  if (status >= 500) {
     logger.error({ err: error, requestId: request.id, url: request.url }, 'request failed');
   }
-  const detail = internal && status === 500 ? 'internal error' : messageOf(error);
   // Readiness answers carry their own body (which checks failed).
   if (error instanceof HttpException && request.url === '/readyz') {
     void reply.status(status).send(error.getResponse());
     return;
   }
-  const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
-  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
   if (usesInferenceErrorShape(request.url)) {
     void reply.status(status).header('content-type', 'application/json').send({ error: detail });
     return;

@@ -20,6 +20,8 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   drainTimeoutMs?: number;
+  /** Other listeners to drain alongside HTTP (e.g. the worker link); modules close after both. */
+  drain?: (app: NestFastifyApplication) => Promise<void>;
   /** App-specific draining (e.g. running jobs) after HTTP stops and before modules close. */
   beforeClose?: (app: NestFastifyApplication) => Promise<void>;
 }
@@ -92,22 +94,28 @@ function drainOnSignals(app: NestFastifyApplication, options: HttpAppOptions): v
     const server = app.getHttpServer() as import('node:http').Server;
     const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
     const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
-    server.close(() => {
-      clearInterval(idleSweep);
-      clearTimeout(deadline);
-      (options.beforeClose?.(app) ?? Promise.resolve())
-        .catch((error: unknown) => logger.error({ err: error }, 'draining failed'))
-        .then(() => app.close())
-        .then(() => {
-          logger.info('stopped');
-          process.exit(0);
-        })
-        .catch((error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        });
-    });
+    const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    const otherClosed = Promise.race([
+      options.drain?.(app),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]).catch((error: unknown) => logger.error({ err: error }, 'draining failed'));
+    void Promise.all([httpClosed, otherClosed])
+      .then(() => {
+        clearInterval(idleSweep);
+        clearTimeout(deadline);
+        return options.beforeClose?.(app);
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'draining failed'))
+      .then(() => app.close())
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
   };
   process.once('SIGTERM', drain);
   process.once('SIGINT', drain);

@@ -7,7 +7,13 @@ export { createHttpApp, requestIdFor } from './http-app.js';
 export type { HttpAppOptions } from './http-app.js';
 export { DomainError, ERROR_STATUS, invalidArgument, notFound, statusOf } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { AppExceptionFilter, sendError, usesInferenceErrorShape } from './exception.filter.js';
+export {
+  AppExceptionFilter,
+  type ErrorAnswer,
+  errorAnswerOf,
+  sendError,
+  usesInferenceErrorShape,
+} from './exception.filter.js';
 export { ZodPipe } from './zod-body.pipe.js';
 export { createRedis, REDIS, RedisModule } from './redis.module.js';
 export { TtlCache } from './ttl-cache.js';

@@ -7,3 +7,15 @@ export {
   withdrawWorker,
   workerKeys,
 } from './worker-registry.js';
+export {
+  type Frame,
+  FrameError,
+  FrameKind,
+  FrameReader,
+  type LinkRequestMeta,
+  type LinkResponseMeta,
+  MAX_FRAME_BYTES,
+  frameHead,
+  parseMeta,
+} from './link-frames.js';
+export { writeFrame } from './link-socket.js';

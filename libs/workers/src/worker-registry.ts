@@ -5,6 +5,8 @@ export interface WorkerInfo {
   id: string;
   /** Base URL the gateway reaches it at. */
   url: string;
+  /** host:port of its worker link (framed TCP transport for inference requests), if it has one. */
+  link?: string;
   /** Requests it runs at once per version, and how many it holds now. */
   capacity: number;
   inFlight: number;

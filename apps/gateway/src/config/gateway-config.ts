@@ -16,6 +16,12 @@ export const gatewayConfigSchema = z
     MAAS_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
     INFERENCE_WORKER_URL: env.url('http://127.0.0.1:8080', /^https?:$/),
     INFERENCE_TIMEOUT_MS: env.positiveInt(30_000),
+    /**
+     * How inference requests reach workers: `link`, the framed TCP transport workers advertise
+     * (one multiplexed connection per worker; bodies over 1 MiB still stream over HTTP), or
+     * `http` for every request.
+     */
+    INFERENCE_TRANSPORT: z.enum(['link', 'http']).default('link'),
     MAX_UPLOAD_BYTES: env.positiveInt(512 * MiB),
     /** Largest dataset CSV (413 past it, checked while streaming). */
     MAX_DATASET_BYTES: env.positiveInt(256 * MiB),

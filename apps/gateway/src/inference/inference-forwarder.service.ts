@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedVersion } from '@maas/model-registry';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { readLimited } from '../http/body-parsing.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
 import { WorkerDirectory } from './worker-directory.service.js';
+import { WorkerLinkClient } from './worker-link.client.js';
 
 const FORWARDED_REQUEST_HEADERS = [
   'content-type',
@@ -34,27 +36,127 @@ export interface InferenceUsage {
   rows: number;
 }
 
+/** The worker call an inference route makes. */
+export type WorkerCall = 'infer' | 'predict';
+
+function workerPath(call: WorkerCall, { model, version }: ResolvedVersion): string {
+  const name = encodeURIComponent(model.name);
+  return call === 'infer'
+    ? `/v2/models/${name}/versions/${version.number}/infer`
+    : `/v1/models/${name}/versions/${version.number}/predict`;
+}
+
+/** What the worker answered, whichever transport carried it. */
+interface WorkerAnswer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: Buffer | Readable;
+}
+
 /**
  * Sends an inference request to the worker that owns the version (rendezvous order), failing
- * over to the next when a worker cannot be reached, and passes its answer back unparsed.
+ * over to the next when a worker cannot be reached, and passes its answer back unparsed. Bodies
+ * held in memory go over the worker link (framed, multiplexed on one connection per worker);
+ * larger ones, and workers without a link, go over HTTP and stream through.
  */
 @Injectable()
 export class InferenceForwarder {
   constructor(
     private readonly client: InferenceWorkerClient,
+    private readonly link: WorkerLinkClient,
     private readonly directory: WorkerDirectory,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   async forward(
     tenantId: string,
-    { model, version }: ResolvedVersion,
-    workerPath: string,
+    resolved: ResolvedVersion,
+    call: WorkerCall,
     request: FastifyRequest,
     reply: FastifyReply,
     usage: InferenceUsage,
   ): Promise<void> {
-    usage.modelName = model.name;
-    usage.modelVersion = version.number;
+    usage.modelName = resolved.model.name;
+    usage.modelVersion = resolved.version.number;
+    const candidates = this.directory.candidates(resolved.version.id);
+    let body: Buffer | Readable = Buffer.alloc(0);
+    const raw = request.body as Readable | Buffer | undefined | null;
+    if (Buffer.isBuffer(raw)) body = raw;
+    else if (raw && typeof (raw as Readable).pipe === 'function') {
+      const length = Number(request.headers['content-length'] ?? NaN);
+      const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
+      body = length <= whole ? await readLimited(raw, whole) : raw;
+    }
+    let lastError: unknown;
+    for (const target of candidates) {
+      try {
+        const answer =
+          target.link && Buffer.isBuffer(body) && this.config.INFERENCE_TRANSPORT === 'link'
+            ? await this.overLink(target.link, tenantId, resolved, call, request, body)
+            : await this.overHttp(target.url, tenantId, resolved, call, request, body);
+        void reply.status(answer.status);
+        for (const name of FORWARDED_RESPONSE_HEADERS) {
+          const value = answer.headers[name];
+          if (value !== undefined) void reply.header(name, value);
+        }
+        const rows = Number(answer.headers['x-maas-rows']);
+        if (answer.status < 300 && Number.isFinite(rows)) usage.rows = rows;
+        await reply.send(answer.body);
+        return;
+      } catch (error) {
+        lastError = error;
+        if (!(error instanceof WorkerUnreachableError)) throw error;
+        this.directory.markUnreachable(target.url);
+        if (!Buffer.isBuffer(body)) throw error; // a stream cannot be sent twice
+      }
+    }
+    throw lastError;
+  }
+
+  private async overLink(
+    address: string,
+    tenantId: string,
+    { model, version }: ResolvedVersion,
+    call: WorkerCall,
+    request: FastifyRequest,
+    body: Buffer,
+  ): Promise<WorkerAnswer> {
+    const headerLength = request.headers['inference-header-content-length'];
+    const { meta, body: answer } = await this.link.request(
+      address,
+      call,
+      {
+        tenant: tenantId,
+        model: model.name,
+        version: version.number,
+        requestId: String(request.id),
+        // The worker validates it (400 on a malformed one), as on HTTP.
+        ...(typeof headerLength === 'string' ? { headerLength } : {}),
+      },
+      body,
+    );
+    return {
+      status: meta.status,
+      headers: {
+        'content-type': meta.contentType,
+        'inference-header-content-length':
+          meta.headerLength === undefined ? undefined : String(meta.headerLength),
+        'retry-after': meta.retryAfter,
+        'x-maas-rows': meta.rows === undefined ? undefined : String(meta.rows),
+        'x-maas-batch-size': meta.batchRows === undefined ? undefined : String(meta.batchRows),
+      },
+      body: answer,
+    };
+  }
+
+  private async overHttp(
+    origin: string,
+    tenantId: string,
+    resolved: ResolvedVersion,
+    call: WorkerCall,
+    request: FastifyRequest,
+    body: Buffer | Readable,
+  ): Promise<WorkerAnswer> {
     const headers: Record<string, string> = {
       'x-request-id': String(request.id),
       'x-maas-tenant-id': tenantId,
@@ -63,48 +165,27 @@ export class InferenceForwarder {
       const value = request.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const candidates = this.directory.candidates(version.id);
-    let body: Buffer | Readable | string = '';
-    const raw = request.body as Readable | Buffer | undefined | null;
-    if (Buffer.isBuffer(raw)) body = raw;
-    else if (raw && typeof (raw as Readable).pipe === 'function') {
-      const length = Number(request.headers['content-length'] ?? NaN);
-      const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
-      body = length <= whole ? await readLimited(raw, whole) : raw;
+    const response = await this.client.forward({
+      origin,
+      method: 'POST',
+      path: workerPath(call, resolved),
+      headers,
+      body,
+    });
+    const answerHeaders: Record<string, string | undefined> = {};
+    for (const name of [...FORWARDED_RESPONSE_HEADERS, 'x-maas-rows']) {
+      const value = response.headers[name];
+      if (typeof value === 'string') answerHeaders[name] = value;
     }
-    const replayable = typeof body === 'string' || Buffer.isBuffer(body);
-    let lastError: unknown;
-    for (const origin of candidates) {
-      try {
-        const response = await this.client.forward({
-          origin,
-          method: 'POST',
-          path: workerPath,
-          headers,
-          body: body as never,
-        });
-        void reply.status(response.statusCode);
-        for (const name of FORWARDED_RESPONSE_HEADERS) {
-          const value = response.headers[name];
-          if (typeof value === 'string') void reply.header(name, value);
-        }
-        const rows = Number(response.headers['x-maas-rows']);
-        if (response.statusCode < 300 && Number.isFinite(rows)) usage.rows = rows;
-        // Small answers go back in one write; large ones stream.
-        const length = Number(response.headers['content-length'] ?? NaN);
-        await reply.send(
-          length <= BUFFERED_BODY_BYTES
-            ? Buffer.from(await response.body.arrayBuffer())
-            : response.body,
-        );
-        return;
-      } catch (error) {
-        lastError = error;
-        if (!(error instanceof WorkerUnreachableError)) throw error;
-        this.directory.markUnreachable(origin);
-        if (!replayable) throw error;
-      }
-    }
-    throw lastError;
+    // Small answers go back in one write; large ones stream.
+    const length = Number(response.headers['content-length'] ?? NaN);
+    return {
+      status: response.statusCode,
+      headers: answerHeaders,
+      body:
+        length <= BUFFERED_BODY_BYTES
+          ? Buffer.from(await response.body.arrayBuffer())
+          : response.body,
+    };
   }
 }

@@ -2,14 +2,18 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type Logger, sendError } from '@maas/app-runtime';
-import type { ResolvedVersion, VersionSelector } from '@maas/model-registry';
+import type { VersionSelector } from '@maas/model-registry';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { TenantAuthenticator } from '../auth/guards.js';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
 import { parseVersionNumber } from '../models/models.controller.js';
 import { RequestLimits } from '../quotas/request-limits.service.js';
 import { UsageMeterService } from '../usage/usage-meter.service.js';
-import { InferenceForwarder, type InferenceUsage } from './inference-forwarder.service.js';
+import {
+  InferenceForwarder,
+  type InferenceUsage,
+  type WorkerCall,
+} from './inference-forwarder.service.js';
 import { parseTfServingPath, selectorOf } from './tf-serving.js';
 import { VersionResolver } from './version-resolver.service.js';
 
@@ -17,8 +21,7 @@ import { VersionResolver } from './version-resolver.service.js';
 interface InferenceTarget {
   model: string;
   selector: VersionSelector;
-  /** the worker's route for the resolved version */
-  workerPath: (resolved: ResolvedVersion) => string;
+  call: WorkerCall;
 }
 
 const V1_PREFIX = /^\/v1\/models\//i;
@@ -28,8 +31,7 @@ function v2Target(request: FastifyRequest): InferenceTarget {
   return {
     model: params.model,
     selector: params.version === undefined ? {} : { version: parseVersionNumber(params.version) },
-    workerPath: ({ model, version }) =>
-      `/v2/models/${encodeURIComponent(model.name)}/versions/${version.number}/infer`,
+    call: 'infer',
   };
 }
 
@@ -45,8 +47,7 @@ function v1Target(request: FastifyRequest): InferenceTarget {
   return {
     model: path.model,
     selector: selectorOf(path),
-    workerPath: ({ model, version }) =>
-      `/v1/models/${encodeURIComponent(model.name)}/versions/${version.number}/predict`,
+    call: 'predict',
   };
 }
 
@@ -103,14 +104,7 @@ export class InferenceRoutes implements OnModuleInit {
       usage.modelName = target.model.slice(0, 200);
       usage.modelVersion = target.selector.version ?? 0;
       const resolved = await this.resolver.resolve(tenantId, target.model, target.selector);
-      await this.forwarder.forward(
-        tenantId,
-        resolved,
-        target.workerPath(resolved),
-        request,
-        reply,
-        usage,
-      );
+      await this.forwarder.forward(tenantId, resolved, target.call, request, reply, usage);
     } catch (error) {
       if (!reply.sent) sendError(request, reply, error, this.logger);
     }

@@ -8,6 +8,7 @@ import { V1Controller } from './v1.controller.js';
 import { VersionResolver } from './version-resolver.service.js';
 import { V2Controller } from './v2.controller.js';
 import { WorkerDirectory } from './worker-directory.service.js';
+import { WorkerLinkClient } from './worker-link.client.js';
 import { WorkersAdminController } from './workers-admin.controller.js';
 
 @Module({
@@ -15,6 +16,7 @@ import { WorkersAdminController } from './workers-admin.controller.js';
   controllers: [V2Controller, V1Controller, WorkersAdminController],
   providers: [
     InferenceWorkerClient,
+    WorkerLinkClient,
     WorkerDirectory,
     InferenceForwarder,
     VersionResolver,

@@ -10,6 +10,12 @@ import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 const REFRESH_MS = 1000;
+
+/** A worker to send a request to: its HTTP base URL, and its link address when it has one. */
+export interface WorkerTarget {
+  url: string;
+  link?: string;
+}
 /** Index entries older than this are pruned; liveness itself is the record's Redis TTL. */
 const INDEX_MAX_AGE_MS = 60_000;
 /** A worker that refused a connection is tried last for this long. */
@@ -59,24 +65,25 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     return this.workers;
   }
 
-  /** Base URLs to try for a version, best first. */
-  candidates(versionId: string): string[] {
-    if (this.workers.length === 0) return [this.config.INFERENCE_WORKER_URL];
-    const ordered = rendezvousOrder(versionId, this.workers, (w) => w.id).map((w) => w.url);
+  /** Workers to try for a version, best first. */
+  candidates(versionId: string): WorkerTarget[] {
+    const fallback = { url: this.config.INFERENCE_WORKER_URL };
+    if (this.workers.length === 0) return [fallback];
+    const ordered: WorkerTarget[] = rendezvousOrder(versionId, this.workers, (w) => w.id).map(
+      (w) => (w.link ? { url: w.url, link: w.link } : { url: w.url }),
+    );
     // The static URL (e.g. a Kubernetes Service) is the last resort when no registered one answers.
-    if (!ordered.includes(this.config.INFERENCE_WORKER_URL)) {
-      ordered.push(this.config.INFERENCE_WORKER_URL);
-    }
+    if (!ordered.some((target) => target.url === fallback.url)) ordered.push(fallback);
     if (this.suspects.size === 0) return ordered;
     const now = Date.now();
-    const healthy: string[] = [];
-    const suspect: string[] = [];
-    for (const url of ordered) {
-      const until = this.suspects.get(url);
-      if (until !== undefined && until > now) suspect.push(url);
+    const healthy: WorkerTarget[] = [];
+    const suspect: WorkerTarget[] = [];
+    for (const target of ordered) {
+      const until = this.suspects.get(target.url);
+      if (until !== undefined && until > now) suspect.push(target);
       else {
-        if (until !== undefined) this.suspects.delete(url);
-        healthy.push(url);
+        if (until !== undefined) this.suspects.delete(target.url);
+        healthy.push(target);
       }
     }
     return [...healthy, ...suspect];

@@ -22,7 +22,7 @@ export function versionOf(raw: string): number {
   return Number(raw);
 }
 
-function headerLengthOf(raw: string | string[] | undefined): number | undefined {
+export function headerLengthOf(raw: string | string[] | undefined): number | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !/^[0-9]{1,10}$/.test(raw)) {
     throw new DomainError(

@@ -19,6 +19,9 @@ export class InferenceMetrics {
   readonly cacheLoads: Counter<'result'>;
   readonly integrityFailures: Counter;
   readonly cacheEvictions: Counter;
+  readonly linkRequests: Counter<'call' | 'status'>;
+  readonly linkSeconds: Histogram<'call'>;
+  readonly linkConnections: Gauge;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const registers = [registry];
@@ -87,6 +90,24 @@ export class InferenceMetrics {
     this.integrityFailures = new Counter({
       name: 'maas_model_integrity_failures_total',
       help: 'Artifacts whose bytes did not match their recorded sha256 (alert on any increase)',
+      registers,
+    });
+    this.linkRequests = new Counter({
+      name: 'maas_inference_link_requests_total',
+      help: 'Requests served over the worker link (the gateway transport), by call and status',
+      labelNames: ['call', 'status'],
+      registers,
+    });
+    this.linkSeconds = new Histogram({
+      name: 'maas_inference_link_request_duration_seconds',
+      help: 'Time from a link request frame read to its answer written',
+      labelNames: ['call'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.linkConnections = new Gauge({
+      name: 'maas_inference_link_connections',
+      help: 'Open worker link connections (one or a few per gateway)',
       registers,
     });
   }

@@ -10,6 +10,7 @@ import { type Logger, REDIS } from '@maas/app-runtime';
 import { publishHeartbeat, withdrawWorker, type WorkerInfo } from '@maas/workers';
 import type { Redis } from 'ioredis';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
+import { WorkerLinkServer } from '../inference/link-server.js';
 import { INFERENCE_LOGGER, ModelCacheService } from './model-cache.service.js';
 
 /** Heartbeats missed before the gateway stops routing to a worker. */
@@ -31,6 +32,7 @@ export class WorkerHeartbeatService implements OnApplicationBootstrap, OnApplica
     @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
     @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
     private readonly cache: ModelCacheService,
+    private readonly link: WorkerLinkServer,
   ) {}
 
   get url(): string {
@@ -40,10 +42,17 @@ export class WorkerHeartbeatService implements OnApplicationBootstrap, OnApplica
     return `http://${host.includes(':') ? `[${host}]` : host}:${this.config.PORT}`;
   }
 
+  /** host:port of the worker link, on the host the URL names. */
+  get linkAddress(): string {
+    const { hostname: host } = new URL(this.url);
+    return `${host}:${this.link.port}`;
+  }
+
   info(): WorkerInfo {
     return {
       id: this.id,
       url: this.url,
+      link: this.linkAddress,
       capacity: this.config.INSTANCE_CONCURRENCY,
       inFlight: this.cache.capacityInUse(),
       loadedVersions: this.cache.loadedVersionIds(),
@@ -68,9 +77,14 @@ export class WorkerHeartbeatService implements OnApplicationBootstrap, OnApplica
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops heartbeats and removes this worker from routing (at the start of draining). */
+  async withdraw(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await withdrawWorker(this.redis, this.config.REDIS_PREFIX, this.id).catch(() => undefined);
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.withdraw();
   }
 }

@@ -1,0 +1,145 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  type Frame,
+  FrameKind,
+  FrameReader,
+  frameHead,
+  type LinkRequestMeta,
+  parseMeta,
+  writeFrame,
+} from '@maas/workers';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { WorkerUnreachableError } from './inference-worker.client.js';
+import { parseLinkAddress, WorkerLinkClient } from './worker-link.client.js';
+
+/** A stand-in worker on 127.0.0.1 that hands each request frame to `onFrame`. */
+async function fakeWorker(onFrame: (socket: Socket, frame: Frame) => void) {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    const reader = new FrameReader();
+    socket.on('data', (chunk: Buffer) => reader.push(chunk).forEach((f) => onFrame(socket, f)));
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    address: `127.0.0.1:${port}`,
+    connections: () => connections,
+    dropConnections: () => sockets.forEach((s) => s.destroy()),
+    close: () => {
+      sockets.forEach((s) => s.destroy());
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const meta = (model: string): LinkRequestMeta => ({
+  tenant: 't1',
+  model,
+  version: 1,
+  requestId: `r-${model}`,
+});
+
+function answer(socket: Socket, frame: Frame, text: string, status = 200): void {
+  const body = Buffer.from(text);
+  writeFrame(
+    socket,
+    frameHead(frame.id, FrameKind.response, { status, contentType: 'text/plain' }, body.length),
+    body,
+  );
+}
+
+describe('WorkerLinkClient', () => {
+  const cleanups: (() => unknown)[] = [];
+  const client = (timeoutMs = 5000) => {
+    const c = new WorkerLinkClient({ INFERENCE_TIMEOUT_MS: timeoutMs } as GatewayConfig);
+    cleanups.push(() => c.onModuleDestroy());
+    return c;
+  };
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it('multiplexes requests on one connection and matches answers sent out of order', async () => {
+    const held: { socket: Socket; frame: Frame }[] = [];
+    const worker = await fakeWorker((socket, frame) => {
+      held.push({ socket, frame });
+      if (held.length < 3) return;
+      // Answer in reverse order, echoing each request's model and body.
+      for (const { socket: s, frame: f } of held.reverse()) {
+        answer(s, f, `${parseMeta<LinkRequestMeta>(f).model}:${f.body.toString()}`);
+      }
+    });
+    cleanups.push(worker.close);
+    const link = client();
+    const answers = await Promise.all(
+      ['a', 'b', 'c'].map((m) =>
+        link.request(worker.address, 'infer', meta(m), Buffer.from(m + m)),
+      ),
+    );
+    expect(answers.map((a) => a.body.toString())).toEqual(['a:aa', 'b:bb', 'c:cc']);
+    expect(answers[0]!.meta).toEqual({ status: 200, contentType: 'text/plain' });
+    expect(held.map((h) => h.frame.kind)).toEqual(Array(3).fill(FrameKind.infer));
+    expect(worker.connections()).toBe(1);
+  });
+
+  it('fails a refused request as unreachable-before-send, so the next worker may take it', async () => {
+    const worker = await fakeWorker((socket, frame) =>
+      writeFrame(socket, frameHead(frame.id, FrameKind.refused, {}, 0)),
+    );
+    cleanups.push(worker.close);
+    const error = await client()
+      .request(worker.address, 'predict', meta('m'), Buffer.alloc(1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerUnreachableError);
+    expect((error as WorkerUnreachableError).beforeSend).toBe(true);
+  });
+
+  it('fails pending requests when the connection drops, and reconnects for the next', async () => {
+    let drop = true;
+    const worker = await fakeWorker((socket, frame) => {
+      if (drop) socket.destroy();
+      else answer(socket, frame, 'ok');
+    });
+    cleanups.push(worker.close);
+    const link = client();
+    const error = await link
+      .request(worker.address, 'infer', meta('m'), Buffer.alloc(1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerUnreachableError);
+    expect((error as WorkerUnreachableError).beforeSend).toBe(false);
+    drop = false;
+    const ok = await link.request(worker.address, 'infer', meta('m'), Buffer.alloc(1));
+    expect(ok.body.toString()).toBe('ok');
+    expect(worker.connections()).toBe(2);
+  });
+
+  it('answers DEADLINE_EXCEEDED when the worker is silent past the timeout', async () => {
+    const worker = await fakeWorker(() => undefined);
+    cleanups.push(worker.close);
+    await expect(
+      client(100).request(worker.address, 'infer', meta('m'), Buffer.alloc(1)),
+    ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
+
+  it('reports a worker that refuses connections as unreachable before send', async () => {
+    const worker = await fakeWorker(() => undefined);
+    await worker.close();
+    const error = await client()
+      .request(worker.address, 'infer', meta('m'), Buffer.alloc(1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerUnreachableError);
+    expect((error as WorkerUnreachableError).beforeSend).toBe(true);
+  });
+
+  it('parses host:port link addresses, IPv6 in brackets', () => {
+    expect(parseLinkAddress('10.0.0.5:8081')).toEqual({ host: '10.0.0.5', port: 8081 });
+    expect(parseLinkAddress('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
+    expect(() => parseLinkAddress('nohost')).toThrow(/bad worker link address/);
+    expect(() => parseLinkAddress('h:99999')).toThrow(/bad worker link address/);
+  });
+});

@@ -1,0 +1,182 @@
+import { connect, type Socket } from 'node:net';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { DomainError } from '@maas/app-runtime';
+import {
+  type Frame,
+  FrameKind,
+  FrameReader,
+  frameHead,
+  type LinkRequestMeta,
+  type LinkResponseMeta,
+  parseMeta,
+  writeFrame,
+} from '@maas/workers';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { WorkerUnreachableError } from './inference-worker.client.js';
+
+const CONNECT_TIMEOUT_MS = 2000;
+
+export interface LinkResponse {
+  meta: LinkResponseMeta;
+  body: Buffer;
+}
+
+interface Pending {
+  resolve: (response: LinkResponse) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** `host:port` (IPv6 hosts in brackets) → connect options. */
+export function parseLinkAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`bad worker link address '${address}'`);
+  }
+  return { host, port };
+}
+
+/**
+ * One persistent connection to one worker's link, carrying any number of requests at once.
+ * Connects on first use and again after the connection is lost; a request caught by a lost
+ * connection fails with WorkerUnreachableError (the forwarder tries the next worker).
+ */
+class WorkerLink {
+  private socket?: Socket;
+  private connecting?: Promise<Socket>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  constructor(
+    readonly address: string,
+    /** Called once the connection is gone, so an address no longer used is forgotten. */
+    private readonly onClosed: (link: WorkerLink) => void,
+  ) {}
+
+  async request(
+    kind: FrameKind,
+    meta: LinkRequestMeta,
+    body: Buffer,
+    timeoutMs: number,
+  ): Promise<LinkResponse> {
+    const socket = this.socket ?? (await (this.connecting ??= this.connect()));
+    // Lost since (its 'close' has settled everything pending): never wrote this one.
+    if (socket.destroyed) throw new WorkerUnreachableError(this.address, true);
+    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    const answered = new Promise<LinkResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new DomainError('DEADLINE_EXCEEDED', 'inference worker did not answer in time'));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+    });
+    writeFrame(socket, frameHead(id, kind, meta, body.length), body);
+    return answered;
+  }
+
+  close(): void {
+    this.socket?.destroy();
+  }
+
+  private connect(): Promise<Socket> {
+    return new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ ...parseLinkAddress(this.address), noDelay: true });
+      const timer = setTimeout(
+        () => socket.destroy(new Error('connect timeout')),
+        CONNECT_TIMEOUT_MS,
+      );
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.setKeepAlive(true, 10_000);
+        this.socket = socket;
+        this.connecting = undefined;
+        resolve(socket);
+      });
+      const reader = new FrameReader();
+      socket.on('data', (chunk: Buffer) => {
+        let frames: Frame[];
+        try {
+          frames = reader.push(chunk);
+        } catch (error) {
+          socket.destroy(error as Error);
+          return;
+        }
+        for (const frame of frames) this.settle(frame);
+      });
+      socket.on('error', () => undefined); // 'close' follows and settles what is pending
+      socket.once('close', () => {
+        clearTimeout(timer);
+        const connected = this.socket === socket;
+        if (connected) this.socket = undefined;
+        else {
+          this.connecting = undefined;
+          reject(new WorkerUnreachableError(this.address, true));
+        }
+        // Requests written on it may or may not have reached the worker.
+        for (const [id, pending] of this.pending) {
+          clearTimeout(pending.timer);
+          pending.reject(new WorkerUnreachableError(this.address, false));
+          this.pending.delete(id);
+        }
+        this.onClosed(this);
+      });
+    });
+  }
+
+  private settle(frame: Frame): void {
+    const pending = this.pending.get(frame.id);
+    if (!pending) return; // timed out already
+    this.pending.delete(frame.id);
+    clearTimeout(pending.timer);
+    if (frame.kind === FrameKind.refused) {
+      // A draining worker never touched it: safe to send elsewhere.
+      pending.reject(new WorkerUnreachableError(this.address, true));
+      return;
+    }
+    try {
+      pending.resolve({ meta: parseMeta<LinkResponseMeta>(frame), body: frame.body });
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+}
+
+/**
+ * The gateway's end of the worker link (`@maas/workers` link-frames): one persistent
+ * connection per worker, inference requests multiplexed on it as frames, bodies passed
+ * through unparsed.
+ */
+@Injectable()
+export class WorkerLinkClient implements OnModuleDestroy {
+  private readonly links = new Map<string, WorkerLink>();
+
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+
+  request(
+    address: string,
+    call: 'infer' | 'predict',
+    meta: LinkRequestMeta,
+    body: Buffer,
+  ): Promise<LinkResponse> {
+    let link = this.links.get(address);
+    if (!link) {
+      link = new WorkerLink(address, (closed) => {
+        if (this.links.get(address) === closed) this.links.delete(address);
+      });
+      this.links.set(address, link);
+    }
+    return link.request(
+      call === 'infer' ? FrameKind.infer : FrameKind.predict,
+      meta,
+      body,
+      this.config.INFERENCE_TIMEOUT_MS,
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+  }
+}

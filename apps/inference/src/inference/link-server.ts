@@ -1,0 +1,194 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DomainError, errorAnswerOf, type Logger } from '@maas/app-runtime';
+import {
+  type Frame,
+  FrameKind,
+  FrameReader,
+  frameHead,
+  type LinkRequestMeta,
+  type LinkResponseMeta,
+  parseMeta,
+  writeFrame,
+} from '@maas/workers';
+import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
+import { INFERENCE_LOGGER } from '../models/model-cache.service.js';
+import { headerLengthOf } from './inference-routes.js';
+import { InferenceMetrics } from './inference.metrics.js';
+import { InferenceService, type ServedResponse } from './inference.service.js';
+
+const CALLS: Record<number, 'infer' | 'predict'> = {
+  [FrameKind.infer]: 'infer',
+  [FrameKind.predict]: 'predict',
+};
+
+function requestOf(frame: Frame): LinkRequestMeta {
+  const meta = parseMeta<LinkRequestMeta>(frame);
+  if (typeof meta.tenant !== 'string' || !meta.tenant || typeof meta.model !== 'string') {
+    throw new DomainError('INVALID_ARGUMENT', 'link request names no tenant or model');
+  }
+  if (!Number.isInteger(meta.version) || meta.version < 1) {
+    throw new DomainError('INVALID_ARGUMENT', 'version must be a positive integer');
+  }
+  return meta;
+}
+
+/**
+ * The worker's end of the worker link (`@maas/workers` link-frames): the gateway's inference
+ * requests arrive as frames on a few persistent connections and are answered as they finish,
+ * in any order, by the same InferenceService the HTTP routes use. On SIGTERM it drains: new
+ * requests are refused (the gateway sends them to another worker) while those in flight finish.
+ */
+@Injectable()
+export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
+  private readonly server: Server = createServer((socket) => this.accept(socket));
+  private readonly sockets = new Set<Socket>();
+  private inFlight = 0;
+  private draining = false;
+  private drained?: () => void;
+  private boundPort = 0;
+
+  constructor(
+    @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
+    @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
+    private readonly inference: InferenceService,
+    private readonly metrics: InferenceMetrics,
+  ) {}
+
+  /** The port the link listens on (LINK_PORT, or the one the system chose for 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async onModuleInit(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.LINK_PORT, this.config.HOST, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.boundPort = (this.server.address() as { port: number }).port;
+    this.logger.info({ port: this.boundPort }, 'worker link listening');
+  }
+
+  /** Refuses new requests and resolves once every request in flight is answered. */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.server.close();
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.drained = resolve));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.draining = true;
+    for (const socket of this.sockets) socket.end();
+    if (this.server.listening) await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    this.sockets.add(socket);
+    this.metrics.linkConnections.inc();
+    const reader = new FrameReader();
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = reader.push(chunk);
+      } catch (error) {
+        this.logger.warn({ err: error, remote: socket.remoteAddress }, 'corrupt link stream');
+        socket.destroy();
+        return;
+      }
+      for (const frame of frames) this.serve(socket, frame);
+    });
+    socket.on('error', () => undefined); // a gateway that went away: 'close' follows
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.metrics.linkConnections.dec();
+    });
+  }
+
+  private serve(socket: Socket, frame: Frame): void {
+    if (this.draining) {
+      writeFrame(socket, frameHead(frame.id, FrameKind.refused, {}, 0));
+      return;
+    }
+    const call = CALLS[frame.kind];
+    const started = performance.now();
+    this.inFlight++;
+    const context: { request?: LinkRequestMeta } = {};
+    void this.answer(call, frame, context).then(({ meta, body }) => {
+      writeFrame(socket, frameHead(frame.id, FrameKind.response, meta, body.length), body);
+      const ms = performance.now() - started;
+      const label = call ?? 'unknown';
+      this.metrics.linkRequests.inc({ call: label, status: String(meta.status) });
+      this.metrics.linkSeconds.observe({ call: label }, ms / 1000);
+      this.logger.info(
+        {
+          requestId: context.request?.requestId,
+          call: label,
+          model: context.request?.model,
+          version: context.request?.version,
+          status: meta.status,
+          durationMs: Math.round(ms * 100) / 100,
+        },
+        'request',
+      );
+      if (--this.inFlight === 0) this.drained?.();
+    });
+  }
+
+  private async answer(
+    call: 'infer' | 'predict' | undefined,
+    frame: Frame,
+    context: { request?: LinkRequestMeta },
+  ): Promise<{ meta: LinkResponseMeta; body: Buffer }> {
+    try {
+      if (!call) throw new DomainError('INVALID_ARGUMENT', `unknown link frame kind ${frame.kind}`);
+      const request = (context.request = requestOf(frame));
+      const served: ServedResponse =
+        call === 'infer'
+          ? await this.inference.infer(
+              request.tenant,
+              request.model,
+              request.version,
+              frame.body,
+              headerLengthOf(request.headerLength),
+            )
+          : await this.inference.predict(
+              request.tenant,
+              request.model,
+              request.version,
+              frame.body,
+            );
+      return {
+        meta: {
+          status: 200,
+          contentType: served.contentType,
+          headerLength: served.headerLength,
+          rows: served.rows,
+          batchRows: served.batchRows,
+        },
+        body: served.body,
+      };
+    } catch (error) {
+      const { status, detail, retryAfterSeconds } = errorAnswerOf(error);
+      if (status >= 500) {
+        this.logger.error(
+          { err: error, requestId: context.request?.requestId, call },
+          'request failed',
+        );
+      }
+      return {
+        meta: {
+          status,
+          contentType: 'application/json',
+          retryAfter: retryAfterSeconds === undefined ? undefined : String(retryAfterSeconds),
+        },
+        body: Buffer.from(JSON.stringify({ error: detail })),
+      };
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The worker link: the gateway's framed transport to inference workers, one persistent TCP
+ * connection per worker carrying many requests at once (matched by id, answered in any order).
+ * It replaces an HTTP exchange per request — header parsing, routing, a response object —
+ * with a length-prefixed frame, and lets one socket write carry every frame queued in a tick.
+ *
+ * Frame (integers little-endian):
+ *
+ *   u32 length of what follows | u32 id | u8 kind | u32 meta length | meta (JSON) | body
+ *
+ * Requests (`infer`, `predict`) carry the caller's bytes untouched as the body; the worker
+ * answers each with one `response` frame, or `refused` when it is draining and never touched the
+ * request (the gateway then tries the next worker).
+ */
+export const FrameKind = {
+  infer: 1,
+  predict: 2,
+  response: 16,
+  refused: 17,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** What a request frame's meta says. */
+export interface LinkRequestMeta {
+  /** Tenant the gateway authenticated the caller as. */
+  tenant: string;
+  model: string;
+  version: number;
+  /** The request id (x-request-id), for the worker's logs. */
+  requestId: string;
+  /** Inference-Header-Content-Length as the caller sent it (the worker validates it). */
+  headerLength?: string;
+}
+
+/** What a response frame's meta says. */
+export interface LinkResponseMeta {
+  status: number;
+  contentType: string;
+  headerLength?: number;
+  retryAfter?: string;
+  /** Rows billed, and rows of the runtime call the request rode in. */
+  rows?: number;
+  batchRows?: number;
+}
+
+export interface Frame {
+  id: number;
+  kind: number;
+  meta: Buffer;
+  body: Buffer;
+}
+
+const PREFIX = 4 + 4 + 1 + 4;
+/** Frames larger than this are refused (the link carries bodies the gateway holds in memory). */
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The head of a frame (length, id, kind, meta); its body follows in a separate write so the
+ * caller's bytes are never copied.
+ */
+export function frameHead(id: number, kind: FrameKind, meta: object, bodyLength: number): Buffer {
+  const json = JSON.stringify(meta);
+  const metaLength = Buffer.byteLength(json);
+  const head = Buffer.allocUnsafe(PREFIX + metaLength);
+  head.writeUInt32LE(PREFIX - 4 + metaLength + bodyLength, 0);
+  head.writeUInt32LE(id, 4);
+  head.writeUInt8(kind, 8);
+  head.writeUInt32LE(metaLength, 9);
+  head.write(json, PREFIX, 'utf8');
+  return head;
+}
+
+export class FrameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+/**
+ * Reassembles frames from a byte stream, however it is chunked. Chunks are kept until a whole
+ * frame is there and joined once, so a large frame costs one copy, not one per chunk.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes the frame at the front needs in all (prefix included), once its length is known. */
+  private needed = 4;
+
+  /** Adds a chunk and returns the frames it completes. Throws FrameError on a corrupt stream. */
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    while (this.buffered >= this.needed) {
+      const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      let offset = 0;
+      while (data.length - offset >= 4) {
+        const length = data.readUInt32LE(offset);
+        if (length < PREFIX - 4 || length > MAX_FRAME_BYTES) {
+          throw new FrameError(`bad frame length ${length}`);
+        }
+        if (data.length - offset < 4 + length) {
+          this.needed = 4 + length;
+          break;
+        }
+        const metaLength = data.readUInt32LE(offset + 9);
+        if (PREFIX - 4 + metaLength > length) throw new FrameError('frame meta overruns frame');
+        const metaStart = offset + PREFIX;
+        frames.push({
+          id: data.readUInt32LE(offset + 4),
+          kind: data.readUInt8(offset + 8),
+          meta: data.subarray(metaStart, metaStart + metaLength),
+          body: data.subarray(metaStart + metaLength, offset + 4 + length),
+        });
+        offset += 4 + length;
+        this.needed = 4;
+      }
+      const rest = data.subarray(offset);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+      if (this.buffered < 4) this.needed = 4;
+    }
+    return frames;
+  }
+}
+
+export function parseMeta<T>(frame: Frame): T {
+  try {
+    return JSON.parse(frame.meta.toString('utf8')) as T;
+  } catch {
+    throw new FrameError('frame meta is not JSON');
+  }
+}
