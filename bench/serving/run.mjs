@@ -22,6 +22,7 @@ const SECONDS = Number(process.argv[2] ?? 5);
 // For trying settings: BENCH_ENV='{"inference":{"BATCH_MAX_SIZE":"16"}}' adds app variables, and
 // BENCH_ONLY='platform JSON' runs only the scenarios whose names match (ratios need all).
 const extraEnv = JSON.parse(process.env.BENCH_ENV ?? '{}');
+const CONNS_32 = Number(process.env.BENCH_CONNS_32 ?? 8);
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const onnx = buildMlpModel({
@@ -280,8 +281,8 @@ try {
   const thirtyTwo = binaryBody(Array.from({ length: 32 }, row));
   print(
     await platformLoad(
-      '(c) platform binary 32 rows, 8 conns',
-      8,
+      `(c) platform binary 32 rows, ${CONNS_32} conns`,
+      CONNS_32,
       () => ({
         ...binaryRequest(),
         headers: {

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { DomainError, notFound, TtlCache } from '@maas/app-runtime';
 import { type ApiKey, PrismaService } from '@maas/db';
@@ -32,6 +33,8 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
   // Short-lived so that a revoke or a suspension takes effect within the cache time even
   // when an invalidation message is lost.
   private readonly cache: TtlCache<CachedKey['key']>;
+  /** The secret last verified against each cached record (gone with the record). */
+  private readonly verifiedSecrets = new WeakMap<object, Buffer>();
   // lastUsedAt is written in batches (one UPDATE per interval), not once per request.
   private lastUsed = new Map<string, Date>();
   private lastUsedTimer?: NodeJS.Timeout;
@@ -114,7 +117,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
     const parsed = parseApiKey(rawKey);
     if (!parsed) throw invalid();
     const record = await this.lookup(parsed.prefix);
-    if (!record || !secretMatches(parsed.secret, record.secretHash)) throw invalid();
+    if (!record || !this.secretVerified(record, parsed.secret)) throw invalid();
     if (record.revokedAt) throw invalid();
     if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) {
       throw new DomainError('UNAUTHENTICATED', 'API key expired');
@@ -129,6 +132,22 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
       keyId: record.id,
       scopes: record.scopes as ApiKeyScope[],
     };
+  }
+
+  /**
+   * Checks the secret against the stored hash once per cached record: the hash is the hot
+   * path's largest fixed cost, and a record lives only API_KEY_CACHE_MS. Compared in constant
+   * time either way.
+   */
+  private secretVerified(record: object & { secretHash: string }, secret: string): boolean {
+    const presented = Buffer.from(secret);
+    const known = this.verifiedSecrets.get(record);
+    if (known && known.length === presented.length && timingSafeEqual(known, presented)) {
+      return true;
+    }
+    if (!secretMatches(secret, record.secretHash)) return false;
+    this.verifiedSecrets.set(record, presented);
+    return true;
   }
 
   private lookup(prefix: string): Promise<CachedKey['key']> {
