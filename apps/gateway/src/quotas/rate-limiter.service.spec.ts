@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRedis } from '@maas/app-runtime';
 import { freePort, testRedisUrl } from '@maas/testing';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { RateLimiterService } from './rate-limiter.service.js';
 
@@ -39,6 +39,46 @@ describe('RateLimiterService', () => {
     expect(results.filter((r) => r.outcome === 'admitted')).toHaveLength(37);
     expect(results.filter((r) => r.outcome === 'monthly-quota-exceeded')).toHaveLength(163);
     expect(await limiters[0].monthlyUsed('t1')).toBe(37);
+  });
+
+  it('takes concurrent requests in one Redis call, answering each as if taken one by one', async () => {
+    const limiter = new RateLimiterService(redis, config);
+    await limiter.take({ key: limiter.key('tenant', 'warm'), requestsPerSecond: 1, burst: 1 });
+    const spec = {
+      key: limiter.key('tenant', 't5'),
+      requestsPerSecond: 1,
+      burst: 4,
+      monthly: { key: limiter.monthlyRequestsKey('t5'), limit: 100, seed: async () => 0 },
+    };
+    await redis.set(spec.monthly.key, '0');
+    const evalsha = vi.spyOn(redis, 'evalsha');
+    const results = await Promise.all(Array.from({ length: 10 }, () => limiter.take(spec)));
+    expect(evalsha).toHaveBeenCalledTimes(1);
+    evalsha.mockRestore();
+    expect(results.map((r) => r.outcome)).toEqual([
+      ...Array(4).fill('admitted'),
+      ...Array(6).fill('rate-limited'),
+    ]);
+    expect(results.slice(0, 4).map((r) => r.remaining)).toEqual([3, 2, 1, 0]);
+    expect(results[3]!.waitMs).toBeGreaterThan(3000); // ~4 s until full again at 1/s
+    expect(results[4]!.waitMs).toBeGreaterThan(0);
+    expect(results[4]!.waitMs).toBeLessThanOrEqual(1000);
+    // Only the admitted ones count against the month.
+    expect(await limiter.monthlyUsed('t5')).toBe(4);
+
+    // A monthly quota that runs out inside a batch: the rest are told so, not rate-limited.
+    const tight = {
+      ...spec,
+      key: limiter.key('tenant', 't6'),
+      burst: 100,
+      monthly: { ...spec.monthly, key: limiter.monthlyRequestsKey('t6'), limit: 3 },
+    };
+    const capped = await Promise.all(Array.from({ length: 5 }, () => limiter.take(tight)));
+    expect(capped.map((r) => r.outcome)).toEqual([
+      ...Array(3).fill('admitted'),
+      ...Array(2).fill('monthly-quota-exceeded'),
+    ]);
+    expect(await limiter.monthlyUsed('t6')).toBe(3);
   });
 
   it('starts a missing monthly counter from what Postgres metered', async () => {
