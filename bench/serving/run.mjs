@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { Pool } from 'undici';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
-import { freePort, startTestPlatform } from '@maas/testing';
+import { AppProcess, freePort, startTestPlatform } from '@maas/testing';
 import { binaryBody, jsonBody } from './bodies.mjs';
+import { RawConnection, serialise } from './raw-client.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 // For trying settings: BENCH_ENV='{"inference":{"BATCH_MAX_SIZE":"16"}}' adds app variables, and
@@ -97,10 +97,11 @@ async function inProcess(batch) {
   return summary(name, latencies, n, batch, SECONDS);
 }
 
-/** `connections` closed loops sending `makeRequest()` for SECONDS; non-2xx counted as errors. */
 /**
- * `processes` ({label: pid}) are charged the CPU they used while measuring: CPU µs per request
- * does not depend on how busy the shared machine is, so it shows where the time goes.
+ * `connections` closed loops sending `makeRequest()` for SECONDS (after a second of warm-up);
+ * non-2xx answers are counted as errors. `processes` ({label: pid}) are charged the CPU they
+ * used while measuring: CPU µs per request does not depend on how busy the shared machine is,
+ * so it shows where the time goes.
  */
 async function load(
   name,
@@ -112,7 +113,16 @@ async function load(
   probe = undefined,
 ) {
   if (only && !only.test(name)) return { name, skipped: true };
-  const pool = new Pool(origin, { connections, pipelining: 1 });
+  // Several origins (gateway replicas) share the connections round-robin.
+  const ports = [origin].flat().map((o) => Number(new URL(o).port));
+  const port = ports[0];
+  // Requests are serialised once per distinct body (the bodies are made up front and cycled).
+  const serialised = new Map();
+  const bytesOf = (request) => {
+    let bytes = serialised.get(request.body);
+    if (!bytes) serialised.set(request.body, (bytes = serialise(port, request)));
+    return bytes;
+  };
   const warm = performance.now() + 1000;
   const end = warm + SECONDS * 1000;
   const latencies = [];
@@ -126,21 +136,30 @@ async function load(
     void probe?.().then((values) => (probeAtStart = values));
   }, warm - performance.now());
   await Promise.all(
-    Array.from({ length: connections }, async () => {
+    Array.from({ length: connections }, async (_, index) => {
+      const own = ports[index % ports.length];
+      let connection = new RawConnection(own);
       while (performance.now() < end) {
-        const request = makeRequest();
+        const bytes = bytesOf(makeRequest());
         const t = performance.now();
-        const response = await pool.request({ method: 'POST', ...request });
-        await response.body.arrayBuffer();
+        let status;
+        try {
+          status = await connection.send(bytes);
+        } catch {
+          status = 0; // connection lost: counted, and a new one opened
+          connection.close();
+          connection = new RawConnection(own);
+        }
         if (performance.now() < warm) continue;
-        if (response.statusCode >= 300) {
+        if (status < 200 || status >= 300) {
           errors++;
-          statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
           continue;
         }
         latencies.push(performance.now() - t);
         ok++;
       }
+      connection.close();
     }),
   );
   clearTimeout(warmTimer);
@@ -148,7 +167,6 @@ async function load(
     ([label, pid]) =>
       `${label} ${Math.round(((cpuSecondsOf(pid) - cpuAtStart[label]) * 1e6) / Math.max(1, ok + errors))}`,
   );
-  await pool.close();
   const result = summary(name, latencies, ok, rowsPerRequest, SECONDS);
   if (cpu.length) result['CPU µs/req'] = cpu.join(', ');
   if (probe && probeAtStart) Object.assign(result, probed(probeAtStart, await probe()));
@@ -156,21 +174,25 @@ async function load(
   return result;
 }
 
-/** The worker's own view of a run, from its metrics: time per request inside it, batching. */
-async function workerProbe(workerUrl) {
-  const text = await (await fetch(`${workerUrl}/metrics`)).text();
-  const sumOf = (name) =>
-    [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce(
-      (sum, match) => sum + Number(match[1]),
-      0,
-    );
+/** The apps' own view of a run, from their metrics: time spent inside each, batching. */
+async function platformProbe(gatewayUrl, workerUrl) {
+  const [gateway, worker] = await Promise.all(
+    [gatewayUrl, workerUrl].map(async (url) => (await fetch(`${url}/metrics`)).text()),
+  );
+  const sumOf = (text, name, labels = '') =>
+    [...text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))]
+      .filter((match) => (match[1] ?? '').includes(labels))
+      .reduce((sum, match) => sum + Number(match[2]), 0);
+  const infer = 'route="/v2/models/:model/infer"';
   return {
-    linkSeconds: sumOf('maas_inference_link_request_duration_seconds_sum'),
-    linkRequests: sumOf('maas_inference_link_request_duration_seconds_count'),
-    queueSeconds: sumOf('maas_inference_queue_seconds_sum'),
-    queued: sumOf('maas_inference_queue_seconds_count'),
-    rows: sumOf('maas_inference_batch_size_sum'),
-    calls: sumOf('maas_inference_batch_size_count'),
+    gatewaySeconds: sumOf(gateway, 'maas_http_request_duration_seconds_sum', infer),
+    gatewayRequests: sumOf(gateway, 'maas_http_request_duration_seconds_count', infer),
+    linkSeconds: sumOf(worker, 'maas_inference_link_request_duration_seconds_sum'),
+    linkRequests: sumOf(worker, 'maas_inference_link_request_duration_seconds_count'),
+    queueSeconds: sumOf(worker, 'maas_inference_queue_seconds_sum'),
+    queued: sumOf(worker, 'maas_inference_queue_seconds_count'),
+    rows: sumOf(worker, 'maas_inference_batch_size_sum'),
+    calls: sumOf(worker, 'maas_inference_batch_size_count'),
   };
 }
 
@@ -178,6 +200,7 @@ function probed(before, after) {
   const delta = (key) => after[key] - before[key];
   const ms = (seconds, count) => (count > 0 ? +((1000 * seconds) / count).toFixed(2) : undefined);
   return {
+    'gateway ms': ms(delta('gatewaySeconds'), delta('gatewayRequests')),
     'worker ms': ms(delta('linkSeconds'), delta('linkRequests')),
     'queue ms': ms(delta('queueSeconds'), delta('queued')),
     'rows/call': delta('calls') > 0 ? +(delta('rows') / delta('calls')).toFixed(1) : undefined,
@@ -272,7 +295,7 @@ try {
     },
     body: fixedBinary.body,
   });
-  const probe = () => workerProbe(platform.inference.url);
+  const probe = () => platformProbe(gw, platform.inference.url);
   const platformLoad = (name, connections, makeRequest, rows) =>
     load(name, gw, connections, makeRequest, rows, platformCpu, probe);
   print(await platformLoad('(c) platform JSON 1 row, 1 conn', 1, jsonRequest(1), 1));
@@ -295,6 +318,18 @@ try {
     ),
   );
   print(await platformLoad('(c) platform JSON 32 rows, 8 conns', 8, jsonRequest(32), 32));
+  // Two gateway replicas (as a Kubernetes Service or load balancer would spread clients), on
+  // the same two cores: the gateway's single event loop, not its CPU, is what holds (c) back.
+  if (!only || only.test('(c2)')) {
+    const second = new AppProcess('gateway', await freePort(), { ...platform.gateway.env });
+    await second.start();
+    const both = { ...platformCpu, gateway2: second.pid };
+    const twoGateways = (name, connections, makeRequest, rows) =>
+      load(name, [gw, second.url], connections, makeRequest, rows, both, probe);
+    print(await twoGateways('(c2) 2 gateways: JSON 1 row, 64 conns', 64, jsonRequest(1), 1));
+    print(await twoGateways('(c2) 2 gateways: binary 1 row, 64 conns', 64, binaryRequest, 1));
+    await second.stop();
+  }
   // For reference: the worker alone (no gateway), to show what the gateway path costs.
   const direct = (body, headerLength) => () => ({
     path: '/v2/models/mlp/versions/1/infer',
