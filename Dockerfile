@@ -93,7 +93,7 @@ CMD ["node", "apps/trainer/dist/main.js"]
 
 FROM runtime AS inference
 ENV PORT=8080
-EXPOSE 8080
+EXPOSE 8080 8081
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "apps/inference/dist/main.js"]

@@ -18,4 +18,4 @@ export {
   frameHead,
   parseMeta,
 } from './link-frames.js';
-export { writeFrame } from './link-socket.js';
+export { readFrames, writeFrame } from './link-socket.js';

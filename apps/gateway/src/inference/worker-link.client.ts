@@ -4,11 +4,11 @@ import { DomainError } from '@maas/app-runtime';
 import {
   type Frame,
   FrameKind,
-  FrameReader,
   frameHead,
   type LinkRequestMeta,
   type LinkResponseMeta,
   parseMeta,
+  readFrames,
   writeFrame,
 } from '@maas/workers';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
@@ -94,17 +94,7 @@ class WorkerLink {
         this.connecting = undefined;
         resolve(socket);
       });
-      const reader = new FrameReader();
-      socket.on('data', (chunk: Buffer) => {
-        let frames: Frame[];
-        try {
-          frames = reader.push(chunk);
-        } catch (error) {
-          socket.destroy(error as Error);
-          return;
-        }
-        for (const frame of frames) this.settle(frame);
-      });
+      readFrames(socket, (frame) => this.settle(frame));
       socket.on('error', () => undefined); // 'close' follows and settles what is pending
       socket.once('close', () => {
         clearTimeout(timer);

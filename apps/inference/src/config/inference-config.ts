@@ -12,7 +12,7 @@ export const inferenceConfigSchema = z
      * Port of the worker link, the framed TCP transport the gateway sends inference requests
      * over (advertised in Redis with the worker's URL); 0 takes any free port.
      */
-    LINK_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    LINK_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
     /** Byte budget of loaded models; least recently used versions are released beyond it. */
     MODEL_CACHE_BYTES: env.positiveInt(2048 * MiB),
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */

@@ -4,11 +4,11 @@ import { DomainError, errorAnswerOf, type Logger } from '@maas/app-runtime';
 import {
   type Frame,
   FrameKind,
-  FrameReader,
   frameHead,
   type LinkRequestMeta,
   type LinkResponseMeta,
   parseMeta,
+  readFrames,
   writeFrame,
 } from '@maas/workers';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
@@ -91,18 +91,12 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
     socket.setKeepAlive(true, 10_000);
     this.sockets.add(socket);
     this.metrics.linkConnections.inc();
-    const reader = new FrameReader();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
-      try {
-        frames = reader.push(chunk);
-      } catch (error) {
-        this.logger.warn({ err: error, remote: socket.remoteAddress }, 'corrupt link stream');
-        socket.destroy();
-        return;
-      }
-      for (const frame of frames) this.serve(socket, frame);
-    });
+    readFrames(
+      socket,
+      (frame) => this.serve(socket, frame),
+      (error) =>
+        this.logger.warn({ err: error, remote: socket.remoteAddress }, 'corrupt link stream'),
+    );
     socket.on('error', () => undefined); // a gateway that went away: 'close' follows
     socket.on('close', () => {
       this.sockets.delete(socket);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -49,11 +50,19 @@ export class AppProcess {
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
+    // A worker's link port is picked like its HTTP port (each start its own, so copies of this
+    // env start more workers), not left to the system, whose pick could take a port just
+    // handed to another app by freePort().
+    const linkPort =
+      this.name === 'inference' && this.env.LINK_PORT === undefined
+        ? { LINK_PORT: String(await freePort()) }
+        : {};
     const child = spawn(process.execPath, [`apps/${this.name}/dist/main.js`], {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
         ...this.env,
+        ...linkPort,
         PORT: String(this.port),
         HOST: '127.0.0.1',
       },
