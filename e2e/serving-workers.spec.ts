@@ -206,6 +206,44 @@ describe('inference workers: batching, shedding, cache, registration, failover',
     }
   });
 
+  it('spreads a version over its first `replicas` workers when its serving config asks', async () => {
+    const second = new AppProcess('inference', await freePort(), { ...platform.inference.env });
+    await second.start();
+    try {
+      await expect.poll(async () => (await workers()).length, { timeout: 10_000 }).toBe(2);
+      await uploadModel(api, key, 'shared', buildGemmModel({ weights: W, bias: B }));
+      const patch = await api('/api/models/shared/versions/1', {
+        method: 'PATCH',
+        headers: auth(),
+        json: { servingConfig: { replicas: 2 } },
+      });
+      expect(patch.status).toBe(200);
+      const served = (url: string) =>
+        metricValue(url, 'maas_inference_link_requests_total', 'call="infer",status="200"');
+      const before = [await served(platform.inference.url), await served(second.url)];
+      for (let i = 0; i < 10; i++) {
+        const response = await infer('shared', [1, 2, 3, 4]);
+        expect(response.status).toBe(200);
+        const out = ((await response.json()) as { outputs: { data: number[] }[] }).outputs[0]!;
+        out.data.forEach((v, j) => expect(v).toBeCloseTo(gemm([1, 2, 3, 4])[j]!, 4));
+      }
+      // Taking turns: each worker served half of the ten.
+      expect((await served(platform.inference.url)) - before[0]!).toBe(5);
+      expect((await served(second.url)) - before[1]!).toBe(5);
+      await expect
+        .poll(
+          async () =>
+            (await workers()).filter((w) => w.loadedVersions.some((v) => v.model === 'shared'))
+              .length,
+          { timeout: 10_000 },
+        )
+        .toBe(2);
+    } finally {
+      await second.stop();
+    }
+    await expect.poll(async () => (await workers()).length, { timeout: 10_000 }).toBe(1);
+  });
+
   it('registers workers in Redis and fails over when the one serving a version is killed', async () => {
     extra = new AppProcess('inference', await freePort(), { ...platform.inference.env });
     await extra.start();

@@ -318,9 +318,9 @@ try {
     ),
   );
   print(await platformLoad('(c) platform JSON 32 rows, 8 conns', 8, jsonRequest(32), 32));
-  // Two gateway replicas (as a Kubernetes Service or load balancer would spread clients), on
-  // the same two cores: the gateway's single event loop, not its CPU, is what holds (c) back.
-  if (!only || only.test('(c2)')) {
+  // Two gateway replicas (as a Kubernetes Service or load balancer would spread clients), then
+  // also two workers for the version, on the same two cores: more event loops, less waiting.
+  if (!only || only.test('(c2)') || only.test('(c3)')) {
     const second = new AppProcess('gateway', await freePort(), { ...platform.gateway.env });
     await second.start();
     const both = { ...platformCpu, gateway2: second.pid };
@@ -328,6 +328,28 @@ try {
       load(name, [gw, second.url], connections, makeRequest, rows, both, probe);
     print(await twoGateways('(c2) 2 gateways: JSON 1 row, 64 conns', 64, jsonRequest(1), 1));
     print(await twoGateways('(c2) 2 gateways: binary 1 row, 64 conns', 64, binaryRequest, 1));
+    // And two workers sharing the version (serving config `replicas: 2`).
+    if (!only || only.test('(c3)')) {
+      const worker2 = new AppProcess('inference', await freePort(), { ...platform.inference.env });
+      await worker2.start();
+      const patched = await fetch(`${gw}/api/models/mlp/versions/1`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ servingConfig: { replicas: 2 } }),
+      });
+      console.log(`replicas: PATCH answered ${patched.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // both heartbeats, caches
+      const all = { ...both, worker2: worker2.pid };
+      const shared = (name, connections, makeRequest, rows) =>
+        load(name, [gw, second.url], connections, makeRequest, rows, all);
+      print(
+        await shared('(c3) 2 gateways, 2 workers: JSON 1 row, 64 conns', 64, jsonRequest(1), 1),
+      );
+      print(
+        await shared('(c3) 2 gateways, 2 workers: binary 1 row, 64 conns', 64, binaryRequest, 1),
+      );
+      await worker2.stop();
+    }
     await second.stop();
   }
   // For reference: the worker alone (no gateway), to show what the gateway path costs.

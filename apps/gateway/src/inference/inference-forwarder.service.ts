@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ResolvedVersion } from '@maas/model-registry';
+import type { ResolvedVersion, ServingConfig } from '@maas/model-registry';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { readLimited } from '../http/body-parsing.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
@@ -78,7 +78,8 @@ export class InferenceForwarder {
   ): Promise<void> {
     usage.modelName = resolved.model.name;
     usage.modelVersion = resolved.version.number;
-    const candidates = this.directory.candidates(resolved.version.id);
+    const replicas = (resolved.version.servingConfig as ServingConfig | null)?.replicas ?? 1;
+    const candidates = this.directory.candidates(resolved.version.id, replicas);
     let body: Buffer | Readable = Buffer.alloc(0);
     const raw = request.body as Readable | Buffer | undefined | null;
     if (Buffer.isBuffer(raw)) body = raw;

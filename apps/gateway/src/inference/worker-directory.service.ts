@@ -30,6 +30,8 @@ const SUSPECT_MS = 5000;
 export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy {
   private workers: WorkerInfo[] = [];
   private readonly suspects = new Map<string, number>();
+  /** Requests routed per version with replicas > 1 (whose turn is next). */
+  private readonly turns = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
 
@@ -65,13 +67,24 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     return this.workers;
   }
 
-  /** Workers to try for a version, best first. */
-  candidates(versionId: string): WorkerTarget[] {
+  /**
+   * Workers to try for a version, best first. With `replicas` > 1 the first that many in
+   * rendezvous order take turns at the front (the rest stay behind them for failover).
+   */
+  candidates(versionId: string, replicas = 1): WorkerTarget[] {
     const fallback = { url: this.config.INFERENCE_WORKER_URL };
     if (this.workers.length === 0) return [fallback];
     const ordered: WorkerTarget[] = rendezvousOrder(versionId, this.workers, (w) => w.id).map(
       (w) => (w.link ? { url: w.url, link: w.link } : { url: w.url }),
     );
+    const sharing = Math.min(replicas, ordered.length);
+    if (sharing > 1) {
+      const turn = this.turns.get(versionId) ?? 0;
+      if (this.turns.size >= 10_000) this.turns.clear();
+      this.turns.set(versionId, turn + 1);
+      const first = turn % sharing;
+      ordered.unshift(...ordered.splice(first, sharing - first));
+    }
     // The static URL (e.g. a Kubernetes Service) is the last resort when no registered one answers.
     if (!ordered.some((target) => target.url === fallback.url)) ordered.push(fallback);
     if (this.suspects.size === 0) return ordered;

@@ -45,6 +45,7 @@ const ServingConfigDto = z
     maxBatchSize: z.number().int().min(1).max(65_536).optional(),
     maxQueueDelayMs: z.number().int().min(0).max(60_000).optional(),
     instanceConcurrency: z.number().int().min(1).max(64).optional(),
+    replicas: z.number().int().min(1).max(16).optional(),
   })
   .strict();
 const VersionUpdateDto = z

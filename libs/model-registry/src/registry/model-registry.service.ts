@@ -62,6 +62,11 @@ export interface ServingConfig {
   maxBatchSize?: number;
   maxQueueDelayMs?: number;
   instanceConcurrency?: number;
+  /**
+   * Workers that share the version's traffic: the first `replicas` in its rendezvous order take
+   * requests in turn (default 1: the version stays hot on one worker).
+   */
+  replicas?: number;
 }
 
 /** A label's targets: version number → weight (one entry: a plain label). */
