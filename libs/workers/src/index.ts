@@ -9,9 +9,11 @@ export {
 } from './worker-registry.js';
 export {
   type Frame,
+  callOf,
   FrameError,
   FrameKind,
   FrameReader,
+  type LinkCall,
   type LinkRequestMeta,
   type LinkResponseMeta,
   MAX_FRAME_BYTES,

@@ -20,6 +20,14 @@ export const FrameKind = {
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
+/** What a request frame asks the worker to run: an Open Inference Protocol infer or a TF Serving predict. */
+export type LinkCall = 'infer' | 'predict';
+
+/** The call a request frame's kind names, if it names one. */
+export function callOf(kind: number): LinkCall | undefined {
+  return kind === FrameKind.infer ? 'infer' : kind === FrameKind.predict ? 'predict' : undefined;
+}
+
 /** What a request frame's meta says. */
 export interface LinkRequestMeta {
   /** Tenant the gateway authenticated the caller as. */

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedVersion, ServingConfig } from '@maas/model-registry';
+import type { LinkCall } from '@maas/workers';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { readLimited } from '../http/body-parsing.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
@@ -36,10 +37,7 @@ export interface InferenceUsage {
   rows: number;
 }
 
-/** The worker call an inference route makes. */
-export type WorkerCall = 'infer' | 'predict';
-
-function workerPath(call: WorkerCall, { model, version }: ResolvedVersion): string {
+function workerPath(call: LinkCall, { model, version }: ResolvedVersion): string {
   const name = encodeURIComponent(model.name);
   return call === 'infer'
     ? `/v2/models/${name}/versions/${version.number}/infer`
@@ -49,7 +47,10 @@ function workerPath(call: WorkerCall, { model, version }: ResolvedVersion): stri
 /** What the worker answered, whichever transport carried it. */
 interface WorkerAnswer {
   status: number;
+  /** The FORWARDED_RESPONSE_HEADERS it set. */
   headers: Record<string, string | undefined>;
+  /** Rows billed, when the worker said. */
+  rows?: number;
   body: Buffer | Readable;
 }
 
@@ -71,7 +72,7 @@ export class InferenceForwarder {
   async forward(
     tenantId: string,
     resolved: ResolvedVersion,
-    call: WorkerCall,
+    call: LinkCall,
     request: FastifyRequest,
     reply: FastifyReply,
     usage: InferenceUsage,
@@ -100,8 +101,7 @@ export class InferenceForwarder {
           const value = answer.headers[name];
           if (value !== undefined) void reply.header(name, value);
         }
-        const rows = Number(answer.headers['x-maas-rows']);
-        if (answer.status < 300 && Number.isFinite(rows)) usage.rows = rows;
+        if (answer.status < 300 && answer.rows !== undefined) usage.rows = answer.rows;
         await reply.send(answer.body);
         return;
       } catch (error) {
@@ -118,7 +118,7 @@ export class InferenceForwarder {
     address: string,
     tenantId: string,
     { model, version }: ResolvedVersion,
-    call: WorkerCall,
+    call: LinkCall,
     request: FastifyRequest,
     body: Buffer,
   ): Promise<WorkerAnswer> {
@@ -143,9 +143,9 @@ export class InferenceForwarder {
         'inference-header-content-length':
           meta.headerLength === undefined ? undefined : String(meta.headerLength),
         'retry-after': meta.retryAfter,
-        'x-maas-rows': meta.rows === undefined ? undefined : String(meta.rows),
         'x-maas-batch-size': meta.batchRows === undefined ? undefined : String(meta.batchRows),
       },
+      rows: meta.rows,
       body: answer,
     };
   }
@@ -154,7 +154,7 @@ export class InferenceForwarder {
     origin: string,
     tenantId: string,
     resolved: ResolvedVersion,
-    call: WorkerCall,
+    call: LinkCall,
     request: FastifyRequest,
     body: Buffer | Readable,
   ): Promise<WorkerAnswer> {
@@ -174,15 +174,17 @@ export class InferenceForwarder {
       body,
     });
     const answerHeaders: Record<string, string | undefined> = {};
-    for (const name of [...FORWARDED_RESPONSE_HEADERS, 'x-maas-rows']) {
+    for (const name of FORWARDED_RESPONSE_HEADERS) {
       const value = response.headers[name];
       if (typeof value === 'string') answerHeaders[name] = value;
     }
+    const rows = Number(response.headers['x-maas-rows']);
     // Small answers go back in one write; large ones stream.
     const length = Number(response.headers['content-length'] ?? NaN);
     return {
       status: response.statusCode,
       headers: answerHeaders,
+      rows: Number.isFinite(rows) ? rows : undefined,
       body:
         length <= BUFFERED_BODY_BYTES
           ? Buffer.from(await response.body.arrayBuffer())

@@ -3,17 +3,14 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type Logger, sendError } from '@maas/app-runtime';
 import type { VersionSelector } from '@maas/model-registry';
+import type { LinkCall } from '@maas/workers';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { TenantAuthenticator } from '../auth/guards.js';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
 import { parseVersionNumber } from '../models/models.controller.js';
 import { RequestLimits } from '../quotas/request-limits.service.js';
 import { UsageMeterService } from '../usage/usage-meter.service.js';
-import {
-  InferenceForwarder,
-  type InferenceUsage,
-  type WorkerCall,
-} from './inference-forwarder.service.js';
+import { InferenceForwarder, type InferenceUsage } from './inference-forwarder.service.js';
 import { parseTfServingPath, selectorOf } from './tf-serving.js';
 import { VersionResolver } from './version-resolver.service.js';
 
@@ -21,7 +18,7 @@ import { VersionResolver } from './version-resolver.service.js';
 interface InferenceTarget {
   model: string;
   selector: VersionSelector;
-  call: WorkerCall;
+  call: LinkCall;
 }
 
 const V1_PREFIX = /^\/v1\/models\//i;

@@ -10,16 +10,16 @@ import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 const REFRESH_MS = 1000;
+/** Index entries older than this are pruned; liveness itself is the record's Redis TTL. */
+const INDEX_MAX_AGE_MS = 60_000;
+/** A worker that refused a connection is tried last for this long. */
+const SUSPECT_MS = 5000;
 
 /** A worker to send a request to: its HTTP base URL, and its link address when it has one. */
 export interface WorkerTarget {
   url: string;
   link?: string;
 }
-/** Index entries older than this are pruned; liveness itself is the record's Redis TTL. */
-const INDEX_MAX_AGE_MS = 60_000;
-/** A worker that refused a connection is tried last for this long. */
-const SUSPECT_MS = 5000;
 
 /**
  * The live inference workers (from their Redis heartbeats, refreshed every second) and the order
@@ -75,7 +75,7 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     const fallback = { url: this.config.INFERENCE_WORKER_URL };
     if (this.workers.length === 0) return [fallback];
     const ordered: WorkerTarget[] = rendezvousOrder(versionId, this.workers, (w) => w.id).map(
-      (w) => (w.link ? { url: w.url, link: w.link } : { url: w.url }),
+      ({ url, link }) => ({ url, link }),
     );
     const sharing = Math.min(replicas, ordered.length);
     if (sharing > 1) {

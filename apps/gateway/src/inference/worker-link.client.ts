@@ -5,6 +5,7 @@ import {
   type Frame,
   FrameKind,
   frameHead,
+  type LinkCall,
   type LinkRequestMeta,
   type LinkResponseMeta,
   parseMeta,
@@ -105,11 +106,11 @@ class WorkerLink {
           reject(new WorkerUnreachableError(this.address, true));
         }
         // Requests written on it may or may not have reached the worker.
-        for (const [id, pending] of this.pending) {
+        for (const pending of this.pending.values()) {
           clearTimeout(pending.timer);
           pending.reject(new WorkerUnreachableError(this.address, false));
-          this.pending.delete(id);
         }
+        this.pending.clear();
         this.onClosed(this);
       });
     });
@@ -146,7 +147,7 @@ export class WorkerLinkClient implements OnModuleDestroy {
 
   request(
     address: string,
-    call: 'infer' | 'predict',
+    call: LinkCall,
     meta: LinkRequestMeta,
     body: Buffer,
   ): Promise<LinkResponse> {
@@ -157,12 +158,7 @@ export class WorkerLinkClient implements OnModuleDestroy {
       });
       this.links.set(address, link);
     }
-    return link.request(
-      call === 'infer' ? FrameKind.infer : FrameKind.predict,
-      meta,
-      body,
-      this.config.INFERENCE_TIMEOUT_MS,
-    );
+    return link.request(FrameKind[call], meta, body, this.config.INFERENCE_TIMEOUT_MS);
   }
 
   onModuleDestroy(): void {

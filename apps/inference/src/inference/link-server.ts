@@ -2,9 +2,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DomainError, errorAnswerOf, type Logger } from '@maas/app-runtime';
 import {
+  callOf,
   type Frame,
   FrameKind,
   frameHead,
+  type LinkCall,
   type LinkRequestMeta,
   type LinkResponseMeta,
   parseMeta,
@@ -16,11 +18,6 @@ import { INFERENCE_LOGGER } from '../models/model-cache.service.js';
 import { headerLengthOf } from './inference-routes.js';
 import { InferenceMetrics } from './inference.metrics.js';
 import { InferenceService, type ServedResponse } from './inference.service.js';
-
-const CALLS: Record<number, 'infer' | 'predict'> = {
-  [FrameKind.infer]: 'infer',
-  [FrameKind.predict]: 'predict',
-};
 
 function requestOf(frame: Frame): LinkRequestMeta {
   const meta = parseMeta<LinkRequestMeta>(frame);
@@ -109,7 +106,7 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
       writeFrame(socket, frameHead(frame.id, FrameKind.refused, {}, 0));
       return;
     }
-    const call = CALLS[frame.kind];
+    const call = callOf(frame.kind);
     const started = performance.now();
     this.inFlight++;
     const context: { request?: LinkRequestMeta } = {};
@@ -135,7 +132,7 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async answer(
-    call: 'infer' | 'predict' | undefined,
+    call: LinkCall | undefined,
     frame: Frame,
     context: { request?: LinkRequestMeta },
   ): Promise<{ meta: LinkResponseMeta; body: Buffer }> {
