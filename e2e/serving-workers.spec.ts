@@ -163,6 +163,8 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       INFERENCE_TRANSPORT: 'http',
     });
     await httpGateway.start();
+    // Its own model: 'linear' must stay loaded on one worker only for the failover test below.
+    await uploadModel(api, key, 'over-http', buildGemmModel({ weights: W, bias: B }));
     try {
       const viaHttp = apiFor(httpGateway.url);
       const linkBefore = await metricValue(worker, 'maas_inference_link_requests_total');
@@ -173,7 +175,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       const before = [await httpRoute(inferRoute, 200), await httpRoute(inferRoute, 400)];
       const predictBefore = await httpRoute(predictRoute, 200);
 
-      const infer = await viaHttp('/v2/models/linear/infer', {
+      const infer = await viaHttp('/v2/models/over-http/infer', {
         method: 'POST',
         headers: auth(),
         json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] },
@@ -181,7 +183,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       expect(infer.status).toBe(200);
       const out = ((await infer.json()) as { outputs: { data: number[] }[] }).outputs[0]!;
       out.data.forEach((v, j) => expect(v).toBeCloseTo(gemm([1, 2, 3, 4])[j]!, 4));
-      const predict = await viaHttp('/v1/models/linear:predict', {
+      const predict = await viaHttp('/v1/models/over-http:predict', {
         method: 'POST',
         headers: auth(),
         json: { instances: [[4, 3, 2, 1]] },
@@ -189,7 +191,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       expect(predict.status).toBe(200);
       const predictions = ((await predict.json()) as { predictions: number[][] }).predictions;
       predictions[0]!.forEach((v, j) => expect(v).toBeCloseTo(gemm([4, 3, 2, 1])[j]!, 4));
-      const wrongShape = await viaHttp('/v2/models/linear/infer', {
+      const wrongShape = await viaHttp('/v2/models/over-http/infer', {
         method: 'POST',
         headers: auth(),
         json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] },
