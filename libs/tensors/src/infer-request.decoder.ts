@@ -1,12 +1,19 @@
 import { elementByteSize, isDatatype } from './datatype.js';
 import { decodeBinaryTensorData } from './binary-tensor.codec.js';
+import { type DataRunSource, dataRunIndex, liftDataRuns } from './json-data-runs.js';
 import {
   type JsonDecodeContext,
   flattenJsonData,
   jsonValuesToTensorData,
   parseJsonExact,
 } from './json-values.js';
-import { type Tensor, type TensorParameters, elementCount, formatShape } from './tensor.js';
+import {
+  type Tensor,
+  type TensorData,
+  type TensorParameters,
+  elementCount,
+  formatShape,
+} from './tensor.js';
 import { TensorError } from './tensor.error.js';
 
 /** Which outputs to answer in binary form: all, none, or those named. */
@@ -75,6 +82,9 @@ export function decodeInferRequest(
     }
   }
   const jsonEnd = headerLength ?? buffer.length;
+  const hasBinaryPart = headerLength !== undefined;
+  const fast = decodeWithDataRuns(buffer, jsonEnd, hasBinaryPart);
+  if (fast !== undefined) return fast;
   const text = buffer.toString('utf8', 0, jsonEnd);
   let parsed: unknown;
   try {
@@ -83,12 +93,65 @@ export function decodeInferRequest(
     throw new TensorError(`request body is not valid JSON: ${(error as Error).message}`);
   }
   const context: JsonDecodeContext = { exact: false, sawImpreciseInteger: false };
-  const hasBinaryPart = headerLength !== undefined;
   const request = decodeParsedRequest(parsed, buffer, jsonEnd, hasBinaryPart, context);
   if (!context.sawImpreciseInteger) return request;
   // Some INT64/UINT64 value went past 2^53 and JSON.parse rounded it: read the text again exactly.
   context.exact = true;
   return decodeParsedRequest(parseJsonExact(text), buffer, jsonEnd, hasBinaryPart, context);
+}
+
+/**
+ * The fast path (json-data-runs): `data` arrays are lifted out before JSON.parse and converted
+ * straight into typed arrays. Undefined when the body has no such array, or anything about it
+ * is unusual (a run outside an input's `data`, a 64-bit integer past 2^53, an error to report):
+ * the body is then decoded the plain way, which also words every error.
+ */
+function decodeWithDataRuns(
+  buffer: Buffer,
+  jsonEnd: number,
+  hasBinaryPart: boolean,
+): InferRequest | undefined {
+  const lifted = liftDataRuns(buffer, jsonEnd);
+  if (lifted === undefined) return undefined;
+  const context: JsonDecodeContext = {
+    exact: false,
+    sawImpreciseInteger: false,
+    runs: { bytes: buffer, runs: lifted.runs, used: 0 },
+  };
+  try {
+    const request = decodeParsedRequest(
+      JSON.parse(lifted.text),
+      buffer,
+      jsonEnd,
+      hasBinaryPart,
+      context,
+    );
+    const allUsed = context.runs!.used === lifted.runs.length;
+    return allUsed && !context.sawImpreciseInteger ? request : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An input's `data` from a lifted run: FP32 read straight from the bytes, others via JSON.parse. */
+function dataFromRun(
+  source: DataRunSource,
+  index: number,
+  datatype: Tensor['datatype'],
+  expected: number,
+  where: string,
+  context: JsonDecodeContext,
+): TensorData {
+  const run = source.runs[index]!;
+  source.used++;
+  // The plain path words the error.
+  if (run.count !== expected) throw new TensorError(`${where}: element count mismatch`);
+  if (datatype === 'FP32') return run.float32;
+  const values = flattenJsonData(
+    JSON.parse(source.bytes.toString('utf8', run.start, run.end)) as unknown[],
+    expected,
+  );
+  return jsonValuesToTensorData(datatype, values, where, context);
 }
 
 function decodeParsedRequest(
@@ -154,8 +217,20 @@ function decodeParsedRequest(
       pendingBinary.push({ tensor, byteSize: binarySize as number, where });
       continue;
     }
-    if (!Array.isArray(raw.data)) throw new TensorError(`${where}: 'data' must be an array`);
     const expected = elementCount(dims);
+    const runIndex = context.runs === undefined ? -1 : dataRunIndex(raw.data);
+    if (runIndex >= 0) {
+      const tensor: Tensor = {
+        name,
+        datatype,
+        shape: dims,
+        data: dataFromRun(context.runs!, runIndex, datatype, expected, where, context),
+      };
+      if (inputParameters !== undefined) tensor.parameters = inputParameters;
+      inputs.push(tensor);
+      continue;
+    }
+    if (!Array.isArray(raw.data)) throw new TensorError(`${where}: 'data' must be an array`);
     const values = flattenJsonData(raw.data, expected);
     if (values.length !== expected) {
       throw new TensorError(

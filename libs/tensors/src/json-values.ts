@@ -1,5 +1,6 @@
 import { endianness } from 'node:os';
 import { type Datatype, isFixedSizeDatatype } from './datatype.js';
+import type { DataRunSource } from './json-data-runs.js';
 import { numberToBfloat16Bits, numberToFloat16Bits } from './half-float.js';
 import { type TensorData, allocateTypedArray } from './tensor.js';
 import { TensorError } from './tensor.error.js';
@@ -24,6 +25,8 @@ export interface JsonDecodeContext {
   /** True once the text was parsed by parseJsonExact (big integers are bigint). */
   exact: boolean;
   sawImpreciseInteger: boolean;
+  /** `data` arrays lifted out before JSON.parse (infer-request.decoder's fast path). */
+  runs?: DataRunSource;
 }
 
 function flattenInto(value: readonly unknown[], out: unknown[], position: number): number {
