@@ -92,6 +92,17 @@ describe('operations: Prometheus metrics after real traffic', () => {
       expect(text).not.toContain(REQUEST_ID);
       expect(text).not.toContain('route="/v2/models/mlp');
     }
+    // Inference is answered ahead of Fastify's router, and logged like every other route.
+    const logged = platform.gateway
+      .logLines()
+      .filter((line) => line.msg === 'request' && line.route === '/v2/models/:model/infer');
+    expect(logged).toHaveLength(REQUESTS);
+    expect(logged.find((line) => line.requestId === REQUEST_ID)).toMatchObject({
+      method: 'POST',
+      url: '/v2/models/mlp/infer',
+      status: 200,
+    });
+    expect(new Set(logged.map((line) => line.requestId)).size).toBe(REQUESTS);
   });
 
   it('exposes usage flush lag, rate-limit rejections and the training queue', async () => {

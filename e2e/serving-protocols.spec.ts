@@ -78,6 +78,32 @@ describe('serving protocols through the gateway', () => {
       const missing = await api('/v2/models/linear/versions/9/ready', { headers: auth() });
       expect(missing.status).toBe(404);
       expect(await missing.json()).toHaveProperty('error');
+      // Answered ahead of the router: the same error shape and request id for URL and auth
+      // mistakes; other methods on an infer URL still reach the router (404).
+      const badEncoding = await api('/v2/models/%E0%A4%A/infer', {
+        method: 'POST',
+        headers: auth(),
+        json: { inputs: [] },
+      });
+      expect(badEncoding.status).toBe(400);
+      expect(((await badEncoding.json()) as { error: string }).error).toMatch(/URL encoding/);
+      const anonymous = await api('/v2/models/linear/infer', {
+        method: 'POST',
+        headers: { 'x-request-id': 'no-key-1' },
+        json: { inputs: [] },
+      });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('x-request-id')).toBe('no-key-1');
+      expect(await anonymous.json()).toEqual({ error: 'an API key is required' });
+      const notJson = await api('/v2/models/linear/infer', {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: '{"inputs": [',
+      });
+      expect(notJson.status).toBe(400);
+      expect(((await notJson.json()) as { error: string }).error).toMatch(/not valid JSON/);
+      const get = await api('/v2/models/linear/infer', { headers: auth() });
+      expect(get.status).toBe(404);
     });
 
     it('runs every datatype with flat and nested data and returns the same values', async () => {

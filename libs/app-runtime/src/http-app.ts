@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
@@ -13,6 +13,51 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdFor(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+/** One answered request, as the request log and the HTTP metrics record it. */
+export interface AnsweredRequest {
+  requestId: string;
+  method: string;
+  url: string;
+  /** The route template (`/v2/models/:model/infer`), or 'unmatched'. */
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+/** Counts and times an answered request and writes its log line (every app, every route). */
+export function recordRequest(
+  metrics: HttpMetrics,
+  logger: Logger,
+  answered: AnsweredRequest,
+): void {
+  const { method, route, status, durationMs } = answered;
+  metrics.requests.inc({ method, route, status: String(status) });
+  metrics.duration.observe({ method, route }, durationMs / 1000);
+  logger.info({ ...answered, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+}
+
+/** Servers whose app is closing: intercepted requests go to Fastify, which answers 503. */
+const closingServers = new WeakSet<Server>();
+
+/** Takes a request ahead of the router (true), or leaves it to the router (false). */
+export type RequestInterceptor = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+/**
+ * Puts `intercept` ahead of Fastify's router on an app's HTTP server, for a hot path that needs
+ * none of what the router adds per request (routing, hooks, content-type parsing, reply
+ * serialisation): it answers on the raw request and response, and must itself do what the
+ * hooks do for every other route (x-request-id, recordRequest). Requests it declines, and all
+ * requests once the app is closing, go to Fastify as before.
+ */
+export function interceptRequests(server: Server, intercept: RequestInterceptor): void {
+  const routers = server.listeners('request') as RequestInterceptor[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!closingServers.has(server) && intercept(request, response)) return;
+    for (const route of routers) route(request, response);
+  });
 }
 
 export interface HttpAppOptions {
@@ -56,21 +101,14 @@ export async function createHttpApp(
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.duration.observe({ method: request.method, route }, seconds);
-    options.logger.info(
-      {
-        requestId: request.id,
-        method: request.method,
-        url: request.url,
-        route,
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
+    recordRequest(metrics, options.logger, {
+      requestId: request.id,
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      durationMs: reply.elapsedTime,
+    });
     done();
   });
   drainOnSignals(app, options);
@@ -107,7 +145,10 @@ function drainOnSignals(app: NestFastifyApplication, options: HttpAppOptions): v
         return options.beforeClose?.(app);
       })
       .catch((error: unknown) => logger.error({ err: error }, 'draining failed'))
-      .then(() => app.close())
+      .then(() => {
+        closingServers.add(server);
+        return app.close();
+      })
       .then(() => {
         logger.info('stopped');
         process.exit(0);

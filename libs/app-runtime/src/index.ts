@@ -3,8 +3,8 @@ export type { Logger } from './logger.js';
 export { HttpMetrics, METRICS_REGISTRY, MetricsController, MetricsModule } from './metrics.js';
 export { HealthController, HealthModule, READINESS_CHECKS } from './health.js';
 export type { ReadinessCheck } from './health.js';
-export { createHttpApp, requestIdFor } from './http-app.js';
-export type { HttpAppOptions } from './http-app.js';
+export { createHttpApp, interceptRequests, recordRequest, requestIdFor } from './http-app.js';
+export type { AnsweredRequest, HttpAppOptions, RequestInterceptor } from './http-app.js';
 export { DomainError, ERROR_STATUS, invalidArgument, notFound, statusOf } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
@@ -34,7 +35,13 @@ export class AdminGuard extends AuthGuard('jwt') {
   }
 }
 
-export function presentedApiKey(request: AuthenticatedRequest): string | undefined {
+/** A request presenting credentials: a Fastify request, or the inference path's exchange. */
+export interface CredentialBearer {
+  headers: IncomingHttpHeaders;
+  principal?: Principal;
+}
+
+export function presentedApiKey(request: CredentialBearer): string | undefined {
   const header = request.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return header.trim();
   const authorization = request.headers.authorization;
@@ -55,7 +62,7 @@ export class TenantAuthenticator {
   ) {}
 
   async authenticate(
-    request: AuthenticatedRequest,
+    request: CredentialBearer,
     scope: ApiKeyScope | undefined,
   ): Promise<Principal & { scopes: ApiKeyScope[] }> {
     const key = presentedApiKey(request);

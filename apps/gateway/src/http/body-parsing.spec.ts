@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isForwardedRoute, readLimited } from './body-parsing.js';
+import { readLimited } from './body-parsing.js';
 
 describe('readLimited', () => {
   it('reads a body sent in several chunks whole', async () => {
@@ -24,15 +24,5 @@ describe('readLimited', () => {
 
   it('reads an empty body', async () => {
     expect((await readLimited(Readable.from([]), 10)).length).toBe(0);
-  });
-});
-
-describe('isForwardedRoute', () => {
-  it('matches the inference routes the gateway forwards unparsed, and nothing else', () => {
-    expect(isForwardedRoute('/v2/models/m/infer')).toBe(true);
-    expect(isForwardedRoute('/v2/models/m/versions/2/infer?x=1')).toBe(true);
-    expect(isForwardedRoute('/v1/models/m/labels/prod:PREDICT')).toBe(true);
-    expect(isForwardedRoute('/v2/models/m')).toBe(false);
-    expect(isForwardedRoute('/api/models/m/infer')).toBe(false);
   });
 });

@@ -2,16 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { DomainError } from '@maas/app-runtime';
 
-// Inference bodies are forwarded to a worker untouched (never parsed and re-serialised here).
-const FORWARDED_ROUTE = /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer(\?|$)/;
-// TF Serving `:predict` (keywords case-insensitive, as TF Serving matches them).
-const FORWARDED_TFS_ROUTE =
-  /^\/v1\/models\/[^/:?]+(\/(versions|labels)\/[^/:?]+)?:(predict|classify|regress)(\?|$)/i;
-
-export function isForwardedRoute(url: string): boolean {
-  return FORWARDED_ROUTE.test(url) || FORWARDED_TFS_ROUTE.test(url);
-}
-
 /**
  * A request body read whole, refused with 413 past `limit` bytes. Listens for 'data' rather than
  * iterating the stream: the async iterator costs a promise per chunk on the inference hot path.
@@ -43,16 +33,13 @@ export function readLimited(stream: Readable, limit: number): Promise<Buffer> {
 }
 
 /**
- * JSON bodies of platform routes are parsed here with a size limit; inference bodies and
- * uploads (octet-stream and anything else) reach the handler as the raw request stream.
+ * JSON bodies of platform routes are parsed here with a size limit; uploads (octet-stream and
+ * anything else) reach the handler as the raw request stream. Inference requests never get
+ * here: InferenceRoutes answers them ahead of the router, forwarding bodies unparsed.
  */
 export function configureBodyParsing(fastify: FastifyInstance, jsonLimit: number): void {
   fastify.removeContentTypeParser(['application/json', 'text/plain']);
   fastify.addContentTypeParser('application/json', (request, payload, done) => {
-    if (isForwardedRoute(request.url)) {
-      done(null, payload);
-      return;
-    }
     readLimited(payload, jsonLimit).then(
       (buffer) => {
         if (buffer.length === 0) return done(null, undefined);

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ResolvedVersion, ServingConfig } from '@maas/model-registry';
 import type { LinkCall } from '@maas/workers';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { readLimited } from '../http/body-parsing.js';
+import type { InferenceExchange } from './inference-exchange.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
 import { WorkerDirectory } from './worker-directory.service.js';
 import { WorkerLinkClient } from './worker-link.client.js';
@@ -73,8 +73,7 @@ export class InferenceForwarder {
     tenantId: string,
     resolved: ResolvedVersion,
     call: LinkCall,
-    request: FastifyRequest,
-    reply: FastifyReply,
+    exchange: InferenceExchange,
     usage: InferenceUsage,
   ): Promise<void> {
     usage.modelName = resolved.model.name;
@@ -82,27 +81,26 @@ export class InferenceForwarder {
     const replicas = (resolved.version.servingConfig as ServingConfig | null)?.replicas ?? 1;
     const candidates = this.directory.candidates(resolved.version.id, replicas);
     let body: Buffer | Readable = Buffer.alloc(0);
-    const raw = request.body as Readable | Buffer | undefined | null;
-    if (Buffer.isBuffer(raw)) body = raw;
-    else if (raw && typeof (raw as Readable).pipe === 'function') {
-      const length = Number(request.headers['content-length'] ?? NaN);
+    const { headers } = exchange.request;
+    const length = Number(headers['content-length'] ?? NaN);
+    if (length > 0 || headers['transfer-encoding'] !== undefined) {
       const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
-      body = length <= whole ? await readLimited(raw, whole) : raw;
+      body = length <= whole ? await readLimited(exchange.request, whole) : exchange.request;
     }
     let lastError: unknown;
     for (const target of candidates) {
       try {
         const answer =
           target.link && Buffer.isBuffer(body) && this.config.INFERENCE_TRANSPORT === 'link'
-            ? await this.overLink(target.link, tenantId, resolved, call, request, body)
-            : await this.overHttp(target.url, tenantId, resolved, call, request, body);
-        void reply.status(answer.status);
+            ? await this.overLink(target.link, tenantId, resolved, call, exchange, body)
+            : await this.overHttp(target.url, tenantId, resolved, call, exchange, body);
+        exchange.status(answer.status);
         for (const name of FORWARDED_RESPONSE_HEADERS) {
           const value = answer.headers[name];
-          if (value !== undefined) void reply.header(name, value);
+          if (value !== undefined) exchange.header(name, value);
         }
         if (answer.status < 300 && answer.rows !== undefined) usage.rows = answer.rows;
-        await reply.send(answer.body);
+        exchange.send(answer.body);
         return;
       } catch (error) {
         lastError = error;
@@ -119,10 +117,10 @@ export class InferenceForwarder {
     tenantId: string,
     { model, version }: ResolvedVersion,
     call: LinkCall,
-    request: FastifyRequest,
+    exchange: InferenceExchange,
     body: Buffer,
   ): Promise<WorkerAnswer> {
-    const headerLength = request.headers['inference-header-content-length'];
+    const headerLength = exchange.request.headers['inference-header-content-length'];
     const { meta, body: answer } = await this.link.request(
       address,
       call,
@@ -130,7 +128,7 @@ export class InferenceForwarder {
         tenant: tenantId,
         model: model.name,
         version: version.number,
-        requestId: String(request.id),
+        requestId: exchange.id,
         // The worker validates it (400 on a malformed one), as on HTTP.
         ...(typeof headerLength === 'string' ? { headerLength } : {}),
       },
@@ -155,15 +153,15 @@ export class InferenceForwarder {
     tenantId: string,
     resolved: ResolvedVersion,
     call: LinkCall,
-    request: FastifyRequest,
+    exchange: InferenceExchange,
     body: Buffer | Readable,
   ): Promise<WorkerAnswer> {
     const headers: Record<string, string> = {
-      'x-request-id': String(request.id),
+      'x-request-id': exchange.id,
       'x-maas-tenant-id': tenantId,
     };
     for (const name of FORWARDED_REQUEST_HEADERS) {
-      const value = request.headers[name];
+      const value = exchange.request.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
     const response = await this.client.forward({

@@ -1,15 +1,23 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type Logger, sendError } from '@maas/app-runtime';
+import {
+  DomainError,
+  errorAnswerOf,
+  HttpMetrics,
+  interceptRequests,
+  type Logger,
+  recordRequest,
+} from '@maas/app-runtime';
 import type { VersionSelector } from '@maas/model-registry';
 import type { LinkCall } from '@maas/workers';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { TenantAuthenticator } from '../auth/guards.js';
-import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
+import type { Principal } from '../auth/principal.js';
 import { parseVersionNumber } from '../models/models.controller.js';
 import { RequestLimits } from '../quotas/request-limits.service.js';
 import { UsageMeterService } from '../usage/usage-meter.service.js';
+import { InferenceExchange } from './inference-exchange.js';
 import { InferenceForwarder, type InferenceUsage } from './inference-forwarder.service.js';
 import { parseTfServingPath, selectorOf } from './tf-serving.js';
 import { VersionResolver } from './version-resolver.service.js';
@@ -21,42 +29,80 @@ interface InferenceTarget {
   call: LinkCall;
 }
 
-const V1_PREFIX = /^\/v1\/models\//i;
-
-function v2Target(request: FastifyRequest): InferenceTarget {
-  const params = request.params as { model: string; version?: string };
-  return {
-    model: params.model,
-    selector: params.version === undefined ? {} : { version: parseVersionNumber(params.version) },
-    call: 'infer',
-  };
+/** An inference route: its template (for metrics and logs) and what its URL names. */
+interface InferenceRoute {
+  template: string;
+  /** Throws the route's 4xx/5xx for a URL it cannot serve. */
+  target: () => InferenceTarget;
 }
 
-function v1Target(request: FastifyRequest): InferenceTarget {
-  const url = request.url.split('?')[0]!;
-  const path = parseTfServingPath(url.replace(V1_PREFIX, ''));
-  if (!path || path.action === undefined || path.action === 'metadata') {
-    throw new DomainError('NOT_FOUND', `no such route: ${url}`);
+const V2_INFER = /^\/v2\/models\/([^/]+)\/infer$/;
+const V2_VERSION_INFER = /^\/v2\/models\/([^/]+)\/versions\/([^/]+)\/infer$/;
+const V1_PREFIX = '/v1/models/';
+
+function decodedSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new DomainError('INVALID_ARGUMENT', `malformed URL encoding in '${raw}'`);
   }
-  if (path.action !== 'predict') {
-    throw new DomainError('UNIMPLEMENTED', `:${path.action} is not supported; use :predict`);
+}
+
+function v1Target(path: string): InferenceTarget {
+  const parsed = parseTfServingPath(path.slice(V1_PREFIX.length));
+  if (!parsed || parsed.action === undefined || parsed.action === 'metadata') {
+    throw new DomainError('NOT_FOUND', `no such route: ${path}`);
   }
-  return {
-    model: path.model,
-    selector: selectorOf(path),
-    call: 'predict',
-  };
+  if (parsed.action !== 'predict') {
+    throw new DomainError('UNIMPLEMENTED', `:${parsed.action} is not supported; use :predict`);
+  }
+  return { model: parsed.model, selector: selectorOf(parsed), call: 'predict' };
+}
+
+/** The inference route a request is for, or undefined (then Fastify's router takes it). */
+export function inferenceRouteOf(
+  method: string | undefined,
+  url: string,
+): InferenceRoute | undefined {
+  if (method !== 'POST') return undefined;
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  let match = V2_INFER.exec(path);
+  if (match) {
+    const model = match[1]!;
+    return {
+      template: '/v2/models/:model/infer',
+      target: () => ({ model: decodedSegment(model), selector: {}, call: 'infer' }),
+    };
+  }
+  match = V2_VERSION_INFER.exec(path);
+  if (match) {
+    const [, model, version] = match as unknown as [string, string, string];
+    return {
+      template: '/v2/models/:model/versions/:version/infer',
+      target: () => ({
+        model: decodedSegment(model),
+        selector: { version: parseVersionNumber(decodedSegment(version)) },
+        call: 'infer',
+      }),
+    };
+  }
+  if (path.startsWith(V1_PREFIX) && path.length > V1_PREFIX.length) {
+    return { template: '/v1/models/*', target: () => v1Target(path) };
+  }
+  return undefined;
 }
 
 /**
  * The inference hot path — `POST /v2/models/{m}[/versions/{v}]/infer` and TF Serving's
- * `POST /v1/models/{m}[/versions/{v}|/labels/{l}]:predict` — registered on Fastify directly
- * rather than through Nest's guard/interceptor chain, which cost more CPU than the rest of
- * the gateway's work per request (bench/serving/profile.mjs). It does the same steps in the
- * same order: authenticate (cached key lookup) and check the `infer` scope, take the tenant's
- * rate-limit token and monthly request (one Redis call), resolve the version (cached), forward
- * the body untouched to the version's worker, and meter the request once its answer is sent.
- * Errors have the inference protocols' `{"error": ...}` shape, like every other /v1 and /v2 route.
+ * `POST /v1/models/{m}[/versions/{v}|/labels/{l}]:predict` — answered on the raw HTTP request
+ * ahead of Fastify's router (interceptRequests): its routing, hooks, parsers and reply
+ * serialisation cost a gateway more CPU per inference than this path's own work. It does the
+ * same steps in the same order: authenticate (cached key lookup) and check the `infer` scope,
+ * take the tenant's rate-limit token and monthly request (one Redis call), resolve the version
+ * (cached), forward the body untouched to the version's worker, and meter the request once its
+ * answer is sent; like every route it echoes x-request-id and is logged and counted by route
+ * template. Errors have the inference protocols' `{"error": ...}` shape.
  */
 @Injectable()
 export class InferenceRoutes implements OnModuleInit {
@@ -67,55 +113,81 @@ export class InferenceRoutes implements OnModuleInit {
     private readonly resolver: VersionResolver,
     private readonly forwarder: InferenceForwarder,
     private readonly meter: UsageMeterService,
+    private readonly metrics: HttpMetrics,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    const handle =
-      (target: (request: FastifyRequest) => InferenceTarget) =>
-      (request: FastifyRequest, reply: FastifyReply) =>
-        this.handle(request, reply, target);
-    fastify.post('/v2/models/:model/infer', handle(v2Target));
-    fastify.post('/v2/models/:model/versions/:version/infer', handle(v2Target));
-    fastify.post('/v1/models/*', handle(v1Target));
+    const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    interceptRequests(server, (request, response) => this.intercept(request, response));
   }
 
-  private async handle(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    targetOf: (request: FastifyRequest) => InferenceTarget,
-  ): Promise<void> {
+  private intercept(request: IncomingMessage, response: ServerResponse): boolean {
+    const route = inferenceRouteOf(request.method, request.url ?? '/');
+    if (!route) return false;
+    const exchange = new InferenceExchange(request, response, route.template);
+    exchange.onDone(() =>
+      recordRequest(this.metrics, this.logger, {
+        requestId: exchange.id,
+        method: 'POST',
+        url: exchange.url,
+        route: route.template,
+        status: exchange.statusCode,
+        durationMs: exchange.elapsedMs,
+      }),
+    );
+    void this.handle(exchange, route);
+    return true;
+  }
+
+  private async handle(exchange: InferenceExchange, route: InferenceRoute): Promise<void> {
     const usage: InferenceUsage = { modelName: '', modelVersion: 0, rows: 0 };
     try {
-      const principal = await this.authenticator.authenticate(
-        request as AuthenticatedRequest,
-        'infer',
-      );
+      const principal = await this.authenticator.authenticate(exchange, 'infer');
       const tenantId = principal.tenantId!;
       // A URL that names no model version (404, 400, 501) spends no quota.
-      const target = targetOf(request);
+      const target = route.target();
       // Requests refused by a limit are not usage.
-      await this.limits.admitInference(tenantId, reply);
-      this.meterWhenSent(reply, principal, usage);
+      await this.limits.admitInference(tenantId, exchange);
+      this.meterWhenSent(exchange, principal, usage);
       usage.modelName = target.model.slice(0, 200);
       usage.modelVersion = target.selector.version ?? 0;
       const resolved = await this.resolver.resolve(tenantId, target.model, target.selector);
-      await this.forwarder.forward(tenantId, resolved, target.call, request, reply, usage);
+      await this.forwarder.forward(tenantId, resolved, target.call, exchange, usage);
     } catch (error) {
-      if (!reply.sent) sendError(request, reply, error, this.logger);
+      this.fail(exchange, error);
     }
   }
 
+  private fail(exchange: InferenceExchange, error: unknown): void {
+    if (exchange.sent) {
+      exchange.response.destroy();
+      return;
+    }
+    const { status, detail, retryAfterSeconds } = errorAnswerOf(error);
+    if (status >= 500) {
+      this.logger.error(
+        { err: error, requestId: exchange.id, url: exchange.url },
+        'request failed',
+      );
+    }
+    if (retryAfterSeconds !== undefined) exchange.header('retry-after', String(retryAfterSeconds));
+    exchange
+      .status(status)
+      .header('content-type', 'application/json')
+      .send(Buffer.from(JSON.stringify({ error: detail })));
+  }
+
   /** Meters the request (tenant, key, model, version, rows, status, latency) once answered. */
-  private meterWhenSent(reply: FastifyReply, principal: Principal, usage: InferenceUsage): void {
+  private meterWhenSent(
+    exchange: InferenceExchange,
+    principal: Principal,
+    usage: InferenceUsage,
+  ): void {
     const apiKeyId = principal.kind === 'api-key' ? principal.keyId : `user:${principal.userId}`;
-    let metered = false;
-    const meter = () => {
-      if (metered) return;
-      metered = true;
-      // A client that hung up before the answer was complete still used the worker.
-      const status = reply.raw.writableFinished ? reply.statusCode : 499;
+    // A client that hung up before the answer was complete still used the worker.
+    exchange.onDone(() => {
+      const status = exchange.response.writableFinished ? exchange.statusCode : 499;
       this.meter.record({
         tenantId: principal.tenantId!,
         apiKeyId,
@@ -123,10 +195,8 @@ export class InferenceRoutes implements OnModuleInit {
         modelVersion: usage.modelVersion,
         rows: status < 400 ? usage.rows : 0,
         status,
-        latencyMs: reply.elapsedTime,
+        latencyMs: exchange.elapsedMs,
       });
-    };
-    reply.raw.once('finish', meter);
-    reply.raw.once('close', meter);
+    });
   }
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { DomainError, METRICS_REGISTRY } from '@maas/app-runtime';
 import { PrismaService } from '@maas/db';
@@ -11,6 +10,11 @@ import {
   type TakeResult,
 } from './rate-limiter.service.js';
 import { TenantLimitsService } from './tenant-limits.service.js';
+
+/** Where the RateLimit-* headers go: a Fastify reply, or the inference path's exchange. */
+export interface HeaderSink {
+  header(name: string, value: string): unknown;
+}
 
 /** A 429 whose problem type says which limit was hit. */
 export class LimitExceededError extends DomainError {
@@ -47,7 +51,7 @@ export class RequestLimits {
   }
 
   /** Takes the tenant's token (headers set on `reply`) or throws the 429 / 503 to answer. */
-  async admitInference(tenantId: string, reply: FastifyReply): Promise<void> {
+  async admitInference(tenantId: string, reply: HeaderSink): Promise<void> {
     const limits = await this.tenantLimits.limitsOf(tenantId);
     const result = await this.limiter.take({
       key: this.limiter.key('tenant', tenantId),
@@ -63,13 +67,10 @@ export class RequestLimits {
   }
 
   /** Sets RateLimit-* headers from a bucket's answer and throws when it refused. */
-  enforce(result: TakeResult, reply: FastifyReply): void {
-    if (result.outcome !== 'admitted') {
-      (reply.request as { limitRejected?: boolean }).limitRejected = true;
-      this.rejections.inc({ reason: result.outcome });
-    }
+  enforce(result: TakeResult, reply: HeaderSink): void {
+    if (result.outcome !== 'admitted') this.rejections.inc({ reason: result.outcome });
     if (result.outcome === 'monthly-quota-exceeded') {
-      void reply.header('ratelimit-limit', '0');
+      reply.header('ratelimit-limit', '0');
       throw new LimitExceededError(
         'monthly inference request quota exhausted',
         'monthly-quota-exceeded',
@@ -77,9 +78,9 @@ export class RequestLimits {
       );
     }
     const resetSeconds = Math.max(0, Math.ceil(result.waitMs / 1000));
-    void reply.header('ratelimit-limit', String(result.limit));
-    void reply.header('ratelimit-remaining', String(result.remaining));
-    void reply.header('ratelimit-reset', String(resetSeconds));
+    reply.header('ratelimit-limit', String(result.limit));
+    reply.header('ratelimit-remaining', String(result.remaining));
+    reply.header('ratelimit-reset', String(resetSeconds));
     if (result.outcome === 'rate-limited') {
       throw new LimitExceededError(
         'rate limit exceeded',

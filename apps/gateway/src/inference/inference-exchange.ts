@@ -1,0 +1,81 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import { requestIdFor } from '@maas/app-runtime';
+import type { Principal } from '../auth/principal.js';
+
+/**
+ * One inference request and its answer on the raw Node request and response: the hot path runs
+ * ahead of Fastify's router (InferenceRoutes), so this is its request and reply. It buffers the
+ * status and headers and writes them once, with the body, when `send` is called.
+ */
+export class InferenceExchange {
+  readonly id: string;
+  /** The route template, for metrics and logs (as Fastify would name it). */
+  readonly route: string;
+  principal?: Principal;
+  statusCode = 200;
+  private readonly started = performance.now();
+  private readonly answerHeaders: Record<string, string> = {};
+
+  constructor(
+    readonly request: IncomingMessage,
+    readonly response: ServerResponse,
+    route: string,
+  ) {
+    this.id = requestIdFor(request);
+    this.route = route;
+    this.answerHeaders['x-request-id'] = this.id;
+  }
+
+  /** The request's headers. */
+  get headers(): IncomingHttpHeaders {
+    return this.request.headers;
+  }
+
+  get url(): string {
+    return this.request.url ?? '/';
+  }
+
+  /** Milliseconds since the request reached the gateway. */
+  get elapsedMs(): number {
+    return performance.now() - this.started;
+  }
+
+  /** Whether the answer has been handed to the response (it may still be streaming). */
+  get sent(): boolean {
+    return this.response.headersSent;
+  }
+
+  /** Calls `callback` once: when the answer is fully sent, or the connection closes first. */
+  onDone(callback: () => void): void {
+    let called = false;
+    const once = () => {
+      if (called) return;
+      called = true;
+      callback();
+    };
+    this.response.once('finish', once).once('close', once);
+  }
+
+  status(code: number): this {
+    this.statusCode = code;
+    return this;
+  }
+
+  header(name: string, value: string): this {
+    this.answerHeaders[name] = value;
+    return this;
+  }
+
+  /** Writes status, headers and body; a stream is piped (and destroyed if the client leaves). */
+  send(body: Buffer | Readable): void {
+    if (Buffer.isBuffer(body)) {
+      this.answerHeaders['content-length'] = String(body.length);
+      this.response.writeHead(this.statusCode, this.answerHeaders);
+      this.response.end(body);
+      return;
+    }
+    this.response.writeHead(this.statusCode, this.answerHeaders);
+    pipeline(body, this.response, () => undefined);
+  }
+}
