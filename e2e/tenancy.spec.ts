@@ -218,6 +218,14 @@ describe('tenancy', () => {
       await api('/docs/openapi.json'),
       200,
     );
+    // The inference routes, answered ahead of the router, are documented too.
+    for (const template of [
+      '/v2/models/{model}/infer',
+      '/v2/models/{model}/versions/{version}/infer',
+    ]) {
+      expect(document.paths[template], template).toHaveProperty('post');
+    }
+    expect(Object.keys(document.paths).some((path) => path.startsWith('/v1/models/*'))).toBe(true);
     const uncovered: string[] = [];
     let checked = 0;
     for (const [template, methods] of Object.entries(document.paths)) {

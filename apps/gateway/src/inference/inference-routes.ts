@@ -14,6 +14,7 @@ import type { LinkCall } from '@maas/workers';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { TenantAuthenticator } from '../auth/guards.js';
 import type { Principal } from '../auth/principal.js';
+import { RouteCatalog } from '../docs/route-catalog.js';
 import { parseVersionNumber } from '../models/models.controller.js';
 import { RequestLimits } from '../quotas/request-limits.service.js';
 import { UsageMeterService } from '../usage/usage-meter.service.js';
@@ -39,6 +40,12 @@ interface InferenceRoute {
 const V2_INFER = /^\/v2\/models\/([^/]+)\/infer$/;
 const V2_VERSION_INFER = /^\/v2\/models\/([^/]+)\/versions\/([^/]+)\/infer$/;
 const V1_PREFIX = '/v1/models/';
+/** The route templates, as metrics, logs and the API documentation name them. */
+const TEMPLATES = {
+  infer: '/v2/models/:model/infer',
+  versionInfer: '/v2/models/:model/versions/:version/infer',
+  predict: '/v1/models/*',
+} as const;
 
 function decodedSegment(raw: string): string {
   try {
@@ -71,7 +78,7 @@ export function inferenceRouteOf(
   if (match) {
     const model = match[1]!;
     return {
-      template: '/v2/models/:model/infer',
+      template: TEMPLATES.infer,
       target: () => ({ model: decodedSegment(model), selector: {}, call: 'infer' }),
     };
   }
@@ -79,7 +86,7 @@ export function inferenceRouteOf(
   if (match) {
     const [, model, version] = match as unknown as [string, string, string];
     return {
-      template: '/v2/models/:model/versions/:version/infer',
+      template: TEMPLATES.versionInfer,
       target: () => ({
         model: decodedSegment(model),
         selector: { version: parseVersionNumber(decodedSegment(version)) },
@@ -88,7 +95,7 @@ export function inferenceRouteOf(
     };
   }
   if (path.startsWith(V1_PREFIX) && path.length > V1_PREFIX.length) {
-    return { template: '/v1/models/*', target: () => v1Target(path) };
+    return { template: TEMPLATES.predict, target: () => v1Target(path) };
   }
   return undefined;
 }
@@ -114,10 +121,13 @@ export class InferenceRoutes implements OnModuleInit {
     private readonly forwarder: InferenceForwarder,
     private readonly meter: UsageMeterService,
     private readonly metrics: HttpMetrics,
+    private readonly catalog: RouteCatalog,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
+    // Listed in the API documentation like the routes Fastify knows.
+    for (const template of Object.values(TEMPLATES)) this.catalog.add('POST', template);
     const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     interceptRequests(server, (request, response) => this.intercept(request, response));
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DocsModule } from '../docs/docs.module.js';
 import { QuotasModule } from '../quotas/quotas.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { InferenceForwarder } from './inference-forwarder.service.js';
@@ -12,7 +13,7 @@ import { WorkerLinkClient } from './worker-link.client.js';
 import { WorkersAdminController } from './workers-admin.controller.js';
 
 @Module({
-  imports: [QuotasModule, UsageModule],
+  imports: [QuotasModule, UsageModule, DocsModule],
   controllers: [V2Controller, V1Controller, WorkersAdminController],
   providers: [
     InferenceWorkerClient,
