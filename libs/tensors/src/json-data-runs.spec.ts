@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@maas/onnx';
 import { decodeInferRequest } from './infer-request.decoder.js';
 import { liftDataRuns } from './json-data-runs.js';
 import { TensorError } from './tensor.error.js';
@@ -26,21 +27,9 @@ function differences(got: Float32Array, want: Float32Array): string[] {
   return bad;
 }
 
-/** A deterministic generator, so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('FP32 data read from JSON text (json-data-runs)', () => {
   it('gives bit for bit what JSON.parse and a Float32Array store give, for every number form', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const texts = [
       '0',
       '-0',
@@ -239,7 +228,7 @@ describe('FP32 data read from JSON text (json-data-runs)', () => {
   });
 
   it('reads large bodies (the module memory grows) and then small ones again', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     for (const count of [200_000, 784, 32 * 784]) {
       const texts = Array.from({ length: count }, () => String(random() * 2 - 1));
       expect(differences(decodeFp32(texts), reference(texts))).toEqual([]);
