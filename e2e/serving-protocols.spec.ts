@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { buildGemmModel } from '@maas/onnx';
 import { startTestPlatform, type TestPlatform } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import {
   buildStringEchoModel,
   buildTwoInTwoOutModel,
   createTenant,
+  metricValue,
   uploadModel,
 } from './serving-helpers.js';
 
@@ -349,6 +352,75 @@ describe('serving protocols through the gateway', () => {
       });
       expect(missing.status).toBe(404);
       expect(await missing.json()).toHaveProperty('error');
+    });
+
+    it('streams bodies and answers over 1 MiB through the gateway, and survives a client that hangs up', async () => {
+      // 100,000 rows: a 1.6 MB request and a 1.2 MB binary answer, both past what the gateway
+      // holds in memory, so both stream (gateway → worker over HTTP, answer piped back).
+      const overHttp = () =>
+        metricValue(
+          platform.inference.url,
+          'maas_http_requests_total',
+          'route="/v2/models/:model/versions/:version/infer",status="200"',
+        );
+      const before = await overHttp();
+      const count = 100_000;
+      const rows = new Float32Array(count * 4);
+      for (let i = 0; i < rows.length; i++) rows[i] = ((i * 7) % 13) - 6;
+      const header = Buffer.from(
+        JSON.stringify({
+          inputs: [
+            {
+              name: 'input',
+              datatype: 'FP32',
+              shape: [count, 4],
+              parameters: { binary_data_size: rows.byteLength },
+            },
+          ],
+          parameters: { binary_data_output: true },
+        }),
+      );
+      const response = await api('/v2/models/linear/versions/1/infer', {
+        method: 'POST',
+        headers: {
+          ...auth(),
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(header.length),
+        },
+        body: Buffer.concat([header, Buffer.from(rows.buffer)]),
+      });
+      expect(response.status).toBe(200);
+      const answer = Buffer.from(await response.arrayBuffer());
+      const headerLength = Number(response.headers.get('inference-header-content-length'));
+      const tail = answer.subarray(headerLength);
+      expect(tail.length).toBe(count * 3 * 4);
+      const out = new Float32Array(
+        tail.buffer.slice(tail.byteOffset, tail.byteOffset + tail.length),
+      );
+      let wrong = 0;
+      for (let r = 0; r < count; r++) {
+        const want = gemm(Array.from(rows.subarray(r * 4, r * 4 + 4)));
+        for (let j = 0; j < 3; j++) if (Math.abs(out[r * 3 + j]! - want[j]!) > 1e-4) wrong++;
+      }
+      expect(wrong).toBe(0);
+      expect(await overHttp()).toBe(before + 1);
+
+      // A client that sends half a body and hangs up costs nothing else.
+      const { port } = new URL(platform.gateway.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        `POST /v2/models/linear/infer HTTP/1.1\r\nhost: x\r\nx-api-key: ${key}\r\n` +
+          'content-type: application/json\r\ncontent-length: 2000000\r\n\r\n{"inputs": [',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.destroy();
+      const after = await api('/v2/models/linear/versions/1/infer', {
+        method: 'POST',
+        headers: auth(),
+        json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] }] },
+      });
+      expect(after.status).toBe(200);
     });
 
     it('serves a model whose first dimension is fixed', async () => {
