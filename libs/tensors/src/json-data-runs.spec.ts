@@ -4,6 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '@maas/onnx';
 import { decodeInferRequest } from './infer-request.decoder.js';
 import { liftDataRuns } from './json-data-runs.js';
+import {
+  type PredictRequest,
+  decodePredictRequest,
+  decodePredictWithDataRuns,
+} from './predict.codec.js';
+import type { TensorSpec } from './tensor.js';
 import { TensorError } from './tensor.error.js';
 import { WASM_BASE64 } from './wasm/json-numbers.wasm.js';
 
@@ -244,5 +250,96 @@ describe('FP32 data read from JSON text (json-data-runs)', () => {
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
     expect(WASM_BASE64.length).toBeGreaterThan(1000);
+  });
+});
+
+describe('TF Serving predict bodies read from JSON text (json-data-runs)', () => {
+  const signature: TensorSpec[] = [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }];
+  const several: TensorSpec[] = [
+    { name: 'x', datatype: 'FP32', shape: [-1, 2, 2] },
+    { name: 'ids', datatype: 'INT64', shape: [-1] },
+    { name: 'text', datatype: 'BYTES', shape: [-1] },
+  ];
+
+  /** The fast path (bytes) against the plain one (text): the same request, or the same error. */
+  function sameAsPlain(
+    body: string,
+    specs: TensorSpec[],
+    fastPath?: boolean,
+  ): PredictRequest | string {
+    const outcome = (input: Buffer | string) => {
+      try {
+        return decodePredictRequest(input, specs);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const fast = outcome(Buffer.from(body));
+    expect(fast).toEqual(outcome(body));
+    // Taken by the fast path whenever the plain one succeeds (errors are worded there), but
+    // for a 64-bit integer past 2^53, which only the plain path reads exactly.
+    const taken = decodePredictWithDataRuns(Buffer.from(body), specs);
+    expect(taken !== undefined, body).toBe(fastPath ?? typeof fast !== 'string');
+    return fast;
+  }
+
+  it('reads rows and columns, bare or by input name, into the same tensors as the plain path', () => {
+    const random = seededRandom(3);
+    const row = () => Array.from({ length: 3 }, () => random() * 100 - 50);
+    const rows = [row(), row(), row(), row()];
+    for (const body of [
+      { instances: rows },
+      { instances: rows.map((x) => ({ x })) },
+      { inputs: rows },
+      { inputs: { x: rows } },
+      { signature_name: 'serving_default', instances: rows },
+    ]) {
+      const request = sameAsPlain(JSON.stringify(body), signature) as PredictRequest;
+      expect(request.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP32', shape: [4, 3] });
+      expect(request.inputs[0]!.data).toBeInstanceOf(Float32Array);
+    }
+    const mixed = {
+      instances: [
+        {
+          x: [
+            [1, 2],
+            [3, 4],
+          ],
+          ids: 9007199254740993,
+          text: { b64: 'aGk=' },
+        },
+        {
+          x: [
+            [5, 6],
+            [7, 8.5],
+          ],
+          ids: 2,
+          text: { b64: 'eW8=' },
+        },
+      ],
+    };
+    const text = JSON.stringify(mixed).replace('9007199254740992', '9007199254740993');
+    const request = sameAsPlain(text, several, false) as PredictRequest;
+    expect(request.inputs.map((input) => input.shape)).toEqual([[2, 2, 2], [2], [2]]);
+    expect(Array.from(request.inputs[0]!.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6, 7, 8.5]);
+    expect(Array.from(request.inputs[1]!.data as BigInt64Array)).toEqual([9007199254740993n, 2n]);
+    const small = sameAsPlain(text.replace('9007199254740993', '7'), several) as PredictRequest;
+    expect(Array.from(small.inputs[1]!.data as BigInt64Array)).toEqual([7n, 2n]);
+    expect(small.inputs[2]!.data).toEqual([Buffer.from('hi'), Buffer.from('yo')]);
+  });
+
+  it('answers ragged nesting, shape mismatches and empty instances as the plain path does', () => {
+    for (const body of [
+      '{"instances": [[1, 2, 3], [4, 5]]}',
+      '{"instances": [[1, 2, 3], 4]}',
+      '{"instances": [{"x": [1, 2, 3]}, {"x": [1, 2]}]}',
+      '{"instances": [{"x": [1, 2, 3]}, {"y": [1, 2, 3]}]}',
+      '{"inputs": [[1, 2]]}',
+      '{"instances": []}',
+      '{"instances": [[1, 2, 3]], "inputs": [[1, 2, 3]]}',
+      '{"instances": [[1, 2, 3,]]}',
+    ]) {
+      expect(typeof sameAsPlain(body, signature), body).toBe('string');
+    }
   });
 });

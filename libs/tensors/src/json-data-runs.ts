@@ -17,6 +17,8 @@ export interface DataRun {
   start: number;
   end: number;
   count: number;
+  /** The nesting's dimensions (`[[1,2],[3,4]]` is [2, 2]). */
+  shape: number[];
   /** The numbers as JSON.parse and a Float32Array store would give them. */
   float32: Float32Array;
 }
@@ -65,11 +67,14 @@ function closingQuote(bytes: Buffer, from: number, end: number): number {
 interface JsonNumbersExports {
   memory: WebAssembly.Memory;
   count: WebAssembly.Global;
-  parseArray(at: number, end: number, out: number): number;
+  rank: WebAssembly.Global;
+  parseArray(at: number, end: number, out: number, shape: number): number;
 }
 
-/** Where the request's JSON text starts in the module's memory (10^0..10^329 come first). */
-const TEXT_BASE = 2640;
+/** Module memory: 10^0..10^329, then an array's shape (and scratch), then the JSON text. */
+const POWERS_BYTES = 2640;
+const SHAPE_BASE = POWERS_BYTES;
+const TEXT_BASE = SHAPE_BASE + 256;
 
 /** wasm/json-numbers.wat, instantiated once per process (or worker thread). */
 class JsonNumbers {
@@ -83,7 +88,7 @@ class JsonNumbers {
     });
     this.exports = instance.exports as unknown as JsonNumbersExports;
     this.bytes = new Uint8Array(this.exports.memory.buffer);
-    const powers = new Float64Array(this.exports.memory.buffer, 0, TEXT_BASE / 8);
+    const powers = new Float64Array(this.exports.memory.buffer, 0, POWERS_BYTES / 8);
     for (let k = 0; k < powers.length; k++) powers[k] = Number(`1e${k}`);
   }
 
@@ -99,14 +104,19 @@ class JsonNumbers {
     this.bytes[TEXT_BASE + end] = 0;
   }
 
-  /** Reads the numeric array whose '[' is at `at` of the loaded text (of length `end`). */
+  /**
+   * Reads the numeric array whose '[' is at `at` of the loaded text (of length `end`); undefined
+   * when it is not one, or its nesting is not rectangular.
+   */
   array(at: number, end: number): DataRun | undefined {
     const out = this.outBase(end);
-    const after = this.exports.parseArray(TEXT_BASE + at, TEXT_BASE + end, out);
+    const after = this.exports.parseArray(TEXT_BASE + at, TEXT_BASE + end, out, SHAPE_BASE);
     if (after < 0) return undefined;
+    const { buffer } = this.exports.memory;
     const count = this.exports.count.value as number;
-    const float32 = new Float32Array(this.exports.memory.buffer, out, count).slice();
-    return { start: at, end: after - TEXT_BASE, count, float32 };
+    const shape = Array.from(new Int32Array(buffer, SHAPE_BASE, this.exports.rank.value as number));
+    const float32 = new Float32Array(buffer, out, count).slice();
+    return { start: at, end: after - TEXT_BASE, count, shape, float32 };
   }
 
   private outBase(end: number): number {
@@ -121,6 +131,19 @@ class JsonNumbers {
 
 let jsonNumbers: JsonNumbers | undefined;
 
+const DATA_KEY: ReadonlySet<string> = new Set(['data']);
+const shortestKeys = new WeakMap<ReadonlySet<string>, number>();
+
+/** The shortest key's length: most strings of a body are shorter and need no lookup. */
+function shortestKey(keys: ReadonlySet<string>): number {
+  let shortest = shortestKeys.get(keys);
+  if (shortest === undefined) {
+    shortest = Math.min(...[...keys].map((key) => key.length));
+    shortestKeys.set(keys, shortest);
+  }
+  return shortest;
+}
+
 /**
  * Larger JSON texts take the plain path: the module's memory (about three times the text)
  * never shrinks, so it stays within ~25 MiB.
@@ -128,11 +151,16 @@ let jsonNumbers: JsonNumbers | undefined;
 const MAX_LIFTED_BYTES = 8 * 1024 * 1024;
 
 /**
- * Lifts every `"data": [numbers...]` out of the JSON in `bytes[0, end)`; undefined when there is
- * none. Bytes are scanned outside strings only, so a string that contains `"data": [...]` is
- * left alone. Ill-formed JSON outside the runs stays in the text for JSON.parse to reject.
+ * Lifts every `"<key>": [numbers...]` (for the given keys; `data` by default) out of the JSON in
+ * `bytes[0, end)`; undefined when there is none. Bytes are scanned outside strings only, so a
+ * string that contains `"data": [...]` is left alone. Ill-formed JSON outside the runs stays in
+ * the text for JSON.parse to reject; an array that is not rectangular stays too.
  */
-export function liftDataRuns(bytes: Buffer, end: number): LiftedJson | undefined {
+export function liftDataRuns(
+  bytes: Buffer,
+  end: number,
+  keys: ReadonlySet<string> = DATA_KEY,
+): LiftedJson | undefined {
   if (end > MAX_LIFTED_BYTES) return undefined;
   const runs: DataRun[] = [];
   let numbers: JsonNumbers | undefined;
@@ -145,13 +173,9 @@ export function liftDataRuns(bytes: Buffer, end: number): LiftedJson | undefined
     const close = closingQuote(bytes, open + 1, end);
     if (close < 0) return undefined;
     at = close + 1;
-    const isDataKey =
-      close - open === 5 &&
-      bytes[open + 1] === 0x64 &&
-      bytes[open + 2] === 0x61 &&
-      bytes[open + 3] === 0x74 &&
-      bytes[open + 4] === 0x61;
-    if (!isDataKey) continue;
+    const length = close - open - 1;
+    if (length < shortestKey(keys) || !keys.has(bytes.toString('latin1', open + 1, close)))
+      continue;
     let value = skipWhitespace(bytes, at, end);
     if (bytes[value] !== COLON) continue;
     value = skipWhitespace(bytes, value + 1, end);

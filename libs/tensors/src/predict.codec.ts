@@ -1,4 +1,5 @@
 import { isFixedSizeDatatype } from './datatype.js';
+import { dataRunIndex, liftDataRuns } from './json-data-runs.js';
 import { type JsonDecodeContext, jsonValuesToTensorData, parseJsonExact } from './json-values.js';
 import { tensorDataJson } from './json-writer.js';
 import { checkInputsAgainstSignature } from './signature.check.js';
@@ -25,8 +26,21 @@ export interface EncodedPredictResponse {
   contentType: string;
 }
 
+/** An FP32 value read straight from the body's text (json-data-runs): its shape and numbers. */
+class LiftedFloats {
+  constructor(
+    readonly shape: number[],
+    readonly data: Float32Array,
+  ) {}
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof LiftedFloats)
+  );
 }
 
 function isBase64Value(value: unknown): value is { b64: string } {
@@ -106,6 +120,9 @@ function specFor(specs: ReadonlyMap<string, TensorSpec>, name: string): TensorSp
 }
 
 function columnarTensor(spec: TensorSpec, value: unknown, context: JsonDecodeContext): Tensor {
+  if (value instanceof LiftedFloats) {
+    return { name: spec.name, datatype: spec.datatype, shape: value.shape, data: value.data };
+  }
   const shape = inferShape(value);
   const leaves: unknown[] = [];
   flattenRegular(value, shape, 0, leaves, `input '${spec.name}'`);
@@ -137,6 +154,7 @@ function rowTensors(
   const names = Object.keys(first);
   return names.map((name) => {
     const spec = specFor(specs, name);
+    if (first[name] instanceof LiftedFloats) return stackedRows(spec, instances, name);
     const valueShape = inferShape(first[name]);
     const leaves: unknown[] = [];
     instances.forEach((instance, index) => {
@@ -150,6 +168,22 @@ function rowTensors(
     });
     return leavesToTensor(spec, [instances.length, ...valueShape], leaves, context);
   });
+}
+
+/** A named input's FP32 rows, each read straight from the text, stacked into one tensor. */
+function stackedRows(spec: TensorSpec, instances: unknown[], name: string): Tensor {
+  const rows = instances.map((instance) => (instance as Record<string, unknown>)[name]);
+  const { shape } = rows[0] as LiftedFloats;
+  const size = elementCount(shape);
+  const data = new Float32Array(size * rows.length);
+  rows.forEach((row, index) => {
+    // Anything irregular: the plain path words the error.
+    if (!(row instanceof LiftedFloats) || formatShape(row.shape) !== formatShape(shape)) {
+      throw new TensorError(`input '${name}': instance ${index} differs from instance 0`);
+    }
+    data.set(row.data, index * size);
+  });
+  return { name: spec.name, datatype: spec.datatype, shape: [rows.length, ...shape], data };
 }
 
 function decodeParsed(
@@ -175,10 +209,14 @@ function decodeParsed(
   if (hasInstances) {
     format = 'row';
     const instances = parsed.instances;
-    if (!Array.isArray(instances) || instances.length === 0) {
+    const single = signature.length === 1 ? signature[0] : undefined;
+    if (instances instanceof LiftedFloats && single !== undefined && instances.shape[0]! > 0) {
+      inputs = [columnarTensor(single, instances, context)];
+    } else if (!Array.isArray(instances) || instances.length === 0) {
       throw new TensorError("'instances' must be a non-empty list");
+    } else {
+      inputs = rowTensors(instances, signature, specs, context);
     }
-    inputs = rowTensors(instances, signature, specs, context);
   } else {
     format = 'columnar';
     const value = parsed.inputs;
@@ -209,6 +247,13 @@ export function decodePredictRequest(
   body: Buffer | Uint8Array | string | unknown,
   signature: readonly TensorSpec[],
 ): PredictRequest {
+  if (body instanceof Uint8Array) {
+    const bytes = Buffer.isBuffer(body)
+      ? body
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const fast = decodePredictWithDataRuns(bytes, signature);
+    if (fast !== undefined) return fast;
+  }
   let text: string | undefined;
   let parsed: unknown = body;
   if (typeof body === 'string' || body instanceof Uint8Array) {
@@ -227,6 +272,59 @@ export function decodePredictRequest(
   if (!context.sawImpreciseInteger || text === undefined) return request;
   context.exact = true;
   return decodeParsed(parseJsonExact(text), signature, context);
+}
+
+/**
+ * The fast path (json-data-runs): number arrays under `instances`, `inputs` or an input's name
+ * are lifted out before JSON.parse; FP32 ones are taken as read, others parsed from their text.
+ * Undefined when the body has none, or anything is unusual (a run elsewhere, a 64-bit integer
+ * past 2^53, an error to report): the plain path then decodes it and words every error.
+ */
+export function decodePredictWithDataRuns(
+  bytes: Buffer,
+  signature: readonly TensorSpec[],
+): PredictRequest | undefined {
+  const specs = new Map(signature.map((spec) => [spec.name, spec]));
+  const lifted = liftDataRuns(
+    bytes,
+    bytes.length,
+    new Set(['instances', 'inputs', ...specs.keys()]),
+  );
+  if (lifted === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(lifted.text);
+    if (!isPlainObject(parsed)) return undefined;
+    let used = 0;
+    const single = signature.length === 1 ? signature[0] : undefined;
+    const resolve = (value: unknown, spec: TensorSpec | undefined): unknown => {
+      const index = dataRunIndex(value);
+      if (index < 0) return value;
+      used++;
+      const run = lifted.runs[index]!;
+      if (spec?.datatype === 'FP32') return new LiftedFloats(run.shape, run.float32);
+      return JSON.parse(bytes.toString('utf8', run.start, run.end));
+    };
+    const resolveNamed = (values: Record<string, unknown>) => {
+      for (const name of Object.keys(values)) values[name] = resolve(values[name], specs.get(name));
+    };
+    for (const key of ['instances', 'inputs'] as const) {
+      if (!Object.hasOwn(parsed, key)) continue;
+      const value = parsed[key];
+      if (key === 'instances' && Array.isArray(value)) {
+        for (const instance of value) if (isNamedInputs(instance)) resolveNamed(instance);
+      } else if (key === 'inputs' && isNamedInputs(value)) {
+        resolveNamed(value);
+      } else {
+        parsed[key] = resolve(value, single);
+      }
+    }
+    if (used !== lifted.runs.length) return undefined;
+    const context: JsonDecodeContext = { exact: false, sawImpreciseInteger: false };
+    const request = decodeParsed(parsed, signature, context);
+    return context.sawImpreciseInteger ? undefined : request;
+  } catch {
+    return undefined;
+  }
 }
 
 function base64ArrayJson(elements: readonly (string | Buffer)[]): string {

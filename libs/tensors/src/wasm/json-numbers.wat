@@ -2,14 +2,16 @@
 ;; Float32Array store would: the hot loop of JSON inference requests (json-data-runs.ts).
 ;; Compiled by `node tools/wasm.mjs` into json-numbers.wasm.ts; a unit test checks they match.
 ;;
-;; Memory, laid out by json-numbers.ts: bytes [0, 2640) hold 10^0..10^329 as f64 (written once by
-;; JavaScript), then the request's JSON text followed by a 0 byte, then room for the float32s.
+;; Memory, laid out by json-data-runs.ts: bytes [0, 2640) hold 10^0..10^329 as f64 (written once
+;; by JavaScript), [2640, 2896) the shape of the last array and scratch, then the request's JSON
+;; text followed by a 0 byte, then room for the float32s.
 (module
   ;; |value| of the number text [start, end), read exactly (JavaScript's Number()).
   (import "env" "exact" (func $exact (param i32 i32) (result f64)))
   (memory (export "memory") 1)
-  ;; How many numbers the last parseArray call read.
+  ;; How many numbers the last parseArray call read, and how many dimensions it had.
   (global $count (export "count") (mut i32) (i32.const 0))
+  (global $rank (export "rank") (mut i32) (i32.const 0))
 
   ;; Helpers are written inline: calls between wasm functions are not inlined here.
 
@@ -195,72 +197,132 @@
     (f32.store (local.get $out) (f32.demote_f64 (local.get $value)))
     (local.get $p))
 
+  ;; The element count of the array open at $depth, kept while a nested array was read.
+  (func $parentElements (param $shape i32) (param $depth i32) (result i32)
+    (i32.load offset=128
+      (i32.add (local.get $shape) (i32.shl (i32.sub (local.get $depth) (i32.const 1)) (i32.const 2)))))
+
+  ;; Closes the array open at $depth, of $length elements: its length becomes the dimension at
+  ;; that depth, or must equal it when a sibling set it already. 1 when the nesting is regular.
+  (func $closeArray (param $shape i32) (param $depth i32) (param $length i32) (result i32)
+    (local $at i32)
+    (local.set $at
+      (i32.add (local.get $shape) (i32.shl (i32.sub (local.get $depth) (i32.const 1)) (i32.const 2))))
+    (if (i32.lt_s (i32.load (local.get $at)) (i32.const 0))
+      (then
+        (i32.store (local.get $at) (local.get $length))
+        (return (i32.const 1))))
+    (i32.eq (i32.load (local.get $at)) (local.get $length)))
+
   ;; Reads the array whose '[' is at $p (the text ends at $end, followed by a 0 byte) into float32s
-  ;; from $out on. Returns the position after its closing ']' and sets $count, or returns -1 when
-  ;; it is not well-formed JSON holding only numbers and arrays of them. Nested arrays are read
-  ;; in text order: row-major.
-  (func (export "parseArray") (param $p i32) (param $end i32) (param $out i32) (result i32)
-    (local $c i32) (local $depth i32) (local $count i32)
+  ;; from $out on, in text order (row-major), and its shape as i32s at $shape (32 dimensions at
+  ;; most; the 128 bytes after them keep the element counts of the enclosing arrays). Returns the position after its closing ']' and sets
+  ;; $count and $rank, or returns -1 when it is not well-formed JSON holding only numbers, or its
+  ;; nesting is not a regular (rectangular) array.
+  (func (export "parseArray")
+    (param $p i32) (param $end i32) (param $out i32) (param $shape i32) (result i32)
+    (local $c i32) (local $depth i32) (local $count i32) (local $i i32)
     (local $afterValue i32) ;; a value or ']' was just read: ',' or ']' must follow
     (local $mayClose i32) ;; just after '[': ']' may follow at once
+    (local $leafDepth i32) ;; the depth numbers are at (0 until the first)
+    (local $maxDepth i32)
+    (local $elements i32) ;; of the array open at $depth
+    (loop $unset
+      (i32.store
+        (i32.add (local.get $shape) (i32.shl (local.get $i) (i32.const 2)))
+        (i32.const -1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $unset (i32.lt_u (local.get $i) (i32.const 32))))
     (local.set $p (i32.add (local.get $p) (i32.const 1)))
     (local.set $depth (i32.const 1))
+    (local.set $maxDepth (i32.const 1))
     (local.set $mayClose (i32.const 1))
-    (loop $next
-      (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const -1))))
-      (local.set $c (i32.load8_u (local.get $p)))
-      (if (local.get $afterValue)
-        (then
-          (if (i32.eq (local.get $c) (i32.const 44)) ;; ','
-            (then
-              (local.set $afterValue (i32.const 0))
-              (local.set $mayClose (i32.const 0)))
-            (else
-              (if (i32.eq (local.get $c) (i32.const 93)) ;; ']'
-                (then
-                  (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
-                  (if (i32.eqz (local.get $depth))
-                    (then
-                      (global.set $count (local.get $count))
-                      (return (i32.add (local.get $p) (i32.const 1))))))
-                (else
-                  (if (i32.eqz (i32.or
-            (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 10)))
-            (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 9))))) (then (return (i32.const -1))))))))
-          (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (br $next)))
-      (if (i32.eq (local.get $c) (i32.const 91)) ;; '['
-        (then
-          (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
-          (local.set $mayClose (i32.const 1))
-          (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (br $next)))
-      (if (i32.and (i32.eq (local.get $c) (i32.const 93)) (local.get $mayClose))
-        (then
-          (local.set $afterValue (i32.const 1))
-          (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
-          (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (if (i32.eqz (local.get $depth))
-            (then
-              (global.set $count (local.get $count))
-              (return (local.get $p))))
-          (br $next)))
-      (if (i32.or
-            (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 10)))
-            (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 9))))
-        (then
-          (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (br $next)))
-      (local.set $p
-        (call $number
-          (local.get $p)
-          (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2)))))
-      (if (i32.or
-            (i32.lt_s (local.get $p) (i32.const 0))
-            (i32.gt_u (local.get $p) (local.get $end)))
-        (then (return (i32.const -1))))
-      (local.set $count (i32.add (local.get $count) (i32.const 1)))
-      (local.set $afterValue (i32.const 1))
-      (br $next))
-    (i32.const -1))
+    (block $closed
+      (loop $next
+        (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const -1))))
+        (local.set $c (i32.load8_u (local.get $p)))
+        (if (local.get $afterValue)
+          (then
+            (if (i32.eq (local.get $c) (i32.const 44)) ;; ','
+              (then
+                (local.set $afterValue (i32.const 0))
+                (local.set $mayClose (i32.const 0))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $next)))
+            (if (i32.eq (local.get $c) (i32.const 93)) ;; ']'
+              (then
+                (if (i32.eqz
+                      (call $closeArray (local.get $shape) (local.get $depth) (local.get $elements)))
+                  (then (return (i32.const -1))))
+                (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br_if $closed (i32.eqz (local.get $depth)))
+                (local.set $elements (call $parentElements (local.get $shape) (local.get $depth)))
+                (br $next)))
+            (if (i32.eqz (i32.or
+              (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 10)))
+              (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 9)))))
+              (then (return (i32.const -1))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $next)))
+        (if (i32.eq (local.get $c) (i32.const 91)) ;; '[': an element of the array open here
+          (then
+            ;; the enclosing array's count waits in memory until this one closes
+            (i32.store offset=128
+              (i32.add
+                (local.get $shape)
+                (i32.shl (i32.sub (local.get $depth) (i32.const 1)) (i32.const 2)))
+              (i32.add (local.get $elements) (i32.const 1)))
+            (local.set $elements (i32.const 0))
+            (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+            (if (i32.or
+                  (i32.gt_u (local.get $depth) (i32.const 32))
+                  (i32.and
+                    (i32.ne (local.get $leafDepth) (i32.const 0))
+                    (i32.gt_u (local.get $depth) (local.get $leafDepth))))
+              (then (return (i32.const -1))))
+            (if (i32.gt_u (local.get $depth) (local.get $maxDepth))
+              (then (local.set $maxDepth (local.get $depth))))
+            (local.set $mayClose (i32.const 1))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $next)))
+        (if (i32.and (i32.eq (local.get $c) (i32.const 93)) (local.get $mayClose)) ;; '[]'
+          (then
+            (if (i32.eqz
+                  (call $closeArray (local.get $shape) (local.get $depth) (local.get $elements)))
+              (then (return (i32.const -1))))
+            (local.set $afterValue (i32.const 1))
+            (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br_if $closed (i32.eqz (local.get $depth)))
+            (local.set $elements (call $parentElements (local.get $shape) (local.get $depth)))
+            (br $next)))
+        (if (i32.or
+              (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 10)))
+              (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 9))))
+          (then
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $next)))
+        ;; a number: all of them must sit at one depth, the deepest
+        (if (i32.eqz (local.get $leafDepth))
+          (then
+            (if (i32.gt_u (local.get $maxDepth) (local.get $depth)) (then (return (i32.const -1))))
+            (local.set $leafDepth (local.get $depth))))
+        (if (i32.ne (local.get $leafDepth) (local.get $depth)) (then (return (i32.const -1))))
+        (local.set $elements (i32.add (local.get $elements) (i32.const 1)))
+        (local.set $p
+          (call $number
+            (local.get $p)
+            (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2)))))
+        (if (i32.or
+              (i32.lt_s (local.get $p) (i32.const 0))
+              (i32.gt_u (local.get $p) (local.get $end)))
+          (then (return (i32.const -1))))
+        (local.set $count (i32.add (local.get $count) (i32.const 1)))
+        (local.set $afterValue (i32.const 1))
+        (br $next)))
+    (global.set $count (local.get $count))
+    (global.set $rank
+      (select (local.get $leafDepth) (local.get $maxDepth) (local.get $leafDepth)))
+    (local.get $p))
 )
