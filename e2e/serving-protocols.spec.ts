@@ -57,6 +57,32 @@ describe('serving protocols through the gateway', () => {
     await platform?.stop();
   });
 
+  /** `rows` (n × 4 FP32) to linear v1 with the binary tensor extension both ways. */
+  const inferBinary = (rows: Float32Array) => {
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          {
+            name: 'input',
+            datatype: 'FP32',
+            shape: [rows.length / 4, 4],
+            parameters: { binary_data_size: rows.byteLength },
+          },
+        ],
+        parameters: { binary_data_output: true },
+      }),
+    );
+    return api('/v2/models/linear/versions/1/infer', {
+      method: 'POST',
+      headers: {
+        ...auth(),
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(header.length),
+      },
+      body: Buffer.concat([header, Buffer.from(rows.buffer)]),
+    });
+  };
+
   describe('Open Inference Protocol v2', () => {
     it('answers server, health, model metadata and readiness with and without a version', async () => {
       expect(await (await api('/v2')).json()).toMatchObject({
@@ -236,28 +262,7 @@ describe('serving protocols through the gateway', () => {
 
     it('speaks the binary tensor data extension in both directions', async () => {
       const rows = new Float32Array([1, 2, 3, 4, -1, 0.5, 0, 2]);
-      const header = Buffer.from(
-        JSON.stringify({
-          inputs: [
-            {
-              name: 'input',
-              datatype: 'FP32',
-              shape: [2, 4],
-              parameters: { binary_data_size: rows.byteLength },
-            },
-          ],
-          parameters: { binary_data_output: true },
-        }),
-      );
-      const response = await api('/v2/models/linear/versions/1/infer', {
-        method: 'POST',
-        headers: {
-          ...auth(),
-          'content-type': 'application/octet-stream',
-          'inference-header-content-length': String(header.length),
-        },
-        body: Buffer.concat([header, Buffer.from(rows.buffer)]),
-      });
+      const response = await inferBinary(rows);
       expect(response.status).toBe(200);
       const headerLength = Number(response.headers.get('inference-header-content-length'));
       expect(headerLength).toBeGreaterThan(0);
@@ -367,28 +372,7 @@ describe('serving protocols through the gateway', () => {
       const count = 100_000;
       const rows = new Float32Array(count * 4);
       for (let i = 0; i < rows.length; i++) rows[i] = ((i * 7) % 13) - 6;
-      const header = Buffer.from(
-        JSON.stringify({
-          inputs: [
-            {
-              name: 'input',
-              datatype: 'FP32',
-              shape: [count, 4],
-              parameters: { binary_data_size: rows.byteLength },
-            },
-          ],
-          parameters: { binary_data_output: true },
-        }),
-      );
-      const response = await api('/v2/models/linear/versions/1/infer', {
-        method: 'POST',
-        headers: {
-          ...auth(),
-          'content-type': 'application/octet-stream',
-          'inference-header-content-length': String(header.length),
-        },
-        body: Buffer.concat([header, Buffer.from(rows.buffer)]),
-      });
+      const response = await inferBinary(rows);
       expect(response.status).toBe(200);
       const answer = Buffer.from(await response.arrayBuffer());
       const headerLength = Number(response.headers.get('inference-header-content-length'));
