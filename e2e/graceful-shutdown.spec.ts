@@ -60,6 +60,13 @@ function startHalfSentRequests(url: string, path: string, apiKey: string, count:
     return { req, done };
   });
   return {
+    /** The local ports of the request sockets that have connected so far. */
+    clientPorts: () =>
+      new Set(
+        requests.flatMap(({ req }) =>
+          req.socket?.localPort === undefined ? [] : [req.socket.localPort],
+        ),
+      ),
     finish: async () => {
       for (const { req } of requests) req.end(body.subarray(half));
       return Promise.all(requests.map((r) => r.done));
@@ -68,11 +75,14 @@ function startHalfSentRequests(url: string, path: string, apiKey: string, count:
 }
 
 /**
- * Established TCP connections on local `port` whose received bytes the server process has
- * already read (receive queue empty): its HTTP parser has seen those requests (Linux /proc/net/tcp).
+ * How many of `clientPorts` have an established connection to local `port` whose received bytes
+ * the server process has already read (receive queue empty): its HTTP parser has seen those
+ * requests (Linux /proc/net/tcp). Other clients' connections (keep-alive ones from set-up) do not
+ * count, so a request still waiting in the accept queue cannot be mistaken for one in flight.
  */
-function readConnections(port: number): number {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+function readConnections(port: number, clientPorts: ReadonlySet<number>): number {
+  const hex = (value: number) => value.toString(16).toUpperCase().padStart(4, '0');
+  const remotes = new Set([...clientPorts].map(hex));
   return readFileSync('/proc/net/tcp', 'utf8')
     .split('\n')
     .slice(1)
@@ -80,7 +90,10 @@ function readConnections(port: number): number {
       const fields = line.trim().split(/\s+/);
       const receiveQueue = fields[4]?.split(':')[1];
       return (
-        fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '01' && /^0+$/.test(receiveQueue ?? '')
+        fields[1]?.endsWith(`:${hex(port)}`) &&
+        remotes.has(fields[2]?.split(':')[1] ?? '') &&
+        fields[3] === '01' &&
+        /^0+$/.test(receiveQueue ?? '')
       );
     }).length;
 }
@@ -137,7 +150,9 @@ describe('graceful shutdown', () => {
       key,
       IN_FLIGHT,
     );
-    await waitFor(() => readConnections(platform.gateway.port) >= IN_FLIGHT);
+    await waitFor(
+      () => readConnections(platform.gateway.port, inFlight.clientPorts()) === IN_FLIGHT,
+    );
     const exited = platform.gateway.stop('SIGTERM');
     await waitForLog(platform.gateway, /draining/);
     const responses = await inFlight.finish();
