@@ -2,17 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { WASM_BASE64 } from './wasm/json-numbers.wasm.js';
 
 /**
- * Fast JSON decoding of tensor `data`: most of the cost of a JSON inference request is turning
+ * Fast JSON decoding of tensor data: most of the cost of a JSON inference request is turning
  * hundreds of decimal numbers into JavaScript numbers (JSON.parse's strtod) only to copy them
- * into a typed array. Instead, every `"data": [...]` array of plain JSON numbers (nested arrays
- * allowed) is lifted out of the body before JSON.parse sees it: the array is checked against
- * JSON's number grammar and replaced by a marker string, JSON.parse reads the small remainder,
- * and the decoder converts each run straight into the tensor's typed array once it knows the
- * datatype. FP32 runs are parsed here directly to float32 precision, giving exactly the values
- * JSON.parse followed by a Float32Array store gives.
+ * into a typed array. Instead, each array of plain JSON numbers under a chosen key (`data` for
+ * v2 requests; `instances`, `inputs` or an input's name for TF Serving), nested arrays allowed
+ * when rectangular, is lifted out of the body before JSON.parse sees it: the WebAssembly scanner
+ * (wasm/json-numbers.wat) checks it against JSON's number grammar and reads it as float32 (exactly
+ * the values JSON.parse followed by a Float32Array store gives) with its shape, it is replaced
+ * by a marker string, and JSON.parse reads the small remainder. The decoders then take FP32
+ * runs as read and parse other datatypes' runs from their text.
  */
 
-/** The byte span of one lifted `data` array in the request body, and how many numbers it holds. */
+/** The byte span of one lifted array in the request body, its numbers and their shape. */
 export interface DataRun {
   start: number;
   end: number;
