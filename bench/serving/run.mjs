@@ -318,6 +318,15 @@ try {
     ),
   );
   print(await platformLoad('(c) platform JSON 32 rows, 8 conns', 8, jsonRequest(32), 32));
+  // TF Serving clients: the same rows as `instances` to `:predict` (not one of the targets).
+  const predictRequest = cycle(() => ({
+    path: '/v1/models/mlp:predict',
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: JSON.stringify({ instances: [row()] }),
+  }));
+  print(
+    await platformLoad('(c) platform TF Serving predict 1 row, 64 conns', 64, predictRequest, 1),
+  );
   // Two gateway replicas (as a Kubernetes Service or load balancer would spread clients), then
   // also two workers for the version, on the same two cores: more event loops, less waiting.
   if (!only || only.test('(c2)') || only.test('(c3)')) {
