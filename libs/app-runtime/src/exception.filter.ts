@@ -50,8 +50,17 @@ export interface ErrorAnswer {
   retryAfterSeconds?: number;
 }
 
-export function errorAnswerOf(error: unknown): ErrorAnswer {
+/**
+ * What `error` answers, whatever carries it (HTTP here, the gateway's inference path, the worker
+ * link). A 5xx is logged with `context` (the request id its body or frame carries, and where).
+ */
+export function errorAnswerOf(
+  error: unknown,
+  logger: Logger,
+  context: Record<string, unknown>,
+): ErrorAnswer {
   const status = statusOf(error);
+  if (status >= 500) logger.error({ err: error, ...context }, 'request failed');
   const detail = status === 500 ? 'internal error' : messageOf(error);
   const retryAfter = (error as { retryAfterSeconds?: number } | null)?.retryAfterSeconds;
   return retryAfter === undefined
@@ -60,9 +69,8 @@ export function errorAnswerOf(error: unknown): ErrorAnswer {
 }
 
 /**
- * The one place errors become HTTP answers (the Nest filter below, and routes registered on
- * Fastify directly for speed); the worker link answers with errorAnswerOf too. 5xx are logged
- * with the request id the body carries.
+ * The one place errors become HTTP answers for Fastify routes (the Nest filter below, and routes
+ * registered on Fastify directly for speed).
  */
 export function sendError(
   request: FastifyRequest,
@@ -70,10 +78,10 @@ export function sendError(
   error: unknown,
   logger: Logger,
 ): void {
-  const { status, detail, retryAfterSeconds } = errorAnswerOf(error);
-  if (status >= 500) {
-    logger.error({ err: error, requestId: request.id, url: request.url }, 'request failed');
-  }
+  const { status, detail, retryAfterSeconds } = errorAnswerOf(error, logger, {
+    requestId: request.id,
+    url: request.url,
+  });
   // Readiness answers carry their own body (which checks failed).
   if (error instanceof HttpException && request.url === '/readyz') {
     void reply.status(status).send(error.getResponse());

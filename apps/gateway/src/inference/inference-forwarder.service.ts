@@ -81,7 +81,7 @@ export class InferenceForwarder {
     const replicas = (resolved.version.servingConfig as ServingConfig | null)?.replicas ?? 1;
     const candidates = this.directory.candidates(resolved.version.id, replicas);
     let body: Buffer | Readable = Buffer.alloc(0);
-    const { headers } = exchange.request;
+    const { headers } = exchange;
     const length = Number(headers['content-length'] ?? NaN);
     if (length > 0 || headers['transfer-encoding'] !== undefined) {
       const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
@@ -120,7 +120,7 @@ export class InferenceForwarder {
     exchange: InferenceExchange,
     body: Buffer,
   ): Promise<WorkerAnswer> {
-    const headerLength = exchange.request.headers['inference-header-content-length'];
+    const headerLength = exchange.headers['inference-header-content-length'];
     const { meta, body: answer } = await this.link.request(
       address,
       call,
@@ -161,7 +161,7 @@ export class InferenceForwarder {
       'x-maas-tenant-id': tenantId,
     };
     for (const name of FORWARDED_REQUEST_HEADERS) {
-      const value = exchange.request.headers[name];
+      const value = exchange.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
     const response = await this.client.forward({

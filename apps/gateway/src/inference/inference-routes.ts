@@ -174,13 +174,10 @@ export class InferenceRoutes implements OnModuleInit {
       exchange.response.destroy();
       return;
     }
-    const { status, detail, retryAfterSeconds } = errorAnswerOf(error);
-    if (status >= 500) {
-      this.logger.error(
-        { err: error, requestId: exchange.id, url: exchange.url },
-        'request failed',
-      );
-    }
+    const { status, detail, retryAfterSeconds } = errorAnswerOf(error, this.logger, {
+      requestId: exchange.id,
+      url: exchange.url,
+    });
     if (retryAfterSeconds !== undefined) exchange.header('retry-after', String(retryAfterSeconds));
     exchange
       .status(status)

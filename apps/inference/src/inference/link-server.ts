@@ -165,13 +165,10 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
         body: served.body,
       };
     } catch (error) {
-      const { status, detail, retryAfterSeconds } = errorAnswerOf(error);
-      if (status >= 500) {
-        this.logger.error(
-          { err: error, requestId: context.request?.requestId, call },
-          'request failed',
-        );
-      }
+      const { status, detail, retryAfterSeconds } = errorAnswerOf(error, this.logger, {
+        requestId: context.request?.requestId,
+        call,
+      });
       return {
         meta: {
           status,
