@@ -154,6 +154,25 @@ function dataFromRun(
   return jsonValuesToTensorData(datatype, values, where, context);
 }
 
+/** An input's `data` as JSON.parse gave it, counted against the shape and typed. */
+function dataFromJson(
+  data: unknown,
+  datatype: Tensor['datatype'],
+  dims: number[],
+  where: string,
+  context: JsonDecodeContext,
+): TensorData {
+  if (!Array.isArray(data)) throw new TensorError(`${where}: 'data' must be an array`);
+  const expected = elementCount(dims);
+  const values = flattenJsonData(data, expected);
+  if (values.length !== expected) {
+    throw new TensorError(
+      `${where}: expected ${expected} elements for shape ${formatShape(dims)}, got ${values.length}`,
+    );
+  }
+  return jsonValuesToTensorData(datatype, values, where, context);
+}
+
 function decodeParsedRequest(
   parsed: unknown,
   buffer: Buffer,
@@ -217,31 +236,15 @@ function decodeParsedRequest(
       pendingBinary.push({ tensor, byteSize: binarySize as number, where });
       continue;
     }
-    const expected = elementCount(dims);
     const runIndex = context.runs === undefined ? -1 : dataRunIndex(raw.data);
-    if (runIndex >= 0) {
-      const tensor: Tensor = {
-        name,
-        datatype,
-        shape: dims,
-        data: dataFromRun(context.runs!, runIndex, datatype, expected, where, context),
-      };
-      if (inputParameters !== undefined) tensor.parameters = inputParameters;
-      inputs.push(tensor);
-      continue;
-    }
-    if (!Array.isArray(raw.data)) throw new TensorError(`${where}: 'data' must be an array`);
-    const values = flattenJsonData(raw.data, expected);
-    if (values.length !== expected) {
-      throw new TensorError(
-        `${where}: expected ${expected} elements for shape ${formatShape(dims)}, got ${values.length}`,
-      );
-    }
     const tensor: Tensor = {
       name,
       datatype,
       shape: dims,
-      data: jsonValuesToTensorData(datatype, values, where, context),
+      data:
+        runIndex >= 0
+          ? dataFromRun(context.runs!, runIndex, datatype, elementCount(dims), where, context)
+          : dataFromJson(raw.data, datatype, dims, where, context),
     };
     if (inputParameters !== undefined) tensor.parameters = inputParameters;
     inputs.push(tensor);
