@@ -334,6 +334,7 @@ describe('TF Serving predict bodies read from JSON text (json-data-runs)', () =>
       '{"instances": [[1, 2, 3], 4]}',
       '{"instances": [{"x": [1, 2, 3]}, {"x": [1, 2]}]}',
       '{"instances": [{"x": [1, 2, 3]}, {"y": [1, 2, 3]}]}',
+      '{"instances": [{"x": [1, 2, 3]}, {"x": [1, 2, 3], "y": [1, 2, 3]}]}',
       '{"inputs": [[1, 2]]}',
       '{"instances": []}',
       '{"instances": [[1, 2, 3]], "inputs": [[1, 2, 3]]}',

@@ -154,7 +154,7 @@ function rowTensors(
   const names = Object.keys(first);
   return names.map((name) => {
     const spec = specFor(specs, name);
-    if (first[name] instanceof LiftedFloats) return stackedRows(spec, instances, name);
+    if (first[name] instanceof LiftedFloats) return stackedRows(spec, instances, names);
     const valueShape = inferShape(first[name]);
     const leaves: unknown[] = [];
     instances.forEach((instance, index) => {
@@ -170,20 +170,28 @@ function rowTensors(
   });
 }
 
-/** A named input's FP32 rows, each read straight from the text, stacked into one tensor. */
-function stackedRows(spec: TensorSpec, instances: unknown[], name: string): Tensor {
-  const rows = instances.map((instance) => (instance as Record<string, unknown>)[name]);
+/**
+ * Input `names[i]`'s FP32 rows, each read straight from the text, stacked into one tensor. Every
+ * instance must name the same inputs and give this one the same shape; anything else is thrown
+ * back to the plain path, which words the error.
+ */
+function stackedRows(spec: TensorSpec, instances: unknown[], names: string[]): Tensor {
+  const { name } = spec;
+  const rows = instances.map((instance) =>
+    isNamedInputs(instance) && Object.keys(instance).length === names.length
+      ? instance[name]
+      : undefined,
+  );
   const { shape } = rows[0] as LiftedFloats;
   const size = elementCount(shape);
   const data = new Float32Array(size * rows.length);
   rows.forEach((row, index) => {
-    // Anything irregular: the plain path words the error.
     if (!(row instanceof LiftedFloats) || formatShape(row.shape) !== formatShape(shape)) {
       throw new TensorError(`input '${name}': instance ${index} differs from instance 0`);
     }
     data.set(row.data, index * size);
   });
-  return { name: spec.name, datatype: spec.datatype, shape: [rows.length, ...shape], data };
+  return { name, datatype: spec.datatype, shape: [rows.length, ...shape], data };
 }
 
 function decodeParsed(
