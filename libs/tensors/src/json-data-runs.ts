@@ -133,18 +133,6 @@ class JsonNumbers {
 let jsonNumbers: JsonNumbers | undefined;
 
 const DATA_KEY: ReadonlySet<string> = new Set(['data']);
-const shortestKeys = new WeakMap<ReadonlySet<string>, number>();
-
-/** The shortest key's length: most strings of a body are shorter and need no lookup. */
-function shortestKey(keys: ReadonlySet<string>): number {
-  let shortest = shortestKeys.get(keys);
-  if (shortest === undefined) {
-    shortest = Math.min(...[...keys].map((key) => key.length));
-    shortestKeys.set(keys, shortest);
-  }
-  return shortest;
-}
-
 /**
  * Larger JSON texts take the plain path: the module's memory (about three times the text)
  * never shrinks, so it stays within ~25 MiB.
@@ -163,6 +151,8 @@ export function liftDataRuns(
   keys: ReadonlySet<string> = DATA_KEY,
 ): LiftedJson | undefined {
   if (end > MAX_LIFTED_BYTES) return undefined;
+  // Most strings of a body are shorter than any key and need no lookup.
+  const shortest = Math.min(...[...keys].map((key) => key.length));
   const runs: DataRun[] = [];
   let numbers: JsonNumbers | undefined;
   let text = '';
@@ -175,8 +165,7 @@ export function liftDataRuns(
     if (close < 0) return undefined;
     at = close + 1;
     const length = close - open - 1;
-    if (length < shortestKey(keys) || !keys.has(bytes.toString('latin1', open + 1, close)))
-      continue;
+    if (length < shortest || !keys.has(bytes.toString('latin1', open + 1, close))) continue;
     let value = skipWhitespace(bytes, at, end);
     if (bytes[value] !== COLON) continue;
     value = skipWhitespace(bytes, value + 1, end);
