@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { strFromU8, unzipSync } from 'fflate';
 import { AppProcess, freePort, startTestPlatform, type TestPlatform } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,13 +15,6 @@ import {
   syntheticCsv,
   waitForJob,
 } from './training-helpers.js';
-
-async function findFile(root: string, suffix: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && join(e.parentPath, e.name).endsWith(suffix))
-    .map((e) => join(e.parentPath, e.name));
-}
 
 describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer killed mid-job)', () => {
   let platform: TestPlatform;
@@ -128,13 +123,36 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
     const onnxProbabilities = outputs.find((o) => o.name === 'probabilities')!.data as number[];
     const onnxLabels = outputs.find((o) => o.name === 'label')!.data as string[];
 
-    const [modelJsonPath] = await findFile(platform.storageRoot, 'tfjs/model.json');
-    const dir = modelJsonPath.slice(0, -'model.json'.length);
-    const modelJson = JSON.parse(await readFile(modelJsonPath, 'utf8'));
-    const weights = await readFile(`${dir}weights.bin`);
-    const pre = JSON.parse(await readFile(`${dir}preprocessing.json`, 'utf8')) as {
+    // The TF.js copy comes out through the API (decrypted, its sha256 as ETag); in storage it
+    // is encrypted like every artifact: no model.json or weights in clear anywhere.
+    const download = await api('/api/models/synthetic-mlp/versions/1/artifact?format=tfjs', {
+      headers: { 'x-api-key': tenant.key },
+    });
+    expect(download.status).toBe(200);
+    const zip = Buffer.from(await download.arrayBuffer());
+    expect(download.headers.get('etag')).toBe(
+      `"${createHash('sha256').update(zip).digest('hex')}"`,
+    );
+    const version = (await (
+      await api('/api/models/synthetic-mlp/versions/1', { headers: { 'x-api-key': tenant.key } })
+    ).json()) as { tfjs: { sha256: string; sizeBytes: number } };
+    expect(version.tfjs).toEqual({
+      sha256: createHash('sha256').update(zip).digest('hex'),
+      sizeBytes: zip.length,
+    });
+    const files = unzipSync(zip);
+    const modelJson = JSON.parse(strFromU8(files['model.json']));
+    const weights = Buffer.from(files['weights.bin']);
+    const pre = JSON.parse(strFromU8(files['preprocessing.json'])) as {
       features: { mean: number; scale: number }[];
     };
+    const stored = await readdir(platform.storageRoot, { recursive: true, withFileTypes: true });
+    expect(stored.some((e) => e.name === 'model.json' || e.name === 'weights.bin')).toBe(false);
+    for (const entry of stored.filter((e) => e.isFile())) {
+      const bytes = await readFile(join(entry.parentPath, entry.name));
+      expect(bytes.includes(Buffer.from('modelTopology'))).toBe(false);
+      expect(bytes.includes(weights.subarray(0, 32))).toBe(false);
+    }
     await tf.setBackend('cpu');
     const model = await tf.loadLayersModel(
       tf.io.fromMemory({

@@ -53,6 +53,12 @@ export {
   type VersionUpload,
 } from './registry/model-registry.service.js';
 export { modelNotFound, RegistryError, versionNotFound } from './registry/registry.errors.js';
+export {
+  VersionArtifactsService,
+  type ArtifactDownload,
+  type ArtifactFormat,
+  type TfjsCopyFiles,
+} from './registry/version-artifacts.service.js';
 export { modelView, versionView } from './registry/version-view.js';
 export {
   ArtifactIntegrityError,

@@ -11,12 +11,18 @@ import {
   Put,
   Query,
   Req,
+  Res,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ZodPipe } from '@maas/app-runtime';
-import { modelView, ModelRegistryService, versionView } from '@maas/model-registry';
+import {
+  modelView,
+  ModelRegistryService,
+  VersionArtifactsService,
+  versionView,
+} from '@maas/model-registry';
 import { z } from 'zod';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { ModelChangeInterceptor } from './model-change.interceptor.js';
@@ -46,6 +52,8 @@ const ServingConfigDto = z
     maxQueueDelayMs: z.number().int().min(0).max(60_000).optional(),
     instanceConcurrency: z.number().int().min(1).max(64).optional(),
     replicas: z.number().int().min(1).max(16).optional(),
+    /** Tensor elements one request may carry (the worker's MAX_ELEMENTS_PER_REQUEST else). */
+    maxElementsPerRequest: z.number().int().min(1).max(2 ** 31).optional(),
   })
   .strict();
 const VersionUpdateDto = z
@@ -56,6 +64,7 @@ const LabelSetDto = z.union([
   z.object({ versions: z.record(z.string(), z.number().int().min(1).max(1_000_000)) }).strict(),
 ]);
 const UploadQuery = z.object({ format: z.enum(['onnx', 'tfjs']).default('onnx') });
+const ArtifactQuery = z.object({ format: z.enum(['model', 'tfjs']).default('model') });
 const VersionPageQuery = z.object({
   cursor: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -75,6 +84,7 @@ export function parseVersionNumber(raw: string): number {
 export class ModelsController {
   constructor(
     private readonly registry: ModelRegistryService,
+    private readonly artifacts: VersionArtifactsService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -166,6 +176,34 @@ export class ModelsController {
     return this.versionAnswer(tenantId, name, () =>
       this.registry.getVersion(tenantId, name, parseVersionNumber(version)),
     );
+  }
+
+  /**
+   * A ready version's bytes (decrypted, sha256-checked before they leave): the served model
+   * as uploaded or exported, or with `format=tfjs` a trained network's TF.js copy (a zip that
+   * uploads again as `format=tfjs`). The sha256 travels as `Repr-Digest` and `ETag`.
+   */
+  @Get(':name/versions/:version/artifact')
+  @RequireScope('models:read')
+  async artifact(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Query(new ZodPipe(ArtifactQuery)) query: z.infer<typeof ArtifactQuery>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
+    const download = await this.artifacts.download(
+      tenantId,
+      name,
+      parseVersionNumber(version),
+      query.format,
+    );
+    reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${download.fileName}"`)
+      .header('etag', `"${download.sha256}"`)
+      .header('repr-digest', `sha-256=:${Buffer.from(download.sha256, 'hex').toString('base64')}:`);
+    return download.bytes;
   }
 
   @Patch(':name/versions/:version')

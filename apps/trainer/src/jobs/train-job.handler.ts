@@ -7,9 +7,9 @@ import { type Prisma, PrismaService, type TrainingJob } from '@maas/db';
 import type { TrainJobData } from '@maas/jobs';
 import {
   ModelRegistryService,
-  modelVersionPrefix,
   OBJECT_STORE,
   type ObjectStore,
+  VersionArtifactsService,
 } from '@maas/model-registry';
 import {
   chooseMlpEngine,
@@ -53,6 +53,7 @@ export class TrainJobHandler {
   constructor(
     private readonly prisma: PrismaService,
     private readonly registry: ModelRegistryService,
+    private readonly versionArtifacts: VersionArtifactsService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
     @Inject(TRAINER_LOGGER) private readonly logger: Logger,
@@ -264,7 +265,7 @@ export class TrainJobHandler {
     outcome: Extract<ThreadOutcome, { type: 'done' }>,
     started: number,
   ): Promise<TrainJobResult> {
-    const model = await this.modelFor(row);
+    await this.modelFor(row);
     let version;
     try {
       version = await this.registry.uploadVersion(row.tenantId, row.modelName, {
@@ -291,21 +292,35 @@ export class TrainJobHandler {
       }
       throw error;
     }
-    if (outcome.tfjs) {
-      const prefix = `${modelVersionPrefix(row.tenantId, model.id, version.number)}tfjs/`;
-      await this.store.put(`${prefix}model.json`, Buffer.from(outcome.tfjs.modelJson));
-      await this.store.put(`${prefix}weights.bin`, Buffer.from(outcome.tfjs.weights));
-      await this.store.put(
-        `${prefix}preprocessing.json`,
-        Buffer.from(JSON.stringify(outcome.tfjs.preprocessing)),
-      );
-    }
+    if (outcome.tfjs) await this.attachTfjsCopy(row, version.id, outcome.tfjs);
     await this.finishSucceeded(row, version.number, outcome.metrics, outcome.backend, started);
     this.logger.info(
       { trainingJobId: row.id, model: row.modelName, version: version.number },
       'training succeeded',
     );
     return { status: 'succeeded', version: version.number };
+  }
+
+  /**
+   * The TF.js copy is stored like every artifact (encrypted, sha256, counted in the quota). It
+   * is an extra: when it does not fit the tenant's storage quota the version (already
+   * registered and serving) stays and the job says so in its log.
+   */
+  private async attachTfjsCopy(
+    row: TrainingJob,
+    versionId: string,
+    tfjs: NonNullable<Extract<ThreadOutcome, { type: 'done' }>['tfjs']>,
+  ): Promise<void> {
+    try {
+      await this.versionArtifacts.attachTfjsCopy(row.tenantId, versionId, tfjs);
+    } catch (error) {
+      // The registry reports a full storage quota as PAYLOAD_TOO_LARGE (413).
+      if ((error as { code?: string }).code !== 'PAYLOAD_TOO_LARGE') throw error;
+      this.logger.warn(
+        { trainingJobId: row.id, reason: (error as Error).message },
+        'TF.js copy not stored: storage quota',
+      );
+    }
   }
 
   private async modelFor(row: TrainingJob) {

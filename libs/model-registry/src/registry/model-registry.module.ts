@@ -4,6 +4,7 @@ import type { MasterKey } from '../integrity/envelope.js';
 import { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { ModelRegistryService, OBJECT_STORE, TENANT_DATA_KEYS } from './model-registry.service.js';
+import { VersionArtifactsService } from './version-artifacts.service.js';
 
 export interface ModelRegistryKeys {
   /** The platform master key that wraps new tenant data keys. */
@@ -27,8 +28,9 @@ export class ModelRegistryModule {
             new TenantDataKeys(prisma, keys.masterKey, keys.previousMasterKeys),
         },
         ModelRegistryService,
+        VersionArtifactsService,
       ],
-      exports: [OBJECT_STORE, TENANT_DATA_KEYS, ModelRegistryService],
+      exports: [OBJECT_STORE, TENANT_DATA_KEYS, ModelRegistryService, VersionArtifactsService],
     };
   }
 }

@@ -67,6 +67,8 @@ export interface ServingConfig {
    * requests in turn (default 1: the version stays hot on one worker).
    */
   replicas?: number;
+  /** Tensor elements one request may carry (default: the worker's MAX_ELEMENTS_PER_REQUEST). */
+  maxElementsPerRequest?: number;
 }
 
 /** A label's targets: version number → weight (one entry: a plain label). */
@@ -597,22 +599,26 @@ export class ModelRegistryService {
   // ---- storage accounting and cleanup --------------------------------------------------------
 
   /**
-   * Bytes that count against the tenant's storage quota: its model artifacts (plaintext sizes)
-   * and its datasets.
+   * Bytes that count against the tenant's storage quota: its model artifacts (plaintext sizes,
+   * trained versions' TF.js copies included) and its datasets.
    */
   async storageUsed(tenantId: string): Promise<number> {
     const db = this.db(tenantId);
     const [versions, datasets] = await Promise.all([
       db.modelVersion.aggregate({
         where: { status: { in: [...STORED_STATUSES] }, model: { deletedAt: null } },
-        _sum: { sizeBytes: true },
+        _sum: { sizeBytes: true, tfjsSizeBytes: true },
       }),
       db.dataset.aggregate({
         where: { deletedAt: null },
         _sum: { sizeBytes: true },
       }),
     ]);
-    return Number(versions._sum.sizeBytes ?? 0) + Number(datasets._sum.sizeBytes ?? 0);
+    return (
+      Number(versions._sum.sizeBytes ?? 0) +
+      Number(versions._sum.tfjsSizeBytes ?? 0) +
+      Number(datasets._sum.sizeBytes ?? 0)
+    );
   }
 
   /**

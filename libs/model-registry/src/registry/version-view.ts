@@ -12,6 +12,11 @@ export function versionView(model: Pick<Model, 'name'>, version: ModelVersion) {
     sha256: version.sha256,
     sizeBytes: version.sizeBytes === null ? null : Number(version.sizeBytes),
     encrypted: version.encrypted,
+    // a trained network's TensorFlow.js copy (GET …/artifact?format=tfjs)
+    tfjs:
+      version.tfjsSha256 === null
+        ? null
+        : { sha256: version.tfjsSha256, sizeBytes: Number(version.tfjsSizeBytes ?? 0) },
     inputs: version.inputs,
     outputs: version.outputs,
     servingConfig: version.servingConfig,
