@@ -93,9 +93,10 @@ CMD ["node", "apps/trainer/dist/main.js"]
 
 FROM runtime AS inference
 ENV PORT=8080
-EXPOSE 8080 8081
+# 8080 (HTTP) and 8081 (link) answer only the gateway; 8082 (OPS_PORT) serves the health checks.
+EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.OPS_PORT||8082)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "apps/inference/dist/main.js"]
 
 # Last, so a plain `docker build .` gives the gateway.

@@ -197,7 +197,7 @@ describe('graceful shutdown', () => {
     });
     await waitForAsync(
       async () =>
-        (await metricValue(platform!.inference.url, 'maas_inference_in_flight')) >= IN_FLIGHT,
+        (await metricValue(platform!.inference.opsUrl, 'maas_inference_in_flight')) >= IN_FLIGHT,
     );
     expect(answered).toBe(0);
     const exited = platform.inference.stop('SIGTERM');

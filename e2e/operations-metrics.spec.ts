@@ -48,7 +48,7 @@ describe('operations: Prometheus metrics after real traffic', () => {
   });
 
   it('counts inference latency by stage, batch sizes and cache loads on the worker', async () => {
-    const worker = platform.inference.url;
+    const worker = platform.inference.opsUrl;
     const batches = await metricValue(worker, 'maas_inference_batch_size_count');
     const rowsBatched = await metricValue(worker, 'maas_inference_batch_size_sum');
     expect(batches).toBeGreaterThan(0);
@@ -88,7 +88,7 @@ describe('operations: Prometheus metrics after real traffic', () => {
       ),
     ).toBe(REQUESTS);
     for (const app of [platform.gateway, platform.inference]) {
-      const text = await (await fetch(`${app.url}/metrics`)).text();
+      const text = await (await fetch(`${app.opsUrl}/metrics`)).text();
       expect(text).not.toContain(REQUEST_ID);
       expect(text).not.toContain('route="/v2/models/mlp');
     }

@@ -324,10 +324,11 @@ describe('platform walkthrough: admin → tenant → key → upload → infer', 
 
   it('serves health, readiness and metrics on every app, and logs the request id on both hops', async () => {
     for (const app of [platform.gateway, platform.inference, platform.trainer]) {
-      expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
-      const ready = await fetch(`${app.url}/readyz`);
+      // A worker serves them on its ops port (opsUrl); its inference port only the gateway.
+      expect((await fetch(`${app.opsUrl}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${app.opsUrl}/readyz`);
       expect(ready.status).toBe(200);
-      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      const metrics = await (await fetch(`${app.opsUrl}/metrics`)).text();
       expect(metrics).toContain('maas_process_cpu_seconds_total');
     }
     const gatewayLines = platform.gateway.logLines().filter((l) => l.requestId === 'walkthrough-1');

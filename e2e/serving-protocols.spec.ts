@@ -364,7 +364,7 @@ describe('serving protocols through the gateway', () => {
       // holds in memory, so both stream (gateway → worker over HTTP, answer piped back).
       const overHttp = () =>
         metricValue(
-          platform.inference.url,
+          platform.inference.opsUrl,
           'maas_http_requests_total',
           'route="/v2/models/:model/versions/:version/infer",status="200"',
         );

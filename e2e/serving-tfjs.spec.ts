@@ -72,7 +72,7 @@ describe('TF.js models through the gateway', () => {
     predictions.flat().forEach((v, i) => expect(v).toBeCloseTo(expected.flat()[i]!, 5));
 
     // The backend now loaded is reported in metadata and in the worker's /readyz.
-    const ready = (await (await fetch(`${platform.inference.url}/readyz`)).json()) as {
+    const ready = (await (await fetch(`${platform.inference.opsUrl}/readyz`)).json()) as {
       checks: Record<string, string>;
     };
     const backend = Object.keys(ready.checks).find((name) => name.startsWith('tfjs-'));

@@ -63,8 +63,11 @@ describe('inference workers: batching, shedding, cache, registration, failover',
         inference: {
           BATCH_MAX_QUEUE_DELAY_MS: '40',
           VERSION_LOOKUP_TTL_MS: '200',
-          // Room for the linear model and one MLP, not two MLPs.
+          // Room for the linear model and one MLP, not two MLPs (each charged its size, the
+          // one tenant allowed the whole cache).
           MODEL_CACHE_BYTES: String(Math.floor(MLP_BYTES * 1.5)),
+          MODEL_MEMORY_FACTOR: '1',
+          MODEL_CACHE_TENANT_SHARE: '1',
           ORT_INTRA_OP_THREADS: '1',
         },
       },
@@ -88,7 +91,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
   it('stacks concurrent requests into one runtime call and answers each its own rows', async () => {
     await setServingConfig('linear', { maxQueueDelayMs: 150 });
     expect((await infer('linear', [0, 0, 0, 0])).status).toBe(200); // load it
-    const before = await metricValue(platform.inference.url, 'maas_inference_batch_size_count');
+    const before = await metricValue(platform.inference.opsUrl, 'maas_inference_batch_size_count');
     const rows = Array.from({ length: 12 }, (_, i) => [i, i + 1, -i, 2]);
     const responses = await Promise.all(rows.map((row) => infer('linear', row)));
     const batchSizes = responses.map((r) => Number(r.headers.get('x-maas-batch-size')));
@@ -99,10 +102,10 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       out.data.forEach((v, j) => expect(v).toBeCloseTo(gemm(rows[i]!)[j]!, 4));
     }
     const calls =
-      (await metricValue(platform.inference.url, 'maas_inference_batch_size_count')) - before;
+      (await metricValue(platform.inference.opsUrl, 'maas_inference_batch_size_count')) - before;
     expect(calls).toBeLessThan(12);
     expect(
-      await metricValue(platform.inference.url, 'maas_inference_batch_size_bucket', 'le="1"'),
+      await metricValue(platform.inference.opsUrl, 'maas_inference_batch_size_bucket', 'le="1"'),
     ).toBeLessThanOrEqual(1);
   });
 
@@ -124,7 +127,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
     expect(shed).toBeDefined();
     expect(shed!.retryAfter).toBe('1');
     expect(
-      await metricValue(platform.inference.url, 'maas_inference_shed_total', 'queue_full'),
+      await metricValue(platform.inference.opsUrl, 'maas_inference_shed_total', 'queue_full'),
     ).toBeGreaterThan(0);
     await Promise.all(responses.map((r) => r.body?.cancel().catch(() => undefined)));
     await setServingConfig('linear', {});
@@ -133,7 +136,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
   it('evicts least recently used versions within the byte budget, releasing their sessions', async () => {
     const row = new Array(784).fill(0.5);
     const evictionsBefore = await metricValue(
-      platform.inference.url,
+      platform.inference.opsUrl,
       'maas_model_cache_evictions_total',
     );
     const rss: number[] = [];
@@ -143,21 +146,21 @@ describe('inference workers: batching, shedding, cache, registration, failover',
         expect(response.status).toBe(200);
         await response.arrayBuffer();
       }
-      rss.push(await metricValue(platform.inference.url, 'maas_process_resident_memory_bytes'));
+      rss.push(await metricValue(platform.inference.opsUrl, 'maas_process_resident_memory_bytes'));
     }
     const evictions =
-      (await metricValue(platform.inference.url, 'maas_model_cache_evictions_total')) -
+      (await metricValue(platform.inference.opsUrl, 'maas_model_cache_evictions_total')) -
       evictionsBefore;
     expect(evictions).toBeGreaterThanOrEqual(18);
-    expect(await metricValue(platform.inference.url, 'maas_model_cache_bytes')).toBeLessThanOrEqual(
-      MLP_BYTES * 1.5,
-    );
+    expect(
+      await metricValue(platform.inference.opsUrl, 'maas_model_cache_bytes'),
+    ).toBeLessThanOrEqual(MLP_BYTES * 1.5);
     // Releasing really frees: memory does not ratchet up with every load/unload cycle.
     expect(rss[9]! - rss[2]!).toBeLessThan(40 * 1024 * 1024);
   });
 
   it('forwards over HTTP, not the worker link, with INFERENCE_TRANSPORT=http', async () => {
-    const worker = platform.inference.url;
+    const worker = platform.inference.opsUrl;
     const httpGateway = new AppProcess('gateway', await freePort(), {
       ...platform.gateway.env,
       INFERENCE_TRANSPORT: 'http',
@@ -222,7 +225,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       expect(patch.status).toBe(200);
       const served = (url: string) =>
         metricValue(url, 'maas_inference_link_requests_total', 'call="infer",status="200"');
-      const before = [await served(platform.inference.url), await served(second.url)];
+      const before = [await served(platform.inference.opsUrl), await served(second.opsUrl)];
       for (let i = 0; i < 10; i++) {
         const response = await infer('shared', [1, 2, 3, 4]);
         expect(response.status).toBe(200);
@@ -230,8 +233,8 @@ describe('inference workers: batching, shedding, cache, registration, failover',
         out.data.forEach((v, j) => expect(v).toBeCloseTo(gemm([1, 2, 3, 4])[j]!, 4));
       }
       // Taking turns: each worker served half of the ten.
-      expect((await served(platform.inference.url)) - before[0]!).toBe(5);
-      expect((await served(second.url)) - before[1]!).toBe(5);
+      expect((await served(platform.inference.opsUrl)) - before[0]!).toBe(5);
+      expect((await served(second.opsUrl)) - before[1]!).toBe(5);
       await expect
         .poll(
           async () =>

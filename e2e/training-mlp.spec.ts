@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { strFromU8, unzipSync } from 'fflate';
+import pg from 'pg';
 import { AppProcess, freePort, startTestPlatform, type TestPlatform } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -264,5 +265,67 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
     expect(job.status, job.error).toBe('succeeded');
     // The TF.js backend this machine has (wasm here; tfjs-node where installed), not ORT.
     expect(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).toContain(job.backend);
+  }, 180_000);
+
+  it('charges training time while it runs and stops a job at its time limit or the tenant’s minutes', async () => {
+    for (const trainer of extraTrainers) await trainer.stop();
+    const limited = new AppProcess('trainer', await freePort(), {
+      ...platform.trainer.env,
+      TRAINER_MAX_JOB_SECONDS: '12',
+    });
+    extraTrainers.push(limited);
+    await limited.start();
+    const long = { hiddenLayers: [64, 64], epochs: 10000, batchSize: 8 };
+
+    // Per-job limit: charged every few seconds while it runs, stopped at 12 s, never retried.
+    const id = await startJob('too-long', long);
+    const charging = await waitForJob(
+      api,
+      tenant.key,
+      id,
+      (job) => job.status === 'running' && job.trainingSeconds >= 5,
+      30_000,
+    );
+    expect(charging.status).toBe('running');
+    const stopped = await waitForJob(api, tenant.key, id, finished, 60_000);
+    expect(stopped.status).toBe('failed');
+    expect(stopped.error).toMatch(/training stopped after 12 s/);
+    expect(stopped.attempts).toBe(1);
+    expect(stopped.trainingSeconds).toBeGreaterThanOrEqual(12);
+    expect(stopped.trainingSeconds).toBeLessThan(20);
+
+    // The tenant's month: 1 minute, of which earlier jobs used all but ~5 s.
+    const db = new pg.Client({ connectionString: platform.database.url });
+    await db.connect();
+    try {
+      const used = Number(
+        (
+          await db.query(
+            `SELECT coalesce(sum(training_seconds), 0) AS used FROM training_jobs WHERE tenant_id = $1`,
+            [tenant.id],
+          )
+        ).rows[0].used,
+      );
+      await db.query(
+        `UPDATE training_jobs SET training_seconds = training_seconds + $2 WHERE id = $1`,
+        [id, 55 - used],
+      );
+      await db.query(
+        `INSERT INTO tenant_quotas (tenant_id, monthly_training_minutes, updated_at) VALUES ($1, 1, now())
+         ON CONFLICT (tenant_id) DO UPDATE SET monthly_training_minutes = 1`,
+        [tenant.id],
+      );
+    } finally {
+      await db.end();
+    }
+    const capped = await waitForJob(
+      api,
+      tenant.key,
+      await startJob('month-end', long),
+      finished,
+      60_000,
+    );
+    expect(capped.status).toBe('failed');
+    expect(capped.error).toMatch(/training stopped after 5 s/);
   }, 180_000);
 });

@@ -61,12 +61,13 @@ set -a
 source "$DATA_DIR/dev.env"
 set +a
 
+# start_app NAME PORT [READY_PORT]: READY_PORT answers /readyz (a worker's ops port).
 start_app() {
-  local name="$1" port="$2"
+  local name="$1" port="$2" ready_port="${3:-$2}"
   PORT="$port" node "apps/$name/dist/main.js" >>"$DATA_DIR/logs/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 150); do
-    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+    if curl -fsS "http://127.0.0.1:$ready_port/readyz" >/dev/null 2>&1; then
       _log "$name ready on :$port (log: $DATA_DIR/logs/$name.log)"
       return 0
     fi
@@ -81,7 +82,9 @@ start_app() {
   return 1
 }
 
-start_app inference 8080
+# Serves the gateway on 8080 (HTTP) and 8081 (link), both checked against WORKER_SECRET (the
+# development default here, the same in both apps); /metrics, /healthz, /readyz on 8082.
+start_app inference 8080 8082
 start_app trainer 3002
 INFERENCE_WORKER_URL="http://127.0.0.1:8080" start_app gateway "$GATEWAY_PORT"
 

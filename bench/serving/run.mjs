@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
 import { AppProcess, freePort, startTestPlatform } from '@maas/testing';
+import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/workers';
 import { binaryBody, jsonBody } from './bodies.mjs';
 import { RawConnection, serialise } from './raw-client.mjs';
 
@@ -295,7 +296,7 @@ try {
     },
     body: fixedBinary.body,
   });
-  const probe = () => platformProbe(gw, platform.inference.url);
+  const probe = () => platformProbe(gw, platform.inference.opsUrl);
   const platformLoad = (name, connections, makeRequest, rows) =>
     load(name, gw, connections, makeRequest, rows, platformCpu, probe);
   print(await platformLoad('(c) platform JSON 1 row, 1 conn', 1, jsonRequest(1), 1));
@@ -361,15 +362,27 @@ try {
     }
     await second.stop();
   }
-  // For reference: the worker alone (no gateway), to show what the gateway path costs.
-  const direct = (body, headerLength) => () => ({
-    path: '/v2/models/mlp/versions/1/infer',
-    headers: {
-      'x-maas-tenant-id': tenant.id,
-      'inference-header-content-length': String(headerLength),
-    },
-    body,
-  });
+  // For reference: the worker alone (no gateway), to show what the gateway path costs. Signed
+  // as the gateway signs (WORKER_SECRET); a request is serialised once per scenario, and its
+  // signature stays valid for SIGNATURE_WINDOW_MS (30 s), longer than a scenario runs.
+  const direct = (body, headerLength) => {
+    const path = '/v2/models/mlp/versions/1/infer';
+    const signature = signWorkerRequest(platform.workerSecret, {
+      method: 'POST',
+      path,
+      requestId: '',
+      tenant: tenant.id,
+    });
+    return () => ({
+      path,
+      headers: {
+        'x-maas-tenant-id': tenant.id,
+        [SIGNATURE_HEADER]: signature,
+        'inference-header-content-length': String(headerLength),
+      },
+      body,
+    });
+  };
   print(
     await load(
       '(ref) worker direct binary 1 row, 64 conns',
@@ -390,7 +403,7 @@ try {
       platformCpu,
     ),
   );
-  const batches = await (await fetch(`${platform.inference.url}/metrics`)).text();
+  const batches = await (await fetch(`${platform.inference.opsUrl}/metrics`)).text();
   const sum = Number(/maas_inference_batch_size_sum\S* (\S+)/.exec(batches)?.[1]);
   const count = Number(/maas_inference_batch_size_count\S* (\S+)/.exec(batches)?.[1]);
   console.log(`mean rows per runtime call on the worker: ${(sum / count).toFixed(1)}`);

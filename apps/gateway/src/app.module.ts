@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { HealthModule, type Logger, MetricsModule, REDIS, RedisModule } from '@maas/app-runtime';
-import { masterKeyFrom, storageConfigFrom } from '@maas/config';
+import { databaseOptionsFrom, masterKeyFrom, storageConfigFrom } from '@maas/config';
 import { DbModule, PrismaService } from '@maas/db';
 import {
   createObjectStore,
@@ -33,7 +33,7 @@ export class GatewayModule {
       imports: [
         GatewayConfigModule.forRoot(config),
         MetricsModule.forRoot('gateway'),
-        DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
+        DbModule.forRoot(databaseOptionsFrom(config)),
         RedisModule.forRoot(config.REDIS_URL, 'gateway'),
         BullModule.forRoot({
           connection: { url: config.REDIS_URL },

@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { HealthModule, type Logger, MetricsModule, RedisModule } from '@maas/app-runtime';
-import { storageConfigFrom } from '@maas/config';
+import { databaseOptionsFrom, storageConfigFrom } from '@maas/config';
 import { DbModule, PrismaService } from '@maas/db';
 import { createObjectStore, type ObjectStore, OBJECT_STORE } from '@maas/model-registry';
 import { type InferenceConfig, InferenceConfigModule } from './config/inference-config.js';
 import { InferenceService } from './inference/inference.service.js';
 import { InferenceMetrics } from './inference/inference.metrics.js';
+import { GatewayAuthHook } from './inference/gateway-auth.hook.js';
 import { WorkerInferenceRoutes } from './inference/inference-routes.js';
 import { WorkerLinkServer } from './inference/link-server.js';
 import { V2Controller } from './inference/v2.controller.js';
@@ -13,6 +14,7 @@ import { INFERENCE_LOGGER, ModelCacheService } from './models/model-cache.servic
 import { configureTfjs, tfjs, tfjsBackendName } from './models/tfjs-runtime.js';
 import { VersionLookupService } from './models/version-lookup.service.js';
 import { WorkerHeartbeatService } from './models/worker-heartbeat.service.js';
+import { OpsServerService } from './ops/ops-server.service.js';
 
 @Module({})
 export class InferenceModule {
@@ -22,8 +24,9 @@ export class InferenceModule {
       module: InferenceModule,
       imports: [
         InferenceConfigModule.forRoot(config),
-        MetricsModule.forRoot('inference'),
-        DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
+        // /metrics, /healthz and /readyz are on OPS_PORT (OpsServerService), not the HTTP port.
+        MetricsModule.forRoot('inference', { controller: false }),
+        DbModule.forRoot(databaseOptionsFrom(config)),
         RedisModule.forRoot(config.REDIS_URL, 'inference'),
         HealthModule.forRoot({
           inject: [PrismaService, OBJECT_STORE],
@@ -33,6 +36,7 @@ export class InferenceModule {
             // Named after the TF.js backend tfjs versions run on (tfjs-node-gpu → … → cpu).
             { name: tfjsBackendName(), check: () => tfjs().then(() => undefined) },
           ],
+          controller: false,
         }),
       ],
       controllers: [V2Controller],
@@ -43,9 +47,11 @@ export class InferenceModule {
         InferenceMetrics,
         ModelCacheService,
         WorkerHeartbeatService,
+        GatewayAuthHook,
         WorkerInferenceRoutes,
         WorkerLinkServer,
         InferenceService,
+        OpsServerService,
       ],
       exports: [OBJECT_STORE],
       global: true,

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { createHttpApp, createLogger } from '@maas/app-runtime';
-import { ConfigError, loadConfig } from '@maas/config';
+import { createHttpApp, createLogger, enterSandboxDirectory } from '@maas/app-runtime';
+import { ConfigError, httpTimeoutsFrom, loadConfig } from '@maas/config';
 import { InferenceModule } from './app.module.js';
 import { inferenceConfigSchema } from './config/inference-config.js';
 import { WorkerLinkServer } from './inference/link-server.js';
@@ -18,9 +18,12 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ name: 'inference', level: config.LOG_LEVEL });
+  // Nothing a tenant's model names relative to the working directory exists (docs/security.md).
+  logger.info({ cwd: enterSandboxDirectory() }, 'working directory is an empty sandbox');
   const app = await createHttpApp(InferenceModule.forRoot(config, logger), {
     logger,
     bodyLimit: config.MAX_REQUEST_BYTES,
+    timeouts: httpTimeoutsFrom(config),
     // Gateways stop routing here (next directory refresh) while the link finishes what it holds.
     drain: async (app) => {
       await app.get(WorkerHeartbeatService).withdraw();

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { HealthModule, type Logger, MetricsModule, REDIS, RedisModule } from '@maas/app-runtime';
-import { masterKeyFrom, storageConfigFrom } from '@maas/config';
+import { databaseOptionsFrom, masterKeyFrom, storageConfigFrom } from '@maas/config';
 import { DbModule, PrismaService } from '@maas/db';
 import {
   createObjectStore,
@@ -22,7 +22,7 @@ export class TrainerModule {
       imports: [
         TrainerConfigModule.forRoot(config),
         MetricsModule.forRoot('trainer'),
-        DbModule.forRoot({ databaseUrl: config.DATABASE_URL }),
+        DbModule.forRoot(databaseOptionsFrom(config)),
         RedisModule.forRoot(config.REDIS_URL, 'trainer'),
         // Trained models are registered exactly like uploads (storage, encryption, quotas).
         ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config)), {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createHttpApp, createLogger } from '@maas/app-runtime';
-import { ConfigError, loadConfig } from '@maas/config';
+import { ConfigError, httpTimeoutsFrom, loadConfig } from '@maas/config';
 import { TrainerModule } from './app.module.js';
 import { trainerConfigSchema } from './config/trainer-config.js';
 import { TrainingWorkerService } from './jobs/training-worker.service.js';
@@ -24,6 +24,7 @@ async function bootstrap(): Promise<void> {
   const app = await createHttpApp(TrainerModule.forRoot(config, logger), {
     logger,
     beforeClose: (app) => app.get(TrainingWorkerService).drain(),
+    timeouts: httpTimeoutsFrom(config),
   });
   await app.listen(config.PORT, config.HOST);
   logger.info({ port: config.PORT, concurrency: config.TRAINER_CONCURRENCY }, 'trainer consuming');

@@ -34,9 +34,30 @@ export class DomainError extends Error {
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
 export const invalidArgument = (message: string) => new DomainError('INVALID_ARGUMENT', message);
 
+/**
+ * PostgreSQL's message when `error` is a data exception (SQLSTATE class 22: a NUL byte or an
+ * invalid escape in a string, a malformed uuid, a number out of range) that Prisma passed on
+ * from its driver adapter: a value the request carried that the database refuses, so a 400 and
+ * never a 500. Undefined for any other error.
+ */
+export function databaseDataErrorOf(error: unknown): string | undefined {
+  const cause = (
+    error as {
+      meta?: {
+        driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown } };
+      };
+    } | null
+  )?.meta?.driverAdapterError?.cause;
+  if (typeof cause?.originalCode !== 'string' || !cause.originalCode.startsWith('22')) {
+    return undefined;
+  }
+  return typeof cause.originalMessage === 'string' ? cause.originalMessage : 'invalid value';
+}
+
 /** The HTTP status for anything thrown: a coded error, an HTTP error, or a bug (500). */
 export function statusOf(error: unknown): number {
   if (typeof error === 'object' && error !== null) {
+    if (databaseDataErrorOf(error) !== undefined) return 400;
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code in ERROR_STATUS) return ERROR_STATUS[code as ErrorCode];
     // Fastify's own errors (bad JSON, body too large, bad media type) carry a 4xx statusCode.

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { statusOf } from './errors.js';
+import { databaseDataErrorOf, statusOf } from './errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -26,6 +26,10 @@ export function usesInferenceErrorShape(url: string): boolean {
 }
 
 function messageOf(error: unknown): string {
+  // Prisma's own message names source files and the query: only PostgreSQL's reason goes out.
+  const dataError = databaseDataErrorOf(error);
+  if (dataError !== undefined)
+    return `the request carries a value the database refuses: ${dataError}`;
   if (error instanceof HttpException) {
     const response = error.getResponse();
     if (typeof response === 'string') return response;

@@ -39,6 +39,21 @@ async function runCheck(
   }
 }
 
+/** What /readyz answers: 200 when every check passes, else 503 naming those that failed. */
+export async function readinessOf(
+  checks: ReadinessCheck[],
+): Promise<{ ok: boolean; body: { status: string; checks: Record<string, string | undefined> } }> {
+  const results = await Promise.all(checks.map(runCheck));
+  const ok = results.every((r) => r.ok);
+  return {
+    ok,
+    body: {
+      status: ok ? 'ok' : 'unavailable',
+      checks: Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : r.error])),
+    },
+  };
+}
+
 @Controller()
 export class HealthController {
   constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}
@@ -53,28 +68,34 @@ export class HealthController {
   /** Readiness: every dependency answers; 503 lists those that do not. */
   @Get('readyz')
   async readyz() {
-    const results = await Promise.all(this.checks.map(runCheck));
-    const body = {
-      status: results.every((r) => r.ok) ? 'ok' : 'unavailable',
-      checks: Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : r.error])),
-    };
-    if (body.status !== 'ok') throw new HttpException(body, 503);
+    const { ok, body } = await readinessOf(this.checks);
+    if (!ok) throw new HttpException(body, 503);
     return body;
   }
 }
 
 @Module({})
 export class HealthModule {
-  /** `checks` are providers whose values are ReadinessCheck objects. */
+  /**
+   * `checks` are providers whose values are ReadinessCheck objects (exported as
+   * READINESS_CHECKS). `controller: false` leaves /healthz and /readyz off the app's HTTP port,
+   * for an app that serves them on an ops port (ops-server.ts).
+   */
   static forRoot(checks: {
     inject: InjectionToken[];
     factory: (...deps: never[]) => ReadinessCheck[];
+    controller?: boolean;
   }): DynamicModule {
     const provider: Provider = {
       provide: READINESS_CHECKS,
       inject: checks.inject,
       useFactory: checks.factory as (...deps: unknown[]) => ReadinessCheck[],
     };
-    return { module: HealthModule, controllers: [HealthController], providers: [provider] };
+    return {
+      module: HealthModule,
+      controllers: checks.controller === false ? [] : [HealthController],
+      providers: [provider],
+      exports: [READINESS_CHECKS],
+    };
   }
 }

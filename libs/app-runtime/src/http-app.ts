@@ -3,11 +3,19 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
+import { ProxyTrust } from './client-ip.js';
 import { AppExceptionFilter } from './exception.filter.js';
 import { PinoNestLogger } from './logger.js';
 import { HttpMetrics } from './metrics.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client's address (ProxyTrust: the first untrusted hop of X-Forwarded-For). */
+    clientIp: string;
+  }
+}
 
 /** Takes the caller's x-request-id when it is sane, else makes one. */
 export function requestIdFor(request: IncomingMessage): string {
@@ -63,6 +71,17 @@ export function interceptRequests(server: Server, intercept: RequestInterceptor)
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit?: number;
+  /**
+   * Trusted proxies (TRUST_PROXY, parsed): who may say, in X-Forwarded-For, which client a
+   * request comes from. Sets Fastify's `trustProxy` and `request.clientIp`; none by default.
+   */
+  trustProxy?: readonly string[];
+  /**
+   * Slow clients (slowloris) hold no socket for ever: the request line and headers must arrive
+   * within `headersMs`, the whole request (body included) within `requestMs`, and a connection
+   * with no bytes either way for `idleMs` is closed. Defaults 15 s, 10 min, 2 min.
+   */
+  timeouts?: { headersMs?: number; requestMs?: number; idleMs?: number };
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   drainTimeoutMs?: number;
   /** Other listeners to drain alongside HTTP (e.g. the worker link); modules close after both. */
@@ -80,12 +99,18 @@ export async function createHttpApp(
   module: Parameters<typeof NestFactory.create>[0],
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
+  const proxies = new ProxyTrust(options.trustProxy ?? []);
   const adapter = new FastifyAdapter({
     logger: false,
+    // The same list and matcher as request.clientIp (and the gateway's hot path), so
+    // request.ip, protocol and host agree with it.
+    ...(proxies.enabled ? { trustProxy: (address: string) => proxies.trusts(address) } : {}),
     requestIdHeader: false,
     genReqId: requestIdFor,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
+    requestTimeout: options.timeouts?.requestMs ?? 600_000,
+    connectionTimeout: options.timeouts?.idleMs ?? 120_000,
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
@@ -96,7 +121,12 @@ export async function createHttpApp(
   app.useGlobalFilters(new AppExceptionFilter(options.logger));
   const metrics = app.get(HttpMetrics, { strict: false });
   const fastify = app.getHttpAdapter().getInstance();
+  // (Node enforces it on its connection sweep, every 30 s: a slow client is cut within
+  // headersMs + 30 s.)
+  fastify.server.headersTimeout = options.timeouts?.headersMs ?? 15_000;
+  fastify.decorateRequest('clientIp', '');
   fastify.addHook('onRequest', (request, reply, done) => {
+    request.clientIp = proxies.of(request.raw);
     reply.header('x-request-id', request.id);
     done();
   });

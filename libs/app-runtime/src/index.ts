@@ -1,7 +1,8 @@
 export { createLogger, PinoNestLogger, REDACTED_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
 export { HttpMetrics, METRICS_REGISTRY, MetricsController, MetricsModule } from './metrics.js';
-export { HealthController, HealthModule, READINESS_CHECKS } from './health.js';
+export { HealthController, HealthModule, READINESS_CHECKS, readinessOf } from './health.js';
+export { OpsServer, type OpsServerOptions } from './ops-server.js';
 export type { ReadinessCheck } from './health.js';
 export { createHttpApp, interceptRequests, recordRequest, requestIdFor } from './http-app.js';
 export type { AnsweredRequest, HttpAppOptions, RequestInterceptor } from './http-app.js';
@@ -16,4 +17,6 @@ export {
 } from './exception.filter.js';
 export { ZodPipe } from './zod-body.pipe.js';
 export { createRedis, REDIS, RedisModule } from './redis.module.js';
-export { TtlCache } from './ttl-cache.js';
+export { LruCache, TtlCache } from './ttl-cache.js';
+export { clientIdentityOf, parseTrustedProxies, ProxyTrust, TrustProxyError } from './client-ip.js';
+export { enterSandboxDirectory } from './sandbox-directory.js';

@@ -47,14 +47,15 @@ export class MetricsController {
 
 @Module({})
 export class MetricsModule {
-  static forRoot(appName: string): DynamicModule {
+  /** `controller: false` leaves /metrics off the app's HTTP port (served on an ops port). */
+  static forRoot(appName: string, options: { controller?: boolean } = {}): DynamicModule {
     const registry = new Registry();
     registry.setDefaultLabels({ app: appName });
     collectDefaultMetrics({ register: registry, prefix: 'maas_' });
     return {
       module: MetricsModule,
       global: true,
-      controllers: [MetricsController],
+      controllers: options.controller === false ? [] : [MetricsController],
       providers: [{ provide: METRICS_REGISTRY, useValue: registry }, HttpMetrics],
       exports: [METRICS_REGISTRY, HttpMetrics],
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TtlCache } from './ttl-cache.js';
+import { LruCache, TtlCache } from './ttl-cache.js';
 
 describe('TtlCache', () => {
   it('shares one load between concurrent misses and reuses it within the TTL', async () => {
@@ -35,5 +35,84 @@ describe('TtlCache', () => {
     await cache.get('a', async () => ({ tenant: `reloaded-${++loads}` }));
     await cache.get('b', async () => ({ tenant: `reloaded-${++loads}` }));
     expect(loads).toBe(1);
+  });
+});
+
+describe('LruCache', () => {
+  it('evicts the least recently used entry, one at a time, never the whole map', () => {
+    const cache = new LruCache<number>(3);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.set('c', 3);
+    expect(cache.get('a')?.value).toBe(1); // a is now the most recently used
+    cache.set('d', 4);
+    expect(cache.has('b')).toBe(false);
+    expect(['a', 'c', 'd'].map((k) => cache.peek(k)?.value)).toEqual([1, 3, 4]);
+    expect(cache.size).toBe(3);
+  });
+
+  it('keeps an entry in use through a flood of new keys', () => {
+    const cache = new LruCache<string>(100);
+    cache.set('valid', 'record');
+    for (let i = 0; i < 10_000; i++) {
+      cache.set(`random-${i}`, 'x');
+      if (i % 50 === 0) expect(cache.get('valid')?.value).toBe('record');
+    }
+    expect(cache.size).toBe(100);
+    expect(cache.peek('valid')?.value).toBe('record');
+  });
+
+  it('peek does not refresh recency; set replaces and records when', () => {
+    const cache = new LruCache<number>(2);
+    cache.set('a', 1, 100);
+    cache.set('b', 2, 200);
+    expect(cache.peek('a')).toEqual({ value: 1, at: 100 });
+    cache.set('c', 3);
+    expect(cache.has('a')).toBe(false);
+    cache.set('b', 20, 300);
+    expect(cache.get('b')).toEqual({ value: 20, at: 300 });
+    expect(cache.size).toBe(2);
+  });
+
+  it('drops entries by predicate and refuses a capacity below one', () => {
+    const cache = new LruCache<number>(10);
+    for (let i = 0; i < 6; i++) cache.set(String(i), i);
+    cache.deleteWhere((_key, value) => value % 2 === 0);
+    expect(cache.size).toBe(3);
+    expect(cache.has('1') && cache.has('3') && cache.has('5')).toBe(true);
+    expect(() => new LruCache(0)).toThrow(RangeError);
+  });
+});
+
+describe('TtlCache bounds', () => {
+  it('evicts the least recently used key past its capacity instead of clearing', async () => {
+    const cache = new TtlCache<string>(60_000, 10);
+    await cache.get('hot', async () => 'hot');
+    for (let i = 0; i < 100; i++) {
+      await cache.get(`k${i}`, async () => 'cold');
+      await cache.get('hot', async () => 'reloaded');
+    }
+    expect(await cache.get('hot', async () => 'reloaded')).toBe('hot');
+    let reloaded = false;
+    await cache.get('k0', async () => {
+      reloaded = true;
+      return 'cold';
+    });
+    expect(reloaded).toBe(true);
+  });
+});
+
+describe('LruCache expiry', () => {
+  it('expires entries in place, keeping their value and recency', () => {
+    const cache = new LruCache<string>(2);
+    cache.set('a', 'x', 500);
+    cache.set('b', 'y', 500);
+    cache.expire('a');
+    cache.expireWhere((_key, value) => value === 'y');
+    expect(cache.peek('a')).toEqual({ value: 'x', at: 0 });
+    expect(cache.peek('b')).toEqual({ value: 'y', at: 0 });
+    cache.set('c', 'z');
+    expect(cache.has('a')).toBe(false); // still the least recently used
+    expect(cache.has('b')).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, env, loadConfig, sharedConfigShape } from './config-loader.js';
@@ -21,6 +22,14 @@ describe('loadConfig', () => {
   it('coerces and validates values from strings', () => {
     const config = loadConfig(schema, { PORT: '8080', VERBOSE: 'yes', MAX_UPLOAD_BYTES: '5' });
     expect(config).toMatchObject({ PORT: 8080, VERBOSE: true, MAX_UPLOAD_BYTES: 5 });
+  });
+
+  it('makes STORAGE_FS_ROOT absolute against the start directory (apps leave it at boot)', () => {
+    expect(loadConfig(schema, {}).STORAGE_FS_ROOT).toBe(join(process.cwd(), '.data/storage'));
+    expect(loadConfig(schema, { STORAGE_FS_ROOT: 'x/../store' }).STORAGE_FS_ROOT).toBe(
+      join(process.cwd(), 'store'),
+    );
+    expect(loadConfig(schema, { STORAGE_FS_ROOT: '/srv/maas' }).STORAGE_FS_ROOT).toBe('/srv/maas');
   });
 
   it('treats empty strings as unset', () => {

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  DEVELOPMENT_MASTER_KEY,
+  isProduction,
+  productionSecretProblem,
+} from './production-secrets.js';
 
 export class ConfigError extends Error {
   readonly code = 'INVALID_CONFIG';
@@ -64,6 +70,11 @@ export const env = {
 /** Variables every app shares: where Postgres, Redis and the object store are. */
 export const sharedConfigShape = {
   DATABASE_URL: env.url('postgresql://maas:maas@127.0.0.1:5432/maas', /^postgres(ql)?:$/),
+  /** PostgreSQL cancels a statement running longer than this. */
+  DATABASE_STATEMENT_TIMEOUT_MS: env.positiveInt(30_000),
+  /** A query that waits longer for a pooled connection fails (no pile-up behind a stuck DB). */
+  DATABASE_ACQUIRE_TIMEOUT_MS: env.positiveInt(5_000),
+  DATABASE_POOL_SIZE: env.positiveInt(10),
   REDIS_URL: env.url('redis://127.0.0.1:6379', /^rediss?:$/),
   /** Prefix of every Redis key the platform writes (queues, limits, caches): lets deployments share a Redis. */
   REDIS_PREFIX: z
@@ -71,15 +82,27 @@ export const sharedConfigShape = {
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
     .default('maas'),
   LOG_LEVEL: env.logLevel(),
+  /** Slow clients: request line and headers, whole request, and idle-connection deadlines. */
+  HTTP_HEADERS_TIMEOUT_MS: env.positiveInt(15_000),
+  HTTP_REQUEST_TIMEOUT_MS: env.positiveInt(600_000),
+  HTTP_IDLE_TIMEOUT_MS: env.positiveInt(120_000),
   HOST: env.host(),
   STORAGE_DRIVER: z.enum(['fs', 's3']).default('fs'),
-  STORAGE_FS_ROOT: z.string().min(1).default('.data/storage'),
+  /** Made absolute at load: the apps then leave their start directory (sandbox directory). */
+  STORAGE_FS_ROOT: z
+    .string()
+    .min(1)
+    .default('.data/storage')
+    .transform((root) => resolve(root)),
   S3_ENDPOINT: z.string().optional(),
   S3_REGION: z.string().default('us-east-1'),
   S3_BUCKET: z.string().default('maas'),
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
-  /** `production` makes MASTER_KEY mandatory (no development default). */
+  /**
+   * `production` makes the secrets mandatory (MASTER_KEY; JWT_SECRET and WORKER_SECRET where an
+   * app has them) and refuses their published development values.
+   */
   NODE_ENV: z.string().default('development'),
   /** Platform master key (base64 of 32 bytes): wraps each tenant's artifact data key. */
   MASTER_KEY: z
@@ -96,11 +119,6 @@ export const sharedConfigShape = {
     .optional(),
 };
 
-// Development only: a fixed, public key so that every app of a local run agrees on it.
-const DEVELOPMENT_MASTER_KEY = createHash('sha256')
-  .update('maas development master key (public; never use in production)')
-  .digest();
-
 /**
  * The platform master key from MASTER_KEY / MASTER_KEY_ID. Outside production an unset key
  * falls back to a fixed development key (id `dev`); in production it is a ConfigError.
@@ -111,7 +129,7 @@ export function masterKeyFrom(config: {
   MASTER_KEY_ID?: string;
 }): { id: string; key: Buffer } {
   if (config.MASTER_KEY === undefined) {
-    if (config.NODE_ENV === 'production') {
+    if (isProduction(config.NODE_ENV)) {
       throw new ConfigError([
         { variable: 'MASTER_KEY', message: 'is required when NODE_ENV=production' },
       ]);
@@ -124,13 +142,21 @@ export function masterKeyFrom(config: {
   return { id, key };
 }
 
-/** For app schemas: refuses to start in production without a master key. */
+/**
+ * For app schemas: refuses to start in production without a master key of its own. The apps
+ * use requireProductionSecrets (production-secrets.ts), which names the reason.
+ */
 export const masterKeyRequiredInProduction: [
   (config: { NODE_ENV: string; MASTER_KEY?: string }) => boolean,
   { message: string; path: string[] },
 ] = [
-  (config) => config.NODE_ENV !== 'production' || config.MASTER_KEY !== undefined,
-  { message: 'is required when NODE_ENV=production', path: ['MASTER_KEY'] },
+  (config) =>
+    !isProduction(config.NODE_ENV) ||
+    productionSecretProblem('MASTER_KEY', config.MASTER_KEY) === undefined,
+  {
+    message: 'is required when NODE_ENV=production, and not a published development key',
+    path: ['MASTER_KEY'],
+  },
 ];
 
 export type StorageConfig =
@@ -143,6 +169,34 @@ export type StorageConfig =
       accessKeyId?: string;
       secretAccessKey?: string;
     };
+
+/** The HTTP server's slow-client deadlines from an app's validated config. */
+export function httpTimeoutsFrom(config: {
+  HTTP_HEADERS_TIMEOUT_MS: number;
+  HTTP_REQUEST_TIMEOUT_MS: number;
+  HTTP_IDLE_TIMEOUT_MS: number;
+}) {
+  return {
+    headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    idleMs: config.HTTP_IDLE_TIMEOUT_MS,
+  };
+}
+
+/** The database client's options from an app's validated config. */
+export function databaseOptionsFrom(config: {
+  DATABASE_URL: string;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_ACQUIRE_TIMEOUT_MS: number;
+  DATABASE_POOL_SIZE: number;
+}) {
+  return {
+    databaseUrl: config.DATABASE_URL,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+    poolSize: config.DATABASE_POOL_SIZE,
+  };
+}
 
 export function storageConfigFrom(config: {
   STORAGE_DRIVER: 'fs' | 's3';

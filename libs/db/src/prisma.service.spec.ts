@@ -37,6 +37,38 @@ describe('PrismaService', () => {
     await expect(prisma.check()).resolves.toBeUndefined();
   });
 
+  it('cancels a statement past its statement timeout', async () => {
+    const bounded = new PrismaService({ databaseUrl: database.url, statementTimeoutMs: 300 });
+    try {
+      await expect(bounded.$queryRaw`SELECT pg_sleep(5)::text`).rejects.toThrow(
+        /statement timeout/,
+      );
+      await expect(bounded.check()).resolves.toBeUndefined();
+    } finally {
+      await bounded.$disconnect();
+    }
+  });
+
+  it('refuses a query that cannot get a connection within the acquire timeout', async () => {
+    const bounded = new PrismaService({
+      databaseUrl: database.url,
+      acquireTimeoutMs: 200,
+      poolSize: 1,
+    });
+    try {
+      await bounded.check();
+      // The pool's one connection is busy for 2 s; the next query gives up instead of queueing.
+      // (then: a Prisma query runs only once something awaits it)
+      const holding = bounded.$queryRaw`SELECT pg_sleep(2)::text`.then(() => 'done');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect(bounded.$queryRaw`SELECT 1`).rejects.toThrow();
+      expect(await holding).toBe('done');
+      await expect(bounded.check()).resolves.toBeUndefined();
+    } finally {
+      await bounded.$disconnect();
+    }
+  });
+
   it('stores a tenant, its key, user, model, version and label with the schema defaults', async () => {
     const tenant = await createTenant();
     expect(tenant).toMatchObject({ status: TenantStatus.active, plan: 'standard' });

@@ -12,7 +12,16 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   private readonly tenantClients = new Map<string, TenantPrisma>();
 
   constructor(@Inject(DB_MODULE_OPTIONS) options: DbModuleOptions) {
-    super({ adapter: new PrismaPg({ connectionString: options.databaseUrl }) });
+    super({
+      adapter: new PrismaPg({
+        connectionString: options.databaseUrl,
+        max: options.poolSize ?? 10,
+        connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
+        statement_timeout: options.statementTimeoutMs ?? 30_000,
+        // A transaction left open by a crashed request must not hold its locks for ever.
+        idle_in_transaction_session_timeout: 60_000,
+      }),
+    });
   }
 
   async onModuleInit(): Promise<void> {

@@ -24,6 +24,15 @@ export {
   type TensorSpec,
   inspectOnnxModel,
 } from './validation/onnx-inspector.js';
+export {
+  ALLOWED_OPERATOR_DOMAINS,
+  assertSelfContainedOnnx,
+} from './validation/onnx-sandbox-check.js';
+export {
+  emptyExternalDataDirectory,
+  ortSandboxSessionConfig,
+} from './validation/ort-sandbox-options.js';
+export { type OrtSessionTuning, ortSessionOptions } from './validation/ort-session-options.js';
 export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';
 export {
   inspectTfjsArchive,
@@ -34,11 +43,28 @@ export {
   type TfjsModelSignature,
   type TfjsWeightSpec,
 } from './validation/tfjs-archive.js';
-export { InvalidArgumentError, InvalidModelError } from './validation/validation-errors.js';
+export {
+  InvalidArgumentError,
+  InvalidModelError,
+  ValidationLimitError,
+} from './validation/validation-errors.js';
+export {
+  DEFAULT_UPLOAD_UNPACK_LIMITS,
+  HARD_MAX_UNPACKED_BYTES,
+  type UnpackLimits,
+} from './validation/archive-unpacker.js';
+export {
+  DEFAULT_VALIDATION_OPTIONS,
+  ValidationSandbox,
+  type ModelSignature,
+  type ValidationOutcome,
+  type ValidationSandboxOptions,
+} from './validation/validation-sandbox.js';
 // Registry (models, versions, labels) — maintained by the lead.
 export { ModelRegistryModule, type ModelRegistryKeys } from './registry/model-registry.module.js';
 export {
   labelView,
+  MODEL_UPLOAD_OPTIONS,
   ModelRegistryService,
   OBJECT_STORE,
   pickVersion,
@@ -46,6 +72,7 @@ export {
   type LabelTargets,
   type LabelView,
   type ModelFormatName,
+  type ModelUploadOptions,
   type ServingConfig,
   type ResolvedVersion,
   type VersionCandidates,
@@ -62,6 +89,7 @@ export {
 export { modelView, versionView } from './registry/version-view.js';
 export {
   ArtifactIntegrityError,
+  ArtifactUnavailableError,
   ArtifactReader,
   type StoredArtifact,
 } from './integrity/artifact-reader.js';

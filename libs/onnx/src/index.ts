@@ -1,5 +1,5 @@
 export * from './onnx-model.types.js';
-export { ONNX_PROTO_SUBSET } from './onnx-proto.js';
+export { ONNX_PROTO_SUBSET, onnxProtoType } from './onnx-proto.js';
 export { OnnxDecodeError, decodeModel, encodeModel } from './onnx-codec.js';
 export {
   DEFAULT_IR_VERSION,

@@ -94,6 +94,41 @@ describe('encodeModel / decodeModel', () => {
     ]);
   });
 
+  it('round-trips model-local functions and training info (ModelProto fields 25 and 20)', () => {
+    const base = int64AddModel();
+    const model = {
+      ...base,
+      trainingInfo: [
+        {
+          algorithm: {
+            name: 'step',
+            node: [node('Identity', ['offset'], ['next'])],
+            initializer: [tensorProto('lr', TensorDataType.FLOAT, [1], [0.5])],
+            input: [],
+            output: [valueInfo('next', TensorDataType.INT64, [1])],
+          },
+          updateBinding: [{ key: 'offset', value: 'next' }],
+        },
+      ],
+      functions: [
+        {
+          name: 'Twice',
+          domain: 'local.fn',
+          input: ['x'],
+          output: ['y'],
+          node: [node('Add', ['x', 'x'], ['y'])],
+          attributeProto: [{ name: 'scale', ...attribute.float(2) }],
+          opsetImport: [{ domain: '', version: 17 }],
+        },
+      ],
+    };
+
+    const decoded = decodeModel(encodeModel(model));
+
+    expect(decoded).toEqual(model);
+    expect(readTensorValues(decoded.trainingInfo![0].algorithm!.initializer[0])).toEqual([0.5]);
+  });
+
   it('rejects bytes that are not a model with OnnxDecodeError', () => {
     expect(() => decodeModel(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]))).toThrow(
       OnnxDecodeError,

@@ -2,12 +2,14 @@ import type {
   AttributeType,
   OnnxAttribute,
   OnnxDimension,
+  OnnxFunction,
   OnnxGraph,
   OnnxModel,
   OnnxNode,
   OnnxSparseTensor,
   OnnxStringStringEntry,
   OnnxTensor,
+  OnnxTrainingInfo,
   OnnxType,
   OnnxValueInfo,
 } from './onnx-model.types.js';
@@ -51,6 +53,10 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
     ...(decoded.metadataProps.length > 0 && {
       metadataProps: decoded.metadataProps.map(normalizeEntry),
     }),
+    ...(decoded.trainingInfo.length > 0 && {
+      trainingInfo: decoded.trainingInfo.map(normalizeTrainingInfo),
+    }),
+    ...(decoded.functions.length > 0 && { functions: decoded.functions.map(normalizeFunction) }),
   };
 }
 
@@ -89,6 +95,40 @@ function normalizeGraph(graph: Decoded): OnnxGraph {
     }),
     ...(graph.valueInfo?.length > 0 && { valueInfo: graph.valueInfo.map(normalizeValueInfo) }),
     ...pickDefined(graph, ['docString']),
+  };
+}
+
+function normalizeTrainingInfo(info: Decoded): OnnxTrainingInfo {
+  return {
+    ...(info.initialization !== undefined && {
+      initialization: normalizeGraph(info.initialization),
+    }),
+    ...(info.algorithm !== undefined && { algorithm: normalizeGraph(info.algorithm) }),
+    ...(info.initializationBinding.length > 0 && {
+      initializationBinding: info.initializationBinding.map(normalizeEntry),
+    }),
+    ...(info.updateBinding.length > 0 && { updateBinding: info.updateBinding.map(normalizeEntry) }),
+  };
+}
+
+function normalizeFunction(fn: Decoded): OnnxFunction {
+  return {
+    name: fn.name ?? '',
+    input: fn.input,
+    output: fn.output,
+    node: fn.node.map(normalizeNode),
+    ...(fn.attribute.length > 0 && { attribute: fn.attribute }),
+    ...(fn.attributeProto.length > 0 && {
+      attributeProto: fn.attributeProto.map(normalizeAttribute),
+    }),
+    ...(fn.opsetImport.length > 0 && {
+      opsetImport: fn.opsetImport.map((opset: Decoded) => ({
+        domain: opset.domain ?? '',
+        version: toNumber(opset.version),
+      })),
+    }),
+    ...(fn.valueInfo.length > 0 && { valueInfo: fn.valueInfo.map(normalizeValueInfo) }),
+    ...pickDefined(fn, ['domain', 'overload', 'docString']),
   };
 }
 

@@ -158,4 +158,31 @@ export interface OnnxModel {
   docString?: string;
   graph: OnnxGraph;
   metadataProps?: OnnxStringStringEntry[];
+  /** Training graphs (ModelProto.training_info); onnxruntime's inference sessions ignore them. */
+  trainingInfo?: OnnxTrainingInfo[];
+  /** Model-local functions (ModelProto.functions), called by nodes of their domain. */
+  functions?: OnnxFunction[];
+}
+
+export interface OnnxTrainingInfo {
+  initialization?: OnnxGraph;
+  algorithm?: OnnxGraph;
+  initializationBinding?: OnnxStringStringEntry[];
+  updateBinding?: OnnxStringStringEntry[];
+}
+
+export interface OnnxFunction {
+  name: string;
+  domain?: string;
+  overload?: string;
+  input: string[];
+  output: string[];
+  /** Attribute parameters without a default value. */
+  attribute?: string[];
+  /** Attribute parameters with a default value. */
+  attributeProto?: OnnxAttribute[];
+  node: OnnxNode[];
+  opsetImport?: OnnxOperatorSetId[];
+  valueInfo?: OnnxValueInfo[];
+  docString?: string;
 }

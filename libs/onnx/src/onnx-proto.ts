@@ -2,8 +2,10 @@ import protobuf from 'protobufjs';
 
 /**
  * The subset of onnx.proto (onnx/onnx, proto2 syntax) this lib reads and writes. Field numbers
- * are copied from the official file; fields left out (training info, functions, quantization
- * annotations) are skipped on decode. Kept as a string in a .ts file so the build ships it.
+ * are copied from the official file; fields left out (quantization annotations, device
+ * configurations: names and numbers only, never tensors or graphs) are skipped on decode. Every
+ * field that can hold a tensor or a graph is here, so that a walk over this schema (the model
+ * sandbox check) sees all of them. Kept as a string in a .ts file so the build ships it.
  */
 export const ONNX_PROTO_SUBSET = `
 syntax = "proto2";
@@ -75,6 +77,30 @@ message ModelProto {
   optional int64 model_version = 5;
   optional string doc_string = 6;
   optional GraphProto graph = 7;
+  repeated StringStringEntryProto metadata_props = 14;
+  repeated TrainingInfoProto training_info = 20;
+  repeated FunctionProto functions = 25;
+}
+
+message TrainingInfoProto {
+  optional GraphProto initialization = 1;
+  optional GraphProto algorithm = 2;
+  repeated StringStringEntryProto initialization_binding = 3;
+  repeated StringStringEntryProto update_binding = 4;
+}
+
+message FunctionProto {
+  optional string name = 1;
+  repeated string input = 4;
+  repeated string output = 5;
+  repeated string attribute = 6;
+  repeated AttributeProto attribute_proto = 11;
+  repeated NodeProto node = 7;
+  optional string doc_string = 8;
+  repeated OperatorSetIdProto opset_import = 9;
+  optional string domain = 10;
+  optional string overload = 13;
+  repeated ValueInfoProto value_info = 12;
   repeated StringStringEntryProto metadata_props = 14;
 }
 
@@ -173,7 +199,17 @@ message OperatorSetIdProto {
 }
 `;
 
-const root = protobuf.parse(ONNX_PROTO_SUBSET, { keepCase: false }).root;
+// Resolved up front: a walk over the schema needs every field's type before any encode or
+// decode would have resolved them lazily.
+const root = protobuf.parse(ONNX_PROTO_SUBSET, { keepCase: false }).root.resolveAll();
 
 /** protobufjs reflection type of onnx.ModelProto, built once at import. */
 export const modelProtoType = root.lookupType('onnx.ModelProto');
+
+/**
+ * The reflection type of any message of the subset, e.g. `onnx.TensorProto`, with its fields
+ * resolved: for walking the wire format against the schema.
+ */
+export function onnxProtoType(name: string): protobuf.Type {
+  return root.lookupType(name);
+}

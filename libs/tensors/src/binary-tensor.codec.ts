@@ -55,6 +55,12 @@ function decodeBinaryBytes(
   bytes: Buffer,
   where: string,
 ): Buffer[] {
+  // Each element has a 4-byte length: a shape the bytes cannot carry is refused before allocating.
+  if (count * 4 > bytes.length) {
+    throw new TensorError(
+      `${where}: shape ${formatShape(shape)} holds ${count} BYTES elements but ${bytes.length} bytes of binary data carry at most ${Math.floor(bytes.length / 4)}`,
+    );
+  }
   const elements: Buffer[] = new Array<Buffer>(count);
   let offset = 0;
   for (let i = 0; i < count; i++) {

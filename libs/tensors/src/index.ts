@@ -49,10 +49,11 @@ export {
   type InferResponse,
   encodeInferResponse,
 } from './infer-response.encoder.js';
-export { checkInputsAgainstSignature } from './signature.check.js';
+export { checkInputAgainstSignature, checkInputsAgainstSignature } from './signature.check.js';
 export { type OrtFeed, fromOrtOutput, toOrtFeeds } from './ort-tensor.mapper.js';
 export { concatTensors, splitTensor } from './tensor-batching.js';
 export {
+  type DecodePredictOptions,
   type EncodedPredictResponse,
   type PredictFormat,
   type PredictRequest,

@@ -3,7 +3,7 @@ import { encodeBinaryTensorData } from './binary-tensor.codec.js';
 import { DATATYPES } from './datatype.js';
 import { decodeInferRequest, isBinaryOutput } from './infer-request.decoder.js';
 import { TensorError } from './tensor.error.js';
-import { binaryRequestBody, plain, sampleTensor } from './tensor.fixtures.js';
+import { binaryRequestBody, largestAllocation, plain, sampleTensor } from './tensor.fixtures.js';
 
 function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
@@ -368,17 +368,17 @@ describe('decodeInferRequest (binary data extension)', () => {
         { name: 's', datatype: 'BYTES', shape: [2], parameters: { binary_data_size: size } },
       ],
     });
-    const oneElement = Buffer.of(1, 0, 0, 0, 0x61);
+    const oneElement = Buffer.of(1, 0, 0, 0, 0x61, 0, 0, 0);
     built = binaryRequestBody(bytesInput(oneElement.length), [oneElement]);
     expectTensorError(
       () => decodeInferRequest(built.body, { headerLength: built.headerLength }),
       "input 's': BYTES binary data ends after 1 of 2 elements for shape [2]",
     );
-    const overlong = Buffer.of(9, 0, 0, 0, 0x61);
+    const overlong = Buffer.of(9, 0, 0, 0, 0x61, 0, 0, 0);
     built = binaryRequestBody(bytesInput(overlong.length), [overlong]);
     expectTensorError(
       () => decodeInferRequest(built.body, { headerLength: built.headerLength }),
-      "input 's': BYTES element 0 declares 9 bytes but only 1 remain",
+      "input 's': BYTES element 0 declares 9 bytes but only 4 remain",
     );
     const leftover = Buffer.of(0, 0, 0, 0, 0, 0, 0, 0, 0x61);
     built = binaryRequestBody(bytesInput(leftover.length), [leftover]);
@@ -386,5 +386,128 @@ describe('decodeInferRequest (binary data extension)', () => {
       () => decodeInferRequest(built.body, { headerLength: built.headerLength }),
       "input 's': BYTES binary data has 1 bytes left over after 2 elements for shape [2]",
     );
+  });
+});
+
+describe('decodeInferRequest (cost bounded before allocating)', () => {
+  const bomb = (data: unknown, datatype = 'FP32') =>
+    json({ inputs: [{ name: 'x', datatype, shape: [30_000_000], data }] });
+
+  it('refuses a shape the JSON cannot carry before allocating for it', () => {
+    for (const body of [bomb([[1]]), bomb([1]), bomb(['a'], 'BYTES'), bomb([[1]], 'INT64')]) {
+      const { largest, error } = largestAllocation(() => decodeInferRequest(body));
+      expect(error).toBeInstanceOf(TensorError);
+      expect((error as TensorError).message).toBe(
+        `input 'x': shape [30000000] holds 30000000 elements but ${body.length} bytes of JSON can carry at most ${Math.floor(body.length / 2)}`,
+      );
+      expect(largest).toBeLessThan(1000);
+    }
+    // Exactly as many elements as the bytes allow still decode.
+    const dense = json({ inputs: [{ name: 'x', datatype: 'UINT8', shape: [3], data: [1, 2, 3] }] });
+    expect(plain(decodeInferRequest(dense).inputs[0]!.data)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses binary shapes the bytes cannot carry before allocating for them', () => {
+    const fixed = binaryRequestBody(
+      {
+        inputs: [
+          {
+            name: 'x',
+            datatype: 'FP32',
+            shape: [30_000_000],
+            parameters: { binary_data_size: 120_000_000 },
+          },
+        ],
+      },
+      [Buffer.alloc(4)],
+    );
+    const strings = binaryRequestBody(
+      {
+        inputs: [
+          {
+            name: 's',
+            datatype: 'BYTES',
+            shape: [30_000_000],
+            parameters: { binary_data_size: 4 },
+          },
+        ],
+      },
+      [Buffer.alloc(4)],
+    );
+    const fixedResult = largestAllocation(() =>
+      decodeInferRequest(fixed.body, { headerLength: fixed.headerLength }),
+    );
+    expect((fixedResult.error as TensorError).message).toBe(
+      "binary data sizes of 'x' add up to 120000000 bytes but the body carries 4 bytes after the JSON header",
+    );
+    expect(fixedResult.largest).toBeLessThan(1000);
+    const stringsResult = largestAllocation(() =>
+      decodeInferRequest(strings.body, { headerLength: strings.headerLength }),
+    );
+    expect((stringsResult.error as TensorError).message).toBe(
+      "input 's': shape [30000000] holds 30000000 BYTES elements but 4 bytes of binary data carry at most 1",
+    );
+    expect(stringsResult.largest).toBeLessThan(1000);
+  });
+
+  it('caps the elements of a request, JSON and binary inputs together, from their shapes', () => {
+    const inputs = [
+      { name: 'a', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+      { name: 'b', datatype: 'INT32', shape: [5], data: [1, 2, 3, 4, 5] },
+    ];
+    expect(decodeInferRequest(json({ inputs }), { maxElements: 11 }).inputs).toHaveLength(2);
+    expectTensorError(
+      () => decodeInferRequest(json({ inputs }), { maxElements: 10 }),
+      "input 'b': the request's inputs hold 11 elements by their shapes, more than the 10 a request may carry",
+    );
+    const binary = binaryRequestBody(
+      {
+        inputs: [
+          inputs[0],
+          { name: 'b', datatype: 'INT32', shape: [5], parameters: { binary_data_size: 20 } },
+        ],
+      },
+      [Buffer.alloc(20)],
+    );
+    expect(
+      decodeInferRequest(binary.body, { headerLength: binary.headerLength, maxElements: 11 })
+        .inputs,
+    ).toHaveLength(2);
+    expectTensorError(
+      () => decodeInferRequest(binary.body, { headerLength: binary.headerLength, maxElements: 10 }),
+      /^input 'b': the request's inputs hold 11 elements/,
+    );
+  });
+
+  it("checks each input's name, datatype and shape against the signature before its data", () => {
+    const signature = [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 2] }];
+    const one = (input: object) => json({ inputs: [{ name: 'x', datatype: 'FP32', ...input }] });
+    expect(
+      plain(
+        decodeInferRequest(one({ shape: [1, 2], data: [1, 2] }), { signature }).inputs[0]!.data,
+      ),
+    ).toEqual([1, 2]);
+    // Data that would be refused for its count is never read: the signature speaks first.
+    expectTensorError(
+      () => decodeInferRequest(one({ shape: [1, 3], data: [1] }), { signature }),
+      "input 'x': expected shape [-1,2], got [1,3] (dimension 1 must be 2)",
+    );
+    expectTensorError(
+      () => decodeInferRequest(one({ shape: [2], data: [1, 2] }), { signature }),
+      "input 'x': expected shape [-1,2] (rank 2), got [2] (rank 1)",
+    );
+    expectTensorError(
+      () =>
+        decodeInferRequest(one({ datatype: 'INT8', shape: [1, 2], data: [1, 2] }), { signature }),
+      "input 'x': expected datatype FP32, got INT8",
+    );
+    const unknown = json({
+      inputs: [{ name: 'y', datatype: 'FP32', shape: [15_000_000, 2], data: [[1]] }],
+    });
+    const { largest, error } = largestAllocation(() => decodeInferRequest(unknown, { signature }));
+    expect((error as TensorError).message).toBe(
+      "input 'y': the model has no such input (its inputs: 'x')",
+    );
+    expect(largest).toBeLessThan(1000);
   });
 });

@@ -7,10 +7,12 @@ import {
   jsonValuesToTensorData,
   parseJsonExact,
 } from './json-values.js';
+import { checkInputAgainstSignature } from './signature.check.js';
 import {
   type Tensor,
   type TensorData,
   type TensorParameters,
+  type TensorSpec,
   elementCount,
   formatShape,
 } from './tensor.js';
@@ -36,6 +38,30 @@ export interface InferRequest {
 export interface DecodeInferRequestOptions {
   /** The `Inference-Header-Content-Length` header: the JSON part's byte length. */
   headerLength?: number;
+  /**
+   * Most elements the request's inputs may hold together; a request past it is refused from
+   * the shapes alone, before any tensor is allocated. Unlimited when absent.
+   */
+  maxElements?: number;
+  /**
+   * The model's inputs: each input's name, datatype and shape are checked against them before
+   * its data is read (missing inputs are left to checkInputsAgainstSignature).
+   */
+  signature?: readonly TensorSpec[];
+}
+
+/** What decodeParsedRequest checks each input against before reading its data. */
+interface DecodeLimits {
+  maxElements: number;
+  signature: readonly TensorSpec[] | undefined;
+}
+
+/**
+ * The most elements `bytes` of JSON can carry in one array: each needs at least one character
+ * and a separator (`,` or `]`).
+ */
+function jsonElementsThatFit(bytes: number): number {
+  return Math.floor(bytes / 2);
 }
 
 /** Whether output `name` should be written in binary form. */
@@ -83,7 +109,11 @@ export function decodeInferRequest(
   }
   const jsonEnd = headerLength ?? buffer.length;
   const hasBinaryPart = headerLength !== undefined;
-  const fast = decodeWithDataRuns(buffer, jsonEnd, hasBinaryPart);
+  const limits: DecodeLimits = {
+    maxElements: options.maxElements ?? Infinity,
+    signature: options.signature,
+  };
+  const fast = decodeWithDataRuns(buffer, jsonEnd, hasBinaryPart, limits);
   if (fast !== undefined) return fast;
   const text = buffer.toString('utf8', 0, jsonEnd);
   let parsed: unknown;
@@ -93,11 +123,11 @@ export function decodeInferRequest(
     throw new TensorError(`request body is not valid JSON: ${(error as Error).message}`);
   }
   const context: JsonDecodeContext = { exact: false, sawImpreciseInteger: false };
-  const request = decodeParsedRequest(parsed, buffer, jsonEnd, hasBinaryPart, context);
+  const request = decodeParsedRequest(parsed, buffer, jsonEnd, hasBinaryPart, context, limits);
   if (!context.sawImpreciseInteger) return request;
   // Some INT64/UINT64 value went past 2^53 and JSON.parse rounded it: read the text again exactly.
   context.exact = true;
-  return decodeParsedRequest(parseJsonExact(text), buffer, jsonEnd, hasBinaryPart, context);
+  return decodeParsedRequest(parseJsonExact(text), buffer, jsonEnd, hasBinaryPart, context, limits);
 }
 
 /**
@@ -110,6 +140,7 @@ function decodeWithDataRuns(
   buffer: Buffer,
   jsonEnd: number,
   hasBinaryPart: boolean,
+  limits: DecodeLimits,
 ): InferRequest | undefined {
   const lifted = liftDataRuns(buffer, jsonEnd);
   if (lifted === undefined) return undefined;
@@ -125,6 +156,7 @@ function decodeWithDataRuns(
       jsonEnd,
       hasBinaryPart,
       context,
+      limits,
     );
     const allUsed = context.runs!.used === lifted.runs.length;
     return allUsed && !context.sawImpreciseInteger ? request : undefined;
@@ -159,11 +191,11 @@ function dataFromJson(
   data: unknown,
   datatype: Tensor['datatype'],
   dims: number[],
+  expected: number,
   where: string,
   context: JsonDecodeContext,
 ): TensorData {
   if (!Array.isArray(data)) throw new TensorError(`${where}: 'data' must be an array`);
-  const expected = elementCount(dims);
   const values = flattenJsonData(data, expected);
   if (values.length !== expected) {
     throw new TensorError(
@@ -179,6 +211,7 @@ function decodeParsedRequest(
   jsonEnd: number,
   hasBinaryPart: boolean,
   context: JsonDecodeContext,
+  limits: DecodeLimits,
 ): InferRequest {
   if (!isPlainObject(parsed)) throw new TensorError('request body must be a JSON object');
   const { id, inputs: rawInputs, outputs: rawOutputs } = parsed;
@@ -192,6 +225,7 @@ function decodeParsedRequest(
   const inputs: Tensor[] = [];
   const names = new Set<string>();
   const pendingBinary: PendingBinaryInput[] = [];
+  let elements = 0;
   for (let index = 0; index < rawInputs.length; index++) {
     const raw: unknown = rawInputs[index];
     if (!isPlainObject(raw)) throw new TensorError(`input ${index}: must be an object`);
@@ -216,6 +250,17 @@ function decodeParsedRequest(
       throw new TensorError(`${where}: 'shape' must be an array of non-negative integers`);
     }
     const dims = shape as number[];
+    // Refused from the shape alone, before anything is allocated for the data (O(rank)).
+    if (limits.signature !== undefined) {
+      checkInputAgainstSignature(name, datatype, dims, limits.signature);
+    }
+    const count = elementCount(dims);
+    elements += count;
+    if (elements > limits.maxElements) {
+      throw new TensorError(
+        `${where}: the request's inputs hold ${elements} elements by their shapes, more than the ${limits.maxElements} a request may carry`,
+      );
+    }
     const inputParameters = readParameters(raw.parameters, where);
     const binarySize = inputParameters?.binary_data_size;
     if (binarySize !== undefined) {
@@ -236,6 +281,11 @@ function decodeParsedRequest(
       pendingBinary.push({ tensor, byteSize: binarySize as number, where });
       continue;
     }
+    if (count > jsonElementsThatFit(jsonEnd)) {
+      throw new TensorError(
+        `${where}: shape ${formatShape(dims)} holds ${count} elements but ${jsonEnd} bytes of JSON can carry at most ${jsonElementsThatFit(jsonEnd)}`,
+      );
+    }
     const runIndex = context.runs === undefined ? -1 : dataRunIndex(raw.data);
     const tensor: Tensor = {
       name,
@@ -243,8 +293,8 @@ function decodeParsedRequest(
       shape: dims,
       data:
         runIndex >= 0
-          ? dataFromRun(context.runs!, runIndex, datatype, elementCount(dims), where, context)
-          : dataFromJson(raw.data, datatype, dims, where, context),
+          ? dataFromRun(context.runs!, runIndex, datatype, count, where, context)
+          : dataFromJson(raw.data, datatype, dims, count, where, context),
     };
     if (inputParameters !== undefined) tensor.parameters = inputParameters;
     inputs.push(tensor);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePredictRequest, encodePredictResponse } from './predict.codec.js';
 import type { Tensor, TensorSpec } from './tensor.js';
 import { TensorError } from './tensor.error.js';
+import { largestAllocation } from './tensor.fixtures.js';
 
 const single: TensorSpec[] = [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }];
 const multi: TensorSpec[] = [
@@ -90,6 +91,58 @@ describe('decodePredictRequest', () => {
     expect(
       message(() => decodePredictRequest({ instances: [{ x: [1, 2] }, { y: 1 }] }, multi)),
     ).toBe("input 'x': missing from instance 1");
+  });
+});
+
+describe('decodePredictRequest (cost bounded before allocating)', () => {
+  const wide: TensorSpec[] = [{ name: 'x', datatype: 'FP32', shape: [-1, 1000] }];
+  const row = `[${Array.from({ length: 1000 }, (_, i) => i % 10).join(',')}]`;
+
+  it('checks every instance before stacking rows read from the text', () => {
+    // Instance 0 is a 1000-value row, the other 5000 a bare number: stacking from instance 0's
+    // size would allocate 5 million floats for a ~40 KB body.
+    const body = Buffer.from(`{"instances":[{"x":${row}}${',{"x":1}'.repeat(5000)}]}`);
+    const { largest, error } = largestAllocation(() => decodePredictRequest(body, wide));
+    expect(error).toBeInstanceOf(TensorError);
+    expect((error as TensorError).code).toBe('INVALID_ARGUMENT');
+    expect(largest).toBeLessThan(body.length);
+    // Well-formed rows still stack.
+    const two = Buffer.from(`{"instances":[{"x":${row}},{"x":${row}}]}`);
+    expect(decodePredictRequest(two, wide).inputs[0]?.shape).toEqual([2, 1000]);
+  });
+
+  it('caps the elements of instances and inputs, read from the text or parsed', () => {
+    const ids: TensorSpec[] = [{ name: 'ids', datatype: 'INT64', shape: [-1, 2] }];
+    const cases: [string, TensorSpec[]][] = [
+      ['{"instances":[[1,2],[3,4]]}', single],
+      ['{"instances":[{"x":[1,2]},{"x":[3,4]}]}', single],
+      ['{"inputs":[[1,2],[3,4]]}', single],
+      ['{"inputs":{"x":[[1,2],[3,4]]}}', single],
+      ['{"instances":[[1,2],[3,4]]}', ids],
+      ['{"inputs":{"ids":[[1,2],[3,4]]}}', ids],
+    ];
+    for (const [body, signature] of cases) {
+      const name = signature[0]!.name;
+      expect(
+        decodePredictRequest(Buffer.from(body), signature, { maxElements: 4 }).inputs,
+      ).toHaveLength(1);
+      expect(() => decodePredictRequest(Buffer.from(body), signature, { maxElements: 3 })).toThrow(
+        `input '${name}': the request's inputs hold 4 elements, more than the 3 a request may carry`,
+      );
+    }
+    const both = { inputs: { x: [[1, 2]], ids: [3, 4, 5], text: ['a'] } };
+    expect(() => decodePredictRequest(both, multi, { maxElements: 5 })).toThrow(
+      /the request's inputs hold 6 elements, more than the 5/,
+    );
+  });
+
+  it('checks the shape against the signature before gathering values', () => {
+    const body = Buffer.from(`{"inputs":[${'[1,2,3],'.repeat(999)}[1,2,3]]}`);
+    const { largest, error } = largestAllocation(() => decodePredictRequest(body, single));
+    expect((error as TensorError).message).toBe(
+      "input 'x': expected shape [-1,2], got [1000,3] (dimension 1 must be 2)",
+    );
+    expect(largest).toBeLessThan(body.length);
   });
 });
 

@@ -2,7 +2,7 @@ import { isFixedSizeDatatype } from './datatype.js';
 import { dataRunIndex, liftDataRuns } from './json-data-runs.js';
 import { type JsonDecodeContext, jsonValuesToTensorData, parseJsonExact } from './json-values.js';
 import { tensorDataJson } from './json-writer.js';
-import { checkInputsAgainstSignature } from './signature.check.js';
+import { checkInputAgainstSignature, checkInputsAgainstSignature } from './signature.check.js';
 import {
   type Tensor,
   type TensorSpec,
@@ -19,6 +19,34 @@ export interface PredictRequest {
   signatureName?: string;
   format: PredictFormat;
   inputs: Tensor[];
+}
+
+export interface DecodePredictOptions {
+  /**
+   * Most elements the request's inputs may hold together; past it the request is refused from
+   * the shape of its JSON nesting, before its values are gathered. Unlimited when absent.
+   */
+  maxElements?: number;
+}
+
+/**
+ * Each input's shape, read off the nesting before its values are gathered, is checked against
+ * its spec (rank, fixed dims) and counted against the request's element cap.
+ */
+class InputAdmission {
+  private elements = 0;
+
+  constructor(private readonly maxElements: number) {}
+
+  admit(spec: TensorSpec, shape: readonly number[]): void {
+    checkInputAgainstSignature(spec.name, spec.datatype, shape, [spec]);
+    this.elements += elementCount(shape);
+    if (this.elements > this.maxElements) {
+      throw new TensorError(
+        `input '${spec.name}': the request's inputs hold ${this.elements} elements, more than the ${this.maxElements} a request may carry`,
+      );
+    }
+  }
 }
 
 export interface EncodedPredictResponse {
@@ -119,11 +147,18 @@ function specFor(specs: ReadonlyMap<string, TensorSpec>, name: string): TensorSp
   return spec;
 }
 
-function columnarTensor(spec: TensorSpec, value: unknown, context: JsonDecodeContext): Tensor {
+function columnarTensor(
+  spec: TensorSpec,
+  value: unknown,
+  context: JsonDecodeContext,
+  admission: InputAdmission,
+): Tensor {
   if (value instanceof LiftedFloats) {
+    admission.admit(spec, value.shape);
     return { name: spec.name, datatype: spec.datatype, shape: value.shape, data: value.data };
   }
   const shape = inferShape(value);
+  admission.admit(spec, shape);
   const leaves: unknown[] = [];
   flattenRegular(value, shape, 0, leaves, `input '${spec.name}'`);
   return leavesToTensor(spec, shape, leaves, context);
@@ -134,12 +169,14 @@ function rowTensors(
   signature: readonly TensorSpec[],
   specs: ReadonlyMap<string, TensorSpec>,
   context: JsonDecodeContext,
+  admission: InputAdmission,
 ): Tensor[] {
   const first = instances[0];
   const single = signature.length === 1 ? signature[0] : undefined;
   // With one input an instance is the value itself, unless it is an object keyed by that name.
   if (single !== undefined && !isNamedInputs(first)) {
     const valueShape = inferShape(first);
+    admission.admit(single, [instances.length, ...valueShape]);
     const leaves: unknown[] = [];
     instances.forEach((instance, index) =>
       flattenRegular(instance, valueShape, 0, leaves, `input '${single.name}' (instance ${index})`),
@@ -154,8 +191,9 @@ function rowTensors(
   const names = Object.keys(first);
   return names.map((name) => {
     const spec = specFor(specs, name);
-    if (first[name] instanceof LiftedFloats) return stackedRows(spec, instances, names);
+    if (first[name] instanceof LiftedFloats) return stackedRows(spec, instances, names, admission);
     const valueShape = inferShape(first[name]);
+    admission.admit(spec, [instances.length, ...valueShape]);
     const leaves: unknown[] = [];
     instances.forEach((instance, index) => {
       if (!isNamedInputs(instance) || !Object.hasOwn(instance, name)) {
@@ -175,7 +213,12 @@ function rowTensors(
  * instance must name the same inputs and give this one the same shape; anything else is thrown
  * back to the plain path, which words the error.
  */
-function stackedRows(spec: TensorSpec, instances: unknown[], names: string[]): Tensor {
+function stackedRows(
+  spec: TensorSpec,
+  instances: unknown[],
+  names: string[],
+  admission: InputAdmission,
+): Tensor {
   const { name } = spec;
   const rows = instances.map((instance) =>
     isNamedInputs(instance) && Object.keys(instance).length === names.length
@@ -183,14 +226,18 @@ function stackedRows(spec: TensorSpec, instances: unknown[], names: string[]): T
       : undefined,
   );
   const { shape } = rows[0] as LiftedFloats;
-  const size = elementCount(shape);
-  const data = new Float32Array(size * rows.length);
+  const shapeText = formatShape(shape);
+  // Every row is checked before the stack is allocated: its size is instance 0's times the
+  // number of instances, which a body of tiny instances could otherwise inflate.
   rows.forEach((row, index) => {
-    if (!(row instanceof LiftedFloats) || formatShape(row.shape) !== formatShape(shape)) {
+    if (!(row instanceof LiftedFloats) || formatShape(row.shape) !== shapeText) {
       throw new TensorError(`input '${name}': instance ${index} differs from instance 0`);
     }
-    data.set(row.data, index * size);
   });
+  admission.admit(spec, [rows.length, ...shape]);
+  const size = elementCount(shape);
+  const data = new Float32Array(size * rows.length);
+  rows.forEach((row, index) => data.set((row as LiftedFloats).data, index * size));
   return { name, datatype: spec.datatype, shape: [rows.length, ...shape], data };
 }
 
@@ -198,6 +245,7 @@ function decodeParsed(
   parsed: unknown,
   signature: readonly TensorSpec[],
   context: JsonDecodeContext,
+  maxElements: number,
 ): PredictRequest {
   if (!isPlainObject(parsed)) throw new TensorError('request body must be a JSON object');
   const hasInstances = Object.hasOwn(parsed, 'instances');
@@ -212,6 +260,7 @@ function decodeParsed(
     throw new TensorError("'signature_name' must be a string");
   }
   const specs = new Map(signature.map((spec) => [spec.name, spec]));
+  const admission = new InputAdmission(maxElements);
   let inputs: Tensor[];
   let format: PredictFormat;
   if (hasInstances) {
@@ -219,21 +268,21 @@ function decodeParsed(
     const instances = parsed.instances;
     const single = signature.length === 1 ? signature[0] : undefined;
     if (instances instanceof LiftedFloats && single !== undefined && instances.shape[0]! > 0) {
-      inputs = [columnarTensor(single, instances, context)];
+      inputs = [columnarTensor(single, instances, context, admission)];
     } else if (!Array.isArray(instances) || instances.length === 0) {
       throw new TensorError("'instances' must be a non-empty list");
     } else {
-      inputs = rowTensors(instances, signature, specs, context);
+      inputs = rowTensors(instances, signature, specs, context, admission);
     }
   } else {
     format = 'columnar';
     const value = parsed.inputs;
     const single = signature.length === 1 ? signature[0] : undefined;
     if (single !== undefined && !isNamedInputs(value)) {
-      inputs = [columnarTensor(single, value, context)];
+      inputs = [columnarTensor(single, value, context, admission)];
     } else if (isNamedInputs(value)) {
       inputs = Object.entries(value).map(([name, inputValue]) =>
-        columnarTensor(specFor(specs, name), inputValue, context),
+        columnarTensor(specFor(specs, name), inputValue, context, admission),
       );
     } else {
       throw new TensorError(
@@ -254,12 +303,14 @@ function decodeParsed(
 export function decodePredictRequest(
   body: Buffer | Uint8Array | string | unknown,
   signature: readonly TensorSpec[],
+  options: DecodePredictOptions = {},
 ): PredictRequest {
+  const maxElements = options.maxElements ?? Infinity;
   if (body instanceof Uint8Array) {
     const bytes = Buffer.isBuffer(body)
       ? body
       : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    const fast = decodePredictWithDataRuns(bytes, signature);
+    const fast = decodePredictWithDataRuns(bytes, signature, maxElements);
     if (fast !== undefined) return fast;
   }
   let text: string | undefined;
@@ -276,10 +327,10 @@ export function decodePredictRequest(
     }
   }
   const context: JsonDecodeContext = { exact: false, sawImpreciseInteger: false };
-  const request = decodeParsed(parsed, signature, context);
+  const request = decodeParsed(parsed, signature, context, maxElements);
   if (!context.sawImpreciseInteger || text === undefined) return request;
   context.exact = true;
-  return decodeParsed(parseJsonExact(text), signature, context);
+  return decodeParsed(parseJsonExact(text), signature, context, maxElements);
 }
 
 /**
@@ -291,6 +342,7 @@ export function decodePredictRequest(
 export function decodePredictWithDataRuns(
   bytes: Buffer,
   signature: readonly TensorSpec[],
+  maxElements = Infinity,
 ): PredictRequest | undefined {
   const specs = new Map(signature.map((spec) => [spec.name, spec]));
   const lifted = liftDataRuns(
@@ -328,7 +380,7 @@ export function decodePredictWithDataRuns(
     }
     if (used !== lifted.runs.length) return undefined;
     const context: JsonDecodeContext = { exact: false, sawImpreciseInteger: false };
-    const request = decodeParsed(parsed, signature, context);
+    const request = decodeParsed(parsed, signature, context, maxElements);
     return context.sawImpreciseInteger ? undefined : request;
   } catch {
     return undefined;

@@ -45,3 +45,32 @@ export function binaryRequestBody(
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   return { body: Buffer.concat([json, ...chunks]), headerLength: json.length };
 }
+
+/**
+ * Runs `run` with the global Array and typed array constructors wrapped and returns what it
+ * threw and the largest length any of them was asked for: a decoder that allocates what a shape
+ * claims, before checking the body carries it, shows here (the call itself may still fail).
+ */
+export function largestAllocation(run: () => unknown): { largest: number; error: unknown } {
+  const names = ['Array', 'Float32Array', 'Float64Array', 'Uint8Array', 'BigInt64Array'] as const;
+  const originals = names.map((name) => globalThis[name]);
+  let largest = 0;
+  const global = globalThis as unknown as Record<string, unknown>;
+  names.forEach((name, index) => {
+    global[name] = new Proxy(originals[index] as unknown as new (...args: unknown[]) => object, {
+      construct(target, args, newTarget) {
+        if (typeof args[0] === 'number') largest = Math.max(largest, args[0]);
+        return Reflect.construct(target, args, newTarget) as object;
+      },
+    });
+  });
+  let error: unknown;
+  try {
+    run();
+  } catch (thrown) {
+    error = thrown;
+  } finally {
+    names.forEach((name, index) => (global[name] = originals[index]));
+  }
+  return { largest, error };
+}

@@ -22,3 +22,4 @@ export {
   type TfjsArchiveOptions,
   type TfjsPackOptions,
 } from './fixtures/tfjs-archive.js';
+export { gzipBomb, zipBomb } from './fixtures/archive-bombs.js';

@@ -90,7 +90,7 @@ export class AuditInterceptor implements NestInterceptor {
         (request.method === 'POST' ? createdId : null) ??
         (targetParam ? params[targetParam] : null) ??
         createdId,
-      ip: request.ip,
+      ip: request.clientIp,
       requestId: request.id,
       details: { method: request.method, path: pathOf(request.url), params },
     });

@@ -1,18 +1,21 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { DomainError, notFound, TtlCache } from '@maas/app-runtime';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { DomainError, LruCache, METRICS_REGISTRY, notFound } from '@maas/app-runtime';
 import { type ApiKey, PrismaService } from '@maas/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { CacheInvalidationService } from './cache-invalidation.service.js';
 import { generateApiKey, parseApiKey, secretMatches } from './api-key.codec.js';
 import { API_KEY_SCOPES, type ApiKeyScope, type Principal } from './principal.js';
+import { UnauthenticatedBudget } from './unauthenticated-budget.service.js';
 
 const LAST_USED_FLUSH_MS = 5_000;
 
-interface CachedKey {
-  key: (ApiKey & { tenant: { status: string } }) | null;
-  fetchedAt: number;
-}
+type KeyRecord = ApiKey & { tenant: { status: string } };
+
+/** How a lookup was answered (the `result` label of maas_api_key_cache_lookups_total). */
+const LOOKUP_RESULTS = ['hit', 'negative_hit', 'refresh', 'miss'] as const;
+type LookupResult = (typeof LOOKUP_RESULTS)[number];
 
 export function apiKeyView(key: ApiKey) {
   return {
@@ -28,30 +31,82 @@ export function apiKeyView(key: ApiKey) {
   };
 }
 
+/**
+ * API keys: creation, revocation, and authentication through a cache of two bounded LRU maps.
+ * Keys found in PostgreSQL (live, revoked or expired) and prefixes found nowhere are kept
+ * apart, so a flood of made-up keys only churns the small negative map and can neither push a
+ * real key out nor clear the cache. A prefix that is in neither map is looked up only after its
+ * client IP has paid for it (UnauthenticatedBudget); a known key refreshes without paying.
+ */
 @Injectable()
 export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
-  // Short-lived so that a revoke or a suspension takes effect within the cache time even
-  // when an invalidation message is lost.
-  private readonly cache: TtlCache<CachedKey['key']>;
+  // Entries count as fresh for API_KEY_CACHE_MS, so a revoke or a suspension takes effect
+  // within that time even when an invalidation message is lost.
+  private readonly found: LruCache<KeyRecord>;
+  private readonly unknown: LruCache<null>;
+  /** Lookups in flight, shared by the requests that need the same prefix meanwhile. */
+  private readonly loading = new Map<string, Promise<KeyRecord | null>>();
+  /** Bumped by invalidations: a lookup that started before one does not fill the cache. */
+  private generation = 0;
   /** The secret last verified against each cached record (gone with the record). */
   private readonly verifiedSecrets = new WeakMap<object, Buffer>();
   // lastUsedAt is written in batches (one UPDATE per interval), not once per request.
   private lastUsed = new Map<string, Date>();
   private lastUsedTimer?: NodeJS.Timeout;
+  /** One child counter per result, bound once (the hot path skips label hashing). */
+  private readonly lookups: Record<LookupResult, { inc(): void }>;
+  private readonly databaseLookups: Counter<'found'>;
 
   constructor(
     private readonly prisma: PrismaService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly invalidation: CacheInvalidationService,
+    private readonly budget: UnauthenticatedBudget,
+    @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
-    this.cache = new TtlCache(config.API_KEY_CACHE_MS);
+    this.found = new LruCache(config.API_KEY_CACHE_ENTRIES);
+    this.unknown = new LruCache(config.API_KEY_NEGATIVE_CACHE_ENTRIES);
+    const lookups = new Counter({
+      name: 'maas_api_key_cache_lookups_total',
+      help: 'API-key lookups by how the cache answered: hit, negative_hit, refresh (a known key past its cache time), miss',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.lookups = Object.fromEntries(
+      LOOKUP_RESULTS.map((result) => [result, lookups.labels({ result })]),
+    ) as Record<LookupResult, { inc(): void }>;
+    this.databaseLookups = new Counter({
+      name: 'maas_api_key_db_lookups_total',
+      help: 'API-key lookups that reached PostgreSQL, by whether the key was found',
+      labelNames: ['found'],
+      registers: [registry],
+    });
+    const found = this.found;
+    const unknown = this.unknown;
+    new Gauge({
+      name: 'maas_api_key_cache_entries',
+      help: 'Entries in the API-key cache: found keys and unknown prefixes',
+      labelNames: ['cache'],
+      registers: [registry],
+      collect() {
+        this.set({ cache: 'found' }, found.size);
+        this.set({ cache: 'unknown' }, unknown.size);
+      },
+    });
   }
 
   onModuleInit(): void {
+    // An invalidated key is read again on its next use; it stays known, so that read does not
+    // spend its client's unauthenticated budget.
     this.invalidation.onInvalidate((event) => {
-      if (event.kind === 'key') this.cache.delete(event.prefix);
+      if (event.kind === 'key') {
+        this.generation++;
+        this.found.expire(event.prefix);
+        this.unknown.delete(event.prefix);
+      }
       if (event.kind === 'tenant') {
-        this.cache.deleteWhere((_prefix, key) => !key || key.tenantId === event.tenantId);
+        this.generation++;
+        this.found.expireWhere((_prefix, key) => key.tenantId === event.tenantId);
       }
     });
     this.lastUsedTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
@@ -111,16 +166,30 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
     return revoked;
   }
 
-  /** Resolves a presented key to its tenant, or throws UNAUTHENTICATED (one message for all). */
-  async authenticate(rawKey: string): Promise<Extract<Principal, { kind: 'api-key' }>> {
-    const invalid = () => new DomainError('UNAUTHENTICATED', 'invalid API key');
+  /**
+   * Resolves a presented key to its tenant, or throws UNAUTHENTICATED (one message for all).
+   * Every failure spends from the client IP's unauthenticated budget (429 once it is spent);
+   * a key the cache does not know spends before the database is asked.
+   */
+  async authenticate(
+    rawKey: string,
+    clientIp: string,
+  ): Promise<Extract<Principal, { kind: 'api-key' }>> {
+    let spent = false;
+    const invalid = (message = 'invalid API key') => {
+      if (!spent) this.budget.spend(clientIp);
+      return new DomainError('UNAUTHENTICATED', message);
+    };
     const parsed = parseApiKey(rawKey);
     if (!parsed) throw invalid();
-    const record = await this.lookup(parsed.prefix);
+    const record = await this.lookup(parsed.prefix, () => {
+      this.budget.spend(clientIp);
+      spent = true;
+    });
     if (!record || !this.secretVerified(record, parsed.secret)) throw invalid();
     if (record.revokedAt) throw invalid();
     if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) {
-      throw new DomainError('UNAUTHENTICATED', 'API key expired');
+      throw invalid('API key expired');
     }
     if (record.tenant.status !== 'active') {
       throw new DomainError('PERMISSION_DENIED', 'tenant is suspended');
@@ -150,12 +219,54 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
     return true;
   }
 
-  private lookup(prefix: string): Promise<CachedKey['key']> {
-    return this.cache.get(prefix, () =>
-      this.prisma.apiKey.findUnique({
-        where: { prefix },
-        include: { tenant: { select: { status: true } } },
-      }),
-    );
+  /**
+   * The record for `prefix`: from the cache while fresh; else from PostgreSQL, a prefix the
+   * cache has never found paying `spendBudget` first (it throws the 429).
+   */
+  private lookup(
+    prefix: string,
+    spendBudget: () => void,
+  ): Promise<KeyRecord | null> | KeyRecord | null {
+    const now = Date.now();
+    const ttl = this.config.API_KEY_CACHE_MS;
+    const found = this.found.get(prefix);
+    let result: LookupResult;
+    if (found && now - found.at < ttl) {
+      result = 'hit';
+    } else if (found) {
+      result = 'refresh';
+    } else {
+      const unknown = this.unknown.get(prefix);
+      result = unknown && now - unknown.at < ttl ? 'negative_hit' : 'miss';
+    }
+    this.lookups[result].inc();
+    if (result === 'hit') return found!.value;
+    if (result === 'negative_hit') return null;
+    if (result === 'miss') spendBudget();
+    return this.load(prefix);
+  }
+
+  private load(prefix: string): Promise<KeyRecord | null> {
+    const pending = this.loading.get(prefix);
+    if (pending) return pending;
+    const generation = this.generation;
+    const loaded = this.prisma.apiKey
+      .findUnique({ where: { prefix }, include: { tenant: { select: { status: true } } } })
+      .then((record) => {
+        this.databaseLookups.inc({ found: String(record !== null) });
+        if (generation === this.generation) {
+          if (record) {
+            this.found.set(prefix, record);
+            this.unknown.delete(prefix);
+          } else {
+            this.found.delete(prefix);
+            this.unknown.set(prefix, null);
+          }
+        }
+        return record;
+      })
+      .finally(() => this.loading.delete(prefix));
+    this.loading.set(prefix, loaded);
+    return loaded;
   }
 }

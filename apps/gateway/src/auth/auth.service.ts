@@ -64,11 +64,12 @@ export class AuthService implements OnApplicationBootstrap {
     ip: string,
   ): Promise<{ accessToken: string; refreshToken: string }> {
     const account = email.toLowerCase();
-    await this.attempts.check(account, ip);
+    // Counted as a failure until the password proves right (LoginAttemptsService).
+    const ticket = await this.attempts.check(account, ip);
     const user = await this.prisma.user.findUnique({ where: { email: account } });
     const valid = await verify(user?.passwordHash ?? (await this.dummyHash), password);
     if (!user || !valid) throw new DomainError('UNAUTHENTICATED', 'invalid email or password');
-    await this.attempts.succeeded(account, ip);
+    await this.attempts.succeeded(ticket);
     await this.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
     await this.audit.record({
       actorType: 'user',

@@ -5,6 +5,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { DomainError } from '@maas/app-runtime';
 import { ApiKeyService } from './api-key.service.js';
 import { AuthService } from './auth.service.js';
+import { UnauthenticatedBudget } from './unauthenticated-budget.service.js';
 
 const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 import {
@@ -38,6 +39,8 @@ export class AdminGuard extends AuthGuard('jwt') {
 /** A request presenting credentials: a Fastify request, or the inference path's exchange. */
 export interface CredentialBearer {
   headers: IncomingHttpHeaders;
+  /** Who sent it (ProxyTrust): per-IP budgets count against it. */
+  clientIp: string;
   principal?: Principal;
 }
 
@@ -59,21 +62,35 @@ export class TenantAuthenticator {
   constructor(
     private readonly apiKeys: ApiKeyService,
     private readonly auth: AuthService,
+    private readonly budget: UnauthenticatedBudget,
   ) {}
 
+  /**
+   * Unauthenticated requests (no credentials, a bad key or token) spend from their client
+   * IP's budget, and are refused with 429 once it is spent, before any database lookup.
+   */
   async authenticate(
     request: CredentialBearer,
     scope: ApiKeyScope | undefined,
   ): Promise<Principal & { scopes: ApiKeyScope[] }> {
     const key = presentedApiKey(request);
-    if (!key) throw new DomainError('UNAUTHENTICATED', 'an API key is required');
+    if (!key) {
+      this.budget.spend(request.clientIp);
+      throw new DomainError('UNAUTHENTICATED', 'an API key is required');
+    }
     let principal: Principal & { scopes: ApiKeyScope[] };
     if (JWT_PATTERN.test(key)) {
-      // A tenant member's access token: its role decides the scopes.
-      const member = await this.auth.authenticateMember(key);
+      // A tenant member's access token: its role decides the scopes. Only a token whose
+      // signature holds reaches the database, so a bad one pays after the fact.
+      const member = await this.auth.authenticateMember(key).catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'UNAUTHENTICATED') {
+          this.budget.spend(request.clientIp);
+        }
+        throw error;
+      });
       principal = { kind: 'user', ...member };
     } else {
-      principal = await this.apiKeys.authenticate(key);
+      principal = await this.apiKeys.authenticate(key, request.clientIp);
     }
     if (scope && !principal.scopes.includes(scope)) {
       throw new DomainError(

@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { env, masterKeyRequiredInProduction, sharedConfigShape } from '@maas/config';
+import { env, requireProductionSecrets, sharedConfigShape, workerSecret } from '@maas/config';
+import { parseTrustedProxies } from '@maas/app-runtime';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -22,11 +23,40 @@ export const gatewayConfigSchema = z
      * `http` for every request.
      */
     INFERENCE_TRANSPORT: z.enum(['link', 'http']).default('link'),
+    /** Shared with the inference workers: the gateway proves it on every link and HTTP request. */
+    WORKER_SECRET: workerSecret(),
     MAX_UPLOAD_BYTES: env.positiveInt(512 * MiB),
+    /** Training-event streams (SSE) one tenant may hold open on one gateway; more get 429. */
+    MAX_EVENT_STREAMS_PER_TENANT: env.positiveInt(16),
     /** Largest dataset CSV (413 past it, checked while streaming). */
     MAX_DATASET_BYTES: env.positiveInt(256 * MiB),
     MAX_JSON_BODY_BYTES: env.positiveInt(MiB),
     API_KEY_CACHE_MS: env.nonNegativeInt(500),
+    /** Found keys kept by the API-key cache (LRU past it); set above the number of live keys. */
+    API_KEY_CACHE_ENTRIES: env.positiveInt(10_000),
+    /** Unknown keys remembered, apart from the found ones, so a flood cannot push those out. */
+    API_KEY_NEGATIVE_CACHE_ENTRIES: env.positiveInt(1_000),
+    /**
+     * Trusted proxies: `false`, or IPs / CIDRs whose X-Forwarded-For is believed (the client is
+     * the first untrusted hop from the right). Per-IP limits and the audit log use that client.
+     */
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((value, ctx) => {
+        try {
+          return parseTrustedProxies(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    /**
+     * Per-client-IP token bucket (in this process) spent by requests that do not authenticate
+     * from the cache (no key, a malformed, unknown or wrong one), before any database lookup.
+     */
+    UNAUTHENTICATED_REQUESTS_PER_SECOND: env.positiveInt(10),
+    UNAUTHENTICATED_BURST: env.positiveInt(100),
     /** Per-key token bucket on non-inference tenant routes (inference has the tenant's bucket). */
     API_KEY_REQUESTS_PER_SECOND: env.positiveInt(100),
     API_KEY_BURST: env.positiveInt(200),
@@ -40,15 +70,26 @@ export const gatewayConfigSchema = z
      * monthly quota counter is taken per request and loses nothing).
      */
     USAGE_BUFFER_MS: env.positiveInt(200),
-    /** Failed logins allowed per account and per IP in a 15-minute window. */
-    LOGIN_ATTEMPTS_PER_ACCOUNT: env.positiveInt(10),
+    /** Login attempts per client IP, across accounts, in a 15-minute window. */
     LOGIN_ATTEMPTS_PER_IP: env.positiveInt(50),
+    /** Failures per (account, client IP) before that pair's delay starts doubling. */
+    LOGIN_FAILURES_BEFORE_DELAY: env.positiveInt(5),
+    LOGIN_DELAY_BASE_SECONDS: env.positiveInt(1),
+    LOGIN_MAX_DELAY_SECONDS: env.positiveInt(900),
+    /**
+     * Failures on an account from IPs it has not logged in from before the account-wide delay
+     * starts (distributed guessing); that delay is capped lower and never applies to known IPs.
+     */
+    LOGIN_ATTEMPTS_PER_ACCOUNT: env.positiveInt(10),
+    LOGIN_ACCOUNT_MAX_DELAY_SECONDS: env.positiveInt(60),
+    /** How long an IP that logged into an account stays known to it. */
+    LOGIN_KNOWN_IP_DAYS: env.positiveInt(30),
   })
   .refine((c) => (c.MAAS_ADMIN_EMAIL === undefined) === (c.MAAS_ADMIN_PASSWORD === undefined), {
     message: 'set both MAAS_ADMIN_EMAIL and MAAS_ADMIN_PASSWORD, or neither',
     path: ['MAAS_ADMIN_PASSWORD'],
   })
-  .refine(...masterKeyRequiredInProduction);
+  .superRefine(requireProductionSecrets('JWT_SECRET', 'MASTER_KEY', 'WORKER_SECRET'));
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

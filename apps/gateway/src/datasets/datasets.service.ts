@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { finished, PassThrough, Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
 import { type Dataset, PrismaService } from '@maas/db';
@@ -77,7 +77,10 @@ export class DatasetsService {
     const source = Buffer.isBuffer(input.body) ? Readable.from([input.body]) : input.body;
     const toStore = new PassThrough();
     const toProfiler = new PassThrough();
-    source.on('error', (error) => {
+    // `finished` also reports an error the body had before this point (a client that hung up
+    // while the quota was checked), which an 'error' listener added now would never see.
+    finished(source, (error) => {
+      if (!error) return;
       toStore.destroy(error);
       toProfiler.destroy(error);
     });

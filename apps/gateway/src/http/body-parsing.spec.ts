@@ -19,7 +19,11 @@ describe('readLimited', () => {
     const reading = readLimited(stream, 10);
     stream.write(Buffer.from('abc'));
     stream.destroy();
-    await expect(reading).rejects.toThrow(/ended early/);
+    // The client's doing: a 400, never a 500 (nor a crash).
+    await expect(reading).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/ended early/),
+    });
   });
 
   it('reads an empty body', async () => {

@@ -27,7 +27,8 @@ export function readLimited(stream: Readable, limit: number): Promise<Buffer> {
     };
     const onEnd = () => done();
     // The client went away before sending all of it.
-    const onClose = () => done(new Error('request body ended early: the connection closed'));
+    const onClose = () =>
+      done(new DomainError('INVALID_ARGUMENT', 'request body ended early: the connection closed'));
     stream.on('data', onData).once('end', onEnd).once('error', done).once('close', onClose);
   });
 }

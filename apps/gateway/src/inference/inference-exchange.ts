@@ -12,6 +12,8 @@ export class InferenceExchange {
   readonly id: string;
   /** The route template, for metrics and logs (as Fastify would name it). */
   readonly route: string;
+  /** Who sent it (ProxyTrust, as Fastify routes' request.clientIp); set by InferenceRoutes. */
+  clientIp = 'unknown';
   principal?: Principal;
   statusCode = 200;
   private readonly started = performance.now();

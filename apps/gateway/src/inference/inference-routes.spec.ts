@@ -64,6 +64,10 @@ describe('inferenceRouteOf', () => {
     expect(codeOf('/v2/models/m/versions/0/infer')).toBe('INVALID_ARGUMENT');
     expect(codeOf('/v2/models/m/versions/x/infer')).toBe('INVALID_ARGUMENT');
     expect(codeOf('/v2/models/%E0%A4%A/infer')).toBe('INVALID_ARGUMENT');
+    // A control character never names a model (PostgreSQL refuses a NUL byte outright).
+    expect(codeOf('/v2/models/%00/infer')).toBe('INVALID_ARGUMENT');
+    expect(codeOf('/v2/models/a%1Fb/versions/1/infer')).toBe('INVALID_ARGUMENT');
+    expect(codeOf('/v2/models/m/versions/%7F/infer')).toBe('INVALID_ARGUMENT');
     expect(codeOf('/v1/models/m:classify')).toBe('UNIMPLEMENTED');
     expect(codeOf('/v1/models/m/metadata')).toBe('NOT_FOUND');
     expect(codeOf('/v1/models/m')).toBe('NOT_FOUND');

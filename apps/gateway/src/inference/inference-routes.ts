@@ -7,6 +7,7 @@ import {
   HttpMetrics,
   interceptRequests,
   type Logger,
+  ProxyTrust,
   recordRequest,
 } from '@maas/app-runtime';
 import type { VersionSelector } from '@maas/model-registry';
@@ -40,6 +41,7 @@ interface InferenceRoute {
 const V2_INFER = /^\/v2\/models\/([^/]+)\/infer$/;
 const V2_VERSION_INFER = /^\/v2\/models\/([^/]+)\/versions\/([^/]+)\/infer$/;
 const V1_PREFIX = '/v1/models/';
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 /** The route templates, as metrics, logs and the API documentation name them. */
 const TEMPLATES = {
   infer: '/v2/models/:model/infer',
@@ -48,11 +50,17 @@ const TEMPLATES = {
 } as const;
 
 function decodedSegment(raw: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(raw);
+    decoded = decodeURIComponent(raw);
   } catch {
     throw new DomainError('INVALID_ARGUMENT', `malformed URL encoding in '${raw}'`);
   }
+  // No name holds one; PostgreSQL refuses NUL outright.
+  if (CONTROL_CHARACTER.test(decoded)) {
+    throw new DomainError('INVALID_ARGUMENT', `control character in URL segment '${raw}'`);
+  }
+  return decoded;
 }
 
 function v1Target(path: string): InferenceTarget {
@@ -122,6 +130,7 @@ export class InferenceRoutes implements OnModuleInit {
     private readonly meter: UsageMeterService,
     private readonly metrics: HttpMetrics,
     private readonly catalog: RouteCatalog,
+    private readonly proxies: ProxyTrust,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -136,6 +145,7 @@ export class InferenceRoutes implements OnModuleInit {
     const route = inferenceRouteOf(request.method, request.url ?? '/');
     if (!route) return false;
     const exchange = new InferenceExchange(request, response, route.template);
+    exchange.clientIp = this.proxies.of(request);
     exchange.onDone(() =>
       recordRequest(this.metrics, this.logger, {
         requestId: exchange.id,
@@ -159,9 +169,9 @@ export class InferenceRoutes implements OnModuleInit {
       const target = route.target();
       // Requests refused by a limit are not usage.
       await this.limits.admitInference(tenantId, exchange);
+      // Metered under the name and version the registry resolved (the forwarder sets them), so
+      // a URL naming no model is counted as model '' and its segment never reaches metering.
       this.meterWhenSent(exchange, principal, usage);
-      usage.modelName = target.model.slice(0, 200);
-      usage.modelVersion = target.selector.version ?? 0;
       const resolved = await this.resolver.resolve(tenantId, target.model, target.selector);
       await this.forwarder.forward(tenantId, resolved, target.call, exchange, usage);
     } catch (error) {

@@ -1,11 +1,15 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, type Dispatcher, errors } from 'undici';
-import { DomainError } from '@maas/app-runtime';
+import { DomainError, type Logger } from '@maas/app-runtime';
+import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/workers';
+import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  // The worker closed while the body was still going out (it refused the request early).
+  'EPIPE',
   'EHOSTUNREACH',
   'ENOTFOUND',
   'UND_ERR_SOCKET',
@@ -30,7 +34,10 @@ export class WorkerUnreachableError extends DomainError {
   }
 }
 
-/** Keep-alive HTTP client to the inference workers; bodies stream through in both directions. */
+/**
+ * Keep-alive HTTP client to the inference workers; bodies stream through in both directions.
+ * Every request is signed with WORKER_SECRET (`@maas/workers` request-signature).
+ */
 @Injectable()
 export class InferenceWorkerClient implements OnModuleDestroy {
   private readonly agent = new Agent({
@@ -39,7 +46,10 @@ export class InferenceWorkerClient implements OnModuleDestroy {
     connect: { timeout: 2000 },
   });
 
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+  ) {}
 
   async forward(request: {
     origin?: string;
@@ -49,12 +59,19 @@ export class InferenceWorkerClient implements OnModuleDestroy {
     body?: Dispatcher.DispatchOptions['body'];
   }): Promise<Dispatcher.ResponseData> {
     const origin = request.origin ?? this.config.INFERENCE_WORKER_URL;
+    const signature = signWorkerRequest(this.config.WORKER_SECRET, {
+      method: request.method,
+      path: request.path,
+      requestId: request.headers['x-request-id'] ?? '',
+      tenant: request.headers['x-maas-tenant-id'] ?? '',
+    });
+    let response: Dispatcher.ResponseData;
     try {
-      return await this.agent.request({
+      response = await this.agent.request({
         origin,
         path: request.path,
         method: request.method,
-        headers: request.headers,
+        headers: { ...request.headers, [SIGNATURE_HEADER]: signature },
         body: request.body,
         headersTimeout: this.config.INFERENCE_TIMEOUT_MS,
         bodyTimeout: this.config.INFERENCE_TIMEOUT_MS,
@@ -69,6 +86,17 @@ export class InferenceWorkerClient implements OnModuleDestroy {
       }
       throw error;
     }
+    if (response.statusCode === 401) {
+      // A worker answers 401 only to a signature it refuses, before it reads the body: a
+      // configuration fault (WORKER_SECRET differs, clocks apart), not the caller's.
+      await response.body.dump().catch(() => undefined);
+      this.logger.error(
+        { worker: origin },
+        'worker refused the request signature: is WORKER_SECRET the same on the gateway and workers, and are their clocks in sync?',
+      );
+      throw new WorkerUnreachableError(origin, true);
+    }
+    return response;
   }
 
   async onModuleDestroy(): Promise<void> {

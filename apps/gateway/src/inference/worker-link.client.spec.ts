@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '@maas/app-runtime';
 import {
+  acceptLinkHandshake,
   type Frame,
   FrameKind,
   FrameReader,
   frameHead,
+  LINK_MAGIC,
+  LINK_PROOF_BYTES,
   type LinkRequestMeta,
   parseMeta,
   writeFrame,
@@ -13,16 +18,25 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { WorkerUnreachableError } from './inference-worker.client.js';
 import { parseLinkAddress, WorkerLinkClient } from './worker-link.client.js';
 
-/** A stand-in worker on 127.0.0.1 that hands each request frame to `onFrame`. */
-async function fakeWorker(onFrame: (socket: Socket, frame: Frame) => void) {
+const SECRET = 'link-client-spec-secret-0123456789abcdef';
+
+/**
+ * A stand-in worker on 127.0.0.1: runs the worker's side of the handshake with `secret`, then
+ * hands each request frame to `onFrame`.
+ */
+async function fakeWorker(onFrame: (socket: Socket, frame: Frame) => void, secret = SECRET) {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((socket) => {
     connections++;
     sockets.add(socket);
-    const reader = new FrameReader();
-    socket.on('data', (chunk: Buffer) => reader.push(chunk).forEach((f) => onFrame(socket, f)));
+    socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
+    acceptLinkHandshake(socket, secret, (error) => {
+      if (error) return;
+      const reader = new FrameReader();
+      socket.on('data', (chunk: Buffer) => reader.push(chunk).forEach((f) => onFrame(socket, f)));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -55,8 +69,13 @@ function answer(socket: Socket, frame: Frame, text: string, status = 200): void 
 
 describe('WorkerLinkClient', () => {
   const cleanups: (() => unknown)[] = [];
+  const errors: string[] = [];
+  const logger = { error: (_: object, message: string) => errors.push(message) };
   const client = (timeoutMs = 5000) => {
-    const c = new WorkerLinkClient({ INFERENCE_TIMEOUT_MS: timeoutMs } as GatewayConfig);
+    const c = new WorkerLinkClient(
+      { INFERENCE_TIMEOUT_MS: timeoutMs, WORKER_SECRET: SECRET } as GatewayConfig,
+      logger as unknown as Logger,
+    );
     cleanups.push(() => c.onModuleDestroy());
     return c;
   };
@@ -134,6 +153,53 @@ describe('WorkerLinkClient', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkerUnreachableError);
     expect((error as WorkerUnreachableError).beforeSend).toBe(true);
+  });
+
+  it('sends nothing to a worker that does not share WORKER_SECRET, and says why', async () => {
+    let frames = 0;
+    const worker = await fakeWorker(() => frames++, 'another-secret-entirely-0123456789abcdef');
+    cleanups.push(worker.close);
+    errors.length = 0;
+    const error = await client()
+      .request(worker.address, 'infer', meta('m'), Buffer.alloc(1))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerUnreachableError);
+    expect((error as WorkerUnreachableError).beforeSend).toBe(true);
+    expect(frames).toBe(0);
+    expect(errors.join()).toMatch(/WORKER_SECRET/);
+  });
+
+  it('never writes a frame to a peer that cannot prove the secret (one that took a worker address)', async () => {
+    const received: Buffer[] = [];
+    const sockets = new Set<Socket>();
+    let closed!: Promise<unknown>;
+    // Challenges like a worker, accepts any proof, answers with a made-up one.
+    const impostor = createServer((socket) => {
+      sockets.add(socket);
+      closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        if (Buffer.concat(received).length === LINK_PROOF_BYTES) socket.write(randomBytes(32));
+      });
+      socket.write(Buffer.concat([LINK_MAGIC, randomBytes(32)]));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      sockets.forEach((s) => s.destroy());
+      return new Promise((resolve) => impostor.close(resolve));
+    });
+    const { port } = impostor.address() as { port: number };
+    const error = await client()
+      .request(`127.0.0.1:${port}`, 'infer', meta('secret-model'), Buffer.from('tenant data'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerUnreachableError);
+    expect((error as WorkerUnreachableError).beforeSend).toBe(true);
+    // Only the gateway's handshake proof went out before it hung up: no frame, no tenant bytes.
+    await closed;
+    const sent = Buffer.concat(received);
+    expect(sent.length).toBe(LINK_PROOF_BYTES);
+    expect(sent.includes('secret-model')).toBe(false);
   });
 
   it('parses host:port link addresses, IPv6 in brackets', () => {

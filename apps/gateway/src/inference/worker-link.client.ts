@@ -1,17 +1,20 @@
 import { connect, type Socket } from 'node:net';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DomainError } from '@maas/app-runtime';
+import { DomainError, type Logger } from '@maas/app-runtime';
 import {
   type Frame,
   FrameKind,
   frameHead,
   type LinkCall,
+  type LinkHandshakeError,
   type LinkRequestMeta,
   type LinkResponseMeta,
+  openLinkHandshake,
   parseMeta,
   readFrames,
   writeFrame,
 } from '@maas/workers';
+import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerUnreachableError } from './inference-worker.client.js';
 
@@ -42,7 +45,8 @@ export function parseLinkAddress(address: string): { host: string; port: number 
 /**
  * One persistent connection to one worker's link, carrying any number of requests at once.
  * Connects on first use and again after the connection is lost; a request caught by a lost
- * connection fails with WorkerUnreachableError (the forwarder tries the next worker).
+ * connection fails with WorkerUnreachableError (the forwarder tries the next worker). A new
+ * connection carries frames only after the handshake proved WORKER_SECRET both ways.
  */
 class WorkerLink {
   private socket?: Socket;
@@ -52,8 +56,10 @@ class WorkerLink {
 
   constructor(
     readonly address: string,
+    private readonly secret: string,
     /** Called once the connection is gone, so an address no longer used is forgotten. */
     private readonly onClosed: (link: WorkerLink) => void,
+    private readonly onHandshakeFailed: (link: WorkerLink, error: LinkHandshakeError) => void,
   ) {}
 
   async request(
@@ -91,11 +97,18 @@ class WorkerLink {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.setKeepAlive(true, 10_000);
-        this.socket = socket;
-        this.connecting = undefined;
-        resolve(socket);
+        // No frame either way before it; a failure destroys the socket ('close' rejects below).
+        openLinkHandshake(socket, this.secret, (error) => {
+          if (error) {
+            this.onHandshakeFailed(this, error);
+            return;
+          }
+          readFrames(socket, (frame) => this.settle(frame));
+          this.socket = socket;
+          this.connecting = undefined;
+          resolve(socket);
+        });
       });
-      readFrames(socket, (frame) => this.settle(frame));
       socket.on('error', () => undefined); // 'close' follows and settles what is pending
       socket.once('close', () => {
         clearTimeout(timer);
@@ -143,7 +156,10 @@ class WorkerLink {
 export class WorkerLinkClient implements OnModuleDestroy {
   private readonly links = new Map<string, WorkerLink>();
 
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+  ) {}
 
   request(
     address: string,
@@ -153,9 +169,18 @@ export class WorkerLinkClient implements OnModuleDestroy {
   ): Promise<LinkResponse> {
     let link = this.links.get(address);
     if (!link) {
-      link = new WorkerLink(address, (closed) => {
-        if (this.links.get(address) === closed) this.links.delete(address);
-      });
+      link = new WorkerLink(
+        address,
+        this.config.WORKER_SECRET,
+        (closed) => {
+          if (this.links.get(address) === closed) this.links.delete(address);
+        },
+        (_link, error) =>
+          this.logger.error(
+            { worker: address, reason: error.reason, err: error },
+            'worker link handshake failed: is WORKER_SECRET the same on the gateway and workers?',
+          ),
+      );
       this.links.set(address, link);
     }
     return link.request(FrameKind[call], meta, body, this.config.INFERENCE_TIMEOUT_MS);

@@ -1,7 +1,12 @@
 import type { ServerResponse } from 'node:http';
+import type { TrainingEventsNotifier } from './training-events.notifier.js';
 import { TERMINAL_STATUSES, type TrainingJobsService } from './training-jobs.service.js';
 
-const POLL_MS = 250;
+/**
+ * A stream reads the table when PostgreSQL announces a new event of its job, and otherwise
+ * only this often (a notification lost with a reconnect is picked up then).
+ */
+const FALLBACK_POLL_MS = 5_000;
 const HEARTBEAT_MS = 15_000;
 
 function frame(event: string, data: unknown, id?: bigint): string {
@@ -10,18 +15,24 @@ function frame(event: string, data: unknown, id?: bigint): string {
 
 /**
  * Server-sent events of one job: first the events recorded so far (after Last-Event-ID when
- * the client reconnects), then new ones as the trainer writes them, then an `end` event with
- * the job's final view, and the stream closes.
+ * the client reconnects), then new ones as the trainer writes them (pushed: the stream sleeps
+ * until the notifier says its job has news), then an `end` event with the job's final view,
+ * and the stream closes; so it does for a job that is no longer running when it opens.
  */
 export async function streamTrainingEvents(
   jobs: TrainingJobsService,
+  notifier: TrainingEventsNotifier,
   tenantId: string,
   jobId: string,
   response: ServerResponse,
   lastEventId: bigint,
 ): Promise<void> {
   let closed = false;
-  response.on('close', () => (closed = true));
+  const hangUp = new AbortController();
+  response.on('close', () => {
+    closed = true;
+    hangUp.abort();
+  });
   response.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -52,7 +63,11 @@ export async function streamTrainingEvents(
         response.write(': keep-alive\n\n');
         lastWrite = Date.now();
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await notifier.nextChange(
+        jobId,
+        Math.max(0, Math.min(FALLBACK_POLL_MS, HEARTBEAT_MS - (Date.now() - lastWrite))),
+        hangUp.signal,
+      );
     }
   } catch (error) {
     if (!closed) response.write(frame('error', { message: (error as Error).message }));

@@ -24,6 +24,7 @@ import {
   RequireScope,
 } from '../auth/principal.js';
 import { PageQuery } from '../tenants/admin-tenants.controller.js';
+import { TrainingEventsNotifier } from './training-events.notifier.js';
 import { streamTrainingEvents } from './training-events.stream.js';
 import { TrainingJobsService } from './training-jobs.service.js';
 
@@ -34,7 +35,10 @@ const TrainingJobListQuery = PageQuery.extend({
 @Controller('api/training-jobs')
 @UseGuards(TenantAuthGuard)
 export class TrainingJobsController {
-  constructor(private readonly jobs: TrainingJobsService) {}
+  constructor(
+    private readonly jobs: TrainingJobsService,
+    private readonly notifier: TrainingEventsNotifier,
+  ) {}
 
   @Post()
   @RequireScope('train')
@@ -83,7 +87,12 @@ export class TrainingJobsController {
   ): Promise<void> {
     await this.jobs.find(tenantId, id); // 404 as problem+json before the stream starts
     const after = lastEventId && /^\d{1,18}$/.test(lastEventId) ? BigInt(lastEventId) : 0n;
-    reply.hijack();
-    await streamTrainingEvents(this.jobs, tenantId, id, reply.raw, after);
+    const release = this.notifier.openStream(tenantId); // 429 before the stream starts
+    try {
+      reply.hijack();
+      await streamTrainingEvents(this.jobs, this.notifier, tenantId, id, reply.raw, after);
+    } finally {
+      release();
+    }
   }
 }

@@ -3,6 +3,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { TRAINING_JOB_DEFAULTS, TRAINING_QUEUE } from '@maas/jobs';
 import { DatasetsModule } from '../datasets/datasets.module.js';
 import { QuotasModule } from '../quotas/quotas.module.js';
+import { TrainingEventsNotifier } from './training-events.notifier.js';
 import { TrainingJobsController } from './training-jobs.controller.js';
 import { TrainingJobsService } from './training-jobs.service.js';
 
@@ -16,6 +17,6 @@ import { TrainingJobsService } from './training-jobs.service.js';
     }),
   ],
   controllers: [TrainingJobsController],
-  providers: [TrainingJobsService],
+  providers: [TrainingJobsService, TrainingEventsNotifier],
 })
 export class TrainingJobsModule {}

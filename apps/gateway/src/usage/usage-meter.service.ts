@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { type Logger, METRICS_REGISTRY, REDIS } from '@maas/app-runtime';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { PrismaService } from '@maas/db';
 import type { Redis } from 'ioredis';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
@@ -33,6 +33,31 @@ redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1
 `;
+
+/**
+ * Sets a batch aside for an operator (`quarantine:<id>`, listed in the `quarantined` set) and
+ * takes it off the list of batches to apply, in one atomic step.
+ */
+const QUARANTINE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  redis.call('SADD', KEYS[4], ARGV[1])
+end
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+return 1
+`;
+
+/** Flushes a batch may fail, while Postgres answers, before it is quarantined. */
+export const MAX_BATCH_ATTEMPTS = 3;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INT4_MAX = 2 ** 31 - 1;
+
+/** Text Postgres stores (no NUL byte) of a sane length. */
+function isStorableText(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 1000 && !value.includes('\u0000');
+}
 
 interface CounterRow {
   tenantId: string;
@@ -62,6 +87,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   private pushTimer?: NodeJS.Timeout;
   private buffer = new Map<string, Record<(typeof METRICS)[number], number>>();
   private lastFlushAt = Date.now();
+  private readonly quarantined: Counter<'reason'>;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -78,6 +104,12 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       collect() {
         this.set((Date.now() - lastFlushAt()) / 1000);
       },
+    });
+    this.quarantined = new Counter({
+      name: 'maas_usage_quarantined_total',
+      help: 'Usage set aside in Redis (usage:quarantine:<batch>) instead of Postgres: whole batches that kept failing (reason=batch_failed), or counter rows Postgres cannot store (reason=invalid_row)',
+      labelNames: ['reason'],
+      registers: [registry],
     });
   }
 
@@ -165,8 +197,12 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   private async flushOnce(): Promise<void> {
     await this.pushBuffer();
     const batches = this.key('batches');
-    // Batches left by a crashed or failed flush, of this gateway or another, come first.
-    for (const id of await this.redis.smembers(batches)) await this.applyAndAck(id);
+    let failures = 0;
+    // Batches left by a crashed or failed flush, of this gateway or another, come first; one
+    // that fails does not hold up the others (nor the new one).
+    for (const id of await this.redis.smembers(batches)) {
+      if (!(await this.applyOrCountFailure(id))) failures++;
+    }
     const id = randomUUID();
     const sealed = await this.redis.eval(
       SEAL_SCRIPT,
@@ -176,19 +212,63 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       batches,
       id,
     );
-    if (sealed === 1) await this.applyAndAck(id);
-    this.lastFlushAt = Date.now();
+    if (sealed === 1 && !(await this.applyOrCountFailure(id))) failures++;
+    if (failures === 0) this.lastFlushAt = Date.now();
   }
 
   async applyAndAck(id: string): Promise<void> {
-    await this.apply(id);
-    await this.ack(id);
+    const rejected = await this.apply(id);
+    await this.ack(id, rejected);
   }
 
-  /** Adds a sealed batch to usage_counters unless it was added before. */
-  async apply(id: string): Promise<void> {
+  /**
+   * Applies and acks a batch; false when that failed. A failure while Postgres answers is the
+   * batch's own (counted per batch in Redis, so across gateways): after MAX_BATCH_ATTEMPTS
+   * such failures it is quarantined. With Postgres down nothing is counted and the flush stops.
+   */
+  private async applyOrCountFailure(id: string): Promise<boolean> {
+    try {
+      await this.applyAndAck(id);
+      return true;
+    } catch (error) {
+      const reachable = await this.prisma.$queryRaw`SELECT 1`.then(
+        () => true,
+        () => false,
+      );
+      if (!reachable) throw error;
+      const attempts = await this.redis.hincrby(this.key('attempts'), id, 1);
+      if (attempts < MAX_BATCH_ATTEMPTS) {
+        this.logger.warn({ err: error, batch: id, attempts }, 'usage batch failed; will retry');
+        return false;
+      }
+      await this.redis.eval(
+        QUARANTINE_SCRIPT,
+        5,
+        this.key(`batch:${id}`),
+        this.key(`quarantine:${id}`),
+        this.key('batches'),
+        this.key('quarantined'),
+        this.key('attempts'),
+        id,
+      );
+      this.quarantined.inc({ reason: 'batch_failed' });
+      this.logger.error(
+        { err: error, batch: id, attempts, key: this.key(`quarantine:${id}`) },
+        'usage batch quarantined: it kept failing while Postgres answered',
+      );
+      return false;
+    }
+  }
+
+  /**
+   * Adds a sealed batch to usage_counters unless it was added before. Returns the batch's
+   * fields Postgres could not store (left out; `ack` quarantines them), so that one bad row
+   * never keeps every other tenant's usage from being flushed.
+   */
+  async apply(id: string): Promise<Record<string, string>> {
     const hash = await this.redis.hgetall(this.key(`batch:${id}`));
     const rows = new Map<string, CounterRow>();
+    const rejected: Record<string, string> = {};
     for (const [name, value] of Object.entries(hash)) {
       const space = name.indexOf(' ');
       const metric = name.slice(0, space) as (typeof METRICS)[number];
@@ -196,27 +276,17 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       if (!METRICS.includes(metric)) continue;
       let row = rows.get(field);
       if (!row) {
-        const [tenantId, hour, apiKeyId, modelName, modelVersion] = JSON.parse(field) as [
-          string,
-          string,
-          string,
-          string,
-          number,
-        ];
-        row = {
-          tenantId,
-          hour: new Date(hour),
-          apiKeyId,
-          modelName,
-          modelVersion,
-          requests: 0,
-          rows: 0,
-          errors: 0,
-          latency: 0,
-        };
+        const parsed = counterRowOf(field);
+        if (!parsed) {
+          rejected[name] = value;
+          continue;
+        }
+        row = parsed;
         rows.set(field, row);
       }
-      row[metric] += Number(value);
+      const amount = Number(value);
+      if (!Number.isSafeInteger(amount) || amount < 0) rejected[name] = value;
+      else row[metric] += amount;
     }
     await this.prisma.$transaction(async (tx) => {
       const inserted = await tx.$executeRaw`
@@ -235,13 +305,65 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
             latency_ms_total = usage_counters.latency_ms_total + EXCLUDED.latency_ms_total`;
       }
     });
+    return rejected;
   }
 
-  async ack(id: string): Promise<void> {
-    await this.redis
-      .multi()
+  /** Drops an applied batch from Redis, keeping the fields `apply` left out for an operator. */
+  async ack(id: string, rejected: Record<string, string> = {}): Promise<void> {
+    const transaction = this.redis.multi();
+    const count = Object.keys(rejected).length;
+    if (count > 0) {
+      transaction.hset(this.key(`quarantine:${id}`), rejected).sadd(this.key('quarantined'), id);
+    }
+    await transaction
       .del(this.key(`batch:${id}`))
       .srem(this.key('batches'), id)
+      .hdel(this.key('attempts'), id)
       .exec();
+    if (count > 0) {
+      this.quarantined.inc({ reason: 'invalid_row' }, count);
+      this.logger.error(
+        { batch: id, fields: Object.keys(rejected), key: this.key(`quarantine:${id}`) },
+        'usage counters Postgres cannot store were quarantined',
+      );
+    }
   }
+}
+
+/** A batch field (`[tenant, hour, key, model, version]`) as a row, or undefined if unstorable. */
+function counterRowOf(field: string): CounterRow | undefined {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(field);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parts) || parts.length !== 5) return undefined;
+  const [tenantId, hourText, apiKeyId, modelName, modelVersion] = parts as unknown[];
+  const hour = typeof hourText === 'string' ? new Date(hourText) : undefined;
+  if (
+    typeof tenantId !== 'string' ||
+    !UUID.test(tenantId) ||
+    !hour ||
+    Number.isNaN(hour.getTime()) ||
+    !isStorableText(apiKeyId) ||
+    !isStorableText(modelName) ||
+    typeof modelVersion !== 'number' ||
+    !Number.isInteger(modelVersion) ||
+    modelVersion < 0 ||
+    modelVersion > INT4_MAX
+  ) {
+    return undefined;
+  }
+  return {
+    tenantId,
+    hour,
+    apiKeyId,
+    modelName,
+    modelVersion,
+    requests: 0,
+    rows: 0,
+    errors: 0,
+    latency: 0,
+  };
 }

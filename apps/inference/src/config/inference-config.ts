@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { env, masterKeyRequiredInProduction, sharedConfigShape } from '@maas/config';
+import { env, requireProductionSecrets, sharedConfigShape, workerSecret } from '@maas/config';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -13,8 +13,40 @@ export const inferenceConfigSchema = z
      * over (advertised in Redis with the worker's URL); 0 takes any free port.
      */
     LINK_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-    /** Byte budget of loaded models; least recently used versions are released beyond it. */
+    /**
+     * Port of the operations endpoints (/metrics, /healthz, /readyz), kept off PORT and
+     * LINK_PORT, which serve only the gateway; 0 takes any free port (logged as 'ops listening').
+     */
+    OPS_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
+    /** Shared with the gateway: it must prove it on every link connection and HTTP request. */
+    WORKER_SECRET: workerSecret(),
+    /**
+     * Memory budget of the models a worker holds, loaded and loading, each charged its artifact
+     * size × MODEL_MEMORY_FACTOR; least recently used versions are released to make room.
+     */
     MODEL_CACHE_BYTES: env.positiveInt(2048 * MiB),
+    /**
+     * A version's memory as a multiple of its artifact size: onnxruntime's session plus the
+     * copies a load holds (measured on MLPs: ~1.3× once loaded, ~2.2× at the peak of a load).
+     */
+    MODEL_MEMORY_FACTOR: z.coerce.number().min(1).max(100).default(2),
+    /**
+     * Fraction of MODEL_CACHE_BYTES one tenant's versions may hold (loaded and loading): past
+     * it a tenant's own least recently used versions make room, never another tenant's, and a
+     * version that alone needs more is refused (413). 1 for a worker serving a single tenant.
+     */
+    MODEL_CACHE_TENANT_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
+    /** Model versions loading at once (reading, decrypting, building sessions). */
+    MAX_CONCURRENT_LOADS: env.positiveInt(2),
+    /** How long a load waits for memory or a load slot before answering 503 with Retry-After. */
+    MODEL_LOAD_WAIT_MS: env.positiveInt(10_000),
+    /**
+     * How long a version that failed to load (integrity, refused by the sandbox, unloadable
+     * bytes, missing from storage) answers the same error from memory, without reading it again.
+     */
+    MODEL_LOAD_FAILURE_CACHE_MS: env.nonNegativeInt(30_000),
+    /** The same for a read that failed for want of storage (unavailable, timeout); 0: never. */
+    MODEL_LOAD_TRANSIENT_FAILURE_CACHE_MS: env.nonNegativeInt(1000),
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */
     ORT_INTRA_OP_THREADS: env.nonNegativeInt(0),
     /**
@@ -24,6 +56,12 @@ export const inferenceConfigSchema = z
      */
     ORT_ALLOW_SPINNING: env.boolean(false),
     MAX_REQUEST_BYTES: env.positiveInt(64 * MiB),
+    /**
+     * Tensor elements one request may carry, all inputs together (a version's
+     * serving_config.maxElementsPerRequest overrides it); checked from the shapes before any
+     * data is decoded. The default is what MAX_REQUEST_BYTES holds as binary FP32.
+     */
+    MAX_ELEMENTS_PER_REQUEST: env.positiveInt(16 * MiB),
     /** How long a resolved (tenant, model, version) stays cached before it is looked up again. */
     VERSION_LOOKUP_TTL_MS: env.nonNegativeInt(2000),
     /** Dynamic batching defaults (a version's serving_config overrides them). */
@@ -42,7 +80,11 @@ export const inferenceConfigSchema = z
     /** Seconds between heartbeats; a worker missing 3 is dropped from routing. */
     WORKER_HEARTBEAT_MS: env.positiveInt(1000),
   })
-  .refine(...masterKeyRequiredInProduction);
+  .refine((c) => c.OPS_PORT === 0 || (c.OPS_PORT !== c.PORT && c.OPS_PORT !== c.LINK_PORT), {
+    message: 'must differ from PORT and LINK_PORT',
+    path: ['OPS_PORT'],
+  })
+  .superRefine(requireProductionSecrets('MASTER_KEY', 'WORKER_SECRET'));
 
 export type InferenceConfig = z.infer<typeof inferenceConfigSchema>;
 export const INFERENCE_CONFIG = Symbol('INFERENCE_CONFIG');

@@ -18,10 +18,17 @@ export class InferenceMetrics {
   readonly cacheModels: Gauge;
   readonly cacheLoads: Counter<'result'>;
   readonly integrityFailures: Counter;
-  readonly cacheEvictions: Counter;
+  readonly cacheEvictions: Counter<'reason'>;
+  readonly loadReservedBytes: Gauge;
+  readonly loadsWaiting: Gauge;
+  readonly loadsInProgress: Gauge;
+  readonly loadRefusals: Counter<'reason'>;
+  readonly negativeCacheHits: Counter;
+  readonly artifactReads: Counter<'result'>;
   readonly linkRequests: Counter<'call' | 'status'>;
   readonly linkSeconds: Histogram<'call'>;
   readonly linkConnections: Gauge;
+  readonly authFailures: Counter<'transport' | 'reason'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const registers = [registry];
@@ -84,7 +91,40 @@ export class InferenceMetrics {
     });
     this.cacheEvictions = new Counter({
       name: 'maas_model_cache_evictions_total',
-      help: 'Model versions released to stay within MODEL_CACHE_BYTES',
+      help: 'Model versions released to make room: within MODEL_CACHE_BYTES (budget) or within their tenant share (tenant_share)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.loadReservedBytes = new Gauge({
+      name: 'maas_model_load_reserved_bytes',
+      help: 'Memory reserved by model loads in progress (artifact size × MODEL_MEMORY_FACTOR)',
+      registers,
+    });
+    this.loadsWaiting = new Gauge({
+      name: 'maas_model_loads_waiting',
+      help: 'Model loads waiting for memory or a load slot',
+      registers,
+    });
+    this.loadsInProgress = new Gauge({
+      name: 'maas_model_loads_in_progress',
+      help: 'Model loads holding a slot and a memory reservation',
+      registers,
+    });
+    this.loadRefusals = new Counter({
+      name: 'maas_model_load_refusals_total',
+      help: 'Loads refused: waited past MODEL_LOAD_WAIT_MS (wait_timeout, 503) or larger than a tenant share (too_large, 413)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.negativeCacheHits = new Counter({
+      name: 'maas_model_cache_negative_hits_total',
+      help: 'Requests answered the remembered error of a version that failed to load, without loading it again',
+      registers,
+    });
+    this.artifactReads = new Counter({
+      name: 'maas_model_artifact_reads_total',
+      help: 'Model artifacts read from storage, by result (ok, integrity, unavailable)',
+      labelNames: ['result'],
       registers,
     });
     this.integrityFailures = new Counter({
@@ -108,6 +148,12 @@ export class InferenceMetrics {
     this.linkConnections = new Gauge({
       name: 'maas_inference_link_connections',
       help: 'Open worker link connections (one or a few per gateway)',
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'maas_inference_auth_failures_total',
+      help: 'Connections (link) and requests (http) refused for not proving WORKER_SECRET',
+      labelNames: ['transport', 'reason'],
       registers,
     });
   }

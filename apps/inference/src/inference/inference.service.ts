@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
+import type { ModelVersion } from '@maas/db';
 import {
   checkInputsAgainstSignature,
   decodeInferRequest,
@@ -7,8 +8,14 @@ import {
   encodeInferResponse,
   encodePredictResponse,
   type Tensor,
+  type TensorSpec,
 } from '@maas/tensors';
-import { type LoadedModel, ModelCacheService } from '../models/model-cache.service.js';
+import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
+import {
+  type LoadedModel,
+  ModelCacheService,
+  type ServingConfig,
+} from '../models/model-cache.service.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
 import { type BatchResult, rowsOf } from './batcher.js';
 import { InferenceMetrics } from './inference.metrics.js';
@@ -30,7 +37,20 @@ export class InferenceService {
     private readonly versions: VersionLookupService,
     private readonly cache: ModelCacheService,
     private readonly metrics: InferenceMetrics,
+    @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
   ) {}
+
+  /**
+   * The most tensor elements one request to `version` may carry (its serving_config's
+   * maxElementsPerRequest, else MAX_ELEMENTS_PER_REQUEST): checked from the shapes, before the
+   * data is decoded, so a small body cannot make the worker allocate for a huge shape.
+   */
+  private maxElements(version: ModelVersion): number {
+    const override = (version.servingConfig as ServingConfig | null)?.maxElementsPerRequest;
+    return typeof override === 'number' && Number.isSafeInteger(override) && override > 0
+      ? override
+      : this.config.MAX_ELEMENTS_PER_REQUEST;
+  }
 
   async infer(
     tenantId: string,
@@ -40,7 +60,15 @@ export class InferenceService {
     headerLength: number | undefined,
   ): Promise<ServedResponse> {
     const { model, version } = await this.versions.find(tenantId, modelName, versionNumber);
-    const request = decodeInferRequest(body, { headerLength });
+    // The version row carries the signature: names, datatypes and shapes are refused before
+    // any tensor data is decoded, and before the model is loaded.
+    const request = decodeInferRequest(body, {
+      headerLength,
+      maxElements: this.maxElements(version),
+      signature: Array.isArray(version.inputs)
+        ? (version.inputs as unknown as TensorSpec[])
+        : undefined,
+    });
     return this.withModel(version, async (loaded) => {
       checkInputsAgainstSignature(request.inputs, loaded.inputs);
       const outputNames = request.outputs?.map((o) => o.name) ?? loaded.outputs.map((o) => o.name);
@@ -75,7 +103,9 @@ export class InferenceService {
   ): Promise<ServedResponse> {
     const { version } = await this.versions.find(tenantId, modelName, versionNumber);
     return this.withModel(version, async (loaded) => {
-      const request = decodePredictRequest(body, loaded.inputs);
+      const request = decodePredictRequest(body, loaded.inputs, {
+        maxElements: this.maxElements(version),
+      });
       const outputNames = loaded.outputs.map((o) => o.name);
       const result = await this.run(loaded, request.inputs, outputNames);
       const encoded = encodePredictResponse(result.outputs, request.format);

@@ -4,8 +4,13 @@ import {
   type Frame,
   FrameKind,
   frameHead,
+  LINK_CHALLENGE_BYTES,
+  LINK_MAGIC,
+  LINK_NONCE_BYTES,
   type LinkRequestMeta,
   type LinkResponseMeta,
+  linkProof,
+  openLinkHandshake,
   parseMeta,
   readFrames,
   writeFrame,
@@ -17,7 +22,11 @@ import { InferenceMetrics } from './inference.metrics.js';
 import type { InferenceService, ServedResponse } from './inference.service.js';
 import { WorkerLinkServer } from './link-server.js';
 
+/** Resolves when the socket closes (a reset included: events.once would reject on 'error'). */
+const closed = (socket: Socket) => new Promise((resolve) => socket.once('close', resolve));
+
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const SECRET = 'link-server-spec-secret-0123456789abcdef';
 
 /** Stands in for InferenceService: answers what `answer` says, or holds calls until released. */
 function fakeInference(answer: (model: string, body: Buffer) => Promise<ServedResponse>) {
@@ -28,21 +37,27 @@ function fakeInference(answer: (model: string, body: Buffer) => Promise<ServedRe
   } as unknown as InferenceService;
 }
 
-async function startServer(inference: InferenceService) {
+async function startServer(
+  inference: InferenceService,
+  metrics = new InferenceMetrics(new Registry()),
+) {
   const server = new WorkerLinkServer(
-    { LINK_PORT: 0, HOST: '127.0.0.1' } as InferenceConfig,
+    { LINK_PORT: 0, HOST: '127.0.0.1', WORKER_SECRET: SECRET } as InferenceConfig,
     silent as unknown as Logger,
     inference,
-    new InferenceMetrics(new Registry()),
+    metrics,
   );
   await server.onModuleInit();
   return server;
 }
 
-/** A gateway stand-in: sends frames, collects answers by id. */
+/** A gateway stand-in: proves the secret, sends frames, collects answers by id. */
 async function gateway(port: number) {
   const socket: Socket = connect({ host: '127.0.0.1', port });
   await new Promise((resolve) => socket.once('connect', resolve));
+  await new Promise<void>((resolve, reject) =>
+    openLinkHandshake(socket, SECRET, (error) => (error ? reject(error) : resolve())),
+  );
   const answers = new Map<number, Frame>();
   const waiting = new Map<number, (frame: Frame) => void>();
   readFrames(socket, (frame) => {
@@ -138,6 +153,92 @@ describe('WorkerLinkServer', () => {
     await draining;
     expect(drained).toBe(true);
     client.socket.destroy();
+  });
+
+  describe('before the gateway proved WORKER_SECRET', () => {
+    /** A raw client: reads the challenge, then does what `act` says; collects what it gets. */
+    async function stranger(port: number, act: (socket: Socket, challenge: Buffer) => void) {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.on('error', () => undefined);
+      const received: Buffer[] = [];
+      let acted = false;
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        const all = Buffer.concat(received);
+        if (!acted && all.length >= LINK_CHALLENGE_BYTES) {
+          acted = true;
+          act(socket, all.subarray(0, LINK_CHALLENGE_BYTES));
+        }
+      });
+      await closed(socket);
+      return Buffer.concat(received);
+    }
+    const frame = (meta: object, body: Buffer) =>
+      Buffer.concat([frameHead(1, FrameKind.infer, meta, body.length), body]);
+
+    it('serves no frame sent without the handshake and closes the connection', async () => {
+      let calls = 0;
+      const metrics = new InferenceMetrics(new Registry());
+      const server = await startServer(
+        fakeInference(async () => {
+          calls++;
+          return { body: Buffer.from('x'), contentType: 'text/plain', rows: 1, batchRows: 1 };
+        }),
+        metrics,
+      );
+      servers.push(server);
+      const received = await stranger(server.port, (socket) =>
+        socket.write(frame(request('m'), Buffer.from('{"inputs":[]}'))),
+      );
+      // The challenge, then nothing: no response frame.
+      expect(received.length).toBe(LINK_CHALLENGE_BYTES);
+      expect(received.subarray(0, LINK_MAGIC.length).equals(LINK_MAGIC)).toBe(true);
+      expect(calls).toBe(0);
+      const failures = await metrics.authFailures.get();
+      expect(failures.values).toEqual([
+        expect.objectContaining({ labels: { transport: 'link', reason: 'protocol' }, value: 1 }),
+      ]);
+      expect((await metrics.linkConnections.get()).values[0]?.value ?? 0).toBe(0);
+    });
+
+    it('closes on a proof made with another secret, even one sized exactly right', async () => {
+      let calls = 0;
+      const server = await startServer(
+        fakeInference(async () => {
+          calls++;
+          return { body: Buffer.alloc(0), contentType: 'text/plain', rows: 1, batchRows: 1 };
+        }),
+      );
+      servers.push(server);
+      const received = await stranger(server.port, (socket, challenge) => {
+        const workerNonce = challenge.subarray(LINK_MAGIC.length);
+        const gatewayNonce = Buffer.alloc(LINK_NONCE_BYTES, 1);
+        const wrong = linkProof(
+          'not-the-secret-0123456789abcdef!!',
+          'gateway',
+          workerNonce,
+          gatewayNonce,
+        );
+        socket.write(Buffer.concat([gatewayNonce, wrong]));
+        socket.write(frame(request('m'), Buffer.alloc(0)));
+      });
+      expect(received.length).toBe(LINK_CHALLENGE_BYTES);
+      expect(calls).toBe(0);
+    });
+
+    it("does not take a reflected worker proof as the gateway's", async () => {
+      const server = await startServer(fakeInference(async () => ({}) as ServedResponse));
+      servers.push(server);
+      const received = await stranger(server.port, (socket, challenge) => {
+        const workerNonce = challenge.subarray(LINK_MAGIC.length);
+        const gatewayNonce = Buffer.alloc(LINK_NONCE_BYTES, 2);
+        // Right secret, wrong side: a proof only a worker would send.
+        socket.write(
+          Buffer.concat([gatewayNonce, linkProof(SECRET, 'worker', workerNonce, gatewayNonce)]),
+        );
+      });
+      expect(received.length).toBe(LINK_CHALLENGE_BYTES);
+    });
   });
 
   it('drops a connection whose stream is corrupt', async () => {

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DomainError, errorAnswerOf, type Logger } from '@maas/app-runtime';
 import {
+  acceptLinkHandshake,
   callOf,
   type Frame,
   FrameKind,
@@ -33,8 +34,10 @@ function requestOf(frame: Frame): LinkRequestMeta {
 /**
  * The worker's end of the worker link (`@maas/workers` link-frames): the gateway's inference
  * requests arrive as frames on a few persistent connections and are answered as they finish,
- * in any order, by the same InferenceService the HTTP routes use. On SIGTERM it drains: new
- * requests are refused (the gateway sends them to another worker) while those in flight finish.
+ * in any order, by the same InferenceService the HTTP routes use. A connection carries frames
+ * only once the gateway proved WORKER_SECRET (link-handshake.ts); until then not one byte is
+ * read as a frame. On SIGTERM it drains: new requests are refused (the gateway sends them to
+ * another worker) while those in flight finish.
  */
 @Injectable()
 export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
@@ -55,6 +58,11 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
   /** The port the link listens on (LINK_PORT, or the one the system chose for 0). */
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Whether it takes new connections (false before start and once draining). */
+  get listening(): boolean {
+    return this.server.listening;
   }
 
   async onModuleInit(): Promise<void> {
@@ -87,17 +95,30 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     this.sockets.add(socket);
-    this.metrics.linkConnections.inc();
-    readFrames(
-      socket,
-      (frame) => this.serve(socket, frame),
-      (error) =>
-        this.logger.warn({ err: error, remote: socket.remoteAddress }, 'corrupt link stream'),
-    );
+    let authenticated = false;
     socket.on('error', () => undefined); // a gateway that went away: 'close' follows
     socket.on('close', () => {
       this.sockets.delete(socket);
-      this.metrics.linkConnections.dec();
+      if (authenticated) this.metrics.linkConnections.dec();
+    });
+    acceptLinkHandshake(socket, this.config.WORKER_SECRET, (error) => {
+      if (error) {
+        // Closed already: whatever it sent was never read as a frame.
+        this.metrics.authFailures.inc({ transport: 'link', reason: error.reason });
+        this.logger.warn(
+          { remote: socket.remoteAddress, reason: error.reason },
+          'worker link handshake failed',
+        );
+        return;
+      }
+      authenticated = true;
+      this.metrics.linkConnections.inc();
+      readFrames(
+        socket,
+        (frame) => this.serve(socket, frame),
+        (corrupt) =>
+          this.logger.warn({ err: corrupt, remote: socket.remoteAddress }, 'corrupt link stream'),
+      );
     });
   }
 

@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DomainError, type Logger } from '@maas/app-runtime';
+import { DomainError, type Logger, LruCache } from '@maas/app-runtime';
 import { masterKeyFrom } from '@maas/config';
 import { type ModelVersion, PrismaService } from '@maas/db';
 import {
   ArtifactIntegrityError,
   ArtifactReader,
+  InvalidModelError,
   TenantDataKeys,
   type ObjectStore,
   OBJECT_STORE,
@@ -14,6 +15,12 @@ import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-conf
 import { Batcher, type BatcherOptions } from '../inference/batcher.js';
 import { InferenceMetrics } from '../inference/inference.metrics.js';
 import { createOrtRuntime, isBatchable, type ModelRuntime, warmUpInputs } from './model-runtime.js';
+import {
+  type EvictionReason,
+  type LoadReservation,
+  ModelMemoryBudget,
+  type Resident,
+} from './model-memory-budget.js';
 import { loadTfjsRuntime, tfjsBackendNames } from './tfjs-runtime.js';
 import { VersionLookupService } from './version-lookup.service.js';
 
@@ -21,12 +28,15 @@ export const INFERENCE_LOGGER = Symbol('INFERENCE_LOGGER');
 
 export interface LoadedModel {
   versionId: string;
+  tenantId: string;
   runtime: ModelRuntime;
   batcher: Batcher;
   batchable: boolean;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   sizeBytes: number;
+  /** Memory charged against MODEL_CACHE_BYTES: sizeBytes × MODEL_MEMORY_FACTOR. */
+  chargedBytes: number;
   /** Requests holding this version (queued or running); the session is released at 0. */
   inFlight: number;
   evicted: boolean;
@@ -37,10 +47,31 @@ interface Entry {
   loading: Promise<LoadedModel>;
   loaded?: LoadedModel;
   lastUsed: number;
+  /** Requests awaiting the load: held for them the moment it succeeds, so none is evicted first. */
+  waiting: number;
+}
+
+/** What a failed load says about the version: its bytes (remembered long) or storage (briefly). */
+type FailureKind = 'permanent' | 'transient';
+const failureKinds = new WeakMap<Error, FailureKind>();
+function failure<E extends Error>(error: E, kind: FailureKind): E {
+  failureKinds.set(error, kind);
+  return error;
+}
+
+/** Failed versions remembered at most; the oldest go first (each is a short message). */
+const MAX_REMEMBERED_FAILURES = 10_000;
+
+interface RememberedFailure {
+  code: DomainError['code'];
+  message: string;
+  until: number;
 }
 
 /** Per-version serving overrides stored in `model_versions.serving_config`. */
-interface ServingConfig {
+export interface ServingConfig {
+  /** Tensor elements one request may carry (MAX_ELEMENTS_PER_REQUEST by default). */
+  maxElementsPerRequest?: number;
   maxBatchSize?: number;
   maxQueueDelayMs?: number;
   instanceConcurrency?: number;
@@ -53,15 +84,25 @@ function positiveInt(value: unknown, min: number): number | undefined {
 }
 
 /**
- * Loaded model versions keyed by version id, bounded by a byte budget (the artifact size is the
- * estimate) with least-recently-used eviction. Concurrent first requests share one load; bytes
- * come through `ArtifactReader` (sha256-checked); each load ends with a warm-up run. An evicted
- * version's session is released once its last in-flight request is done.
+ * Loaded model versions keyed by version id, within a memory budget (MODEL_CACHE_BYTES; a
+ * version is charged its artifact size × MODEL_MEMORY_FACTOR) and a tenant's share of it,
+ * with least-recently-used eviction. A load reserves its memory before reading a byte
+ * (ModelMemoryBudget: bounded waits, at most MAX_CONCURRENT_LOADS at once). Concurrent first
+ * requests share one load; bytes come through `ArtifactReader` (sha256-checked); each load ends
+ * with a warm-up run. A load that fails is remembered (MODEL_LOAD_FAILURE_CACHE_MS), so a flood
+ * of requests to a broken version is answered from memory. An evicted version's session is
+ * released once its last in-flight request is done, and counts against the budget until then.
  */
 @Injectable()
 export class ModelCacheService implements OnModuleDestroy {
   private readonly entries = new Map<string, Entry>();
+  /** Evicted while requests held them: memory still in use until the last one is released. */
+  private readonly draining = new Set<LoadedModel>();
+  private readonly failures = new LruCache<RememberedFailure>(MAX_REMEMBERED_FAILURES);
+  /** Orders uses for LRU eviction (a clock could tie within a millisecond). */
+  private useCounter = 0;
   private readonly artifacts: ArtifactReader;
+  private readonly budget: ModelMemoryBudget;
 
   constructor(
     @Inject(OBJECT_STORE) store: ObjectStore,
@@ -73,33 +114,39 @@ export class ModelCacheService implements OnModuleDestroy {
   ) {
     // Decrypts with the tenant's data key (unwrapped by the master key) and checks the sha256.
     this.artifacts = new ArtifactReader(store, new TenantDataKeys(prisma, masterKeyFrom(config)));
+    this.budget = new ModelMemoryBudget(
+      {
+        budgetBytes: config.MODEL_CACHE_BYTES,
+        tenantShareBytes: Math.floor(config.MODEL_CACHE_BYTES * config.MODEL_CACHE_TENANT_SHARE),
+        maxConcurrentLoads: config.MAX_CONCURRENT_LOADS,
+        waitMs: config.MODEL_LOAD_WAIT_MS,
+      },
+      {
+        residents: () => this.residents(),
+        evict: (versionId, reason) => this.evict(versionId, reason),
+      },
+      metrics,
+    );
   }
 
   /** The loaded version, held until `release` (eviction waits for it). */
   async acquire(version: ModelVersion): Promise<LoadedModel> {
     let entry = this.entries.get(version.id);
-    if (!entry) {
-      const loading = this.load(version);
-      entry = { loading, lastUsed: Date.now() };
-      this.entries.set(version.id, entry);
-      const created = entry;
-      loading.then(
-        (loaded) => {
-          created.loaded = loaded;
-          this.metrics.cacheLoads.inc({ result: 'ok' });
-          this.evictBeyondBudget(version.id);
-          this.updateGauges();
-        },
-        () => {
-          this.metrics.cacheLoads.inc({ result: 'error' });
-          if (this.entries.get(version.id) === created) this.entries.delete(version.id);
-        },
-      );
+    let loaded: LoadedModel;
+    if (entry?.loaded) {
+      entry.lastUsed = ++this.useCounter;
+      loaded = entry.loaded;
+      loaded.inFlight++;
+    } else {
+      if (!entry) {
+        this.throwRememberedFailure(version.id);
+        entry = this.startLoad(version);
+      }
+      entry.lastUsed = ++this.useCounter;
+      entry.waiting++;
+      // Held for this request by the load itself (inFlight counts it): see load().
+      loaded = await entry.loading;
     }
-    entry.lastUsed = Date.now();
-    const loaded = await entry.loading;
-    if (loaded.evicted) return this.acquire(version);
-    loaded.inFlight++;
     const options = this.batcherOptions(version, loaded.batchable);
     const key = JSON.stringify(options);
     if (key !== loaded.servingKey) {
@@ -111,7 +158,66 @@ export class ModelCacheService implements OnModuleDestroy {
 
   release(loaded: LoadedModel): void {
     loaded.inFlight--;
-    if (loaded.evicted && loaded.inFlight === 0) this.dispose(loaded);
+    if (loaded.inFlight > 0) return;
+    if (loaded.evicted) this.dispose(loaded);
+    // Idle now: a load waiting for room may evict it.
+    else this.budget.changed();
+  }
+
+  private startLoad(version: ModelVersion): Entry {
+    const entry: Entry = { loading: undefined!, lastUsed: ++this.useCounter, waiting: 0 };
+    entry.loading = this.load(version, entry);
+    this.entries.set(version.id, entry);
+    entry.loading.then(
+      () => this.metrics.cacheLoads.inc({ result: 'ok' }),
+      (error: unknown) => {
+        this.metrics.cacheLoads.inc({ result: 'error' });
+        // Remembered before the entry goes: no request in between starts another load.
+        this.rememberFailure(version.id, error);
+        if (this.entries.get(version.id) === entry) this.entries.delete(version.id);
+      },
+    );
+    return entry;
+  }
+
+  /**
+   * A version that failed to load answers the same error for a while, from memory: no read,
+   * decryption or parse per request. Permanent failures (the bytes: integrity, sandbox refusal,
+   * unloadable, missing) for MODEL_LOAD_FAILURE_CACHE_MS; transient ones (storage unavailable)
+   * for MODEL_LOAD_TRANSIENT_FAILURE_CACHE_MS; a refusal for want of room not at all.
+   */
+  private rememberFailure(versionId: string, error: unknown): void {
+    const kind = error instanceof Error ? failureKinds.get(error) : undefined;
+    if (!kind || !(error instanceof DomainError)) return;
+    const ttl =
+      kind === 'permanent'
+        ? this.config.MODEL_LOAD_FAILURE_CACHE_MS
+        : this.config.MODEL_LOAD_TRANSIENT_FAILURE_CACHE_MS;
+    if (ttl <= 0) return;
+    this.failures.set(versionId, {
+      code: error.code,
+      message: error.message,
+      until: Date.now() + ttl,
+    });
+  }
+
+  private throwRememberedFailure(versionId: string): void {
+    const remembered = this.failures.peek(versionId)?.value;
+    if (!remembered) return;
+    const left = remembered.until - Date.now();
+    if (left <= 0) {
+      this.failures.delete(versionId);
+      return;
+    }
+    this.metrics.negativeCacheHits.inc();
+    const error = new DomainError(remembered.code, remembered.message);
+    // A 503 says when the worker will try the version again.
+    if (remembered.code === 'UNAVAILABLE') {
+      (error as DomainError & { retryAfterSeconds: number }).retryAfterSeconds = Math.ceil(
+        left / 1000,
+      );
+    }
+    throw error;
   }
 
   loadedVersionIds(): string[] {
@@ -150,36 +256,93 @@ export class ModelCacheService implements OnModuleDestroy {
     };
   }
 
-  private async load(version: ModelVersion): Promise<LoadedModel> {
+  /** Memory a version of `sizeBytes` is charged against the budget. */
+  private charge(sizeBytes: number): number {
+    return Math.ceil(sizeBytes * this.config.MODEL_MEMORY_FACTOR);
+  }
+
+  /**
+   * Reserves the version's memory (waiting for room), then opens it. On success the version is
+   * resident and held for every request that waited for it, and the reservation turns into the
+   * entry's charge in the same step: nothing is counted twice, or not at all.
+   */
+  private async load(version: ModelVersion, entry: Entry): Promise<LoadedModel> {
+    const recorded =
+      version.sizeBytes === null || version.sizeBytes === undefined
+        ? undefined
+        : Number(version.sizeBytes);
+    const reservation = await this.budget.reserve(
+      version.tenantId,
+      // Size not recorded (an old row): a whole tenant share until the bytes are read.
+      recorded === undefined ? this.budget.limits.tenantShareBytes : this.charge(recorded),
+      `version ${version.number}`,
+    );
+    try {
+      const model = await this.open(version, reservation);
+      model.inFlight = entry.waiting;
+      entry.waiting = 0;
+      entry.loaded = model;
+      return model;
+    } finally {
+      reservation.release();
+      this.updateGauges();
+    }
+  }
+
+  private async open(version: ModelVersion, reservation: LoadReservation): Promise<LoadedModel> {
     const started = Date.now();
     let bytes: Buffer;
     try {
       bytes = await this.artifacts.read(version);
+      this.metrics.artifactReads.inc({ result: 'ok' });
     } catch (error) {
-      if (!(error instanceof ArtifactIntegrityError)) throw error;
+      // A read that failed says nothing about the bytes: 503, the version stays as it is.
+      if (!(error instanceof ArtifactIntegrityError)) {
+        this.metrics.artifactReads.inc({ result: 'unavailable' });
+        this.logger.warn({ versionId: version.id, err: error }, 'model artifact not readable');
+        throw failure(
+          new DomainError('UNAVAILABLE', 'model version is temporarily unavailable'),
+          'transient',
+        );
+      }
+      this.metrics.artifactReads.inc({ result: 'integrity' });
       this.logger.error(
         { versionId: version.id, reason: error.reason },
         'model artifact is corrupt',
       );
       this.metrics.integrityFailures.inc();
       await this.versions.markCorrupt(version, error.reason).catch(() => undefined);
-      throw new DomainError('UNAVAILABLE', 'model version failed its integrity check');
+      throw failure(
+        new DomainError('UNAVAILABLE', 'model version failed its integrity check'),
+        'permanent',
+      );
+    }
+    // The recorded size was an estimate until now: settle the reservation on the real bytes.
+    const chargedBytes = this.charge(bytes.length);
+    if (!reservation.resize(chargedBytes)) {
+      throw chargedBytes > this.budget.limits.tenantShareBytes
+        ? failure(this.budget.tooLarge(chargedBytes, `version ${version.number}`), 'permanent')
+        : failure(
+            new DomainError('UNAVAILABLE', 'model version is temporarily unavailable'),
+            'transient',
+          );
     }
     const inputs = version.inputs as unknown as TensorSpec[];
     const outputs = version.outputs as unknown as TensorSpec[];
     let runtime: ModelRuntime;
     try {
-      runtime =
-        version.format === 'tfjs'
-          ? await loadTfjsRuntime(bytes, inputs, outputs)
-          : await createOrtRuntime(bytes, {
-              intraOpThreads: this.config.ORT_INTRA_OP_THREADS,
-              allowSpinning: this.config.ORT_ALLOW_SPINNING,
-            });
+      runtime = await this.openRuntime(version, bytes);
     } catch (error) {
       if (error instanceof DomainError) throw error;
+      if (error instanceof InvalidModelError) {
+        throw failure(await this.refuse(version, error), 'permanent');
+      }
       this.logger.error({ versionId: version.id, err: error }, 'model version failed to load');
-      throw new DomainError('UNAVAILABLE', 'model version could not be loaded');
+      // sha256-checked bytes that onnxruntime cannot load will not load on the next try either.
+      throw failure(
+        new DomainError('UNAVAILABLE', 'model version could not be loaded'),
+        'permanent',
+      );
     }
     try {
       await runtime.run(
@@ -193,7 +356,9 @@ export class ModelCacheService implements OnModuleDestroy {
     this.logger.info(
       {
         versionId: version.id,
+        tenantId: version.tenantId,
         sizeBytes: bytes.length,
+        chargedBytes,
         backend: runtime.backend,
         loadMs: Date.now() - started,
       },
@@ -212,36 +377,95 @@ export class ModelCacheService implements OnModuleDestroy {
     );
     return {
       versionId: version.id,
+      tenantId: version.tenantId,
       runtime,
       batcher,
       batchable,
       inputs,
       outputs,
       sizeBytes: bytes.length,
+      chargedBytes,
       inFlight: 0,
       evicted: false,
       servingKey: JSON.stringify(options),
     };
   }
 
-  private evictBeyondBudget(keep: string): void {
-    let total = this.loadedBytes();
-    const byAge = [...this.entries.entries()]
-      .filter(([id, e]) => e.loaded && id !== keep)
-      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [id, entry] of byAge) {
-      if (total <= this.config.MODEL_CACHE_BYTES) break;
-      this.entries.delete(id);
-      const loaded = entry.loaded!;
-      total -= loaded.sizeBytes;
-      loaded.evicted = true;
-      this.metrics.cacheEvictions.inc();
-      this.logger.info({ versionId: id, inFlight: loaded.inFlight }, 'model version evicted');
-      if (loaded.inFlight === 0) this.dispose(loaded);
+  /** The session for a version's checked bytes (tests of the cache policy fake it). */
+  protected openRuntime(version: ModelVersion, bytes: Buffer): Promise<ModelRuntime> {
+    return version.format === 'tfjs'
+      ? loadTfjsRuntime(
+          bytes,
+          version.inputs as unknown as TensorSpec[],
+          version.outputs as unknown as TensorSpec[],
+        )
+      : createOrtRuntime(bytes, {
+          intraOpThreads: this.config.ORT_INTRA_OP_THREADS,
+          allowSpinning: this.config.ORT_ALLOW_SPINNING,
+        });
+  }
+
+  /**
+   * A stored version the validators refuse (stored before a check existed, or planted): marked
+   * failed with the reason so that it stops resolving, and answered 422. The reason names the
+   * offending tensor or node, never a path or anything read from disk.
+   */
+  private async refuse(version: ModelVersion, error: InvalidModelError): Promise<DomainError> {
+    this.logger.error(
+      { versionId: version.id, reason: error.message },
+      'model version refused at load',
+    );
+    await this.versions.markFailed(version, error.message).catch(() => undefined);
+    return new DomainError(
+      'INVALID_MODEL',
+      `version ${version.number} cannot be served: ${error.message}`,
+    );
+  }
+
+  /** Loaded versions, and evicted ones still in use, as the memory budget counts them. */
+  private *residents(): Iterable<Resident> {
+    for (const [versionId, entry] of this.entries) {
+      const model = entry.loaded;
+      if (!model) continue;
+      yield {
+        versionId,
+        tenantId: model.tenantId,
+        bytes: model.chargedBytes,
+        lastUsed: entry.lastUsed,
+        inUse: model.inFlight > 0,
+        draining: false,
+      };
+    }
+    for (const model of this.draining) {
+      yield {
+        versionId: model.versionId,
+        tenantId: model.tenantId,
+        bytes: model.chargedBytes,
+        lastUsed: 0,
+        inUse: true,
+        draining: true,
+      };
     }
   }
 
+  /** Called by the budget to make room; requests holding the version finish on it first. */
+  private evict(versionId: string, reason: EvictionReason): void {
+    const loaded = this.entries.get(versionId)?.loaded;
+    if (!loaded) return;
+    this.entries.delete(versionId);
+    loaded.evicted = true;
+    this.metrics.cacheEvictions.inc({ reason });
+    this.logger.info(
+      { versionId, tenantId: loaded.tenantId, reason, inFlight: loaded.inFlight },
+      'model version evicted',
+    );
+    if (loaded.inFlight === 0) this.dispose(loaded);
+    else this.draining.add(loaded);
+    this.updateGauges();
+  }
+
   private dispose(loaded: LoadedModel): void {
+    this.draining.delete(loaded);
     loaded.batcher.close();
     loaded.runtime.release().then(
       () => this.logger.info({ versionId: loaded.versionId }, 'model version released'),
@@ -249,6 +473,7 @@ export class ModelCacheService implements OnModuleDestroy {
         this.logger.warn({ versionId: loaded.versionId, err: error }, 'session release failed'),
     );
     this.updateGauges();
+    this.budget.changed();
   }
 
   private updateGauges(): void {
@@ -257,8 +482,13 @@ export class ModelCacheService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    const loaded = [...this.entries.values()].flatMap((e) => (e.loaded ? [e.loaded] : []));
+    this.budget.close();
+    const loaded = [
+      ...[...this.entries.values()].flatMap((e) => (e.loaded ? [e.loaded] : [])),
+      ...this.draining,
+    ];
     this.entries.clear();
+    this.draining.clear();
     for (const model of loaded) model.batcher.close();
     await Promise.all(loaded.map((m) => m.runtime.release().catch(() => undefined)));
   }

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { DomainError } from '@maas/app-runtime';
+import { assertSelfContainedOnnx, ortSessionOptions } from '@maas/model-registry';
 import {
   type Tensor,
   type TensorSpec,
@@ -35,18 +36,25 @@ export interface OrtRuntimeOptions {
   allowSpinning?: boolean;
 }
 
+/**
+ * An onnxruntime session for a version's bytes. The bytes are checked again here (a version
+ * stored before the check existed must not load): a model that refers to anything outside
+ * itself throws InvalidModelError before onnxruntime sees it, and the session is sandboxed
+ * (external data only from an empty directory) in case anything slipped through.
+ */
 export async function createOrtRuntime(
   bytes: Uint8Array,
   options: OrtRuntimeOptions,
 ): Promise<ModelRuntime> {
-  const session = await ort.InferenceSession.create(bytes, {
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: options.intraOpThreads,
-    executionMode: 'sequential',
-    extra: {
-      session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } },
-    },
-  });
+  assertSelfContainedOnnx(bytes);
+  // The upload check's session options too (ortSessionOptions): what validated is what loads.
+  const session = await ort.InferenceSession.create(
+    bytes,
+    ortSessionOptions({
+      intraOpThreads: options.intraOpThreads,
+      allowSpinning: options.allowSpinning,
+    }),
+  );
   return {
     backend: 'onnxruntime',
     async run(inputs, outputNames) {

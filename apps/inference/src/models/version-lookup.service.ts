@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError, TtlCache } from '@maas/app-runtime';
 import { type Model, type ModelVersion, PrismaService } from '@maas/db';
+import { MODEL_NAME_PATTERN } from '@maas/model-registry';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 
 export interface ServableVersion {
@@ -35,6 +36,10 @@ export class VersionLookupService {
     modelName: string,
     number: number,
   ): Promise<ServableVersion> {
+    // No model has such a name (the registry enforces it), and PostgreSQL refuses a NUL byte.
+    if (!MODEL_NAME_PATTERN.test(modelName)) {
+      throw new DomainError('NOT_FOUND', `version ${number} of model '${modelName}' not found`);
+    }
     const model = await this.prisma.model.findUnique({
       where: { tenantId_name: { tenantId, name: modelName } },
       select: { id: true, name: true, deletedAt: true },
@@ -55,10 +60,24 @@ export class VersionLookupService {
     this.cache.delete(`${tenantId}/${modelName}/${number}`);
   }
 
-  async markCorrupt(version: ModelVersion, reason: string): Promise<void> {
-    await this.prisma.modelVersion.update({
-      where: { id: version.id },
+  /** A ready version the worker refuses to load (its bytes fail validation): never served. */
+  async markFailed(version: ModelVersion, reason: string): Promise<void> {
+    await this.prisma.modelVersion.updateMany({
+      where: { id: version.id, status: 'ready' },
+      data: { status: 'failed', statusReason: reason },
+    });
+  }
+
+  /**
+   * A version whose bytes failed their integrity check (sha256, decryption) stops serving.
+   * Only while it is still ready: a load that raced a delete (archived, bytes gone) must not
+   * bring the row back as `corrupt`. True when this call marked it.
+   */
+  async markCorrupt(version: ModelVersion, reason: string): Promise<boolean> {
+    const { count } = await this.prisma.modelVersion.updateMany({
+      where: { id: version.id, status: 'ready' },
       data: { status: 'corrupt', statusReason: reason },
     });
+    return count === 1;
   }
 }

@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { env, masterKeyRequiredInProduction, sharedConfigShape } from '@maas/config';
+import { env, requireProductionSecrets, sharedConfigShape } from '@maas/config';
 import { z } from 'zod';
 
 export const trainerConfigSchema = z
@@ -20,12 +20,17 @@ export const trainerConfigSchema = z
     TRAINER_LOCK_DURATION_MS: env.positiveInt(30_000),
     /** How often stalled jobs (lock lost) are looked for and put back in the queue. */
     TRAINER_STALLED_INTERVAL_MS: env.positiveInt(30_000),
+    /**
+     * Wall-clock seconds one job may train, all attempts together (a tenant's remaining monthly
+     * training minutes may stop it sooner); past it the job fails.
+     */
+    TRAINER_MAX_JOB_SECONDS: env.positiveInt(6 * 3600),
     /** On SIGTERM, how long running jobs may take to finish before they are left to recovery. */
     TRAINER_DRAIN_TIMEOUT_MS: env.nonNegativeInt(20_000),
     /** How often the model registry's sweep runs (stuck uploads, leftover bytes); 0 = never. */
     REGISTRY_SWEEP_INTERVAL_MS: env.nonNegativeInt(600_000),
   })
-  .refine(...masterKeyRequiredInProduction);
+  .superRefine(requireProductionSecrets('MASTER_KEY'));
 
 export type TrainerConfig = z.infer<typeof trainerConfigSchema>;
 export const TRAINER_CONFIG = Symbol('TRAINER_CONFIG');

@@ -3,6 +3,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from '@maas/app-runtime';
+import { effectiveLimits } from '@maas/config';
 import { type Prisma, PrismaService, type TrainingJob } from '@maas/db';
 import type { TrainJobData } from '@maas/jobs';
 import {
@@ -28,6 +29,8 @@ const CANCEL_POLL_MS = 1_000;
 /** How long a cancelled training thread may take to stop on its own before it is terminated. */
 const STOP_GRACE_MS = 5_000;
 const PROGRESS_MIN_INTERVAL_MS = 100;
+/** Training time is charged to the job (and the tenant's month) this often while it runs. */
+const CHARGE_INTERVAL_MS = 5_000;
 
 export interface TrainJobResult {
   status: TrainingJob['status'];
@@ -48,6 +51,8 @@ class BadTrainingData extends UnrecoverableError {}
 export class TrainJobHandler {
   /** Running training threads, each with its stop request (see stopThreads). */
   private readonly threads = new Map<Thread, () => Promise<void>>();
+  /** Seconds of the running attempt already charged to its job, by job id. */
+  private readonly charged = new Map<string, number>();
   private shuttingDown = false;
 
   constructor(
@@ -60,6 +65,14 @@ export class TrainJobHandler {
   ) {}
 
   async handle(job: Job<TrainJobData>): Promise<TrainJobResult> {
+    try {
+      return await this.attempt(job);
+    } finally {
+      this.charged.delete(job.data.trainingJobId);
+    }
+  }
+
+  private async attempt(job: Job<TrainJobData>): Promise<TrainJobResult> {
     const id = job.data.trainingJobId;
     const row = await this.prisma.trainingJob.findUnique({ where: { id } });
     if (!row || row.tenantId !== job.data.tenantId) {
@@ -98,6 +111,7 @@ export class TrainJobHandler {
     this.logger.info({ trainingJobId: id, requestId: job.data.requestId }, 'training started');
 
     try {
+      const budgetSeconds = await this.timeBudgetSeconds(row);
       const csv = await this.readDataset(row);
       const plan: TrainingPlan = {
         algorithm: row.algorithm as TrainingPlan['algorithm'],
@@ -106,14 +120,22 @@ export class TrainJobHandler {
         features: row.features,
         hyperparameters: row.hyperparameters as unknown as Hyperparameters,
       };
-      const outcome = await this.runThread(job, row, {
-        csv,
-        plan,
-        backend: this.config.TFJS_BACKEND,
-        engine: this.config.TRAINER_MLP_ENGINE,
-        // Concurrent jobs share the cores rather than each spinning a thread on every one.
-        threads: Math.max(1, Math.floor(availableParallelism() / this.config.TRAINER_CONCURRENCY)),
-      });
+      const outcome = await this.runThread(
+        job,
+        row,
+        {
+          csv,
+          plan,
+          backend: this.config.TFJS_BACKEND,
+          engine: this.config.TRAINER_MLP_ENGINE,
+          // Concurrent jobs share the cores rather than each spinning a thread on every one.
+          threads: Math.max(
+            1,
+            Math.floor(availableParallelism() / this.config.TRAINER_CONCURRENCY),
+          ),
+        },
+        { started, budgetSeconds },
+      );
       if (outcome.type === 'cancelled') return this.finishCancelled(row, started);
       return await this.register(row, outcome, started);
     } catch (error) {
@@ -141,11 +163,56 @@ export class TrainJobHandler {
     return mlpBackendName(tfjs, chooseMlpEngine(tfjs));
   }
 
+  /**
+   * Seconds this attempt may train: the per-job limit, or less when the tenant's monthly
+   * training minutes have less left (none left: the job fails at once).
+   */
+  private async timeBudgetSeconds(row: TrainingJob): Promise<number> {
+    const tenant = await this.prisma.tenant.findUniqueOrThrow({
+      where: { id: row.tenantId },
+      include: { quota: true },
+    });
+    const now = new Date();
+    const used = await this.prisma.trainingJob.aggregate({
+      where: {
+        tenantId: row.tenantId,
+        createdAt: { gte: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)) },
+      },
+      _sum: { trainingSeconds: true },
+    });
+    const monthly = effectiveLimits(tenant.plan, tenant.quota).monthlyTrainingMinutes * 60;
+    const left = monthly - (used._sum.trainingSeconds ?? 0);
+    if (left <= 0) {
+      throw new BadTrainingData(
+        `the tenant's monthly training minutes are used up (${monthly / 60} minutes)`,
+      );
+    }
+    // The per-job limit counts every attempt's seconds, a killed one's included.
+    const perJob = this.config.TRAINER_MAX_JOB_SECONDS - row.trainingSeconds;
+    if (perJob <= 0) {
+      throw new BadTrainingData(
+        `the job used its ${this.config.TRAINER_MAX_JOB_SECONDS} s of training time`,
+      );
+    }
+    return Math.min(perJob, left);
+  }
+
+  /** Charges the attempt's training seconds not charged yet to its job (as they are used). */
+  private async chargeTime(jobId: string, started: number): Promise<void> {
+    const seconds = this.unchargedSeconds(jobId, started);
+    if (seconds === 0) return;
+    await this.prisma.trainingJob.update({
+      where: { id: jobId },
+      data: { trainingSeconds: { increment: seconds } },
+    });
+  }
+
   /** Trains in a worker thread; resolves 'cancelled' when a cancel request arrives. */
   private runThread(
     job: Job<TrainJobData>,
     row: TrainingJob,
     input: Omit<TrainingThreadInput, 'stop'>,
+    clock: { started: number; budgetSeconds: number },
   ): Promise<ThreadOutcome> {
     return new Promise<ThreadOutcome>((resolve, reject) => {
       const stop = new Int32Array(new SharedArrayBuffer(4));
@@ -189,7 +256,25 @@ export class TrainJobHandler {
         if (pending) writeProgress(pending);
         void writes.then(action);
       };
+      let lastCharge = Date.now();
       const cancelPoll = setInterval(() => {
+        if ((Date.now() - clock.started) / 1000 >= clock.budgetSeconds && !settled) {
+          void stopThread();
+          settle(() =>
+            reject(
+              new BadTrainingData(
+                `training stopped after ${clock.budgetSeconds} s: the limit of one job or the tenant's monthly training minutes left`,
+              ),
+            ),
+          );
+          return;
+        }
+        if (Date.now() - lastCharge >= CHARGE_INTERVAL_MS) {
+          lastCharge = Date.now();
+          writes = writes
+            .then(() => this.chargeTime(row.id, clock.started))
+            .catch((error: unknown) => this.logger.warn({ err: error }, 'time not charged'));
+        }
         this.prisma.trainingJob
           .findUnique({ where: { id: row.id }, select: { cancelRequestedAt: true } })
           .then((current) => {
@@ -344,8 +429,15 @@ export class TrainJobHandler {
     }
   }
 
-  private elapsedSeconds(started: number): number {
-    return Math.max(0, Math.round((Date.now() - started) / 1000));
+  /**
+   * The attempt's whole seconds since `started` not yet charged to the job (marked charged by
+   * this call). A trainer killed with -9 loses at most CHARGE_INTERVAL_MS of charging.
+   */
+  private unchargedSeconds(jobId: string, started: number): number {
+    const elapsed = Math.max(0, Math.floor((Date.now() - started) / 1000));
+    const charged = this.charged.get(jobId) ?? 0;
+    this.charged.set(jobId, Math.max(elapsed, charged));
+    return Math.max(0, elapsed - charged);
   }
 
   private async finishSucceeded(
@@ -363,7 +455,7 @@ export class TrainJobHandler {
         backend,
         finishedAt: new Date(),
         error: null,
-        trainingSeconds: { increment: this.elapsedSeconds(started) },
+        trainingSeconds: { increment: this.unchargedSeconds(row.id, started) },
       },
     });
     await this.event(row.id, 'state', {
@@ -378,7 +470,7 @@ export class TrainJobHandler {
       data: {
         status: 'cancelled',
         finishedAt: new Date(),
-        trainingSeconds: { increment: this.elapsedSeconds(started) },
+        trainingSeconds: { increment: this.unchargedSeconds(row.id, started) },
       },
     });
     await this.event(row.id, 'state', { status: 'cancelled' });
@@ -402,7 +494,7 @@ export class TrainJobHandler {
           status: final ? 'failed' : 'queued',
           error: error.message,
           ...(final && { finishedAt: new Date() }),
-          trainingSeconds: { increment: this.elapsedSeconds(started) },
+          trainingSeconds: { increment: this.unchargedSeconds(row.id, started) },
         },
       });
       await this.event(row.id, 'state', {

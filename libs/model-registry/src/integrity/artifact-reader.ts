@@ -16,6 +16,21 @@ export class ArtifactIntegrityError extends Error {
   }
 }
 
+/**
+ * The bytes could not be read right now (a storage or database error, a timeout): nothing is
+ * known about their integrity, so the version is left as it is and the request answers 503.
+ */
+export class ArtifactUnavailableError extends Error {
+  readonly code = 'UNAVAILABLE';
+  constructor(
+    readonly artifactKey: string,
+    override readonly cause: unknown,
+  ) {
+    super(`artifact ${artifactKey} could not be read: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'ArtifactUnavailableError';
+  }
+}
+
 export interface StoredArtifact {
   tenantId: string;
   artifactKey: string;
@@ -28,7 +43,8 @@ export interface StoredArtifact {
  * The one way serving code reads a model artifact: fetch, decrypt when encrypted at rest
  * (AES-256-GCM under the tenant's data key), and check the recorded sha256 of the plaintext
  * before anything parses the bytes. Tampered, truncated, swapped or missing bytes reject with
- * ArtifactIntegrityError.
+ * ArtifactIntegrityError; a failure to read them at all (storage, data key lookup) with
+ * ArtifactUnavailableError, which says nothing about the bytes.
  */
 export class ArtifactReader {
   constructor(
@@ -47,7 +63,7 @@ export class ArtifactReader {
           'the artifact is missing from storage',
         );
       }
-      throw error;
+      throw new ArtifactUnavailableError(artifact.artifactKey, error);
     }
     if (artifact.encrypted) {
       if (!this.dataKeys) {
@@ -56,7 +72,12 @@ export class ArtifactReader {
           'encrypted artifacts need a data key',
         );
       }
-      const dataKey = await this.dataKeys.forTenant(artifact.tenantId);
+      let dataKey: Awaited<ReturnType<TenantDataKeys['forTenant']>>;
+      try {
+        dataKey = await this.dataKeys.forTenant(artifact.tenantId);
+      } catch (error) {
+        throw new ArtifactUnavailableError(artifact.artifactKey, error);
+      }
       try {
         bytes = decryptBuffer(bytes, dataKey, artifact.artifactKey);
       } catch (error) {

@@ -3,7 +3,13 @@ import { PrismaService } from '@maas/db';
 import type { MasterKey } from '../integrity/envelope.js';
 import { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { ModelRegistryService, OBJECT_STORE, TENANT_DATA_KEYS } from './model-registry.service.js';
+import {
+  MODEL_UPLOAD_OPTIONS,
+  type ModelUploadOptions,
+  ModelRegistryService,
+  OBJECT_STORE,
+  TENANT_DATA_KEYS,
+} from './model-registry.service.js';
 import { VersionArtifactsService } from './version-artifacts.service.js';
 
 export interface ModelRegistryKeys {
@@ -15,12 +21,17 @@ export interface ModelRegistryKeys {
 
 @Module({})
 export class ModelRegistryModule {
-  static forRoot(store: ObjectStore, keys: ModelRegistryKeys): DynamicModule {
+  static forRoot(
+    store: ObjectStore,
+    keys: ModelRegistryKeys,
+    uploads: ModelUploadOptions = {},
+  ): DynamicModule {
     return {
       module: ModelRegistryModule,
       global: true,
       providers: [
         { provide: OBJECT_STORE, useValue: store },
+        { provide: MODEL_UPLOAD_OPTIONS, useValue: uploads },
         {
           provide: TENANT_DATA_KEYS,
           inject: [PrismaService],

@@ -119,7 +119,9 @@ describe.each(drivers)('model registry on the %s store', (driver, createStore) =
     ]);
     expect(versions.every((v) => v.status === 'ready')).toBe(true);
     expect(versions[0]).toMatchObject({ createdBy: actor, encrypted: true });
-  });
+    // Each upload is validated in a child process of its own, one at a time (a niced child
+    // starts in ~0.5 s, several on a loaded machine).
+  }, 120_000);
 
   it('stops an oversize upload mid-stream: 413, a failed version, no partial object', async () => {
     await registry.createModel(tenantId, { name: 'big' });
@@ -387,5 +389,34 @@ describe('tenant limits, master key rotation', () => {
     expect(await withNewKey.read(version)).toEqual(gemm([5, 5, 5]));
     const withOldKey = new ArtifactReader(store, new TenantDataKeys(prisma, masterA));
     expect(await failure(withOldKey.read(version))).toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
+
+describe('names no model can have', () => {
+  it('are missing (404) without a query: a NUL byte in a URL never reaches Postgres', async () => {
+    const store = new FsObjectStore(`/tmp/maas-registry-${randomBytes(6).toString('hex')}`);
+    const registry = new ModelRegistryService(prisma, store, new TenantDataKeys(prisma, masterA));
+    const tenantId = (await prisma.tenant.create({ data: { name: `t-names-${Date.now()}` } })).id;
+    for (const name of ['\u0000', 'a\u0000b', 'line\nbreak', 'UPPER', '', 'x'.repeat(64)]) {
+      expect(await failure(registry.getModel(tenantId, name))).toMatchObject({
+        code: 'NOT_FOUND',
+        message: `model '${name}' not found`,
+      });
+      for (const selector of [{}, { version: 1 }, { label: 'production' }]) {
+        expect(await failure(registry.resolveCandidates(tenantId, name, selector))).toBeInstanceOf(
+          RegistryError,
+        );
+      }
+      expect(await failure(registry.deleteModel(tenantId, name))).toMatchObject({
+        code: 'NOT_FOUND',
+      });
+    }
+    // Without the check, Postgres itself refuses the name (not a 404: a 500 before).
+    const refused = await failure(
+      prisma.model.findFirst({ where: { tenantId, name: 'a\u0000b' } }),
+    );
+    expect(refused).toMatchObject({
+      meta: { driverAdapterError: { cause: { originalCode: '22021' } } },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { effectiveLimits, type TenantLimits } from '@maas/config';
 import { type Model, type ModelLabel, type ModelVersion, Prisma, PrismaService } from '@maas/db';
 import { ArtifactReader } from '../integrity/artifact-reader.js';
@@ -14,14 +14,30 @@ import {
   modelVersionPrefix,
   tenantPrefix,
 } from '../storage/storage-keys.js';
-import { assertValidModelName } from '../validation/model-name.js';
-import { inspectOnnxModel, type TensorSpec } from '../validation/onnx-inspector.js';
-import { inspectTfjsArchive, tfjsArchiveKind } from '../validation/tfjs-archive.js';
+import { assertValidModelName, MODEL_NAME_PATTERN } from '../validation/model-name.js';
+import { tfjsArchiveKind } from '../validation/tfjs-archive.js';
 import { InvalidModelError } from '../validation/validation-errors.js';
+import {
+  ValidationSandbox,
+  type ValidationSandboxOptions,
+} from '../validation/validation-sandbox.js';
 import { modelNotFound, RegistryError, versionNotFound } from './registry.errors.js';
+import { UploadScratch, writeFully } from './upload-scratch.js';
+import { UploadSlots } from './upload-slots.js';
 
 export const OBJECT_STORE = Symbol('OBJECT_STORE');
 export const TENANT_DATA_KEYS = Symbol('TENANT_DATA_KEYS');
+export const MODEL_UPLOAD_OPTIONS = Symbol('MODEL_UPLOAD_OPTIONS');
+
+/** How uploads are bounded in this process (the gateway sets them from its config). */
+export interface ModelUploadOptions {
+  /** The validation child's caps (VALIDATION_* and MAX_UNPACK_* in the gateway's config). */
+  validation?: Partial<ValidationSandboxOptions>;
+  /** Uploads in progress at once (MAX_UPLOADS_IN_FLIGHT); unset: no limit (the trainer). */
+  maxInFlight?: number;
+  /** ... of which one tenant may hold (MAX_UPLOADS_IN_FLIGHT_PER_TENANT); unset: no limit. */
+  maxInFlightPerTenant?: number;
+}
 
 export type ModelFormatName = 'onnx' | 'tfjs';
 
@@ -80,6 +96,14 @@ export interface LabelView {
 }
 
 const DEFAULT_LABEL = 'production';
+
+/**
+ * A name no model can have (createModel enforces the pattern) is missing, without asking the
+ * database: URL segments and bodies are hostile, and PostgreSQL fails on a NUL byte.
+ */
+function assertPossibleModelName(name: string): void {
+  if (!MODEL_NAME_PATTERN.test(name)) throw modelNotFound(name);
+}
 const LABEL_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 // Versions whose bytes are (or may still be) in storage count against the storage quota.
 const STORED_STATUSES = ['uploading', 'validating', 'ready', 'corrupt'] as const;
@@ -92,13 +116,22 @@ const STORED_STATUSES = ['uploading', 'validating', 'ready', 'corrupt'] as const
 @Injectable()
 export class ModelRegistryService {
   private readonly reader: ArtifactReader;
+  /** Validates uploads in child processes (never on this event loop or heap). */
+  readonly validator: ValidationSandbox;
+  private readonly uploadSlots: UploadSlots;
 
   constructor(
     private readonly prisma: PrismaService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(TENANT_DATA_KEYS) private readonly dataKeys: TenantDataKeys,
+    @Optional() @Inject(MODEL_UPLOAD_OPTIONS) uploads: ModelUploadOptions = {},
   ) {
     this.reader = new ArtifactReader(store, dataKeys);
+    this.validator = new ValidationSandbox(uploads.validation);
+    this.uploadSlots = new UploadSlots(
+      uploads.maxInFlight ?? Infinity,
+      uploads.maxInFlightPerTenant ?? Infinity,
+    );
   }
 
   /** Reads an artifact as serving code does (decrypted, sha256-checked). */
@@ -163,6 +196,7 @@ export class ModelRegistryService {
   }
 
   async getModel(tenantId: string, name: string): Promise<Model> {
+    assertPossibleModelName(name);
     const model = await this.db(tenantId).model.findUnique({
       where: { tenantId_name: { tenantId, name } },
     });
@@ -320,7 +354,35 @@ export class ModelRegistryService {
     if (remaining <= 0) throw quotaExceeded(limits, used);
     const quotaBound = remaining < upload.maxBytes;
     const maxBytes = Math.min(upload.maxBytes, remaining);
+    const tooLarge = () =>
+      quotaBound ? quotaExceeded(limits, used, maxBytes) : new PayloadTooLargeError(maxBytes);
 
+    const release = this.uploadSlots.take(tenantId);
+    try {
+      const scratch = await UploadScratch.create();
+      try {
+        return await this.storeAndValidate(tenantId, model, upload, maxBytes, tooLarge, scratch);
+      } finally {
+        await scratch.dispose().catch(() => undefined);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * uploadVersion past its checks: streams the body to storage (encrypted) and, chunk by chunk,
+   * to the scratch directory's plaintext copy that the validation child reads; then validates.
+   */
+  private async storeAndValidate(
+    tenantId: string,
+    model: Model,
+    upload: VersionUpload,
+    maxBytes: number,
+    tooLarge: () => Error,
+    scratch: UploadScratch,
+  ): Promise<ModelVersion> {
+    const name = model.name;
     const { first, rest } = await peekFirstChunk(upload.body);
     if (first.length === 0) throw new InvalidModelError('the model file is empty');
     let fileName = 'model.onnx';
@@ -362,22 +424,29 @@ export class ModelRegistryService {
       const dataKey = await this.dataKeys.forTenant(tenantId);
       const hash = createHash('sha256');
       let sizeBytes = 0;
-      const meter = (chunk: Buffer) => {
-        sizeBytes += chunk.length;
-        if (sizeBytes > maxBytes) {
-          throw quotaBound
-            ? quotaExceeded(limits, used, maxBytes)
-            : new PayloadTooLargeError(maxBytes);
+      const plaintext = await scratch.openArtifact();
+      // Every chunk is metered, hashed and written to the validator's copy, then encrypted:
+      // memory stays at a chunk, and nothing is read back from storage to validate.
+      const teed = async function* (): AsyncGenerator<Buffer> {
+        for await (const chunk of prepend(first, rest)) {
+          sizeBytes += chunk.length;
+          if (sizeBytes > maxBytes) throw tooLarge();
+          hash.update(chunk);
+          await writeFully(plaintext, chunk);
+          yield chunk;
         }
-        hash.update(chunk);
       };
-      const encrypted = Readable.from(
-        encryptStream(prepend(first, rest), dataKey, artifactKey, meter),
-      );
-      await this.store.put(artifactKey, encrypted, {
-        maxBytes: maxBytes + ENCRYPTION_OVERHEAD,
-        contentType: 'application/octet-stream',
-      });
+      try {
+        const encrypted = Readable.from(
+          encryptStream(teed(), dataKey, artifactKey, () => undefined),
+        );
+        await this.store.put(artifactKey, encrypted, {
+          maxBytes: maxBytes + ENCRYPTION_OVERHEAD,
+          contentType: 'application/octet-stream',
+        });
+      } finally {
+        await plaintext.close();
+      }
       bytesStored = true;
       const sha256 = hash.digest('hex');
       const moved = await db.modelVersion.updateMany({
@@ -389,11 +458,11 @@ export class ModelRegistryService {
       // Concurrent uploads each passed the quota check on their own: count them together.
       await this.assertWithinStorageQuota(tenantId, sizeBytes);
 
-      const plaintext = await this.reader.read({ tenantId, artifactKey, sha256, encrypted: true });
-      const signature: { inputs: TensorSpec[]; outputs: TensorSpec[] } =
-        upload.format === 'tfjs'
-          ? await inspectTfjsArchive(plaintext)
-          : await inspectOnnxModel(plaintext);
+      const { signature } = await this.validator.validate({
+        format: upload.format,
+        file: scratch.artifactPath,
+        workDir: scratch.directory,
+      });
       const { count } = await db.modelVersion.updateMany({
         where: { id: version.id, status: 'validating' },
         data: {
@@ -534,6 +603,7 @@ export class ModelRegistryService {
     name: string,
     selector: VersionSelector,
   ): Promise<VersionCandidates> {
+    assertPossibleModelName(name);
     const db = this.db(tenantId);
     const live = { name, deletedAt: null };
     if (selector.version !== undefined) {

@@ -10,7 +10,9 @@ import {
   tensorProto,
   valueInfo,
 } from '@maas/onnx';
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectOnnxModel } from './onnx-inspector.js';
 import { InvalidModelError } from './validation-errors.js';
 
@@ -131,6 +133,65 @@ describe('inspectOnnxModel', () => {
     await expectInvalid(
       encodeModel(model),
       /output 'y' is a sequence; only tensor inputs and outputs/,
+    );
+  });
+});
+
+describe('inspectOnnxModel on models that are not self-contained', () => {
+  let directory: string;
+
+  beforeAll(() => {
+    // Under the working directory, where onnxruntime would resolve a relative location.
+    mkdirSync(join(process.cwd(), 'tmp'), { recursive: true });
+    directory = mkdtempSync(join(process.cwd(), 'tmp', 'inspector-spec-'));
+    writeFileSync(join(directory, 'secret.bin'), 'SECRET-MARKER-01');
+  });
+
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('refuses external data before onnxruntime reads the file, naming the tensor only', async () => {
+    const location = relative(process.cwd(), join(directory, 'secret.bin'));
+    const model = buildModel({
+      graph: {
+        nodes: [node('Identity', ['W'], ['out'])],
+        initializers: [
+          {
+            name: 'W',
+            dataType: TensorDataType.FLOAT,
+            dims: [4],
+            dataLocation: 1,
+            externalData: [
+              { key: 'location', value: location },
+              { key: 'length', value: '16' },
+            ],
+          },
+        ],
+        inputs: [],
+        outputs: [valueInfo('out', TensorDataType.FLOAT, [4])],
+      },
+    });
+    const failure = await inspectOnnxModel(encodeModel(model)).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failure).toBeInstanceOf(InvalidModelError);
+    expect(failure!.message).toBe(
+      "initializer 'W' in graph 'main' stores its data outside the model (external data); models must be self-contained",
+    );
+    expect(failure!.message).not.toContain('secret');
+  });
+
+  it('refuses a node of a custom operator domain', async () => {
+    const model = buildModel({
+      graph: {
+        nodes: [node('Exfiltrate', ['x'], ['y'], {}, 'evil.custom')],
+        inputs: [valueInfo('x', TensorDataType.FLOAT, [1])],
+        outputs: [valueInfo('y', TensorDataType.FLOAT, [1])],
+      },
+      opsets: { '': 17, 'evil.custom': 1 },
+    });
+    await expect(inspectOnnxModel(encodeModel(model))).rejects.toThrow(
+      /uses operator domain 'evil.custom'/,
     );
   });
 });

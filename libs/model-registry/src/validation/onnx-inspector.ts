@@ -1,5 +1,7 @@
 import { type OnnxModel, type OnnxValueInfo, decodeModel, toV2Datatype } from '@maas/onnx';
 import * as ort from 'onnxruntime-node';
+import { assertSelfContainedOnnx } from './onnx-sandbox-check.js';
+import { ortSessionOptions } from './ort-session-options.js';
 import { InvalidModelError } from './validation-errors.js';
 
 export interface TensorSpec {
@@ -24,26 +26,29 @@ export interface OnnxModelSignature {
 
 /**
  * Proves the bytes load in onnxruntime (the engine that will serve them) and reads the
- * graph's inputs and outputs. Anything unloadable or unservable is an InvalidModelError.
+ * graph's inputs and outputs. Anything unloadable or unservable is an InvalidModelError, and
+ * so is a model that is not self-contained (checked before onnxruntime sees the bytes).
  */
 export async function inspectOnnxModel(bytes: Uint8Array): Promise<OnnxModelSignature> {
   if (bytes.byteLength === 0) throw new InvalidModelError('the model file is empty');
+  assertSelfContainedOnnx(bytes);
 
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      // Validation only: skip optimisation work and keep ORT's warnings out of our logs.
-      graphOptimizationLevel: 'disabled',
-      logSeverityLevel: 3,
-    });
+    // The worker's own session options (optimisation level included), so that what validates
+    // is what loads; ORT's warnings kept out of our logs; one thread each, as nothing runs (no
+    // thread pool to start, no cores taken from serving).
+    session = await ort.InferenceSession.create(
+      bytes,
+      ortSessionOptions({ logSeverityLevel: 3, intraOpThreads: 1, interOpThreads: 1 }),
+    );
   } catch (error) {
     throw new InvalidModelError(`not a loadable ONNX model: ${describe(error)}`, { cause: error });
   }
-  try {
-    return readSignature(bytes);
-  } finally {
-    await session.release();
-  }
+  // Released before decoding, so that ORT's copy of the weights and the decoded graph are
+  // never in memory together (the validator's memory cap counts both).
+  await session.release();
+  return readSignature(bytes);
 }
 
 function readSignature(bytes: Uint8Array): OnnxModelSignature {

@@ -1,8 +1,10 @@
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
-import { unzipSync } from 'fflate';
-import tarStream from 'tar-stream';
+import {
+  STORED_ARCHIVE_LIMITS,
+  type UnpackLimits,
+  unpackTarGz,
+  unpackZip,
+} from './archive-unpacker.js';
 import type { TensorSpec } from './onnx-inspector.js';
 import { InvalidModelError } from './validation-errors.js';
 
@@ -29,9 +31,6 @@ export interface TfjsArchive {
 }
 
 export type TfjsArchiveKind = 'zip' | 'tar.gz';
-
-/** Largest unpacked archive accepted (guards against decompression bombs). */
-const MAX_UNPACKED_BYTES = 2 * 1024 ** 3;
 
 const BYTES_PER_ELEMENT: Record<string, number> = {
   float32: 4,
@@ -63,16 +62,20 @@ export function tfjsArchiveKind(bytes: Uint8Array): TfjsArchiveKind | null {
 /**
  * Reads a TensorFlow.js model packed as .zip or .tar.gz (model.json plus its weight shards):
  * every shard named in weightsManifest must be present, and each group's shards must hold
- * exactly the bytes its weights need. Does not load TensorFlow.js.
+ * exactly the bytes its weights need. Does not load TensorFlow.js. Unpacking streams and stops
+ * past `limits` (uploads pass the gateway's; stored archives default to the hard cap).
  */
-export async function readTfjsArchive(bytes: Uint8Array): Promise<TfjsArchive> {
+export async function readTfjsArchive(
+  bytes: Uint8Array,
+  limits: UnpackLimits = STORED_ARCHIVE_LIMITS,
+): Promise<TfjsArchive> {
   const kind = tfjsArchiveKind(bytes);
   if (!kind) {
     throw new InvalidModelError(
       'not a TensorFlow.js model archive: send a .zip or .tar.gz holding model.json and its weight shards',
     );
   }
-  const files = kind === 'zip' ? unpackZip(bytes) : await unpackTarGz(bytes);
+  const files = kind === 'zip' ? await unpackZip(bytes, limits) : await unpackTarGz(bytes, limits);
   const modelJsonPaths = [...files.keys()].filter((p) => posix.basename(p) === 'model.json');
   if (modelJsonPaths.length !== 1) {
     throw new InvalidModelError(
@@ -102,8 +105,9 @@ export async function readTfjsArchive(bytes: Uint8Array): Promise<TfjsArchive> {
       throw new InvalidModelError(`weightsManifest group ${index} needs paths and weights`);
     }
     let groupBytes = 0;
-    for (const path of group.paths) {
-      const shard = files.get(posix.normalize(posix.join(directory, String(path))));
+    for (const [entry, path] of (group.paths as unknown[]).entries()) {
+      assertPlainShardPath(path, `weightsManifest[${index}].paths[${entry}]`);
+      const shard = files.get(posix.join(directory, path));
       if (!shard)
         throw new InvalidModelError(`weight shard '${path}' named in model.json is missing`);
       shards.push(shard);
@@ -117,18 +121,60 @@ export async function readTfjsArchive(bytes: Uint8Array): Promise<TfjsArchive> {
     }
     weightSpecs.push(...group.weights);
   }
-  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
-  let offset = 0;
-  for (const shard of shards) {
-    weightData.set(shard, offset);
-    offset += shard.length;
-  }
+  const weightData = concatenate(shards);
   const topology = modelJson.modelTopology as Record<string, unknown>;
   const format =
     modelJson.format === 'graph-model' || Array.isArray(topology.node)
       ? 'graph-model'
       : 'layers-model';
-  return { modelJson, weightSpecs, weightData: weightData.buffer, format };
+  return { modelJson, weightSpecs, weightData, format };
+}
+
+/** The shards as one ArrayBuffer; a lone shard that owns its buffer is not copied. */
+function concatenate(shards: Uint8Array[]): ArrayBuffer {
+  const only = shards.length === 1 ? shards[0]! : undefined;
+  if (only && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) {
+    return only.buffer as ArrayBuffer;
+  }
+  const joined = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
+  let offset = 0;
+  for (const shard of shards) {
+    joined.set(shard, offset);
+    offset += shard.length;
+  }
+  return joined.buffer;
+}
+
+/**
+ * A weight path must name a file inside the archive, relative to model.json: never a URL, an
+ * absolute or parent path, a backslash or a control character, whatever a loader would make
+ * of it (the archive is read from memory; this keeps it that way for any future loader).
+ */
+function assertPlainShardPath(path: unknown, entry: string): asserts path is string {
+  if (typeof path !== 'string' || path.length === 0 || path.length > 255) {
+    throw new InvalidModelError(`${entry} must be the name of a weight file in the archive`);
+  }
+  const segments = path.split('/');
+  const problem = (
+    [
+      [/[\u0000-\u001f\u007f]/.test(path), 'a control character'],
+      [path.includes('\\'), 'a backslash'],
+      [/^[A-Za-z][A-Za-z0-9+.-]*:/.test(path), 'a URL scheme'],
+      [path.startsWith('/'), 'an absolute path'],
+      [segments.includes('..'), "a '..' segment"],
+      [segments.some((segment) => segment === '' || segment === '.'), "an empty or '.' segment"],
+    ] as const
+  ).find(([found]) => found)?.[1];
+  if (problem) {
+    throw new InvalidModelError(
+      `${entry} ('${printable(path)}') has ${problem}; weight paths must name a file inside the archive, relative to model.json`,
+    );
+  }
+}
+
+function printable(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
 }
 
 /** Bytes a group's weights occupy, or null when it cannot be known (string tensors). */
@@ -143,55 +189,6 @@ function expectedGroupBytes(weights: TfjsWeightSpec[]): number | null {
     total += size * weight.shape.reduce((n, d) => n * d, 1);
   }
   return total;
-}
-
-function unpackZip(bytes: Uint8Array): Map<string, Uint8Array> {
-  let unpacked = 0;
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes, {
-      filter: (file) => {
-        unpacked += file.originalSize;
-        if (unpacked > MAX_UNPACKED_BYTES)
-          throw new InvalidModelError('the archive unpacks too large');
-        return !file.name.endsWith('/');
-      },
-    });
-  } catch (error) {
-    if (error instanceof InvalidModelError) throw error;
-    throw new InvalidModelError(`not a readable zip archive: ${(error as Error).message}`);
-  }
-  return new Map(Object.entries(entries).map(([name, data]) => [cleanPath(name), data]));
-}
-
-async function unpackTarGz(bytes: Uint8Array): Promise<Map<string, Uint8Array>> {
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED_BYTES });
-  } catch (error) {
-    throw new InvalidModelError(`not a readable .tar.gz archive: ${(error as Error).message}`);
-  }
-  const files = new Map<string, Uint8Array>();
-  const extract = tarStream.extract();
-  try {
-    Readable.from([tar]).pipe(extract);
-    for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      if (entry.header.type === 'file')
-        files.set(cleanPath(entry.header.name), Buffer.concat(chunks));
-    }
-  } catch (error) {
-    throw new InvalidModelError(`not a readable .tar.gz archive: ${(error as Error).message}`);
-  }
-  return files;
-}
-
-function cleanPath(name: string): string {
-  return posix
-    .normalize(name.replace(/\\/g, '/'))
-    .replace(/^(\.\/)+/, '')
-    .replace(/^\/+/, '');
 }
 
 const DATATYPES: Record<string, TensorSpec['datatype']> = {
@@ -220,8 +217,11 @@ export interface TfjsModelSignature {
  * Loads a TensorFlow.js archive with @tensorflow/tfjs (cpu backend) and reads its signature:
  * layers models by input/output layer name, graph models by their signature's tensor names.
  */
-export async function inspectTfjsArchive(bytes: Uint8Array): Promise<TfjsModelSignature> {
-  const archive = await readTfjsArchive(bytes);
+export async function inspectTfjsArchive(
+  bytes: Uint8Array,
+  limits?: UnpackLimits,
+): Promise<TfjsModelSignature> {
+  const archive = await readTfjsArchive(bytes, limits);
   const tf = await import('@tensorflow/tfjs');
   // PROD silences the "install the node backend" banner; validation does not need speed.
   tf.env().set('PROD', true);

@@ -17,3 +17,18 @@ export class InvalidArgumentError extends Error {
     this.name = 'InvalidArgumentError';
   }
 }
+
+/**
+ * The upload is refused for what validating it would cost: more memory or time than the
+ * validator is given, or an archive that unpacks past its limit. A 422 like any model the
+ * platform cannot take, with `limit` saying which bound it met.
+ */
+export class ValidationLimitError extends InvalidModelError {
+  constructor(
+    readonly limit: 'memory' | 'time' | 'unpacked-size',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ValidationLimitError';
+  }
+}

@@ -15,6 +15,8 @@ export class AppProcess {
   readonly output: string[] = [];
   private child?: ChildProcess;
   private exited?: Promise<number | null>;
+  private boundOpsPort?: number;
+  private boundLinkPort?: number;
 
   constructor(
     readonly name: AppName,
@@ -24,6 +26,22 @@ export class AppProcess {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** An inference worker's link port (the gateway's framed TCP transport), once started. */
+  get linkPort(): number {
+    if (!this.boundLinkPort) throw new Error(`${this.name} has no worker link port`);
+    return this.boundLinkPort;
+  }
+
+  /**
+   * Where /metrics, /healthz and /readyz answer: an inference worker's OPS_PORT (its PORT and
+   * link serve only the gateway), the app's own port for the others. Known once started.
+   */
+  get opsUrl(): string {
+    if (this.name !== 'inference') return this.url;
+    if (!this.boundOpsPort) throw new Error(`${this.name} has not started: no ops port yet`);
+    return `http://127.0.0.1:${this.boundOpsPort}`;
   }
 
   /** The running process's pid (for CPU accounting in benchmarks). */
@@ -53,16 +71,20 @@ export class AppProcess {
     // A worker's link port is picked like its HTTP port (each start its own, so copies of this
     // env start more workers), not left to the system, whose pick could take a port just
     // handed to another app by freePort().
-    const linkPort =
-      this.name === 'inference' && this.env.LINK_PORT === undefined
-        ? { LINK_PORT: String(await freePort()) }
-        : {};
+    const ports: Record<string, string> = {};
+    if (this.name === 'inference') {
+      if (this.env.LINK_PORT === undefined) ports.LINK_PORT = String(await freePort());
+      // Likewise its ops port. A port given as 0 is read from the worker's log once bound.
+      ports.OPS_PORT = this.env.OPS_PORT ?? String(await freePort());
+      this.boundOpsPort = Number(ports.OPS_PORT) || undefined;
+      this.boundLinkPort = Number(ports.LINK_PORT ?? this.env.LINK_PORT) || undefined;
+    }
     const child = spawn(process.execPath, [`apps/${this.name}/dist/main.js`], {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
         ...this.env,
-        ...linkPort,
+        ...ports,
         PORT: String(this.port),
         HOST: '127.0.0.1',
       },
@@ -85,15 +107,27 @@ export class AppProcess {
           `${this.name} exited with ${exitCode} while starting:\n${this.logs.slice(-4000)}`,
         );
       }
+      if (this.name === 'inference') {
+        this.boundOpsPort ??= this.loggedPort('ops listening');
+        this.boundLinkPort ??= this.loggedPort('worker link listening');
+      }
       try {
-        const response = await fetch(`${this.url}/readyz`);
-        if (response.status === 200) return;
+        if (this.name !== 'inference' || this.boundOpsPort) {
+          const response = await fetch(`${this.opsUrl}/readyz`);
+          if (response.status === 200) return;
+        }
       } catch {
         // not listening yet
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`${this.name} not ready after ${timeoutMs} ms:\n${this.logs.slice(-4000)}`);
+  }
+
+  /** The port of a '<what> listening' log line, if logged. */
+  private loggedPort(message: string): number | undefined {
+    const port = this.logLines().find((line) => line.msg === message)?.port;
+    return typeof port === 'number' ? port : undefined;
   }
 
   /** SIGTERM (graceful) by default; resolves with the exit code. */

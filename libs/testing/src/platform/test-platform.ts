@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ export interface TestPlatform {
   redisUrl: string;
   storageRoot: string;
   admin: { email: string; password: string };
+  /** WORKER_SECRET the gateway and the worker share (random per platform). */
+  workerSecret: string;
   stop(): Promise<void>;
 }
 
@@ -52,8 +54,11 @@ export async function startTestPlatform(
     freePort(),
     freePort(),
   ]);
+  // Gateway ↔ worker traffic is authenticated with it; a test's env may override either side.
+  const workerSecret = randomBytes(32).toString('hex');
   const inference = new AppProcess('inference', inferencePort, {
     ...common,
+    WORKER_SECRET: workerSecret,
     ...options.env?.inference,
   });
   const trainer = new AppProcess('trainer', trainerPort, { ...common, ...options.env?.trainer });
@@ -62,6 +67,7 @@ export async function startTestPlatform(
     MAAS_ADMIN_EMAIL: admin.email,
     MAAS_ADMIN_PASSWORD: admin.password,
     JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
+    WORKER_SECRET: workerSecret,
     INFERENCE_WORKER_URL: inference.url,
     ...options.env?.gateway,
   });
@@ -80,5 +86,15 @@ export async function startTestPlatform(
     await stop();
     throw error;
   }
-  return { gateway, inference, trainer, database, redisUrl, storageRoot, admin, stop };
+  return {
+    gateway,
+    inference,
+    trainer,
+    database,
+    redisUrl,
+    storageRoot,
+    admin,
+    workerSecret,
+    stop,
+  };
 }

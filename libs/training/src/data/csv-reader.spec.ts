@@ -96,6 +96,15 @@ describe('CSV datasets', () => {
     expect(error.line).toBeGreaterThanOrEqual(3);
   });
 
+  it('reports a stray quote inside a field with its line', async () => {
+    for (const text of ['a,b\n1,x"y\n', 'a,b\n1, "2"\n']) {
+      const error = await failure(text);
+      expect(error).toBeInstanceOf(CsvFormatError);
+      expect(error.line).toBe(2);
+      expect(error.message).toMatch(/^CSV line 2: Invalid Opening Quote/);
+    }
+  });
+
   it('keeps the rows for training', async () => {
     const table = await readCsvTable(Buffer.from('\ufeffa,b\n 1 ,x\n2,y\n'));
     expect(table.header).toEqual(['a', 'b']);

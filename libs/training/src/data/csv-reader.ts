@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 
 /** A CSV that cannot be a dataset; `line` is 1-based (the header is line 1). */
 export class CsvFormatError extends Error {
@@ -226,7 +226,8 @@ export async function scanCsv(source: Readable | Buffer, visitor: CsvVisitor): P
     input.unpipe(parser);
     if (error instanceof CsvFormatError) throw error;
     const parseError = error as Error & { code?: string; lines?: number };
-    if (parseError.code?.startsWith('CSV_')) {
+    // Not every csv-parse code starts with CSV_ (INVALID_OPENING_QUOTE does not).
+    if (error instanceof CsvError || parseError.code?.startsWith('CSV_')) {
       throw new CsvFormatError(parseError.lines ?? 0, parseError.message);
     }
     throw error;
