@@ -19,6 +19,7 @@ import { DocsModule } from './docs/docs.module.js';
 import { type GatewayConfig, GatewayConfigModule } from './config/gateway-config.js';
 import { InferenceModule } from './inference/inference.module.js';
 import { ModelsModule } from './models/models.module.js';
+import { modelUploadOptionsFrom } from './models/upload-options.js';
 import { QuotasModule } from './quotas/quotas.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
 import { UsageModule } from './usage/usage.module.js';
@@ -39,9 +40,11 @@ export class GatewayModule {
           connection: { url: config.REDIS_URL },
           prefix: `${config.REDIS_PREFIX}:bull`,
         }),
-        ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config)), {
-          masterKey: masterKeyFrom(config),
-        }),
+        ModelRegistryModule.forRoot(
+          createObjectStore(storageConfigFrom(config)),
+          { masterKey: masterKeyFrom(config) },
+          modelUploadOptionsFrom(config),
+        ),
         HealthModule.forRoot({
           inject: [PrismaService, REDIS, OBJECT_STORE],
           factory: (prisma: PrismaService, redis: Redis, store: ObjectStore) => [

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
@@ -81,7 +82,7 @@ export interface HttpAppOptions {
    * within `headersMs`, the whole request (body included) within `requestMs`, and a connection
    * with no bytes either way for `idleMs` is closed. Defaults 15 s, 10 min, 2 min.
    */
-  timeouts?: { headersMs?: number; requestMs?: number; idleMs?: number };
+  timeouts?: { headersMs?: number; requestMs?: number; idleMs?: number; keepAliveMs?: number };
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   drainTimeoutMs?: number;
   /** Other listeners to drain alongside HTTP (e.g. the worker link); modules close after both. */
@@ -111,6 +112,8 @@ export async function createHttpApp(
     forceCloseConnections: 'idle',
     requestTimeout: options.timeouts?.requestMs ?? 600_000,
     connectionTimeout: options.timeouts?.idleMs ?? 120_000,
+    // Also how long a connection whose request was answered before its body arrived is kept.
+    keepAliveTimeout: options.timeouts?.keepAliveMs ?? 72_000,
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
@@ -124,6 +127,9 @@ export async function createHttpApp(
   // (Node enforces it on its connection sweep, every 30 s: a slow client is cut within
   // headersMs + 30 s.)
   fastify.server.headersTimeout = options.timeouts?.headersMs ?? 15_000;
+  // Node destroys an idle socket only when nothing else listens for its 'timeout' (a request
+  // stream being consumed can): say it outright, so a stalled upload is cut like the rest.
+  fastify.server.on('timeout', (socket: Socket) => socket.destroy());
   fastify.decorateRequest('clientIp', '');
   fastify.addHook('onRequest', (request, reply, done) => {
     request.clientIp = proxies.of(request.raw);

@@ -26,6 +26,35 @@ describe('TtlCache', () => {
     expect(await cache.get('x', async () => 7)).toBe(7);
   });
 
+  it('serves a stale value while one refresh runs, keeps it through failures, drops it when told', async () => {
+    const cache = new TtlCache<number>(20, {
+      staleMs: 60_000,
+      isDefinitive: (error) => (error as Error).message === 'gone',
+    });
+    let loads = 0;
+    expect(await cache.get('k', async () => ++loads)).toBe(1);
+    await new Promise((r) => setTimeout(r, 30));
+    // Past the TTL: the stale value at once, one background load for all callers.
+    let release!: (value: number) => void;
+    const slow = () => {
+      loads++;
+      return new Promise<number>((resolve) => (release = resolve));
+    };
+    expect(await Promise.all([cache.get('k', slow), cache.get('k', slow)])).toEqual([1, 1]);
+    expect(loads).toBe(2);
+    release(5);
+    await new Promise((r) => setImmediate(r));
+    expect(await cache.get('k', slow)).toBe(5);
+
+    // A failed refresh keeps the last value; a definitive one drops it.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await cache.get('k', () => Promise.reject(new Error('database down')))).toBe(5);
+    await new Promise((r) => setImmediate(r));
+    expect(await cache.get('k', () => Promise.reject(new Error('gone')))).toBe(5);
+    await new Promise((r) => setImmediate(r));
+    await expect(cache.get('k', () => Promise.reject(new Error('gone')))).rejects.toThrow('gone');
+  });
+
   it('drops entries by key or by loaded value', async () => {
     const cache = new TtlCache<{ tenant: string }>(10_000);
     await cache.get('a', async () => ({ tenant: 't1' }));

@@ -76,6 +76,19 @@ export class LruCache<V> {
 interface Entry<V> {
   value: Promise<V>;
   resolved?: V;
+  refreshing?: boolean;
+}
+
+export interface TtlCacheOptions {
+  maxEntries?: number;
+  /**
+   * Stale-while-revalidate: past the TTL, a loaded value is still answered for up to this long
+   * while one background load refreshes it (a failed refresh keeps it), so hot keys never wait
+   * on the source and ride through its outages. 0 (default): an expired entry is loaded anew.
+   */
+  staleMs?: number;
+  /** A refresh that fails with an error this says is definitive drops the entry. */
+  isDefinitive?: (error: unknown) => boolean;
 }
 
 /**
@@ -85,18 +98,25 @@ interface Entry<V> {
  */
 export class TtlCache<V> {
   private readonly entries: LruCache<Entry<V>>;
+  private readonly options: TtlCacheOptions;
 
   constructor(
     private readonly ttlMs: number,
-    maxEntries = 10_000,
+    options: number | TtlCacheOptions = {},
   ) {
-    this.entries = new LruCache(maxEntries);
+    this.options = typeof options === 'number' ? { maxEntries: options } : options;
+    this.entries = new LruCache(this.options.maxEntries ?? 10_000);
   }
 
   get(key: string, load: () => Promise<V>): Promise<V> {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && now - hit.at < this.ttlMs) return hit.value.value;
+    const staleMs = this.options.staleMs ?? 0;
+    if (hit && hit.value.resolved !== undefined && now - hit.at < this.ttlMs + staleMs) {
+      if (!hit.value.refreshing) this.refresh(key, hit.value, load);
+      return hit.value.value;
+    }
     const value = load();
     const entry: Entry<V> = { value };
     this.entries.set(key, entry, now);
@@ -109,6 +129,23 @@ export class TtlCache<V> {
       },
     );
     return value;
+  }
+
+  private refresh(key: string, stale: Entry<V>, load: () => Promise<V>): void {
+    stale.refreshing = true;
+    load().then(
+      (resolved) => {
+        // Deleted (invalidated) while it loaded: the answer may predate the change.
+        if (this.entries.peek(key)?.value !== stale) return;
+        this.entries.set(key, { value: Promise.resolve(resolved), resolved });
+      },
+      (error: unknown) => {
+        stale.refreshing = false;
+        if (this.options.isDefinitive?.(error) && this.entries.peek(key)?.value === stale) {
+          this.entries.delete(key);
+        }
+      },
+    );
   }
 
   delete(key: string): void {

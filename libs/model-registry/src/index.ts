@@ -67,6 +67,7 @@ export {
   MODEL_UPLOAD_OPTIONS,
   ModelRegistryService,
   OBJECT_STORE,
+  pickServableVersion,
   pickVersion,
   TENANT_DATA_KEYS,
   type LabelTargets,
@@ -79,7 +80,12 @@ export {
   type VersionSelector,
   type VersionUpload,
 } from './registry/model-registry.service.js';
-export { modelNotFound, RegistryError, versionNotFound } from './registry/registry.errors.js';
+export {
+  modelNotFound,
+  RegistryError,
+  versionNotFound,
+  versionQuarantined,
+} from './registry/registry.errors.js';
 export {
   VersionArtifactsService,
   type ArtifactDownload,

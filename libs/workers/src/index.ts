@@ -17,6 +17,7 @@ export {
   type LinkRequestMeta,
   type LinkResponseMeta,
   MAX_FRAME_BYTES,
+  MAX_LINK_BODY_BYTES,
   frameHead,
   parseMeta,
 } from './link-frames.js';

@@ -59,8 +59,18 @@ export interface Frame {
 }
 
 const PREFIX = 4 + 4 + 1 + 4;
-/** Frames larger than this are refused (the link carries bodies the gateway holds in memory). */
+/**
+ * Frames larger than this are refused (the link carries bodies the gateway holds in memory).
+ * Both ends read frames with this one constant; a reader that meets a larger length cannot
+ * resynchronise and drops the whole connection, so no writer may ever produce one.
+ */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/**
+ * The largest body a frame may carry: MAX_FRAME_BYTES less room for the prefix and a response
+ * meta (a few hundred bytes). The worker's MAX_RESPONSE_BYTES may not exceed it, so an answer
+ * never brings the link down for every request multiplexed on it.
+ */
+export const MAX_LINK_BODY_BYTES = MAX_FRAME_BYTES - 64 * 1024;
 
 /**
  * The head of a frame (length, id, kind, meta); its body follows in a separate write so the

@@ -18,6 +18,21 @@ export const gatewayConfigSchema = z
     INFERENCE_WORKER_URL: env.url('http://127.0.0.1:8080', /^https?:$/),
     INFERENCE_TIMEOUT_MS: env.positiveInt(30_000),
     /**
+     * A worker whose requests run past INFERENCE_TIMEOUT_MS this many times within the window,
+     * for at least two tenants, is routed around (its versions go to the next worker in
+     * rendezvous order) for the cool-down, even while its heartbeat is alive.
+     */
+    WORKER_SUSPECT_TIMEOUTS: env.positiveInt(3),
+    WORKER_SUSPECT_WINDOW_MS: env.positiveInt(60_000),
+    WORKER_SUSPECT_COOLDOWN_MS: env.positiveInt(30_000),
+    /**
+     * A version whose requests were in flight on a worker that stopped (its connection lost
+     * mid-request) this many times within the window is quarantined: 503 until a new version
+     * is uploaded or an admin releases it. Counted in Redis, so every gateway agrees.
+     */
+    QUARANTINE_AFTER_LOSSES: env.positiveInt(3),
+    QUARANTINE_WINDOW_MS: env.positiveInt(600_000),
+    /**
      * How inference requests reach workers: `link`, the framed TCP transport workers advertise
      * (one multiplexed connection per worker; bodies over 1 MiB still stream over HTTP), or
      * `http` for every request.
@@ -26,6 +41,37 @@ export const gatewayConfigSchema = z
     /** Shared with the inference workers: the gateway proves it on every link and HTTP request. */
     WORKER_SECRET: workerSecret(),
     MAX_UPLOAD_BYTES: env.positiveInt(512 * MiB),
+    /**
+     * Model uploads one gateway takes at once, and of those one tenant (429 past either): each
+     * holds up to MAX_UPLOAD_BYTES of plaintext on /tmp (twice that with S3), see docs/deploy.md.
+     */
+    MAX_UPLOADS_IN_FLIGHT: env.positiveInt(4),
+    MAX_UPLOADS_IN_FLIGHT_PER_TENANT: env.positiveInt(2),
+    /** Upload validations at once, each in a child process of its own (the others queue). */
+    VALIDATION_CONCURRENCY: env.positiveInt(1),
+    /** Resident memory one validation child may reach; past it, it is killed and the upload 422s. */
+    VALIDATION_MEMORY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(128 * MiB, 'must be at least 134217728 (128 MiB): a validator needs ~100 MiB to start')
+      .default(2048 * MiB),
+    /** Wall-clock time one validation may take (422 past it). */
+    VALIDATION_TIMEOUT_MS: env.positiveInt(60_000),
+    /** A TF.js archive may unpack to this many times its compressed size... */
+    MAX_UNPACK_RATIO: env.positiveInt(20),
+    /** ... and never past this (at most 2 GiB, what any reader of an archive accepts). */
+    MAX_UNPACKED_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      // HARD_MAX_UNPACKED_BYTES of @maas/model-registry: what a worker reading it accepts.
+      .max(2048 * MiB, 'must be at most 2147483648 (2 GiB)')
+      .default(1024 * MiB),
+    /**
+     * `/api` requests (not inference, not event streams) one tenant may have in flight on one
+     * gateway; more get 429. Keeps one tenant from holding every database connection.
+     */
+    MAX_CONCURRENT_API_REQUESTS_PER_TENANT: env.positiveInt(16),
     /** Training-event streams (SSE) one tenant may hold open on one gateway; more get 429. */
     MAX_EVENT_STREAMS_PER_TENANT: env.positiveInt(16),
     /** Largest dataset CSV (413 past it, checked while streaming). */

@@ -11,6 +11,8 @@ const SUMMARIES: Record<string, string> = {
     'Create an API key {name, scopes?, expiresAt?}; the secret is in this answer only',
   'GET /api/admin/tenants/{id}/api-keys': "List a tenant's API keys (no secrets)",
   'DELETE /api/admin/tenants/{id}/api-keys/{keyId}': 'Revoke an API key',
+  'POST /api/admin/tenants/{id}/models/{name}/versions/{version}/unquarantine':
+    'Serve a quarantined version again (its worker-loss count starts from zero)',
   'POST /api/models': 'Create a model {name, description?}',
   'GET /api/models': 'List models',
   'GET /api/models/{name}': 'Get a model',

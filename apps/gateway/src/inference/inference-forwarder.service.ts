@@ -1,13 +1,18 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
+import { type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import type { ResolvedVersion, ServingConfig } from '@maas/model-registry';
 import type { LinkCall } from '@maas/workers';
+import { Counter, type Registry } from 'prom-client';
+import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { readLimited } from '../http/body-parsing.js';
 import type { InferenceExchange } from './inference-exchange.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
-import { WorkerDirectory } from './worker-directory.service.js';
+import { VersionQuarantine } from './version-quarantine.service.js';
+import { WorkerDirectory, type WorkerTarget } from './worker-directory.service.js';
 import { WorkerLinkClient } from './worker-link.client.js';
+import { type InFlightVersion, lossSuspects } from './worker-loss.js';
 
 const FORWARDED_REQUEST_HEADERS = [
   'content-type',
@@ -44,6 +49,36 @@ function workerPath(call: LinkCall, { model, version }: ResolvedVersion): string
     : `/v1/models/${name}/versions/${version.number}/predict`;
 }
 
+/**
+ * The worker's connection was lost after this request was sent to it: 502, and never replayed
+ * on another worker — a request that stops its worker (a model that crashes or exhausts memory)
+ * would otherwise stop every worker in turn.
+ */
+export class WorkerLostError extends Error {
+  readonly statusCode = 502;
+
+  constructor() {
+    super(
+      'the inference worker stopped while it held this request (its connection was lost); it was not retried on another worker, since a request that stops a worker would stop each in turn',
+    );
+    this.name = 'WorkerLostError';
+  }
+}
+
+const isDeadline = (error: unknown) =>
+  (error as { code?: unknown } | null)?.code === 'DEADLINE_EXCEEDED';
+
+/** Requests in flight to one worker over HTTP, and the versions it answered since its last loss. */
+interface HttpLedger {
+  inFlight: Set<HttpEntry>;
+  answered: Set<string>;
+}
+interface HttpEntry {
+  version: InFlightVersion;
+  /** Counted in a loss already (the others in flight at that loss fail after it). */
+  blamed: boolean;
+}
+
 /** What the worker answered, whichever transport carried it. */
 interface WorkerAnswer {
   status: number;
@@ -55,19 +90,35 @@ interface WorkerAnswer {
 }
 
 /**
- * Sends an inference request to the worker that owns the version (rendezvous order), failing
- * over to the next when a worker cannot be reached, and passes its answer back unparsed. Bodies
- * held in memory go over the worker link (framed, multiplexed on one connection per worker);
- * larger ones, and workers without a link, go over HTTP and stream through.
+ * Sends an inference request to the worker that owns the version (rendezvous order) and passes
+ * its answer back unparsed. Bodies held in memory go over the worker link (framed, multiplexed
+ * on one connection per worker); larger ones, and workers without a link, go over HTTP and
+ * stream through. A request goes to the next worker only when it was never sent (connection
+ * refused, not established, refused by a draining worker, still queued); one that reached a
+ * worker whose connection was then lost answers 502 (WorkerLostError) and the loss counts
+ * towards its version's quarantine. Timeouts count towards the worker's suspicion.
  */
 @Injectable()
 export class InferenceForwarder {
+  private readonly httpLedgers = new Map<string, HttpLedger>();
+  private readonly outcomes: Counter<'outcome'>;
+
   constructor(
     private readonly client: InferenceWorkerClient,
     private readonly link: WorkerLinkClient,
     private readonly directory: WorkerDirectory,
+    private readonly quarantine: VersionQuarantine,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(METRICS_REGISTRY) metrics: Registry,
+  ) {
+    this.outcomes = new Counter({
+      name: 'maas_gateway_worker_failures_total',
+      help: 'Requests a worker did not answer: replayed on the next worker (never sent), lost (sent, connection lost: 502), timeout (504); and workers made suspect by timeouts (suspect)',
+      labelNames: ['outcome'],
+      registers: [metrics],
+    });
+  }
 
   async forward(
     tenantId: string,
@@ -87,29 +138,60 @@ export class InferenceForwarder {
       const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
       body = length <= whole ? await readLimited(exchange.request, whole) : exchange.request;
     }
+    const version: InFlightVersion = {
+      tenantId,
+      versionId: resolved.version.id,
+      model: resolved.model.name,
+      version: resolved.version.number,
+    };
     let lastError: unknown;
     for (const target of candidates) {
+      let answer: WorkerAnswer;
       try {
-        const answer =
+        answer =
           target.link && Buffer.isBuffer(body) && this.config.INFERENCE_TRANSPORT === 'link'
-            ? await this.overLink(target.link, tenantId, resolved, call, exchange, body)
-            : await this.overHttp(target.url, tenantId, resolved, call, exchange, body);
-        exchange.status(answer.status);
-        for (const name of FORWARDED_RESPONSE_HEADERS) {
-          const value = answer.headers[name];
-          if (value !== undefined) exchange.header(name, value);
-        }
-        if (answer.status < 300 && answer.rows !== undefined) usage.rows = answer.rows;
-        exchange.send(answer.body);
-        return;
+            ? await this.overLink(target.link, tenantId, resolved, call, exchange, body, version)
+            : await this.overHttp(target, tenantId, resolved, call, exchange, body, version);
       } catch (error) {
         lastError = error;
-        if (!(error instanceof WorkerUnreachableError)) throw error;
-        this.directory.markUnreachable(target.url);
-        if (!Buffer.isBuffer(body)) throw error; // a stream cannot be sent twice
+        this.failed(target, tenantId, error);
+        // Never sent: the next worker may take it (a stream cannot be sent twice).
+        if (error instanceof WorkerUnreachableError && error.beforeSend && Buffer.isBuffer(body)) {
+          continue;
+        }
+        if (error instanceof WorkerUnreachableError && !error.beforeSend) {
+          throw new WorkerLostError();
+        }
+        throw error;
       }
+      exchange.status(answer.status);
+      for (const name of FORWARDED_RESPONSE_HEADERS) {
+        const value = answer.headers[name];
+        if (value !== undefined) exchange.header(name, value);
+      }
+      if (answer.status < 300 && answer.rows !== undefined) usage.rows = answer.rows;
+      exchange.send(answer.body);
+      return;
     }
     throw lastError;
+  }
+
+  /** What a worker's failure to answer says about it (counted, and its suspicion updated). */
+  private failed(target: WorkerTarget, tenantId: string, error: unknown): void {
+    if (error instanceof WorkerUnreachableError) {
+      this.outcomes.inc({ outcome: error.beforeSend ? 'replayed' : 'lost' });
+      this.directory.markUnreachable(target.url);
+      return;
+    }
+    if (!isDeadline(error)) return;
+    this.outcomes.inc({ outcome: 'timeout' });
+    if (this.directory.noteTimeout(target.url, tenantId)) {
+      this.outcomes.inc({ outcome: 'suspect' });
+      this.logger.warn(
+        { worker: target.url },
+        'inference worker keeps missing the deadline: routed around for a cool-down',
+      );
+    }
   }
 
   private async overLink(
@@ -119,6 +201,7 @@ export class InferenceForwarder {
     call: LinkCall,
     exchange: InferenceExchange,
     body: Buffer,
+    inFlight: InFlightVersion,
   ): Promise<WorkerAnswer> {
     const headerLength = exchange.headers['inference-header-content-length'];
     const { meta, body: answer } = await this.link.request(
@@ -133,6 +216,7 @@ export class InferenceForwarder {
         ...(typeof headerLength === 'string' ? { headerLength } : {}),
       },
       body,
+      inFlight,
     );
     return {
       status: meta.status,
@@ -149,13 +233,15 @@ export class InferenceForwarder {
   }
 
   private async overHttp(
-    origin: string,
+    target: WorkerTarget,
     tenantId: string,
     resolved: ResolvedVersion,
     call: LinkCall,
     exchange: InferenceExchange,
     body: Buffer | Readable,
+    inFlight: InFlightVersion,
   ): Promise<WorkerAnswer> {
+    const origin = target.url;
     const headers: Record<string, string> = {
       'x-request-id': exchange.id,
       'x-maas-tenant-id': tenantId,
@@ -164,13 +250,27 @@ export class InferenceForwarder {
       const value = exchange.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const response = await this.client.forward({
-      origin,
-      method: 'POST',
-      path: workerPath(call, resolved),
-      headers,
-      body,
-    });
+    const ledger = this.ledgerOf(origin);
+    const entry: HttpEntry = { version: inFlight, blamed: false };
+    ledger.inFlight.add(entry);
+    let response: Awaited<ReturnType<InferenceWorkerClient['forward']>>;
+    try {
+      response = await this.client.forward({
+        origin,
+        method: 'POST',
+        path: workerPath(call, resolved),
+        headers,
+        body,
+      });
+      ledger.answered.add(inFlight.versionId);
+    } catch (error) {
+      if (error instanceof WorkerUnreachableError && !error.beforeSend && !entry.blamed) {
+        this.httpLoss(target, ledger);
+      }
+      throw error;
+    } finally {
+      ledger.inFlight.delete(entry);
+    }
     const answerHeaders: Record<string, string | undefined> = {};
     for (const name of FORWARDED_RESPONSE_HEADERS) {
       const value = response.headers[name];
@@ -188,5 +288,31 @@ export class InferenceForwarder {
           ? Buffer.from(await response.body.arrayBuffer())
           : response.body,
     };
+  }
+
+  private ledgerOf(origin: string): HttpLedger {
+    let ledger = this.httpLedgers.get(origin);
+    if (!ledger) {
+      if (this.httpLedgers.size >= 1000) this.httpLedgers.clear(); // workers come and go
+      ledger = { inFlight: new Set(), answered: new Set() };
+      this.httpLedgers.set(origin, ledger);
+    }
+    return ledger;
+  }
+
+  /**
+   * An HTTP request to the worker was lost after it was sent: the loss is blamed once on the
+   * versions in flight to it then (the others fail on their own connections just after), as
+   * the link does for its one connection.
+   */
+  private httpLoss(target: WorkerTarget, ledger: HttpLedger): void {
+    const inFlight = [...ledger.inFlight].filter((entry) => !entry.blamed);
+    for (const entry of inFlight) entry.blamed = true;
+    const suspects = lossSuspects(
+      inFlight.map((entry) => entry.version),
+      ledger.answered,
+    );
+    ledger.answered = new Set();
+    void this.quarantine.recordLoss(target.id ?? target.url, suspects);
   }
 }

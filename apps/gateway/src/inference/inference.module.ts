@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DocsModule } from '../docs/docs.module.js';
 import { QuotasModule } from '../quotas/quotas.module.js';
+import { TenantsModule } from '../tenants/tenants.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { InferenceForwarder } from './inference-forwarder.service.js';
 import { InferenceRoutes } from './inference-routes.js';
 import { InferenceWorkerClient } from './inference-worker.client.js';
+import { QuarantineAdminController } from './quarantine-admin.controller.js';
 import { V1Controller } from './v1.controller.js';
+import { VersionQuarantine } from './version-quarantine.service.js';
 import { VersionResolver } from './version-resolver.service.js';
 import { V2Controller } from './v2.controller.js';
 import { WorkerDirectory } from './worker-directory.service.js';
@@ -13,12 +16,13 @@ import { WorkerLinkClient } from './worker-link.client.js';
 import { WorkersAdminController } from './workers-admin.controller.js';
 
 @Module({
-  imports: [QuotasModule, UsageModule, DocsModule],
-  controllers: [V2Controller, V1Controller, WorkersAdminController],
+  imports: [QuotasModule, UsageModule, DocsModule, TenantsModule],
+  controllers: [V2Controller, V1Controller, WorkersAdminController, QuarantineAdminController],
   providers: [
     InferenceWorkerClient,
     WorkerLinkClient,
     WorkerDirectory,
+    VersionQuarantine,
     InferenceForwarder,
     VersionResolver,
     InferenceRoutes,

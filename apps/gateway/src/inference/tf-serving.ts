@@ -101,7 +101,8 @@ export function tfServingVersionStatus(
       : version.status === 'uploading' || version.status === 'validating'
         ? 'LOADING'
         : 'END';
-  const failed = version.status === 'failed' || version.status === 'corrupt';
+  const failed =
+    version.status === 'failed' || version.status === 'corrupt' || version.status === 'quarantined';
   return {
     version: String(version.number),
     state,

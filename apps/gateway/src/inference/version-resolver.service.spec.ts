@@ -4,7 +4,7 @@ import type {
   VersionCandidates,
   VersionSelector,
 } from '@maas/model-registry';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type {
   CacheInvalidation,
   CacheInvalidationService,
@@ -64,5 +64,77 @@ describe('VersionResolver', () => {
     invalidate()({ kind: 'model', tenantId: 't', model: 'canary' });
     await resolver.resolve('t', 'canary', { label: 'production' });
     expect(calls).toHaveLength(2);
+  });
+
+  describe('past its second', () => {
+    afterEach(() => vi.useRealTimers());
+
+    /** A registry whose answers the test hands out one by one. */
+    function controlled() {
+      const pending: { resolve: (v: VersionCandidates) => void; reject: (e: unknown) => void }[] =
+        [];
+      const registry = {
+        resolveCandidates: () =>
+          new Promise<VersionCandidates>((resolve, reject) => pending.push({ resolve, reject })),
+      } as unknown as ModelRegistryService;
+      const invalidation = { onInvalidate: () => undefined } as unknown as CacheInvalidationService;
+      const answer = (number: number) => ({
+        model,
+        targets: [{ version: version(number), weight: 1 }],
+      });
+      return { resolver: new VersionResolver(registry, invalidation), pending, answer };
+    }
+    const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+    it('serves the stale candidates while one lookup refreshes them, then the new ones', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { resolver, pending, answer } = controlled();
+      const first = resolver.resolve('t', 'm', {});
+      pending[0]!.resolve(answer(1));
+      expect((await first).version.number).toBe(1);
+
+      vi.setSystemTime(Date.now() + 1500);
+      // A slow database: requests keep being answered from the stale entry, one refresh runs.
+      for (let i = 0; i < 5; i++)
+        expect((await resolver.resolve('t', 'm', {})).version.number).toBe(1);
+      expect(pending).toHaveLength(2);
+      pending[1]!.resolve(answer(2));
+      await flush();
+      expect((await resolver.resolve('t', 'm', {})).version.number).toBe(2);
+      expect(pending).toHaveLength(2);
+    });
+
+    it('keeps serving through a transient failure, drops the entry when the model is gone', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { resolver, pending, answer } = controlled();
+      const first = resolver.resolve('t', 'm', {});
+      pending[0]!.resolve(answer(1));
+      await first;
+      vi.setSystemTime(Date.now() + 1500);
+      expect((await resolver.resolve('t', 'm', {})).version.number).toBe(1);
+      pending[1]!.reject(Object.assign(new Error('database unreachable'), { code: 'UNAVAILABLE' }));
+      await flush();
+      expect((await resolver.resolve('t', 'm', {})).version.number).toBe(1);
+      pending[2]!.reject(Object.assign(new Error("model 'm' not found"), { code: 'NOT_FOUND' }));
+      await flush();
+      // Gone: the next request looks it up (and waits for the answer) instead of the stale one.
+      const next = resolver.resolve('t', 'm', {});
+      expect(pending).toHaveLength(4);
+      pending[3]!.reject(Object.assign(new Error("model 'm' not found"), { code: 'NOT_FOUND' }));
+      await expect(next).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('stops serving a stale entry after five minutes', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { resolver, pending, answer } = controlled();
+      const first = resolver.resolve('t', 'm', {});
+      pending[0]!.resolve(answer(1));
+      await first;
+      vi.setSystemTime(Date.now() + 5 * 60_000 + 1);
+      const late = resolver.resolve('t', 'm', {});
+      expect(pending).toHaveLength(2);
+      pending[1]!.resolve(answer(3));
+      expect((await late).version.number).toBe(3);
+    });
   });
 });

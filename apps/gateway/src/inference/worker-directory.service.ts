@@ -8,17 +8,22 @@ import { REDIS } from '@maas/app-runtime';
 import { liveWorkers, rendezvousOrder, type WorkerInfo } from '@maas/workers';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { WorkerSuspicion } from './worker-suspicion.js';
 
 const REFRESH_MS = 1000;
 /** Index entries older than this are pruned; liveness itself is the record's Redis TTL. */
 const INDEX_MAX_AGE_MS = 60_000;
 /** A worker that refused a connection is tried last for this long. */
-const SUSPECT_MS = 5000;
+const UNREACHABLE_MS = 5000;
 
-/** A worker to send a request to: its HTTP base URL, and its link address when it has one. */
+/**
+ * A worker to send a request to: its HTTP base URL, its link address when it has one, and its
+ * id (one per worker process) when it registered.
+ */
 export interface WorkerTarget {
   url: string;
   link?: string;
+  id?: string;
 }
 
 /**
@@ -29,7 +34,8 @@ export interface WorkerTarget {
 @Injectable()
 export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy {
   private workers: WorkerInfo[] = [];
-  private readonly suspects = new Map<string, number>();
+  /** Workers routed around for now: unreachable, or timing out (WorkerSuspicion). */
+  readonly suspicion: WorkerSuspicion;
   /** Requests routed per version with replicas > 1 (whose turn is next). */
   private readonly turns = new Map<string, number>();
   private timer?: NodeJS.Timeout;
@@ -38,7 +44,14 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    this.suspicion = new WorkerSuspicion({
+      unreachableMs: UNREACHABLE_MS,
+      timeouts: config.WORKER_SUSPECT_TIMEOUTS,
+      windowMs: config.WORKER_SUSPECT_WINDOW_MS,
+      cooldownMs: config.WORKER_SUSPECT_COOLDOWN_MS,
+    });
+  }
 
   onApplicationBootstrap(): void {
     void this.refresh();
@@ -75,7 +88,7 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     const fallback = { url: this.config.INFERENCE_WORKER_URL };
     if (this.workers.length === 0) return [fallback];
     const ordered: WorkerTarget[] = rendezvousOrder(versionId, this.workers, (w) => w.id).map(
-      ({ url, link }) => ({ url, link }),
+      ({ url, link, id }) => ({ url, link, id }),
     );
     const sharing = Math.min(replicas, ordered.length);
     if (sharing > 1) {
@@ -87,17 +100,12 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     }
     // The static URL (e.g. a Kubernetes Service) is the last resort when no registered one answers.
     if (!ordered.some((target) => target.url === fallback.url)) ordered.push(fallback);
-    if (this.suspects.size === 0) return ordered;
+    if (this.suspicion.size === 0) return ordered;
     const now = Date.now();
     const healthy: WorkerTarget[] = [];
     const suspect: WorkerTarget[] = [];
     for (const target of ordered) {
-      const until = this.suspects.get(target.url);
-      if (until !== undefined && until > now) suspect.push(target);
-      else {
-        if (until !== undefined) this.suspects.delete(target.url);
-        healthy.push(target);
-      }
+      (this.suspicion.isSuspect(target.url, now) ? suspect : healthy).push(target);
     }
     return [...healthy, ...suspect];
   }
@@ -116,7 +124,17 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** A connection to this worker failed: try it last for a while, and re-read the registry. */
   markUnreachable(url: string): void {
-    this.suspects.set(url, Date.now() + SUSPECT_MS);
+    this.suspicion.markUnreachable(url);
     void this.refresh();
+  }
+
+  /** A request to this worker ran past the deadline; true when that made it suspect. */
+  noteTimeout(url: string, tenantId: string): boolean {
+    return this.suspicion.noteTimeout(url, tenantId);
+  }
+
+  /** The id of the worker whose link listens at `address`, if it registered. */
+  idOfLink(address: string): string | undefined {
+    return this.workers.find((w) => w.link === address)?.id;
   }
 }

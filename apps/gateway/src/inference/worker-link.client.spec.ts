@@ -44,6 +44,9 @@ async function fakeWorker(onFrame: (socket: Socket, frame: Frame) => void, secre
     address: `127.0.0.1:${port}`,
     connections: () => connections,
     dropConnections: () => sockets.forEach((s) => s.destroy()),
+    /** Stops (and starts again) reading what the gateway sends, as a stuck worker would. */
+    pauseReading: () => sockets.forEach((s) => s.pause()),
+    resumeReading: () => sockets.forEach((s) => s.resume()),
     close: () => {
       sockets.forEach((s) => s.destroy());
       return new Promise((resolve) => server.close(resolve));
@@ -200,6 +203,99 @@ describe('WorkerLinkClient', () => {
     const sent = Buffer.concat(received);
     expect(sent.length).toBe(LINK_PROOF_BYTES);
     expect(sent.includes('secret-model')).toBe(false);
+  });
+
+  // Larger than every kernel buffer on the way (tcp_wmem + tcp_rmem maxima): most of it stays in
+  // the gateway's socket buffer while the worker does not read.
+  const HUGE = 96 * 1024 * 1024;
+
+  it('queues requests behind a full socket, bounded, and never sends one whose deadline passed there', async () => {
+    const received: string[] = [];
+    const worker = await fakeWorker((socket, frame) => {
+      const { model } = parseMeta<LinkRequestMeta>(frame);
+      received.push(model);
+      if (model !== 'huge') answer(socket, frame, 'ok');
+    });
+    cleanups.push(worker.close);
+    const link = client(3000);
+    expect((await link.request(worker.address, 'infer', meta('warm'), Buffer.alloc(1))).body).toEqual(
+      Buffer.from('ok'),
+    );
+    worker.pauseReading();
+    const huge = link
+      .request(worker.address, 'infer', meta('huge'), Buffer.alloc(HUGE))
+      .catch((e: unknown) => e);
+    const late = link
+      .request(worker.address, 'infer', meta('late'), Buffer.alloc(10))
+      .catch((e: unknown) => e);
+    const queued = link
+      .request(worker.address, 'infer', meta('queued'), Buffer.alloc(40 * 1024 * 1024))
+      .catch((e: unknown) => e);
+    // The queue holds at most 64 MiB: this one is refused at once, never buffered.
+    await expect(
+      link.request(worker.address, 'infer', meta('refused'), Buffer.alloc(40 * 1024 * 1024)),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE', retryAfterSeconds: 1 });
+    for (const expired of await Promise.all([huge, late, queued])) {
+      expect(expired).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    }
+    worker.resumeReading();
+    // Frames arrive in order: had 'late' or 'queued' been sent, they would come before 'after'.
+    const after = await link.request(worker.address, 'infer', meta('after'), Buffer.alloc(1));
+    expect(after.body.toString()).toBe('ok');
+    expect(received).toEqual(['warm', 'huge', 'after']);
+  });
+
+  it('fails a written request as sent and a queued one as never sent when the connection drops', async () => {
+    const worker = await fakeWorker(() => undefined);
+    cleanups.push(worker.close);
+    const link = client();
+    const warm = link.request(worker.address, 'infer', meta('warm'), Buffer.alloc(1));
+    warm.catch(() => undefined);
+    await expect.poll(() => worker.connections()).toBe(1);
+    worker.pauseReading();
+    const written = link
+      .request(worker.address, 'infer', meta('huge'), Buffer.alloc(HUGE))
+      .catch((e: unknown) => e);
+    const queued = link
+      .request(worker.address, 'infer', meta('queued'), Buffer.alloc(10))
+      .catch((e: unknown) => e);
+    worker.dropConnections();
+    const [lost, neverSent] = await Promise.all([written, queued]);
+    expect(lost).toBeInstanceOf(WorkerUnreachableError);
+    expect((lost as WorkerUnreachableError).beforeSend).toBe(false);
+    expect(neverSent).toBeInstanceOf(WorkerUnreachableError);
+    expect((neverSent as WorkerUnreachableError).beforeSend).toBe(true);
+  });
+
+  it('reports a lost connection once, blaming the versions in flight it never answered', async () => {
+    const held: string[] = [];
+    const worker = await fakeWorker((socket, frame) => {
+      const { model } = parseMeta<LinkRequestMeta>(frame);
+      if (model === 'first') answer(socket, frame, 'ok');
+      else held.push(model);
+    });
+    cleanups.push(worker.close);
+    const link = client();
+    const losses: { address: string; suspects: unknown[] }[] = [];
+    link.onLost((address, suspects) => losses.push({ address, suspects }));
+    const version = (tenantId: string, versionId: string) => ({
+      tenantId,
+      versionId,
+      model: versionId,
+      version: 1,
+    });
+    // Tenant B's version answered on this connection; tenant A's never did.
+    await link.request(worker.address, 'infer', meta('first'), Buffer.alloc(1), version('tB', 'vB'));
+    const inFlight = [
+      link.request(worker.address, 'infer', meta('a'), Buffer.alloc(1), version('tA', 'vA')),
+      link.request(worker.address, 'infer', meta('b'), Buffer.alloc(1), version('tB', 'vB')),
+    ].map((p) => p.catch((e: unknown) => e));
+    await expect.poll(() => held.length).toBe(2);
+    worker.dropConnections();
+    for (const error of await Promise.all(inFlight)) {
+      expect((error as WorkerUnreachableError).beforeSend).toBe(false);
+    }
+    expect(losses).toEqual([{ address: worker.address, suspects: [version('tA', 'vA')] }]);
   });
 
   it('parses host:port link addresses, IPv6 in brackets', () => {

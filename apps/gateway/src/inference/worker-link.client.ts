@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DomainError, type Logger } from '@maas/app-runtime';
+import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { DomainError, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import {
   type Frame,
   FrameKind,
@@ -14,21 +14,46 @@ import {
   readFrames,
   writeFrame,
 } from '@maas/workers';
+import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerUnreachableError } from './inference-worker.client.js';
+import { type InFlightVersion, lossSuspects } from './worker-loss.js';
 
 const CONNECT_TIMEOUT_MS = 2000;
+/**
+ * Bytes a link may hold in its socket's buffer (not yet taken by the kernel) before further
+ * requests wait in its queue for 'drain'. Well above what a busy event-loop turn writes (the
+ * happy path never queues), and above Node's highWaterMark, so 'drain' is sure to come.
+ */
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Bytes of requests one link queues while its worker does not read; past it 503. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 export interface LinkResponse {
   meta: LinkResponseMeta;
   body: Buffer;
 }
 
+/** A request frame waiting for the socket to drain. */
+interface Queued {
+  id: number;
+  head: Buffer;
+  body: Buffer;
+  bytes: number;
+  /** Timed out while queued: skipped, its body never sent. */
+  dropped: boolean;
+}
+
 interface Pending {
   resolve: (response: LinkResponse) => void;
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
+  /** The version it runs, when the caller said (what a loss of the connection is blamed on). */
+  version?: InFlightVersion;
+  /** Its frame went into the socket: it may have reached the worker. */
+  written: boolean;
+  queued?: Queued;
 }
 
 /** `host:port` (IPv6 hosts in brackets) → connect options. */
@@ -42,24 +67,46 @@ export function parseLinkAddress(address: string): { host: string; port: number 
   return { host, port };
 }
 
+/** What a link reports when its connection is lost with requests written on it. */
+export type LinkLossListener = (address: string, suspects: InFlightVersion[]) => void;
+
+/** What a link tells its client about its connection. */
+interface LinkEvents {
+  /** A connection proved the secret and carries frames. */
+  opened(link: WorkerLink): void;
+  /** The connection is gone, so an address no longer used is forgotten. */
+  closed(link: WorkerLink): void;
+  handshakeFailed(link: WorkerLink, error: LinkHandshakeError): void;
+  lost: LinkLossListener;
+  corrupt(link: WorkerLink, error: Error): void;
+}
+
 /**
  * One persistent connection to one worker's link, carrying any number of requests at once.
- * Connects on first use and again after the connection is lost; a request caught by a lost
- * connection fails with WorkerUnreachableError (the forwarder tries the next worker). A new
- * connection carries frames only after the handshake proved WORKER_SECRET both ways.
+ * Connects on first use and again after the connection is lost. A request that never went out
+ * (not connected, or still queued) fails with WorkerUnreachableError before-send (the forwarder
+ * may try the next worker); one written when the connection is lost fails with it after-send
+ * (never replayed), and the loss is reported with the versions to blame (lossSuspects). Writes
+ * respect backpressure: past WRITE_BUFFER_BYTES buffered, requests wait in a bounded queue for
+ * 'drain', and one whose deadline passes there is dropped unsent. A new connection carries
+ * frames only after the handshake proved WORKER_SECRET both ways.
  */
 class WorkerLink {
   private socket?: Socket;
   private connecting?: Promise<Socket>;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  /** Versions answered on the current connection (lossSuspects). */
+  private answered = new Set<string>();
+  /** Closed by the gateway itself (shutdown) or over a corrupt stream: no loss to blame. */
+  private closing = false;
 
   constructor(
     readonly address: string,
     private readonly secret: string,
-    /** Called once the connection is gone, so an address no longer used is forgotten. */
-    private readonly onClosed: (link: WorkerLink) => void,
-    private readonly onHandshakeFailed: (link: WorkerLink, error: LinkHandshakeError) => void,
+    private readonly events: LinkEvents,
   ) {}
 
   async request(
@@ -67,24 +114,74 @@ class WorkerLink {
     meta: LinkRequestMeta,
     body: Buffer,
     timeoutMs: number,
+    version?: InFlightVersion,
   ): Promise<LinkResponse> {
     const socket = this.socket ?? (await (this.connecting ??= this.connect()));
-    // Lost since (its 'close' has settled everything pending): never wrote this one.
-    if (socket.destroyed) throw new WorkerUnreachableError(this.address, true);
+    // Lost since, or the worker's end already closed (its 'close' settles what is pending):
+    // this one is not written, so another worker may take it.
+    if (socket.destroyed || !socket.writable || socket.readableEnded) {
+      throw new WorkerUnreachableError(this.address, true);
+    }
     const id = (this.nextId = (this.nextId + 1) >>> 0);
+    const head = frameHead(id, kind, meta, body.length);
+    const writeNow = this.queue.length === 0 && socket.writableLength < WRITE_BUFFER_BYTES;
+    const bytes = head.length + body.length;
+    if (!writeNow && this.queuedBytes + bytes > MAX_QUEUED_BYTES) {
+      throw Object.assign(
+        new DomainError('UNAVAILABLE', 'the inference worker is not keeping up; retry shortly'),
+        { retryAfterSeconds: 1 },
+      );
+    }
     const answered = new Promise<LinkResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new DomainError('DEADLINE_EXCEEDED', 'inference worker did not answer in time'));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      const pending: Pending = {
+        resolve,
+        reject,
+        version,
+        written: writeNow,
+        timer: setTimeout(() => this.expire(id), timeoutMs),
+      };
+      this.pending.set(id, pending);
+      if (!writeNow) {
+        pending.queued = { id, head, body, bytes, dropped: false };
+        this.queue.push(pending.queued);
+        this.queuedBytes += bytes;
+        if (this.queue.length === 1) socket.once('drain', () => this.flush(socket));
+      }
     });
-    writeFrame(socket, frameHead(id, kind, meta, body.length), body);
+    if (writeNow) writeFrame(socket, head, body);
     return answered;
   }
 
   close(): void {
+    this.closing = true;
     this.socket?.destroy();
+  }
+
+  private expire(id: number): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    if (pending.queued) {
+      // Past its deadline before it was written: its body is never sent.
+      pending.queued.dropped = true;
+      this.queuedBytes -= pending.queued.bytes;
+    }
+    pending.reject(new DomainError('DEADLINE_EXCEEDED', 'inference worker did not answer in time'));
+  }
+
+  /** Writes queued requests while the socket's buffer has room; waits for 'drain' again. */
+  private flush(socket: Socket): void {
+    if (socket.destroyed || socket !== this.socket) return; // 'close' settled the queue
+    while (this.queue.length > 0 && socket.writableLength < WRITE_BUFFER_BYTES) {
+      const next = this.queue.shift()!;
+      if (next.dropped) continue;
+      this.queuedBytes -= next.bytes;
+      const pending = this.pending.get(next.id)!;
+      pending.queued = undefined;
+      pending.written = true;
+      writeFrame(socket, next.head, next.body);
+    }
+    if (this.queue.length > 0) socket.once('drain', () => this.flush(socket));
   }
 
   private connect(): Promise<Socket> {
@@ -100,12 +197,21 @@ class WorkerLink {
         // No frame either way before it; a failure destroys the socket ('close' rejects below).
         openLinkHandshake(socket, this.secret, (error) => {
           if (error) {
-            this.onHandshakeFailed(this, error);
+            this.events.handshakeFailed(this, error);
             return;
           }
-          readFrames(socket, (frame) => this.settle(frame));
+          readFrames(
+            socket,
+            (frame) => this.settle(frame),
+            (corrupt) => {
+              this.closing = true;
+              this.events.corrupt(this, corrupt);
+            },
+          );
           this.socket = socket;
           this.connecting = undefined;
+          this.answered = new Set();
+          this.events.opened(this);
           resolve(socket);
         });
       });
@@ -118,15 +224,28 @@ class WorkerLink {
           this.connecting = undefined;
           reject(new WorkerUnreachableError(this.address, true));
         }
-        // Requests written on it may or may not have reached the worker.
-        for (const pending of this.pending.values()) {
-          clearTimeout(pending.timer);
-          pending.reject(new WorkerUnreachableError(this.address, false));
-        }
-        this.pending.clear();
-        this.onClosed(this);
+        this.lost();
+        this.events.closed(this);
       });
     });
+  }
+
+  /** The connection is gone: settles everything pending, and reports the loss. */
+  private lost(): void {
+    const inFlight: InFlightVersion[] = [];
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      // A written request may have reached the worker (and may be what stopped it); a queued
+      // one surely did not.
+      pending.reject(new WorkerUnreachableError(this.address, !pending.written));
+      if (pending.written && pending.version) inFlight.push(pending.version);
+    }
+    this.pending.clear();
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (inFlight.length > 0 && !this.closing) {
+      this.events.lost(this.address, lossSuspects(inFlight, this.answered));
+    }
   }
 
   private settle(frame: Frame): void {
@@ -139,6 +258,7 @@ class WorkerLink {
       pending.reject(new WorkerUnreachableError(this.address, true));
       return;
     }
+    if (pending.version) this.answered.add(pending.version.versionId);
     try {
       pending.resolve({ meta: parseMeta<LinkResponseMeta>(frame), body: frame.body });
     } catch (error) {
@@ -155,35 +275,56 @@ class WorkerLink {
 @Injectable()
 export class WorkerLinkClient implements OnModuleDestroy {
   private readonly links = new Map<string, WorkerLink>();
+  private readonly lossListeners: LinkLossListener[] = [];
+  private readonly events: LinkEvents;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
-  ) {}
+    @Optional() @Inject(METRICS_REGISTRY) metrics?: Registry,
+  ) {
+    const connections = new Counter({
+      name: 'maas_gateway_worker_link_connections_total',
+      help: 'Worker link connections opened (handshake passed); a rise without new workers means links are being lost',
+      registers: metrics ? [metrics] : [],
+    });
+    this.events = {
+      opened: () => connections.inc(),
+      closed: (link) => {
+        if (this.links.get(link.address) === link) this.links.delete(link.address);
+      },
+      handshakeFailed: (link, error) =>
+        this.logger.error(
+          { worker: link.address, reason: error.reason, err: error },
+          'worker link handshake failed: is WORKER_SECRET the same on the gateway and workers?',
+        ),
+      lost: (address, suspects) => {
+        for (const listener of this.lossListeners) listener(address, suspects);
+      },
+      corrupt: (link, error) =>
+        this.logger.error({ worker: link.address, err: error }, 'corrupt worker link stream: closed'),
+    };
+  }
 
+  /** Called when a connection is lost with requests written on it (VersionQuarantine). */
+  onLost(listener: LinkLossListener): void {
+    this.lossListeners.push(listener);
+  }
+
+  /** `version`: what the request runs, so that a lost connection can be blamed on it. */
   request(
     address: string,
     call: LinkCall,
     meta: LinkRequestMeta,
     body: Buffer,
+    version?: InFlightVersion,
   ): Promise<LinkResponse> {
     let link = this.links.get(address);
     if (!link) {
-      link = new WorkerLink(
-        address,
-        this.config.WORKER_SECRET,
-        (closed) => {
-          if (this.links.get(address) === closed) this.links.delete(address);
-        },
-        (_link, error) =>
-          this.logger.error(
-            { worker: address, reason: error.reason, err: error },
-            'worker link handshake failed: is WORKER_SECRET the same on the gateway and workers?',
-          ),
-      );
+      link = new WorkerLink(address, this.config.WORKER_SECRET, this.events);
       this.links.set(address, link);
     }
-    return link.request(FrameKind[call], meta, body, this.config.INFERENCE_TIMEOUT_MS);
+    return link.request(FrameKind[call], meta, body, this.config.INFERENCE_TIMEOUT_MS, version);
   }
 
   onModuleDestroy(): void {

@@ -23,6 +23,7 @@ import {
   VersionArtifactsService,
   versionView,
 } from '@maas/model-registry';
+import { MAX_LINK_BODY_BYTES } from '@maas/workers';
 import { z } from 'zod';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { ModelChangeInterceptor } from './model-change.interceptor.js';
@@ -53,7 +54,14 @@ const ServingConfigDto = z
     instanceConcurrency: z.number().int().min(1).max(64).optional(),
     replicas: z.number().int().min(1).max(16).optional(),
     /** Tensor elements one request may carry (the worker's MAX_ELEMENTS_PER_REQUEST else). */
-    maxElementsPerRequest: z.number().int().min(1).max(2 ** 31).optional(),
+    maxElementsPerRequest: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 31)
+      .optional(),
+    /** Bytes one answer may take; lowers the worker's MAX_RESPONSE_BYTES, never raises it. */
+    maxResponseBytes: z.number().int().min(1).max(MAX_LINK_BODY_BYTES).optional(),
   })
   .strict();
 const VersionUpdateDto = z

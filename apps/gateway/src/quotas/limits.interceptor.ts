@@ -7,12 +7,15 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PrismaService } from '@maas/db';
-import type { Observable } from 'rxjs';
+import { finalize, type Observable } from 'rxjs';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { RateLimiterService } from './rate-limiter.service.js';
 import { LimitExceededError, RequestLimits } from './request-limits.service.js';
 import { TenantLimitsService } from './tenant-limits.service.js';
+
+/** Long-lived by design, with a cap of their own (TrainingEventsNotifier). */
+const EVENT_STREAM_ROUTE = /^\/api\/training-jobs\/[^/]+\/events$/;
 
 export function pathOf(url: string): string {
   const query = url.indexOf('?');
@@ -29,6 +32,8 @@ export function pathOf(url: string): string {
  */
 @Injectable()
 export class LimitsInterceptor implements NestInterceptor {
+  private readonly inFlight = new Map<string, number>();
+
   constructor(
     private readonly requestLimits: RequestLimits,
     private readonly limiter: RateLimiterService,
@@ -52,12 +57,41 @@ export class LimitsInterceptor implements NestInterceptor {
       burst: this.config.API_KEY_BURST,
     });
     this.requestLimits.enforce(result, reply);
-    const route = `${request.method} ${pathOf(request.url)}`;
-    if (route === 'POST /api/models') {
-      const limits = await this.tenantLimits.limitsOf(tenantId);
-      await this.checkModels(tenantId, limits.maxModels);
+    const path = pathOf(request.url);
+    // A tenant's requests in flight on this gateway are capped, so that one tenant's burst of
+    // uploads or queries cannot take every database connection (and with them everyone's
+    // latency); past the cap: 429, try again in a second.
+    const release = EVENT_STREAM_ROUTE.test(path) ? () => undefined : this.enter(tenantId);
+    try {
+      if (`${request.method} ${path}` === 'POST /api/models') {
+        const limits = await this.tenantLimits.limitsOf(tenantId);
+        await this.checkModels(tenantId, limits.maxModels);
+      }
+    } catch (error) {
+      release();
+      throw error;
     }
-    return next.handle();
+    return next.handle().pipe(finalize(release));
+  }
+
+  private enter(tenantId: string): () => void {
+    const inFlight = this.inFlight.get(tenantId) ?? 0;
+    if (inFlight >= this.config.MAX_CONCURRENT_API_REQUESTS_PER_TENANT) {
+      throw new LimitExceededError(
+        `the tenant already has ${inFlight} requests in flight on this gateway (limit ${this.config.MAX_CONCURRENT_API_REQUESTS_PER_TENANT})`,
+        'concurrent-requests-exceeded',
+        1,
+      );
+    }
+    this.inFlight.set(tenantId, inFlight + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.inFlight.get(tenantId) ?? 1) - 1;
+      if (left === 0) this.inFlight.delete(tenantId);
+      else this.inFlight.set(tenantId, left);
+    };
   }
 
   private async checkModels(tenantId: string, maxModels: number): Promise<void> {

@@ -16,7 +16,12 @@ export class TenantLimitsService {
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     invalidation: CacheInvalidationService,
   ) {
-    this.cache = new TtlCache(config.API_KEY_CACHE_MS);
+    // Served stale (refreshed in the background) for up to 5 minutes: a busy or unreachable
+    // PostgreSQL does not stall inference for limits that were known a moment before.
+    this.cache = new TtlCache(config.API_KEY_CACHE_MS, {
+      staleMs: 5 * 60_000,
+      isDefinitive: (error) => (error as { code?: string }).code === 'NOT_FOUND',
+    });
     invalidation.onInvalidate((event) => {
       if (event.kind === 'tenant') this.cache.delete(event.tenantId);
     });

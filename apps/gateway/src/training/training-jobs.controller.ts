@@ -85,10 +85,12 @@ export class TrainingJobsController {
     @Headers('last-event-id') lastEventId: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.jobs.find(tenantId, id); // 404 as problem+json before the stream starts
-    const after = lastEventId && /^\d{1,18}$/.test(lastEventId) ? BigInt(lastEventId) : 0n;
-    const release = this.notifier.openStream(tenantId); // 429 before the stream starts
+    // 429 before anything else (no database work for streams over the cap), then 404 as
+    // problem+json, both before the stream starts.
+    const release = this.notifier.openStream(tenantId);
     try {
+      await this.jobs.find(tenantId, id);
+      const after = lastEventId && /^\d{1,18}$/.test(lastEventId) ? BigInt(lastEventId) : 0n;
       reply.hijack();
       await streamTrainingEvents(this.jobs, this.notifier, tenantId, id, reply.raw, after);
     } finally {

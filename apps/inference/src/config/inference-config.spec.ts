@@ -20,6 +20,14 @@ describe('inference config', () => {
     expect(loadConfig(inferenceConfigSchema, { OPS_PORT: '0', LINK_PORT: '0' }).OPS_PORT).toBe(0);
   });
 
+  it('caps answers at 64 MiB by default, and never past what a link frame carries', () => {
+    expect(loadConfig(inferenceConfigSchema, {}).MAX_RESPONSE_BYTES).toBe(64 * 1024 * 1024);
+    expect(variables({ MAX_RESPONSE_BYTES: String(256 * 1024 * 1024) })).toEqual([
+      'MAX_RESPONSE_BYTES',
+    ]);
+    expect(variables({ MAX_RESPONSE_BYTES: '0' })).toEqual(['MAX_RESPONSE_BYTES']);
+  });
+
   it('keeps the ops port apart from the serving ports', () => {
     expect(variables({ OPS_PORT: '8080' })).toEqual(['OPS_PORT']);
     expect(variables({ OPS_PORT: '9000', LINK_PORT: '9000' })).toEqual(['OPS_PORT']);

@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { env, requireProductionSecrets, sharedConfigShape, workerSecret } from '@maas/config';
+import { MAX_LINK_BODY_BYTES } from '@maas/workers';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -56,6 +57,20 @@ export const inferenceConfigSchema = z
      */
     ORT_ALLOW_SPINNING: env.boolean(false),
     MAX_REQUEST_BYTES: env.positiveInt(64 * MiB),
+    /**
+     * Bytes one answer may take (a version's serving_config.maxResponseBytes may lower it): a
+     * model whose outputs are larger fails that request alone (422), checked before the answer
+     * is encoded. At most what a worker link frame carries, so no answer can break the link.
+     */
+    MAX_RESPONSE_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(
+        MAX_LINK_BODY_BYTES,
+        `must be at most ${MAX_LINK_BODY_BYTES} (what a link frame carries)`,
+      )
+      .default(64 * MiB),
     /**
      * Tensor elements one request may carry, all inputs together (a version's
      * serving_config.maxElementsPerRequest overrides it); checked from the shapes before any

@@ -14,6 +14,7 @@ export class InferenceMetrics {
   readonly computeSeconds: Histogram;
   readonly inFlight: Gauge;
   readonly shed: Counter<'reason'>;
+  readonly answersTooLarge: Counter;
   readonly cacheBytes: Gauge;
   readonly cacheModels: Gauge;
   readonly cacheLoads: Counter<'result'>;
@@ -71,6 +72,11 @@ export class InferenceMetrics {
       name: 'maas_inference_shed_total',
       help: 'Requests refused: queue full (429) or past their deadline (504)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.answersTooLarge = new Counter({
+      name: 'maas_inference_answers_too_large_total',
+      help: "Requests failed (422) because the model's answer was larger than MAX_RESPONSE_BYTES (or the version's maxResponseBytes)",
       registers,
     });
     this.cacheBytes = new Gauge({

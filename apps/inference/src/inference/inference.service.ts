@@ -7,6 +7,7 @@ import {
   decodePredictRequest,
   encodeInferResponse,
   encodePredictResponse,
+  isBinaryOutput,
   type Tensor,
   type TensorSpec,
 } from '@maas/tensors';
@@ -17,6 +18,7 @@ import {
   type ServingConfig,
 } from '../models/model-cache.service.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
+import { AnswerTooLargeError, answerBytesAtLeast } from './answer-size.js';
 import { type BatchResult, rowsOf } from './batcher.js';
 import { InferenceMetrics } from './inference.metrics.js';
 
@@ -52,6 +54,26 @@ export class InferenceService {
       : this.config.MAX_ELEMENTS_PER_REQUEST;
   }
 
+  /**
+   * The most bytes one answer of `version` may take: MAX_RESPONSE_BYTES, or less when its
+   * serving_config.maxResponseBytes says so (a tenant may lower the cap, never raise it).
+   */
+  private maxResponseBytes(version: ModelVersion): number {
+    const override = (version.servingConfig as { maxResponseBytes?: unknown } | null)
+      ?.maxResponseBytes;
+    const limit = this.config.MAX_RESPONSE_BYTES;
+    return typeof override === 'number' && Number.isSafeInteger(override) && override > 0
+      ? Math.min(override, limit)
+      : limit;
+  }
+
+  /** Fails this request alone when its answer is (or surely will be) past the limit. */
+  private assertAnswerFits(bytes: number, limit: number): void {
+    if (bytes <= limit) return;
+    this.metrics.answersTooLarge.inc();
+    throw new AnswerTooLargeError(bytes, limit);
+  }
+
   async infer(
     tenantId: string,
     modelName: string,
@@ -81,6 +103,11 @@ export class InferenceService {
         }
       }
       const result = await this.run(loaded, request.inputs, outputNames);
+      const limit = this.maxResponseBytes(version);
+      this.assertAnswerFits(
+        answerBytesAtLeast(result.outputs, (name) => isBinaryOutput(request.binaryOutputs, name)),
+        limit,
+      );
       const encoded = encodeInferResponse(
         {
           modelName: model.name,
@@ -91,6 +118,7 @@ export class InferenceService {
         },
         { binaryOutputs: request.binaryOutputs },
       );
+      this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
   }
@@ -102,13 +130,20 @@ export class InferenceService {
     body: Buffer,
   ): Promise<ServedResponse> {
     const { version } = await this.versions.find(tenantId, modelName, versionNumber);
+    // Decoded against the version row's signature, before the model is loaded for it.
+    const request = decodePredictRequest(body, version.inputs as unknown as TensorSpec[], {
+      maxElements: this.maxElements(version),
+    });
     return this.withModel(version, async (loaded) => {
-      const request = decodePredictRequest(body, loaded.inputs, {
-        maxElements: this.maxElements(version),
-      });
       const outputNames = loaded.outputs.map((o) => o.name);
       const result = await this.run(loaded, request.inputs, outputNames);
+      const limit = this.maxResponseBytes(version);
+      this.assertAnswerFits(
+        answerBytesAtLeast(result.outputs, () => false),
+        limit,
+      );
       const encoded = encodePredictResponse(result.outputs, request.format);
+      this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
   }

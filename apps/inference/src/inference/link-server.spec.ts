@@ -8,6 +8,7 @@ import {
   LINK_MAGIC,
   LINK_NONCE_BYTES,
   type LinkRequestMeta,
+  MAX_LINK_BODY_BYTES,
   type LinkResponseMeta,
   linkProof,
   openLinkHandshake,
@@ -124,6 +125,30 @@ describe('WorkerLinkServer', () => {
     expect(JSON.parse(missing.body.toString())).toEqual({ error: "model 'missing' not found" });
     expect(parseMeta<LinkResponseMeta>(await client.answer(3)).status).toBe(400);
     expect(parseMeta<LinkResponseMeta>(await client.answer(4)).status).toBe(400);
+    client.socket.destroy();
+  });
+
+  it('fails an answer too large for a frame alone (422), and the connection carries on', async () => {
+    const server = await startServer(
+      fakeInference(async (model) => ({
+        // Past what a frame may carry: written, the gateway would have to drop the connection.
+        body: model === 'huge' ? Buffer.allocUnsafe(MAX_LINK_BODY_BYTES + 1) : Buffer.from('ok'),
+        contentType: 'application/octet-stream',
+        rows: 1,
+        batchRows: 1,
+      })),
+    );
+    servers.push(server);
+    const client = await gateway(server.port);
+    client.send(1, request('huge'));
+    client.send(2, request('small'));
+    const refused = await client.answer(1);
+    expect(parseMeta<LinkResponseMeta>(refused).status).toBe(422);
+    expect(JSON.parse(refused.body.toString()).error).toMatch(/the model's answer .* is larger than/);
+    expect((await client.answer(2)).body.toString()).toBe('ok');
+    client.send(3, request('small'));
+    expect((await client.answer(3)).body.toString()).toBe('ok');
+    expect(client.socket.destroyed).toBe(false);
     client.socket.destroy();
   });
 

@@ -10,15 +10,23 @@ import {
   type LinkCall,
   type LinkRequestMeta,
   type LinkResponseMeta,
+  MAX_LINK_BODY_BYTES,
   parseMeta,
   readFrames,
   writeFrame,
 } from '@maas/workers';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { INFERENCE_LOGGER } from '../models/model-cache.service.js';
+import { AnswerTooLargeError } from './answer-size.js';
 import { headerLengthOf } from './inference-routes.js';
 import { InferenceMetrics } from './inference.metrics.js';
 import { InferenceService, type ServedResponse } from './inference.service.js';
+
+/**
+ * Answers buffered for a gateway beyond this stop the worker reading that connection's requests
+ * until they drain: a gateway that does not read its answers gets no more work taken on for it.
+ */
+const PAUSE_READING_BYTES = 64 * 1024 * 1024;
 
 function requestOf(frame: Frame): LinkRequestMeta {
   const meta = parseMeta<LinkRequestMeta>(frame);
@@ -133,6 +141,10 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
     const context: { request?: LinkRequestMeta } = {};
     void this.answer(call, frame, context).then(({ meta, body }) => {
       writeFrame(socket, frameHead(frame.id, FrameKind.response, meta, body.length), body);
+      if (socket.writableLength > PAUSE_READING_BYTES && !socket.isPaused()) {
+        socket.pause();
+        socket.once('drain', () => socket.resume());
+      }
       const ms = performance.now() - started;
       const label = call ?? 'unknown';
       this.metrics.linkRequests.inc({ call: label, status: String(meta.status) });
@@ -175,6 +187,11 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
               request.version,
               frame.body,
             );
+      // MAX_RESPONSE_BYTES stops larger answers first; this one is never allowed to make a
+      // frame the gateway must refuse, which would drop every request on the connection.
+      if (served.body.length > MAX_LINK_BODY_BYTES) {
+        throw new AnswerTooLargeError(served.body.length, MAX_LINK_BODY_BYTES);
+      }
       return {
         meta: {
           status: 200,

@@ -212,7 +212,11 @@ export class ModelMemoryBudget {
       do {
         this.pumpAgain = false;
         let granted = true;
-        while (granted && this.waiters.length > 0 && this.active.size < this.limits.maxConcurrentLoads) {
+        while (
+          granted &&
+          this.waiters.length > 0 &&
+          this.active.size < this.limits.maxConcurrentLoads
+        ) {
           granted = false;
           for (const waiter of this.grantOrder()) {
             if (this.tryGrant(waiter)) {
@@ -233,8 +237,7 @@ export class ModelMemoryBudget {
     const running = new Map<string, number>();
     for (const r of this.active) running.set(r.tenantId, (running.get(r.tenantId) ?? 0) + 1);
     return [...this.waiters].sort(
-      (a, b) =>
-        (running.get(a.tenantId) ?? 0) - (running.get(b.tenantId) ?? 0) || a.seq - b.seq,
+      (a, b) => (running.get(a.tenantId) ?? 0) - (running.get(b.tenantId) ?? 0) || a.seq - b.seq,
     );
   }
 

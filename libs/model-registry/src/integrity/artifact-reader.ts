@@ -26,7 +26,9 @@ export class ArtifactUnavailableError extends Error {
     readonly artifactKey: string,
     override readonly cause: unknown,
   ) {
-    super(`artifact ${artifactKey} could not be read: ${(cause as Error)?.message ?? String(cause)}`);
+    super(
+      `artifact ${artifactKey} could not be read: ${(cause as Error)?.message ?? String(cause)}`,
+    );
     this.name = 'ArtifactUnavailableError';
   }
 }

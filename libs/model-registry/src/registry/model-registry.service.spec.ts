@@ -19,7 +19,11 @@ import { S3ObjectStore } from '../storage/s3-object-store.js';
 import { PayloadTooLargeError } from '../storage/storage-errors.js';
 import { tenantPrefix } from '../storage/storage-keys.js';
 import { InvalidModelError } from '../validation/validation-errors.js';
-import { ModelRegistryService } from './model-registry.service.js';
+import {
+  ModelRegistryService,
+  pickServableVersion,
+  type VersionSelector,
+} from './model-registry.service.js';
 import { RegistryError } from './registry.errors.js';
 
 const MiB = 1024 * 1024;
@@ -330,6 +334,66 @@ describe('tenant limits, master key rotation', () => {
     await registry.deleteLabel(tenantId, 'canary', 'production');
     expect((await registry.resolveVersion(tenantId, 'canary', {})).version.number).toBe(3);
   }, 90_000);
+
+  it('quarantines a version: resolved as before but never served, until superseded or released', async () => {
+    const upload = (name: string, body: Buffer) =>
+      registry.uploadVersion(tenantId, name, {
+        format: 'onnx',
+        body,
+        maxBytes: 64 * MiB,
+        createdBy: 'user:1',
+      });
+    await registry.createModel(tenantId, { name: 'crasher' });
+    const v1 = await upload('crasher', gemm());
+    const v2 = await upload('crasher', gemm([1, 1, 1]));
+    await registry.setLabel(tenantId, 'crasher', 'production', { '1': 50, '2': 50 });
+    const served = async (selector: VersionSelector) => {
+      try {
+        return pickServableVersion(
+          await registry.resolveCandidates(tenantId, 'crasher', selector),
+        ).version.number;
+      } catch (error) {
+        return error as RegistryError;
+      }
+    };
+    const reason = 'its requests stopped workers 3 times within 10 minutes; ask an admin';
+    const storedBefore = await registry.storageUsed(tenantId);
+    expect(await registry.quarantineVersion(tenantId, v1.id, reason)).toBe(true);
+    expect(await registry.quarantineVersion(tenantId, v1.id, 'again')).toBe(false);
+    expect(await registry.getVersion(tenantId, 'crasher', 1)).toMatchObject({
+      status: 'quarantined',
+      statusReason: reason,
+    });
+    expect(await registry.storageUsed(tenantId)).toBe(storedBefore); // its bytes still count
+    // The split drops it while the label has a ready target.
+    for (let i = 0; i < 20; i++) expect(await served({})).toBe(2);
+    const named = await served({ version: 1 });
+    expect(named).toMatchObject({ code: 'UNAVAILABLE' });
+    expect((named as Error).message).toBe(
+      `version 1 of model 'crasher' is quarantined: ${reason}`,
+    );
+    // Nothing ready left behind the label: its requests answer the reason, not another version.
+    await registry.quarantineVersion(tenantId, v2.id, reason);
+    expect(await served({})).toMatchObject({ code: 'UNAVAILABLE' });
+    await registry.deleteLabel(tenantId, 'crasher', 'production');
+    expect(await served({})).toMatchObject({ code: 'UNAVAILABLE' }); // the newest, quarantined
+    expect(
+      await failure(registry.setLabel(tenantId, 'crasher', 'production', { '1': 1 })),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // A new version serves by default; the quarantined ones still answer their reason.
+    await upload('crasher', gemm([2, 2, 2]));
+    expect(await served({})).toBe(3);
+    expect(await served({ version: 2 })).toMatchObject({ code: 'UNAVAILABLE' });
+    // Released by an admin: ready again; releasing a ready version changes nothing.
+    const released = await registry.releaseQuarantine(tenantId, 'crasher', 2);
+    expect(released).toMatchObject({ status: 'ready', statusReason: null });
+    expect(await served({ version: 2 })).toBe(2);
+    expect((await registry.releaseQuarantine(tenantId, 'crasher', 2)).status).toBe('ready');
+    await registry.deleteVersion(tenantId, 'crasher', 3);
+    expect(await failure(registry.releaseQuarantine(tenantId, 'crasher', 3))).toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
+  }, 60_000);
 
   it('sweeps what a crash left behind: stuck uploads, leftover bytes, deleted models', async () => {
     const upload = (name: string, bias: number[]) =>

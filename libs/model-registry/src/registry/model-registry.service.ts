@@ -21,7 +21,12 @@ import {
   ValidationSandbox,
   type ValidationSandboxOptions,
 } from '../validation/validation-sandbox.js';
-import { modelNotFound, RegistryError, versionNotFound } from './registry.errors.js';
+import {
+  modelNotFound,
+  RegistryError,
+  versionNotFound,
+  versionQuarantined,
+} from './registry.errors.js';
 import { UploadScratch, writeFully } from './upload-scratch.js';
 import { UploadSlots } from './upload-slots.js';
 
@@ -74,6 +79,15 @@ export function pickVersion(candidates: VersionCandidates): ResolvedVersion {
   return { model: candidates.model, version: pickWeighted(candidates.targets).version };
 }
 
+/** pickVersion for serving: a quarantined version answers 503 with its reason. */
+export function pickServableVersion(candidates: VersionCandidates): ResolvedVersion {
+  const resolved = pickVersion(candidates);
+  if (resolved.version.status === 'quarantined') {
+    throw versionQuarantined(resolved.model.name, resolved.version);
+  }
+  return resolved;
+}
+
 export interface ServingConfig {
   maxBatchSize?: number;
   maxQueueDelayMs?: number;
@@ -85,6 +99,8 @@ export interface ServingConfig {
   replicas?: number;
   /** Tensor elements one request may carry (default: the worker's MAX_ELEMENTS_PER_REQUEST). */
   maxElementsPerRequest?: number;
+  /** Bytes one answer may take; lowers the worker's MAX_RESPONSE_BYTES, never raises it. */
+  maxResponseBytes?: number;
 }
 
 /** A label's targets: version number → weight (one entry: a plain label). */
@@ -106,7 +122,10 @@ function assertPossibleModelName(name: string): void {
 }
 const LABEL_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 // Versions whose bytes are (or may still be) in storage count against the storage quota.
-const STORED_STATUSES = ['uploading', 'validating', 'ready', 'corrupt'] as const;
+const STORED_STATUSES = ['uploading', 'validating', 'ready', 'corrupt', 'quarantined'] as const;
+// Versions a request may resolve to; a quarantined one then answers 503 (pickServableVersion)
+// instead of the request silently moving to another version.
+const RESOLVABLE_STATUSES = ['ready', 'quarantined'] as const;
 
 /**
  * The record of what each tenant can serve. Every method that takes the tenant id first
@@ -583,7 +602,9 @@ export class ModelRegistryService {
   /**
    * Which version serves a request: the explicit one, else the label's (weighted when it
    * splits traffic), else label `production`, else the newest ready version. An explicit
-   * version that failed its integrity check answers 503.
+   * version that failed its integrity check answers 503. A quarantined version is resolved
+   * like a ready one (a label's split skips it while it has a ready target): serving code
+   * draws with pickServableVersion, which answers its reason with 503.
    */
   async resolveVersion(
     tenantId: string,
@@ -612,7 +633,7 @@ export class ModelRegistryService {
         where: { number: selector.version, model: live },
         include: { model: true },
       });
-      if (found?.status === 'ready') {
+      if (found?.status === 'ready' || found?.status === 'quarantined') {
         const { model, ...version } = found;
         return { model, targets: [{ version, weight: 1 }] };
       }
@@ -631,8 +652,12 @@ export class ModelRegistryService {
       where: { name: labelName, model: live },
       include: { model: true, targets: { include: { version: true } } },
     });
-    const targets =
-      label?.targets.filter((t) => t.version.status === 'ready' && t.weight > 0) ?? [];
+    const weighted = label?.targets.filter((t) => t.weight > 0) ?? [];
+    const ready = weighted.filter((t) => t.version.status === 'ready');
+    // A quarantined target drops out of a split; a label left with none answers its reason.
+    const targets = ready.length
+      ? ready
+      : weighted.filter((t) => t.version.status === 'quarantined');
     if (label && targets.length > 0) {
       return {
         model: label.model,
@@ -649,11 +674,43 @@ export class ModelRegistryService {
       );
     }
     const newest = await db.modelVersion.findFirst({
-      where: { modelId: model.id, status: 'ready' },
+      where: { modelId: model.id, status: { in: [...RESOLVABLE_STATUSES] } },
       orderBy: { number: 'desc' },
     });
     if (!newest) throw new RegistryError('NOT_FOUND', `model '${name}' has no ready version`);
     return { model, targets: [{ version: newest, weight: 1 }] };
+  }
+
+  /**
+   * Stops serving a ready version whose requests were in flight on workers that stopped too
+   * often (the gateway counts those stops). True when this call quarantined it.
+   */
+  async quarantineVersion(tenantId: string, versionId: string, reason: string): Promise<boolean> {
+    const { count } = await this.db(tenantId).modelVersion.updateMany({
+      where: { id: versionId, status: 'ready' },
+      data: { status: 'quarantined', statusReason: reason },
+    });
+    return count === 1;
+  }
+
+  /**
+   * Serves a quarantined version again (an admin's decision). A ready version is left as it is;
+   * any other state is refused (409): releasing never revives a failed or deleted version.
+   */
+  async releaseQuarantine(tenantId: string, name: string, number: number): Promise<ModelVersion> {
+    const version = await this.getVersion(tenantId, name, number);
+    if (version.status === 'ready') return version;
+    if (version.status !== 'quarantined') {
+      throw new RegistryError(
+        'ALREADY_EXISTS',
+        `version ${number} of model '${name}' is ${version.status}; only a quarantined version can be released`,
+      );
+    }
+    await this.db(tenantId).modelVersion.updateMany({
+      where: { id: version.id, status: 'quarantined' },
+      data: { status: 'ready', statusReason: null },
+    });
+    return this.getVersion(tenantId, name, number);
   }
 
   /** Ready versions of a model, oldest first (for protocol metadata). */

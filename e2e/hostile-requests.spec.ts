@@ -16,7 +16,7 @@ const FLUSH_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A tenant's request can neither poison what other tenants share nor cost more than it sent. */
-describe('a hostile tenant through the gateway', () => {
+describe('hostile requests through the gateway: decode bombs, poisoned names, canary splits', () => {
   let platform: TestPlatform;
   let api: Api;
   let key: string;

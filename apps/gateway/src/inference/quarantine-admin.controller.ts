@@ -1,0 +1,40 @@
+import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ModelRegistryService, versionView } from '@maas/model-registry';
+import { AdminGuard } from '../auth/guards.js';
+import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
+import { parseVersionNumber } from '../models/models.controller.js';
+import { TenantsService } from '../tenants/tenants.service.js';
+import { VersionQuarantine } from './version-quarantine.service.js';
+
+/**
+ * `POST /api/admin/tenants/{id}/models/{name}/versions/{version}/unquarantine`: an admin puts a
+ * quarantined version back into service (it answers at once on every gateway) and its count of
+ * worker losses starts from zero. A ready version is answered as it is; one in any other state
+ * is refused (409).
+ */
+@Controller('api/admin/tenants')
+@UseGuards(AdminGuard)
+export class QuarantineAdminController {
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly registry: ModelRegistryService,
+    private readonly quarantine: VersionQuarantine,
+    private readonly invalidation: CacheInvalidationService,
+  ) {}
+
+  @Post(':id/models/:name/versions/:version/unquarantine')
+  @HttpCode(200)
+  async release(
+    @Param('id') id: string,
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ) {
+    const tenant = await this.tenants.get(id);
+    const number = parseVersionNumber(version);
+    const model = await this.registry.getModel(tenant.id, name);
+    const released = await this.registry.releaseQuarantine(tenant.id, name, number);
+    await this.quarantine.forget(released.id);
+    await this.invalidation.publish({ kind: 'model', tenantId: tenant.id, model: model.name });
+    return versionView(model, released);
+  }
+}

@@ -1,0 +1,273 @@
+import {
+  buildGemmModel,
+  buildModel,
+  encodeModel,
+  node,
+  TensorDataType,
+  tensorProto,
+  valueInfo,
+} from '@maas/onnx';
+import { AppProcess, freePort, startTestPlatform, type TestPlatform } from '@maas/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Api, apiFor, createTenant, metricValue, uploadModel } from './serving-helpers.js';
+
+/** INT64 `size` [1] → FP32 `out` [size]: a tiny request asks for as large an output as it likes. */
+function buildFloodModel(): Uint8Array {
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes: [node('Expand', ['one', 'size'], ['out'])],
+        initializers: [tensorProto('one', TensorDataType.FLOAT, [1], [1])],
+        inputs: [valueInfo('size', TensorDataType.INT64, [1])],
+        outputs: [valueInfo('out', TensorDataType.FLOAT, ['n'])],
+      },
+    }),
+  );
+}
+
+/**
+ * INT64 `size` [2] → a size[0] × size[1] matrix multiplied by itself four times, summed to
+ * `out` [1, 1]: [3000, 3000] keeps a worker busy for seconds (its warm-up, [0, 0], is instant).
+ */
+function buildSlowModel(): Uint8Array {
+  const nodes = [node('Expand', ['scale', 'size'], ['m0'])];
+  for (let i = 1; i <= 4; i++) nodes.push(node('MatMul', [`m${i - 1}`, 'm0'], [`m${i}`]));
+  nodes.push(node('ReduceSum', ['m4'], ['out']));
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes,
+        initializers: [tensorProto('scale', TensorDataType.FLOAT, [1], [1e-3])],
+        inputs: [valueInfo('size', TensorDataType.INT64, [2])],
+        outputs: [valueInfo('out', TensorDataType.FLOAT, [1, 1])],
+      },
+    }),
+  );
+}
+
+const LOSSES_TO_QUARANTINE = 2;
+const ANSWER_CAP = 64 * 1024 * 1024;
+
+/**
+ * One tenant's answers, crashes and slow workers cannot hurt other tenants' in-flight requests:
+ * a real gateway and two real workers; tenant B keeps sending requests while tenant A's models
+ * misbehave.
+ */
+describe('hostile answers: huge outputs and workers stopped mid-request', () => {
+  let platform: TestPlatform;
+  let second: AppProcess;
+  let api: Api;
+  let adminToken: string;
+  let db: pg.Client;
+  const a = { tenantId: '', key: '' };
+  const b = { tenantId: '', key: '' };
+
+  const infer = async (key: string, model: string, input: object, extra: object = {}) => {
+    const response = await api(`/v2/models/${model}/infer`, {
+      method: 'POST',
+      headers: { 'x-api-key': key },
+      json: { inputs: [input], ...extra },
+    });
+    return { status: response.status, body: (await response.json()) as { error?: string } };
+  };
+  const steadyRequest = () =>
+    infer(b.key, 'steady', { name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] });
+  const workers = () => [platform.inference, second];
+
+  /** Tenant B's traffic: two loops of requests, each status kept, until stopped. */
+  function steadyTraffic() {
+    const statuses: number[] = [];
+    let running = true;
+    const loops = [0, 1].map(async () => {
+      while (running) {
+        statuses.push((await steadyRequest().catch(() => ({ status: -1 }))).status);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+    return {
+      statuses,
+      stop: async () => {
+        running = false;
+        await Promise.all(loops);
+        return statuses;
+      },
+    };
+  }
+
+  const liveWorkers = async () => {
+    const response = await api('/api/admin/workers', {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    return ((await response.json()) as { items: unknown[] }).items.length;
+  };
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({
+      env: {
+        inference: { ORT_INTRA_OP_THREADS: '1', WORKER_HEARTBEAT_MS: '300' },
+        gateway: { QUARANTINE_AFTER_LOSSES: String(LOSSES_TO_QUARANTINE) },
+      },
+    });
+    second = new AppProcess('inference', await freePort(), { ...platform.inference.env });
+    await second.start();
+    api = apiFor(platform.gateway.url);
+    let created = await createTenant(platform, 'answers-a');
+    Object.assign(a, created);
+    adminToken = created.adminToken;
+    created = await createTenant(platform, 'answers-b');
+    Object.assign(b, created);
+    for (const tenant of [a, b]) {
+      const response = await api(`/api/admin/tenants/${tenant.tenantId}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${adminToken}` },
+        json: { plan: 'enterprise' }, // B's steady traffic stays under its rate limit
+      });
+      expect(response.status).toBe(200);
+    }
+    await uploadModel(api, b.key, 'steady', buildGemmModel({ weights: [[1], [1]], bias: [0] }));
+    await uploadModel(api, a.key, 'flood', buildFloodModel());
+    await uploadModel(api, a.key, 'crash', buildSlowModel());
+    db = new pg.Client({ connectionString: platform.database.url });
+    await db.connect();
+    // Both workers registered (expect.poll is for tests only).
+    for (let waited = 0; (await liveWorkers()) !== 2; waited += 100) {
+      if (waited > 15_000) throw new Error('the second worker never registered');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await steadyRequest()).status).toBe(200);
+  }, 180_000);
+
+  afterAll(async () => {
+    await second?.stop('SIGKILL');
+    await db?.end();
+    await platform?.stop();
+  });
+
+  it("answers a tiny request for a huge output with a clear 422, and B's requests on the same links never fail", async () => {
+    const small = { name: 'size', datatype: 'INT64', shape: [1], data: [3] };
+    // Loaded, and its worker's link open, before it misbehaves.
+    expect((await infer(a.key, 'flood', small)).status).toBe(200);
+    const connections = () =>
+      metricValue(platform.gateway.url, 'maas_gateway_worker_link_connections_total');
+    const before = await connections();
+    expect(before).toBeGreaterThan(0);
+    const traffic = steadyTraffic();
+    await expect.poll(() => traffic.statuses.length).toBeGreaterThan(10);
+    // 100M FP32 elements as binary data: a 400 MB answer, past the link's 256 MiB frame limit
+    // (a frame that large would make the gateway drop the connection and all on it).
+    const flood = await infer(
+      a.key,
+      'flood',
+      { name: 'size', datatype: 'INT64', shape: [1], data: [100_000_000] },
+      { parameters: { binary_data_output: true } },
+    );
+    const seenDuring = traffic.statuses.length;
+    await expect.poll(() => traffic.statuses.length).toBeGreaterThan(seenDuring + 10);
+    const statuses = await traffic.stop();
+
+    expect(flood.status).toBe(422);
+    expect(flood.body.error).toMatch(
+      new RegExp(`^the model's answer \\(at least \\d+ bytes\\) is larger than ${ANSWER_CAP} bytes`),
+    );
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    // Refused once, on the worker that ran it: not replayed anywhere else.
+    const refused = await Promise.all(
+      workers().map((w) => metricValue(w.opsUrl, 'maas_inference_answers_too_large_total')),
+    );
+    expect(refused.reduce((x, y) => x + y, 0)).toBe(1);
+    // The same connections carried everything: none was torn down and opened again.
+    expect(await connections()).toBe(before);
+    // A smaller answer of the same model is served as usual.
+    expect((await infer(a.key, 'flood', small)).status).toBe(200);
+    // A version may lower the cap for itself.
+    const patched = await api('/api/models/flood/versions/1', {
+      method: 'PATCH',
+      headers: { 'x-api-key': a.key },
+      json: { servingConfig: { maxResponseBytes: 1000 } },
+    });
+    expect(patched.status).toBe(200);
+    const thousand = { name: 'size', datatype: 'INT64', shape: [1], data: [1000] };
+    await expect
+      .poll(async () => (await infer(a.key, 'flood', thousand)).body.error, { timeout: 10_000 })
+      .toMatch(/is larger than 1000 bytes/);
+  });
+
+  it('never replays a request that stopped its worker, quarantines the version after N stops, and an admin releases it', async () => {
+    const crashVersionId = (
+      await db.query<{ id: string }>(
+        `SELECT v.id FROM model_versions v JOIN models m ON m.id = v.model_id
+          WHERE m.name = 'crash' AND v.number = 1`,
+      )
+    ).rows[0]!.id;
+    const loadedHere = (worker: AppProcess, from: number) =>
+      worker.output
+        .slice(from)
+        .join('')
+        .split('\n')
+        .some((line) => line.includes('"model version loaded"') && line.includes(crashVersionId));
+    const slowRequest = { name: 'size', datatype: 'INT64', shape: [2], data: [3000, 3000] };
+    const quickRequest = { name: 'size', datatype: 'INT64', shape: [2], data: [2, 2] };
+    const traffic = steadyTraffic();
+
+    for (let round = 1; round <= LOSSES_TO_QUARANTINE; round++) {
+      const marks = workers().map((w) => w.output.length);
+      const pending = infer(a.key, 'crash', slowRequest);
+      // The worker that loaded the version holds the request: it is running there now.
+      await expect
+        .poll(() => workers().findIndex((w, i) => loadedHere(w, marks[i]!)), { timeout: 20_000 })
+        .toBeGreaterThanOrEqual(0);
+      const victimIndex = workers().findIndex((w, i) => loadedHere(w, marks[i]!));
+      const victim = workers()[victimIndex]!;
+      const survivor = workers()[1 - victimIndex]!;
+      await victim.stop('SIGKILL');
+
+      const lost = await pending;
+      expect(lost.status).toBe(502);
+      expect(lost.body.error).toMatch(/stopped while it held this request.*not retried/);
+      // Not replayed: the other worker never loaded the version, let alone ran it.
+      expect(loadedHere(survivor, marks[1 - victimIndex]!)).toBe(false);
+      await victim.start();
+      await expect.poll(liveWorkers, { timeout: 15_000 }).toBe(2);
+    }
+
+    // Quarantined on every gateway: 503 with the reason, whichever way it is named.
+    await expect
+      .poll(async () => (await infer(a.key, 'crash', quickRequest)).status, { timeout: 10_000 })
+      .toBe(503);
+    const refused = await infer(a.key, 'crash', quickRequest);
+    expect(refused.body.error).toBe(
+      `version 1 of model 'crash' is quarantined: its requests stopped workers ${LOSSES_TO_QUARANTINE} times within 10 minutes; upload a new version or ask an admin`,
+    );
+    const version = await api('/api/models/crash/versions/1', { headers: { 'x-api-key': a.key } });
+    expect(await version.json()).toMatchObject({
+      status: 'quarantined',
+      statusReason: expect.stringMatching(/its requests stopped workers/),
+    });
+    expect(
+      await metricValue(platform.gateway.url, 'maas_gateway_version_quarantines_total'),
+    ).toBe(1);
+    const statuses = await traffic.stop();
+    // B's version was never blamed; B lost at most the requests in flight on a stopped worker.
+    const steady = await api('/api/models/steady/versions/1', { headers: { 'x-api-key': b.key } });
+    expect(((await steady.json()) as { status: string }).status).toBe('ready');
+    expect(statuses.filter((s) => s !== 200 && s !== 502)).toEqual([]);
+    expect(statuses.filter((s) => s === 502).length).toBeLessThanOrEqual(
+      2 * LOSSES_TO_QUARANTINE,
+    );
+    expect(statuses.slice(-5)).toEqual([200, 200, 200, 200, 200]);
+
+    // Only an admin releases it (a tenant cannot reach the route).
+    const path = `/api/admin/tenants/${a.tenantId}/models/crash/versions/1/unquarantine`;
+    expect((await api(path, { method: 'POST', headers: { 'x-api-key': a.key } })).status).toBe(
+      401,
+    );
+    const released = await api(path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(released.status).toBe(200);
+    expect(await released.json()).toMatchObject({ status: 'ready', statusReason: null });
+    expect((await infer(a.key, 'crash', quickRequest)).status).toBe(200);
+  }, 180_000);
+});

@@ -1,0 +1,322 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  TensorDataType,
+  buildGemmModel,
+  buildModel,
+  encodeModel,
+  node,
+  valueInfo,
+} from '@maas/onnx';
+import { gzipBomb, startTestPlatform, type TestPlatform, zipBomb } from '@maas/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Api, apiFor, createTenant, uploadModel } from './serving-helpers.js';
+
+const MiB = 1024 * 1024;
+const MAX_UPLOAD = 160 * MiB;
+const VALIDATION_MEMORY = 320 * MiB;
+/** Requests per phase at least, for a meaningful p99. */
+const MIN_REQUESTS = 300;
+/** The quiet phase lasts about as long as the attack, so both sample this machine's noise alike. */
+const QUIET_MS = 10_000;
+
+/** out = x + W, W of `mib` MiB: a valid model, only big (validation needs ~3× it plus ~90 MiB). */
+function bigOnnx(mib: number): Buffer {
+  const count = (mib * MiB) / 4;
+  return Buffer.from(
+    encodeModel(
+      buildModel({
+        graph: {
+          nodes: [node('Add', ['x', 'W'], ['out'])],
+          initializers: [
+            {
+              name: 'W',
+              dataType: TensorDataType.FLOAT,
+              dims: [count],
+              rawData: new Uint8Array(count * 4).fill(7),
+            },
+          ],
+          inputs: [valueInfo('x', TensorDataType.FLOAT, [count])],
+          outputs: [valueInfo('out', TensorDataType.FLOAT, [count])],
+        },
+      }),
+    ),
+  );
+}
+
+interface AttackUpload {
+  name: string;
+  model: string;
+  format: 'onnx' | 'tfjs';
+  file: string;
+}
+
+interface AttackResult {
+  name: string;
+  status: number | string;
+  detail: string;
+  ms: number;
+}
+
+/**
+ * Tenant A's client, in a process of its own: on a real platform it runs on another machine,
+ * so its CPU (reading and sending hundreds of MiB) must not be charged to the gateway's
+ * latency, nor slow the process measuring tenant B. Niced for the same reason: this machine's
+ * two cores also run the whole platform. Uploads go in two lanes (A's per-tenant limit is 2).
+ */
+const ATTACKER = `
+import { readFile } from 'node:fs/promises';
+const { url, key, lanes } = JSON.parse(process.env.ATTACK_PLAN);
+const results = [];
+await Promise.all(lanes.map(async (lane) => {
+  for (const upload of lane) {
+    const body = await readFile(upload.file);
+    const started = Date.now();
+    let status, detail = '';
+    try {
+      const response = await fetch(url + '/api/models/' + upload.model + '/versions?format=' + upload.format, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/octet-stream' },
+        body,
+      });
+      status = response.status;
+      detail = (await response.text()).slice(0, 400);
+    } catch (error) {
+      status = 'network: ' + (error.cause?.code ?? error.message);
+    }
+    results.push({ name: upload.name, status, detail, ms: Date.now() - started });
+  }
+}));
+process.stdout.write(JSON.stringify(results));
+`;
+
+function runAttacker(plan: unknown): { done: Promise<AttackResult[]> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', ATTACKER], {
+    env: { PATH: process.env.PATH ?? '', ATTACK_PLAN: JSON.stringify(plan) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    setPriority(child.pid!, 10);
+  } catch {
+    // runs at our priority
+  }
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const done = new Promise<AttackResult[]>((resolve, reject) => {
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as AttackResult[]);
+      else reject(new Error(`attacker exited ${code}: ${err}`));
+    });
+  });
+  return { done };
+}
+
+function p99(latencies: number[]): number {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length * 0.99) - 1]!;
+}
+
+/** A process's resident memory in MiB (VmRSS of /proc/<pid>/status). */
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+describe('hostile uploads cannot stall the gateway or blow up its memory', () => {
+  let platform: TestPlatform;
+  let api: Api;
+  let keyA: string;
+  let keyB: string;
+  let files: string;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({
+      env: {
+        gateway: {
+          MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
+          VALIDATION_MEMORY_LIMIT_BYTES: String(VALIDATION_MEMORY),
+          VALIDATION_TIMEOUT_MS: '60000',
+        },
+      },
+    });
+    api = apiFor(platform.gateway.url);
+    ({ key: keyA } = await createTenant(platform, 'attacker'));
+    ({ key: keyB } = await createTenant(platform, 'bystander'));
+    await uploadModel(
+      api,
+      keyB,
+      'linear',
+      buildGemmModel({
+        weights: [
+          [1, 0, 0.5],
+          [0, 1, -1],
+          [2, 0, 0],
+          [0, -3, 1],
+        ],
+        bias: [0.5, -0.5, 2],
+      }),
+    );
+    for (const name of ['bombs', 'big']) {
+      const created = await api('/api/models', {
+        method: 'POST',
+        headers: { 'x-api-key': keyA },
+        json: { name },
+      });
+      expect(created.status).toBe(201);
+    }
+    files = await mkdtemp(join(tmpdir(), 'maas-hostile-uploads-'));
+    await writeFile(join(files, 'bomb.tar.gz'), gzipBomb(2048 * MiB));
+    await writeFile(join(files, 'bomb.zip'), zipBomb(32));
+    await writeFile(join(files, 'needs-memory.onnx'), bigOnnx(96));
+    await writeFile(join(files, 'too-large.onnx'), bigOnnx(200));
+    await writeFile(join(files, 'fine.onnx'), bigOnnx(24));
+  }, 180_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    if (files) await rm(files, { recursive: true, force: true });
+  });
+
+  const body = JSON.stringify({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+  });
+
+  /** Tenant B's steady traffic: two clients in a loop until `until` says stop (and ≥ min). */
+  async function traffic(
+    until: () => boolean,
+  ): Promise<{ latencies: number[]; failures: string[] }> {
+    const latencies: number[] = [];
+    const failures: string[] = [];
+    const client = async () => {
+      while (latencies.length + failures.length < MIN_REQUESTS || !until()) {
+        const started = performance.now();
+        try {
+          const response = await fetch(`${platform.gateway.url}/v2/models/linear/infer`, {
+            method: 'POST',
+            headers: { 'x-api-key': keyB, 'content-type': 'application/json' },
+            body,
+          });
+          const answer = await response.text();
+          if (response.status !== 200 || !answer.includes('7.5')) {
+            failures.push(`${response.status} ${answer.slice(0, 200)}`);
+          } else latencies.push(performance.now() - started);
+        } catch (error) {
+          failures.push(String(error));
+        }
+        // ~50 requests/s per client: steady, well inside B's rate limit.
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await Promise.all([client(), client()]);
+    return { latencies, failures };
+  }
+
+  async function eventLoopLag(): Promise<{ max: number; p99: number }> {
+    const text = await (await fetch(`${platform.gateway.url}/metrics`)).text();
+    const value = (name: string) =>
+      Number(
+        new RegExp(`^maas_nodejs_eventloop_lag_${name}_seconds\\{[^}]*\\} (\\S+)$`, 'm').exec(
+          text,
+        )![1],
+      );
+    return { max: value('max'), p99: value('p99') };
+  }
+
+  it('refuses A (422/413, never 5xx) while B sees no failure, a steady p99 and a free event loop', async () => {
+    // Warm up B's model on the worker, then measure the quiet baseline.
+    await traffic(() => true);
+    await eventLoopLag(); // each read resets the gateway's lag histogram: the next covers a phase
+    const quietStarted = performance.now();
+    const quiet = await traffic(() => performance.now() - quietStarted > QUIET_MS);
+    const quietLag = await eventLoopLag();
+    expect(quiet.failures).toEqual([]);
+    const gatewayPid = platform.gateway.pid!;
+    const rssBefore = rssOf(gatewayPid);
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(gatewayPid))), 50);
+    const upload = (name: string, model: string, format: 'onnx' | 'tfjs', file: string) => ({
+      name,
+      model,
+      format,
+      file: join(files, file),
+    });
+    const attack = runAttacker({
+      url: platform.gateway.url,
+      key: keyA,
+      lanes: [
+        [
+          upload('gzip bomb', 'bombs', 'tfjs', 'bomb.tar.gz'),
+          upload('needs memory', 'big', 'onnx', 'needs-memory.onnx'),
+          upload('zip bomb', 'bombs', 'tfjs', 'bomb.zip'),
+        ],
+        [
+          upload('too large', 'big', 'onnx', 'too-large.onnx'),
+          upload('fine', 'big', 'onnx', 'fine.onnx'),
+          upload('needs memory again', 'big', 'onnx', 'needs-memory.onnx'),
+        ],
+      ],
+    });
+    let attacking = true;
+    const attackStarted = performance.now();
+    const [results, during] = await Promise.all([
+      attack.done.finally(() => (attacking = false)),
+      traffic(() => !attacking),
+    ]);
+    const attackMs = performance.now() - attackStarted;
+    const lag = await eventLoopLag();
+    clearInterval(sampler);
+
+    const figures = {
+      attackMs: Math.round(attackMs),
+      quiet: { requests: quiet.latencies.length, p99Ms: +p99(quiet.latencies).toFixed(2) },
+      during: { requests: during.latencies.length, p99Ms: +p99(during.latencies).toFixed(2) },
+      eventLoopLagMs: {
+        quiet: { max: +(quietLag.max * 1000).toFixed(1), p99: +(quietLag.p99 * 1000).toFixed(1) },
+        during: { max: +(lag.max * 1000).toFixed(1), p99: +(lag.p99 * 1000).toFixed(1) },
+      },
+      gatewayRssMiB: { before: Math.round(rssBefore), peak: Math.round(rssPeak) },
+      uploads: results.map((r) => `${r.name}: ${r.status} in ${r.ms} ms`),
+    };
+    console.log(JSON.stringify(figures, null, 2));
+
+    const statusOf = (name: string) => results.find((r) => r.name === name);
+    expect(statusOf('gzip bomb')).toMatchObject({ status: 422 });
+    expect(statusOf('gzip bomb')!.detail).toMatch(
+      /the archive unpacks to more than \d+(\.\d)? MiB/,
+    );
+    expect(statusOf('zip bomb')).toMatchObject({ status: 422 });
+    expect(statusOf('needs memory')).toMatchObject({ status: 422 });
+    expect(statusOf('needs memory')!.detail).toContain(
+      'the model needs more than 320 MiB of memory to validate',
+    );
+    expect(statusOf('needs memory again')).toMatchObject({ status: 422 });
+    expect(statusOf('too large')).toMatchObject({ status: 413 });
+    expect(statusOf('fine')).toMatchObject({ status: 201 });
+
+    // B: nothing failed, and its p99 held.
+    expect(during.failures).toEqual([]);
+    expect(during.latencies.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
+    // Measured on the shared 2-core dev machine (load average 6-10 from other work): quiet p99
+    // 37-97 ms, during 49-155 ms, ratio 0.64-1.6 in four runs and 2.2 in one with a shorter
+    // quiet phase. The ambient load, not the attack, sets these p99s; kept at 2x as asked.
+    expect(p99(during.latencies)).toBeLessThanOrEqual(2 * p99(quiet.latencies));
+    // The gateway's loop never stalled: inflating the bomb in the gateway, as before, held it
+    // for seconds. (On this shared 2-core machine the quiet phase alone shows 20-200 ms.)
+    expect(lag.max).toBeLessThan(0.5);
+    expect(lag.p99).toBeLessThan(0.1);
+    // Its memory stayed O(chunk): 480 MiB of bodies went through it, none of it held whole.
+    expect(rssPeak - rssBefore).toBeLessThan(96);
+
+    // Still serving, and no upload left its plaintext copy behind.
+    expect((await fetch(`${platform.gateway.url}/readyz`)).status).toBe(200);
+    expect(
+      readdirSync(tmpdir()).filter((n) => n.startsWith(`maas-validate-${gatewayPid}-`)),
+    ).toEqual([]);
+  }, 300_000);
+});
