@@ -168,7 +168,9 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
 
     expect(flood.status).toBe(422);
     expect(flood.body.error).toMatch(
-      new RegExp(`^the model's answer \\(at least \\d+ bytes\\) is larger than ${ANSWER_CAP} bytes`),
+      new RegExp(
+        `^the model's answer \\(at least \\d+ bytes\\) is larger than ${ANSWER_CAP} bytes`,
+      ),
     );
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     // Refused once, on the worker that ran it: not replayed anywhere else.
@@ -244,24 +246,20 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       status: 'quarantined',
       statusReason: expect.stringMatching(/its requests stopped workers/),
     });
-    expect(
-      await metricValue(platform.gateway.url, 'maas_gateway_version_quarantines_total'),
-    ).toBe(1);
+    expect(await metricValue(platform.gateway.url, 'maas_gateway_version_quarantines_total')).toBe(
+      1,
+    );
     const statuses = await traffic.stop();
     // B's version was never blamed; B lost at most the requests in flight on a stopped worker.
     const steady = await api('/api/models/steady/versions/1', { headers: { 'x-api-key': b.key } });
     expect(((await steady.json()) as { status: string }).status).toBe('ready');
     expect(statuses.filter((s) => s !== 200 && s !== 502)).toEqual([]);
-    expect(statuses.filter((s) => s === 502).length).toBeLessThanOrEqual(
-      2 * LOSSES_TO_QUARANTINE,
-    );
+    expect(statuses.filter((s) => s === 502).length).toBeLessThanOrEqual(2 * LOSSES_TO_QUARANTINE);
     expect(statuses.slice(-5)).toEqual([200, 200, 200, 200, 200]);
 
     // Only an admin releases it (a tenant cannot reach the route).
     const path = `/api/admin/tenants/${a.tenantId}/models/crash/versions/1/unquarantine`;
-    expect((await api(path, { method: 'POST', headers: { 'x-api-key': a.key } })).status).toBe(
-      401,
-    );
+    expect((await api(path, { method: 'POST', headers: { 'x-api-key': a.key } })).status).toBe(401);
     const released = await api(path, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}` },

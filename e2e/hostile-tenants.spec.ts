@@ -9,8 +9,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Tenant B runs steady inference while tenant A attacks the shared gateway and worker: B must
-// see no failure and keep its p99 within 2× its quiet p99 (plus a 25 ms floor: on this 2-core
-// machine a quiet p99 of a few ms doubles from scheduler noise alone), A gets clear 4xx.
+// see no failure and keep its p99 within 2× its quiet p99, A gets clear 4xx. The p99 bound has
+// a 250 ms floor: CI runs two test files at once on two cores, whose noise alone doubles a p99
+// of a few ms; the harms guarded against (an event loop or a database pool held by A) stalled
+// B for seconds. Each test logs both p99s.
 // Attacks with their own suites: decompression bombs and large uploads (hostile-uploads),
 // huge answers and crashing models (hostile-answers), cold-load floods (hostile-models-memory).
 
@@ -61,7 +63,9 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
   const duringAttack = async <T>(attack: () => Promise<T>): Promise<T> => {
     const [traffic, result] = await Promise.all([steadyB(), attack()]);
     expect(traffic.statuses.filter((s) => s !== 200)).toEqual([]);
-    expect(p99(traffic.latencies)).toBeLessThanOrEqual(Math.max(2 * quietP99, quietP99 + 25));
+    const duringP99 = p99(traffic.latencies);
+    console.log(`B p99 quiet ${quietP99.toFixed(1)} ms, during ${duringP99.toFixed(1)} ms`);
+    expect(duringP99).toBeLessThanOrEqual(Math.max(2 * quietP99, quietP99 + 250));
     return result;
   };
 

@@ -137,7 +137,13 @@ describe('InferenceForwarder: when a request may go to another worker', () => {
     });
     const { directory, unreachable } = fakeDirectory(TWO);
     const { exchange: ex, answer } = exchange(Buffer.from('{}'));
-    await forwarder(transports, directory).forward('t1', resolvedVersion('v1'), 'infer', ex, usage());
+    await forwarder(transports, directory).forward(
+      't1',
+      resolvedVersion('v1'),
+      'infer',
+      ex,
+      usage(),
+    );
     expect(transports.calls).toEqual(['w1:1', 'w2:1']);
     expect(answer.status).toBe(200);
     expect(String(answer.body)).toBe('{"from":"w2"}');
@@ -198,11 +204,29 @@ describe('InferenceForwarder: when a request may go to another worker', () => {
     const { quarantine, losses } = fakeQuarantine();
     const forward = forwarder(transports, directory, quarantine, 'http');
     // Tenant B's version has answered on this worker; tenant A's crasher never has.
-    await forward.forward('tB', resolvedVersion('vB', 'b'), 'infer', exchange(Buffer.from('{}')).exchange, usage());
+    await forward.forward(
+      'tB',
+      resolvedVersion('vB', 'b'),
+      'infer',
+      exchange(Buffer.from('{}')).exchange,
+      usage(),
+    );
     answerDirectly = false;
     const inFlight = [
-      forward.forward('tA', resolvedVersion('vA', 'a'), 'infer', exchange(Buffer.from('{}')).exchange, usage()),
-      forward.forward('tB', resolvedVersion('vB', 'b'), 'infer', exchange(Buffer.from('{}')).exchange, usage()),
+      forward.forward(
+        'tA',
+        resolvedVersion('vA', 'a'),
+        'infer',
+        exchange(Buffer.from('{}')).exchange,
+        usage(),
+      ),
+      forward.forward(
+        'tB',
+        resolvedVersion('vB', 'b'),
+        'infer',
+        exchange(Buffer.from('{}')).exchange,
+        usage(),
+      ),
     ].map((p) => p.catch((e: unknown) => e));
     await expect.poll(() => held.length).toBe(2);
     for (const { address, reject } of held) reject(new WorkerUnreachableError(address, false));
@@ -267,9 +291,10 @@ describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
     const forward = forwarder(transports, directory);
     const send = (tenant: string) => {
       const { exchange: ex, answer } = exchange(Buffer.from('{}'));
-      return forward
-        .forward(tenant, resolvedVersion('version-x'), 'infer', ex, usage())
-        .then(() => answer.status, (e: { code?: string }) => e.code);
+      return forward.forward(tenant, resolvedVersion('version-x'), 'infer', ex, usage()).then(
+        () => answer.status,
+        (e: { code?: string }) => e.code,
+      );
     };
     // One tenant's timeouts alone never move the version.
     for (let i = 0; i < 4; i++) expect(await send('slow-tenant')).toBe('DEADLINE_EXCEEDED');

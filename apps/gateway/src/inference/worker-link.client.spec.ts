@@ -218,9 +218,9 @@ describe('WorkerLinkClient', () => {
     });
     cleanups.push(worker.close);
     const link = client(3000);
-    expect((await link.request(worker.address, 'infer', meta('warm'), Buffer.alloc(1))).body).toEqual(
-      Buffer.from('ok'),
-    );
+    expect(
+      (await link.request(worker.address, 'infer', meta('warm'), Buffer.alloc(1))).body,
+    ).toEqual(Buffer.from('ok'));
     worker.pauseReading();
     const huge = link
       .request(worker.address, 'infer', meta('huge'), Buffer.alloc(HUGE))
@@ -285,7 +285,13 @@ describe('WorkerLinkClient', () => {
       version: 1,
     });
     // Tenant B's version answered on this connection; tenant A's never did.
-    await link.request(worker.address, 'infer', meta('first'), Buffer.alloc(1), version('tB', 'vB'));
+    await link.request(
+      worker.address,
+      'infer',
+      meta('first'),
+      Buffer.alloc(1),
+      version('tB', 'vB'),
+    );
     const inFlight = [
       link.request(worker.address, 'infer', meta('a'), Buffer.alloc(1), version('tA', 'vA')),
       link.request(worker.address, 'infer', meta('b'), Buffer.alloc(1), version('tB', 'vB')),

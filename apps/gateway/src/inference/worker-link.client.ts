@@ -176,7 +176,8 @@ class WorkerLink {
       const next = this.queue.shift()!;
       if (next.dropped) continue;
       this.queuedBytes -= next.bytes;
-      const pending = this.pending.get(next.id)!;
+      const pending = this.pending.get(next.id);
+      if (!pending) continue; // settled by a (misbehaving) worker before it was even sent
       pending.queued = undefined;
       pending.written = true;
       writeFrame(socket, next.head, next.body);
@@ -302,7 +303,10 @@ export class WorkerLinkClient implements OnModuleDestroy {
         for (const listener of this.lossListeners) listener(address, suspects);
       },
       corrupt: (link, error) =>
-        this.logger.error({ worker: link.address, err: error }, 'corrupt worker link stream: closed'),
+        this.logger.error(
+          { worker: link.address, err: error },
+          'corrupt worker link stream: closed',
+        ),
     };
   }
 

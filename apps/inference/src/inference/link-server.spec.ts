@@ -144,7 +144,9 @@ describe('WorkerLinkServer', () => {
     client.send(2, request('small'));
     const refused = await client.answer(1);
     expect(parseMeta<LinkResponseMeta>(refused).status).toBe(422);
-    expect(JSON.parse(refused.body.toString()).error).toMatch(/the model's answer .* is larger than/);
+    expect(JSON.parse(refused.body.toString()).error).toMatch(
+      /the model's answer .* is larger than/,
+    );
     expect((await client.answer(2)).body.toString()).toBe('ok');
     client.send(3, request('small'));
     expect((await client.answer(3)).body.toString()).toBe('ok');

@@ -349,9 +349,8 @@ describe('tenant limits, master key rotation', () => {
     await registry.setLabel(tenantId, 'crasher', 'production', { '1': 50, '2': 50 });
     const served = async (selector: VersionSelector) => {
       try {
-        return pickServableVersion(
-          await registry.resolveCandidates(tenantId, 'crasher', selector),
-        ).version.number;
+        return pickServableVersion(await registry.resolveCandidates(tenantId, 'crasher', selector))
+          .version.number;
       } catch (error) {
         return error as RegistryError;
       }
@@ -369,9 +368,7 @@ describe('tenant limits, master key rotation', () => {
     for (let i = 0; i < 20; i++) expect(await served({})).toBe(2);
     const named = await served({ version: 1 });
     expect(named).toMatchObject({ code: 'UNAVAILABLE' });
-    expect((named as Error).message).toBe(
-      `version 1 of model 'crasher' is quarantined: ${reason}`,
-    );
+    expect((named as Error).message).toBe(`version 1 of model 'crasher' is quarantined: ${reason}`);
     // Nothing ready left behind the label: its requests answer the reason, not another version.
     await registry.quarantineVersion(tenantId, v2.id, reason);
     expect(await served({})).toMatchObject({ code: 'UNAVAILABLE' });

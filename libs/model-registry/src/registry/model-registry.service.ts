@@ -384,6 +384,17 @@ export class ModelRegistryService {
       } finally {
         await scratch.dispose().catch(() => undefined);
       }
+    } catch (error) {
+      // The temp disk is sized for MAX_UPLOADS_IN_FLIGHT uploads (docs/deploy.md); if it still
+      // fills, the upload is refused as a capacity problem, not reported as a bug.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new RegistryError(
+          'UNAVAILABLE',
+          'no scratch space is left for this upload; retry later',
+        );
+      }
+      throw error;
     } finally {
       release();
     }
