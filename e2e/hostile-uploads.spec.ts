@@ -309,11 +309,11 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
     expect(during.latencies.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
     // Measured on the shared 2-core dev machine (load average 6-10 from other work): quiet p99
     // 37-97 ms, during 49-155 ms, ratio 0.64-1.6 in four runs and 2.2 in one with a shorter
-    // quiet phase. The ambient load, not the attack, sets these p99s. 2x, with a 250 ms floor
+    // quiet phase. The ambient load, not the attack, sets these p99s. 2x, with a 1 s floor
     // so that CI's other test files (two run at once on two cores) cannot fail it on noise;
     // the harm it guards against, the gateway inflating a bomb, stalled B for seconds.
     expect(p99(during.latencies)).toBeLessThanOrEqual(
-      Math.max(2 * p99(quiet.latencies), p99(quiet.latencies) + 250),
+      Math.max(2 * p99(quiet.latencies), p99(quiet.latencies) + 1000),
     );
     // The gateway's loop never stalled: inflating the bomb in the gateway, as before, held it
     // for seconds. (On this shared 2-core machine the quiet phase alone shows 20-200 ms.)

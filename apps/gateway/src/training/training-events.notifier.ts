@@ -16,6 +16,11 @@ const CHANNEL = 'training_job_events';
  */
 @Injectable()
 export class TrainingEventsNotifier implements OnModuleInit, OnApplicationShutdown {
+  /**
+   * How often a quiet stream writes a keep-alive comment: 15 s, or half the server's idle
+   * timeout when that is shorter (a silent stream would be cut as an idle connection).
+   */
+  readonly heartbeatMs: number;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly openStreams = new Map<string, number>();
   private readonly listener: PgChannelListener;
@@ -27,6 +32,7 @@ export class TrainingEventsNotifier implements OnModuleInit, OnApplicationShutdo
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
+    this.heartbeatMs = Math.min(15_000, Math.floor(config.HTTP_IDLE_TIMEOUT_MS / 2));
     this.listener = new PgChannelListener({
       databaseUrl: config.DATABASE_URL,
       channel: CHANNEL,

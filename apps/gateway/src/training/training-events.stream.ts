@@ -7,7 +7,6 @@ import { TERMINAL_STATUSES, type TrainingJobsService } from './training-jobs.ser
  * only this often (a notification lost with a reconnect is picked up then).
  */
 const FALLBACK_POLL_MS = 5_000;
-const HEARTBEAT_MS = 15_000;
 
 function frame(event: string, data: unknown, id?: bigint): string {
   return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -59,13 +58,13 @@ export async function streamTrainingEvents(
         response.write(frame('end', view));
         break;
       }
-      if (Date.now() - lastWrite > HEARTBEAT_MS) {
+      if (Date.now() - lastWrite > notifier.heartbeatMs) {
         response.write(': keep-alive\n\n');
         lastWrite = Date.now();
       }
       await notifier.nextChange(
         jobId,
-        Math.max(0, Math.min(FALLBACK_POLL_MS, HEARTBEAT_MS - (Date.now() - lastWrite))),
+        Math.max(0, Math.min(FALLBACK_POLL_MS, notifier.heartbeatMs - (Date.now() - lastWrite))),
         hangUp.signal,
       );
     }
