@@ -4,14 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  TensorDataType,
-  buildGemmModel,
-  buildModel,
-  encodeModel,
-  node,
-  valueInfo,
-} from '@maas/onnx';
+import { buildGemmModel, buildLargeAddModel } from '@maas/onnx';
 import { gzipBomb, startTestPlatform, type TestPlatform, zipBomb } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Api, apiFor, createTenant, uploadModel } from './serving-helpers.js';
@@ -25,28 +18,7 @@ const MIN_REQUESTS = 300;
 const QUIET_MS = 10_000;
 
 /** out = x + W, W of `mib` MiB: a valid model, only big (validation needs ~3× it plus ~90 MiB). */
-function bigOnnx(mib: number): Buffer {
-  const count = (mib * MiB) / 4;
-  return Buffer.from(
-    encodeModel(
-      buildModel({
-        graph: {
-          nodes: [node('Add', ['x', 'W'], ['out'])],
-          initializers: [
-            {
-              name: 'W',
-              dataType: TensorDataType.FLOAT,
-              dims: [count],
-              rawData: new Uint8Array(count * 4).fill(7),
-            },
-          ],
-          inputs: [valueInfo('x', TensorDataType.FLOAT, [count])],
-          outputs: [valueInfo('out', TensorDataType.FLOAT, [count])],
-        },
-      }),
-    ),
-  );
-}
+const bigOnnx = (mib: number) => Buffer.from(buildLargeAddModel(mib, 7));
 
 interface AttackUpload {
   name: string;

@@ -18,7 +18,13 @@ export type {
   OpsetVersions,
   TensorValues,
 } from './onnx-builders.js';
-export { buildGemmModel, buildMlpModel, randomMlp, seededRandom } from './ready-made-models.js';
+export {
+  buildGemmModel,
+  buildLargeAddModel,
+  buildMlpModel,
+  randomMlp,
+  seededRandom,
+} from './ready-made-models.js';
 export type {
   GemmModelOptions,
   MlpActivation,

@@ -107,6 +107,31 @@ function layerShape(layer: MlpLayer, index: number): { inputs: number; outputs: 
   return { inputs, outputs };
 }
 
+/**
+ * `out = x + W` over one FP32 vector whose initializer `W` holds `mib` MiB of `fill` bytes: a
+ * model whose size (and validation memory) the caller picks; `fill` varies its sha256.
+ */
+export function buildLargeAddModel(mib: number, fill = 1): Uint8Array {
+  const count = Math.floor((mib * 1024 * 1024) / 4);
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes: [node('Add', ['x', 'W'], ['out'])],
+        initializers: [
+          {
+            name: 'W',
+            dataType: TensorDataType.FLOAT,
+            dims: [count],
+            rawData: new Uint8Array(count * 4).fill(fill),
+          },
+        ],
+        inputs: [valueInfo('x', TensorDataType.FLOAT, [count])],
+        outputs: [valueInfo('out', TensorDataType.FLOAT, [count])],
+      },
+    }),
+  );
+}
+
 /** mulberry32: tiny, fast and reproducible; good enough for test and benchmark weights. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

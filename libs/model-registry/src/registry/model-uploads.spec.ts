@@ -3,14 +3,7 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { PrismaService } from '@maas/db';
-import {
-  TensorDataType,
-  buildGemmModel,
-  buildModel,
-  encodeModel,
-  node,
-  valueInfo,
-} from '@maas/onnx';
+import { buildGemmModel, buildLargeAddModel } from '@maas/onnx';
 import { createTestDatabase, gzipBomb, type TestDatabase } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TenantDataKeys } from '../integrity/tenant-data-keys.js';
@@ -32,28 +25,7 @@ class CountingStore extends FsObjectStore {
   }
 }
 
-function bigOnnx(mib: number): Buffer {
-  const count = (mib * MiB) / 4;
-  return Buffer.from(
-    encodeModel(
-      buildModel({
-        graph: {
-          nodes: [node('Add', ['x', 'W'], ['out'])],
-          initializers: [
-            {
-              name: 'W',
-              dataType: TensorDataType.FLOAT,
-              dims: [count],
-              rawData: new Uint8Array(count * 4).fill(3),
-            },
-          ],
-          inputs: [valueInfo('x', TensorDataType.FLOAT, [count])],
-          outputs: [valueInfo('out', TensorDataType.FLOAT, [count])],
-        },
-      }),
-    ),
-  );
-}
+const bigOnnx = (mib: number) => Buffer.from(buildLargeAddModel(mib, 3));
 
 const gemm = Buffer.from(buildGemmModel({ weights: [[1, 2]], bias: [0, 0] }));
 

@@ -10,6 +10,7 @@ import {
   encodeModel,
   node,
   valueInfo,
+  buildLargeAddModel,
 } from '@maas/onnx';
 import { buildTfjsArchive, gzipBomb } from '@maas/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,26 +34,7 @@ async function staged(bytes: Uint8Array): Promise<{ file: string; workDir: strin
 }
 
 /** out = x + W with W a float tensor of `mib` MiB: a valid model that is simply big. */
-function bigOnnx(mib: number): Uint8Array {
-  const count = (mib * MiB) / 4;
-  return encodeModel(
-    buildModel({
-      graph: {
-        nodes: [node('Add', ['x', 'W'], ['out'])],
-        initializers: [
-          {
-            name: 'W',
-            dataType: TensorDataType.FLOAT,
-            dims: [count],
-            rawData: new Uint8Array(count * 4).fill(1),
-          },
-        ],
-        inputs: [valueInfo('x', TensorDataType.FLOAT, [count])],
-        outputs: [valueInfo('out', TensorDataType.FLOAT, [count])],
-      },
-    }),
-  );
-}
+const bigOnnx = (mib: number) => buildLargeAddModel(mib, 1);
 
 const gemm = () =>
   buildGemmModel({
