@@ -260,6 +260,16 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
     // Only an admin releases it (a tenant cannot reach the route).
     const path = `/api/admin/tenants/${a.tenantId}/models/crash/versions/1/unquarantine`;
     expect((await api(path, { method: 'POST', headers: { 'x-api-key': a.key } })).status).toBe(401);
+    // Hostile or mistaken paths: another tenant's id, a model that is not there, a bad version.
+    const admin = { authorization: `Bearer ${adminToken}` };
+    for (const [wrong, status] of [
+      [`/api/admin/tenants/${b.tenantId}/models/crash/versions/1/unquarantine`, 404],
+      [`/api/admin/tenants/${a.tenantId}/models/nothing/versions/1/unquarantine`, 404],
+      [`/api/admin/tenants/${a.tenantId}/models/crash/versions/one/unquarantine`, 400],
+      ['/api/admin/tenants/not-a-uuid/models/crash/versions/1/unquarantine', 404],
+    ] as const) {
+      expect((await api(wrong, { method: 'POST', headers: admin })).status, wrong).toBe(status);
+    }
     const released = await api(path, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}` },

@@ -131,6 +131,16 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
     });
     expect(download.status).toBe(200);
     const zip = Buffer.from(await download.arrayBuffer());
+    for (const [wrong, status] of [
+      ['/api/models/synthetic-mlp/versions/1/artifact?format=exe', 400],
+      ['/api/models/synthetic-mlp/versions/one/artifact', 400],
+      ['/api/models/synthetic-mlp/versions/99/artifact', 404],
+      ['/api/models/no-such-model/versions/1/artifact?format=tfjs', 404],
+    ] as const) {
+      const answer = await api(wrong, { headers: { 'x-api-key': tenant.key } });
+      expect(answer.status, wrong).toBe(status);
+      expect(answer.headers.get('content-type')).toContain('application/problem+json');
+    }
     expect(download.headers.get('etag')).toBe(
       `"${createHash('sha256').update(zip).digest('hex')}"`,
     );

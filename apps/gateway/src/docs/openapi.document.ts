@@ -20,6 +20,8 @@ const SUMMARIES: Record<string, string> = {
     'Upload a version: raw application/octet-stream body or multipart field `file`; ?format=onnx|tfjs',
   'GET /api/models/{name}/versions': 'List versions (state, size, sha256, signature)',
   'GET /api/models/{name}/versions/{version}': 'Get a version',
+  'GET /api/models/{name}/versions/{version}/artifact':
+    "A ready version's bytes, sha256-checked (ETag, Repr-Digest); ?format=model|tfjs (a trained network's TF.js copy)",
   'GET /v2': 'Open Inference Protocol server metadata',
   'GET /v2/health/live': 'Liveness (KServe v2)',
   'GET /v2/health/ready': 'Readiness (KServe v2)',
