@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { buildGemmModel } from '@maas/onnx';
-import { AppProcess, freePort, startTestPlatform, type TestPlatform } from '@maas/testing';
+import {
+  AppProcess,
+  freePort,
+  linkStranger,
+  startTestPlatform,
+  type TestPlatform,
+} from '@maas/testing';
 import {
   type Frame,
   FrameKind,
@@ -41,30 +47,6 @@ const body = (row: number[]) =>
   Buffer.from(
     JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: row }] }),
   );
-
-/**
- * Opens a raw TCP connection to a worker's link, reads its challenge, lets `act` answer it, and
- * resolves with every byte the worker sent once it closes the connection.
- */
-async function linkStranger(
-  port: number,
-  act: (socket: Socket, challenge: Buffer) => void,
-): Promise<Buffer> {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.on('error', () => undefined);
-  const received: Buffer[] = [];
-  let acted = false;
-  socket.on('data', (chunk: Buffer) => {
-    received.push(chunk);
-    const all = Buffer.concat(received);
-    if (!acted && all.length >= LINK_CHALLENGE_BYTES) {
-      acted = true;
-      act(socket, all.subarray(0, LINK_CHALLENGE_BYTES));
-    }
-  });
-  await closed(socket);
-  return Buffer.concat(received);
-}
 
 /** An infer frame as the gateway sends it. */
 function inferFrame(tenant: string, row: number[]): Buffer {

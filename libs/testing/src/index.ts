@@ -5,6 +5,7 @@ export {
 } from './database/test-database.js';
 export { AppProcess, REPO_ROOT, type AppName } from './platform/app-process.js';
 export { freePort } from './platform/free-port.js';
+export { linkStranger } from './platform/link-stranger.js';
 export { startTestPlatform, testRedisUrl, type TestPlatform } from './platform/test-platform.js';
 export {
   adminToken,

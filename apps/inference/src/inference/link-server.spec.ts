@@ -16,6 +16,7 @@ import {
   readFrames,
   writeFrame,
 } from '@maas/workers';
+import { linkStranger } from '@maas/testing';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InferenceConfig } from '../config/inference-config.js';
@@ -24,7 +25,6 @@ import type { InferenceService, ServedResponse } from './inference.service.js';
 import { WorkerLinkServer } from './link-server.js';
 
 /** Resolves when the socket closes (a reset included: events.once would reject on 'error'). */
-const closed = (socket: Socket) => new Promise((resolve) => socket.once('close', resolve));
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const SECRET = 'link-server-spec-secret-0123456789abcdef';
@@ -183,23 +183,6 @@ describe('WorkerLinkServer', () => {
   });
 
   describe('before the gateway proved WORKER_SECRET', () => {
-    /** A raw client: reads the challenge, then does what `act` says; collects what it gets. */
-    async function stranger(port: number, act: (socket: Socket, challenge: Buffer) => void) {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.on('error', () => undefined);
-      const received: Buffer[] = [];
-      let acted = false;
-      socket.on('data', (chunk: Buffer) => {
-        received.push(chunk);
-        const all = Buffer.concat(received);
-        if (!acted && all.length >= LINK_CHALLENGE_BYTES) {
-          acted = true;
-          act(socket, all.subarray(0, LINK_CHALLENGE_BYTES));
-        }
-      });
-      await closed(socket);
-      return Buffer.concat(received);
-    }
     const frame = (meta: object, body: Buffer) =>
       Buffer.concat([frameHead(1, FrameKind.infer, meta, body.length), body]);
 
@@ -214,7 +197,7 @@ describe('WorkerLinkServer', () => {
         metrics,
       );
       servers.push(server);
-      const received = await stranger(server.port, (socket) =>
+      const received = await linkStranger(server.port, (socket) =>
         socket.write(frame(request('m'), Buffer.from('{"inputs":[]}'))),
       );
       // The challenge, then nothing: no response frame.
@@ -237,7 +220,7 @@ describe('WorkerLinkServer', () => {
         }),
       );
       servers.push(server);
-      const received = await stranger(server.port, (socket, challenge) => {
+      const received = await linkStranger(server.port, (socket, challenge) => {
         const workerNonce = challenge.subarray(LINK_MAGIC.length);
         const gatewayNonce = Buffer.alloc(LINK_NONCE_BYTES, 1);
         const wrong = linkProof(
@@ -256,7 +239,7 @@ describe('WorkerLinkServer', () => {
     it("does not take a reflected worker proof as the gateway's", async () => {
       const server = await startServer(fakeInference(async () => ({}) as ServedResponse));
       servers.push(server);
-      const received = await stranger(server.port, (socket, challenge) => {
+      const received = await linkStranger(server.port, (socket, challenge) => {
         const workerNonce = challenge.subarray(LINK_MAGIC.length);
         const gatewayNonce = Buffer.alloc(LINK_NONCE_BYTES, 2);
         // Right secret, wrong side: a proof only a worker would send.
