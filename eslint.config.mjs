@@ -2,6 +2,42 @@ import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+// Every project carries a kind and a scope (project.json `tags`). The kinds layer bottom-up:
+// util (no domain) < data (Postgres, object store) and contract (queue and worker-link
+// protocols) < feature (training) and runtime (the app shell: logger, errors, metrics, and the
+// Postgres and Redis wiring) < app; test is the fixtures lib, which only tests import. The rule
+// reads the tags from the cached Nx project graph and skips itself without one, so lint runs
+// after `nx show projects` (scripts/test.sh); tools/check-boundaries.mjs proves that it bites.
+const libKinds = ['type:util', 'type:data', 'type:contract', 'type:feature', 'type:runtime'];
+const kindConstraints = [
+  { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+  { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
+  { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:util', 'type:contract'] },
+  {
+    sourceTag: 'type:feature',
+    onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:contract', 'type:feature'],
+  },
+  { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: libKinds },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: [...libKinds, 'type:test'] },
+  { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['*'] },
+];
+const scopeConstraints = [
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:gateway'] },
+  { sourceTag: 'scope:inference', onlyDependOnLibsWithTags: ['scope:shared', 'scope:inference'] },
+  { sourceTag: 'scope:trainer', onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'] },
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+];
+const depConstraints = [...kindConstraints, ...scopeConstraints];
+const specDepConstraints = [
+  { sourceTag: '*', onlyDependOnLibsWithTags: [...libKinds, 'type:test'] },
+  ...scopeConstraints.map((c) => ({
+    ...c,
+    onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'scope:testing'])],
+  })),
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -28,52 +64,15 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'off',
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            {
-              sourceTag: 'scope:gateway',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:gateway'],
-            },
-            {
-              sourceTag: 'scope:inference',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:inference'],
-            },
-            {
-              sourceTag: 'scope:trainer',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'],
-            },
-            {
-              sourceTag: 'scope:testing',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'],
-            },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', { allow: [], depConstraints }],
     },
   },
   {
-    // Tests may use the shared fixtures (test databases, platform harness) of @maas/testing.
+    // Tests may use any lib (the fixtures of @maas/testing, a real PrismaService behind
+    // app-runtime's error mapping), never an app.
     files: ['**/*.spec.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: '*', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', { allow: [], depConstraints: specDepConstraints }],
     },
   },
   prettier,

@@ -12,11 +12,11 @@ import {
 } from '@maas/model-registry';
 import {
   type OnnxGraph,
-  type OnnxTensor,
   TensorDataType,
   attribute,
   buildGemmModel,
   buildModel,
+  externalDataTensor,
   encodeModel,
   node,
   valueInfo,
@@ -36,21 +36,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const SELF_CONTAINED =
   'stores its data outside the model (external data); models must be self-contained';
 
-/** A 4-float tensor whose bytes onnxruntime would read from `location`. */
-function externalTensor(name: string, location: string): OnnxTensor {
-  return {
-    name,
-    dataType: TensorDataType.FLOAT,
-    dims: [4],
-    dataLocation: 1,
-    externalData: [
-      { key: 'location', value: location },
-      { key: 'offset', value: '0' },
-      { key: 'length', value: '16' },
-    ],
-  };
-}
-
 const x4 = valueInfo('x', TensorDataType.FLOAT, [4]);
 const out4 = valueInfo('out', TensorDataType.FLOAT, [4]);
 
@@ -60,7 +45,7 @@ const initializerModel = (location: string) =>
     buildModel({
       graph: {
         nodes: [node('Add', ['x', 'W'], ['out'])],
-        initializers: [externalTensor('W', location)],
+        initializers: [externalDataTensor('W', location)],
         inputs: [x4],
         outputs: [out4],
       },
@@ -75,7 +60,7 @@ const constantModel = (location: string) =>
         nodes: [
           {
             ...node('Constant', [], ['k'], {
-              value: attribute.tensor(externalTensor('k', location)),
+              value: attribute.tensor(externalDataTensor('k', location)),
             }),
             name: 'leak',
           },
@@ -106,7 +91,7 @@ function ifBranchModel(location: string): Uint8Array {
                 branch('then', [
                   {
                     ...node('Constant', [], ['then_out'], {
-                      value: attribute.tensor(externalTensor('k', location)),
+                      value: attribute.tensor(externalDataTensor('k', location)),
                     }),
                     name: 'inner',
                   },

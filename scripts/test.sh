@@ -19,7 +19,11 @@ generate_and_build
 _log "type checking"
 npx --no-install tsc -p tsconfig.json --noEmit
 _log "linting"
+# @nx/enforce-module-boundaries reads the cached Nx project graph and silently skips itself
+# without one (a fresh clone): compute it first, lint, then prove the rule still bites.
+npx --no-install nx show projects >/dev/null
 npx --no-install eslint . --max-warnings=0
+node tools/check-boundaries.mjs
 _log "checking formatting"
 npx --no-install prettier --check . --log-level=warn
 

@@ -1,8 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
-import { HealthModule, type Logger, MetricsModule, REDIS, RedisModule } from '@maas/app-runtime';
-import { databaseOptionsFrom, masterKeyFrom, storageConfigFrom } from '@maas/config';
-import { DbModule, PrismaService } from '@maas/db';
+import { AppCoreModule, HealthModule, type Logger, REDIS } from '@maas/app-runtime';
+import { masterKeyFrom, storageConfigFrom } from '@maas/config';
+import { PrismaService } from '@maas/db';
 import {
   createObjectStore,
   type ObjectStore,
@@ -13,7 +13,6 @@ import type { Redis } from 'ioredis';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { DashboardModule } from './dashboard/dashboard.module.js';
-import { GATEWAY_LOGGER } from './auth/auth.service.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
 import { DocsModule } from './docs/docs.module.js';
 import { type GatewayConfig, GatewayConfigModule } from './config/gateway-config.js';
@@ -33,9 +32,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         GatewayConfigModule.forRoot(config),
-        MetricsModule.forRoot('gateway'),
-        DbModule.forRoot(databaseOptionsFrom(config)),
-        RedisModule.forRoot(config.REDIS_URL, 'gateway'),
+        AppCoreModule.forRoot({ name: 'gateway', config, logger }),
         BullModule.forRoot({
           connection: { url: config.REDIS_URL },
           prefix: `${config.REDIS_PREFIX}:bull`,
@@ -66,8 +63,6 @@ export class GatewayModule {
         DatasetsModule,
         TrainingJobsModule,
       ],
-      providers: [{ provide: GATEWAY_LOGGER, useValue: logger }],
-      exports: [GATEWAY_LOGGER],
       global: true,
     };
   }

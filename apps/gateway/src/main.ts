@@ -1,45 +1,47 @@
 import 'reflect-metadata';
 import multipart from '@fastify/multipart';
-import { createHttpApp, createLogger, enterSandboxDirectory } from '@maas/app-runtime';
-import { ConfigError, httpTimeoutsFrom, loadConfig } from '@maas/config';
+import { bootstrapApp, METRICS_REGISTRY, ProxyTrust } from '@maas/app-runtime';
+import { loadConfig } from '@maas/config';
 import { GatewayModule } from './app.module.js';
+import { ApiKeyService } from './auth/api-key.service.js';
+import { presentedApiKey } from './auth/guards.js';
 import { gatewayConfigSchema } from './config/gateway-config.js';
 import { RouteCatalog } from './docs/route-catalog.js';
 import { configureBodyParsing } from './http/body-parsing.js';
+import { admitRequestsFairly } from './http/fair-admission.js';
 import { refuseControlCharactersInUrls } from './http/url-guard.js';
 
-async function bootstrap(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(gatewayConfigSchema, process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`gateway: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-  const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
+void bootstrapApp({
+  name: 'gateway',
+  loadConfig: (env) => loadConfig(gatewayConfigSchema, env),
   // Nothing a tenant's model names relative to the working directory exists (docs/security.md).
-  logger.info({ cwd: enterSandboxDirectory() }, 'working directory is an empty sandbox');
-  const app = await createHttpApp(GatewayModule.forRoot(config, logger), {
-    logger,
-    trustProxy: config.TRUST_PROXY,
-    timeouts: httpTimeoutsFrom(config),
-  });
-  const fastify = app.getHttpAdapter().getInstance();
-  const routes = app.get(RouteCatalog);
-  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
-  configureBodyParsing(fastify, config.MAX_JSON_BODY_BYTES);
-  refuseControlCharactersInUrls(fastify, logger);
-  await app.register(multipart as never, {
-    limits: { fileSize: config.MAX_UPLOAD_BYTES + 1, files: 1 },
-  });
-  await app.listen(config.PORT, config.HOST);
-  logger.info({ port: config.PORT }, 'gateway listening');
-}
-
-bootstrap().catch((error: unknown) => {
-  process.stderr.write(`gateway failed to start: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+  sandboxDirectory: true,
+  module: (config, logger) => GatewayModule.forRoot(config, logger),
+  http: (config) => ({ trustProxy: config.TRUST_PROXY }),
+  beforeListen: async (app, config, logger) => {
+    const fastify = app.getHttpAdapter().getInstance();
+    const apiKeys = app.get(ApiKeyService);
+    const proxies = app.get(ProxyTrust);
+    const server = fastify.server;
+    // Outermost 'request' listener, in front of the inference hot path and Fastify: a burst from
+    // one tenant waits its turns (http/fair-admission.ts).
+    server.once('listening', () =>
+      admitRequestsFairly(server, {
+        clientOf: (request) => {
+          const key = presentedApiKey(request);
+          const tenant = key ? apiKeys.tenantOfVerifiedKey(key) : undefined;
+          return tenant ? `tenant:${tenant}` : `ip:${proxies.of(request)}`;
+        },
+        registry: app.get(METRICS_REGISTRY),
+      }),
+    );
+    const routes = app.get(RouteCatalog);
+    fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+    configureBodyParsing(fastify, config.MAX_JSON_BODY_BYTES);
+    refuseControlCharactersInUrls(fastify, logger);
+    await app.register(multipart as never, {
+      limits: { fileSize: config.MAX_UPLOAD_BYTES + 1, files: 1 },
+    });
+  },
+  listening: { message: 'gateway listening' },
 });

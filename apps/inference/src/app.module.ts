@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { HealthModule, type Logger, MetricsModule, RedisModule } from '@maas/app-runtime';
-import { databaseOptionsFrom, storageConfigFrom } from '@maas/config';
-import { DbModule, PrismaService } from '@maas/db';
+import { AppCoreModule, HealthModule, type Logger } from '@maas/app-runtime';
+import { storageConfigFrom } from '@maas/config';
+import { PrismaService } from '@maas/db';
 import { createObjectStore, type ObjectStore, OBJECT_STORE } from '@maas/model-registry';
 import { type InferenceConfig, InferenceConfigModule } from './config/inference-config.js';
 import { InferenceService } from './inference/inference.service.js';
@@ -10,7 +10,7 @@ import { GatewayAuthHook } from './inference/gateway-auth.hook.js';
 import { WorkerInferenceRoutes } from './inference/inference-routes.js';
 import { WorkerLinkServer } from './inference/link-server.js';
 import { V2Controller } from './inference/v2.controller.js';
-import { INFERENCE_LOGGER, ModelCacheService } from './models/model-cache.service.js';
+import { ModelCacheService } from './models/model-cache.service.js';
 import { configureTfjs, tfjs, tfjsBackendName } from './models/tfjs-runtime.js';
 import { VersionLookupService } from './models/version-lookup.service.js';
 import { WorkerHeartbeatService } from './models/worker-heartbeat.service.js';
@@ -25,9 +25,7 @@ export class InferenceModule {
       imports: [
         InferenceConfigModule.forRoot(config),
         // /metrics, /healthz and /readyz are on OPS_PORT (OpsServerService), not the HTTP port.
-        MetricsModule.forRoot('inference', { controller: false }),
-        DbModule.forRoot(databaseOptionsFrom(config)),
-        RedisModule.forRoot(config.REDIS_URL, 'inference'),
+        AppCoreModule.forRoot({ name: 'inference', config, logger, metricsController: false }),
         HealthModule.forRoot({
           inject: [PrismaService, OBJECT_STORE],
           factory: (prisma: PrismaService, store: ObjectStore) => [
@@ -41,7 +39,6 @@ export class InferenceModule {
       ],
       controllers: [V2Controller],
       providers: [
-        { provide: INFERENCE_LOGGER, useValue: logger },
         { provide: OBJECT_STORE, useValue: createObjectStore(storageConfigFrom(config)) },
         VersionLookupService,
         InferenceMetrics,

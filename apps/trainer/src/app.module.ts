@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { HealthModule, type Logger, MetricsModule, REDIS, RedisModule } from '@maas/app-runtime';
-import { databaseOptionsFrom, masterKeyFrom, storageConfigFrom } from '@maas/config';
-import { DbModule, PrismaService } from '@maas/db';
+import { AppCoreModule, HealthModule, type Logger, REDIS } from '@maas/app-runtime';
+import { masterKeyFrom, storageConfigFrom } from '@maas/config';
+import { PrismaService } from '@maas/db';
 import {
   createObjectStore,
   ModelRegistryModule,
@@ -10,7 +10,7 @@ import {
 } from '@maas/model-registry';
 import type { Redis } from 'ioredis';
 import { type TrainerConfig, TrainerConfigModule } from './config/trainer-config.js';
-import { TRAINER_LOGGER, TrainJobHandler } from './jobs/train-job.handler.js';
+import { TrainJobHandler } from './jobs/train-job.handler.js';
 import { TrainingWorkerService } from './jobs/training-worker.service.js';
 import { RegistrySweepService } from './maintenance/registry-sweep.service.js';
 
@@ -21,9 +21,7 @@ export class TrainerModule {
       module: TrainerModule,
       imports: [
         TrainerConfigModule.forRoot(config),
-        MetricsModule.forRoot('trainer'),
-        DbModule.forRoot(databaseOptionsFrom(config)),
-        RedisModule.forRoot(config.REDIS_URL, 'trainer'),
+        AppCoreModule.forRoot({ name: 'trainer', config, logger }),
         // Trained models are registered exactly like uploads (storage, encryption, quotas).
         ModelRegistryModule.forRoot(createObjectStore(storageConfigFrom(config)), {
           masterKey: masterKeyFrom(config),
@@ -37,12 +35,7 @@ export class TrainerModule {
           ],
         }),
       ],
-      providers: [
-        { provide: TRAINER_LOGGER, useValue: logger },
-        TrainJobHandler,
-        TrainingWorkerService,
-        RegistrySweepService,
-      ],
+      providers: [TrainJobHandler, TrainingWorkerService, RegistrySweepService],
       global: true,
     };
   }

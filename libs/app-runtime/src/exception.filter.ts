@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { databaseDataErrorOf, statusOf } from './errors.js';
+import { pathOf } from './request-path.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -104,7 +105,7 @@ export function sendError(
       title: TITLES[status] ?? 'Error',
       status,
       detail,
-      instance: request.url.split('?')[0],
+      instance: pathOf(request.url),
       requestId: request.id,
     });
 }

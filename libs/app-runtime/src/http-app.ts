@@ -136,6 +136,13 @@ export async function createHttpApp(
     reply.header('x-request-id', request.id);
     done();
   });
+  // A request answered before its body arrived (a refusal, a 413, a 429 for an upload) closes
+  // its connection with the answer: otherwise the socket idles until the keep-alive timeout
+  // with the rest of the body owed, and a client that never sends it holds it that long.
+  fastify.addHook('onSend', (request, reply, _payload, done) => {
+    if (!request.raw.complete) void reply.header('connection', 'close');
+    done();
+  });
   fastify.addHook('onResponse', (request, reply, done) => {
     recordRequest(metrics, options.logger, {
       requestId: request.id,

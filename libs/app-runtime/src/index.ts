@@ -1,10 +1,12 @@
-export { createLogger, PinoNestLogger, REDACTED_PATHS } from './logger.js';
+export { APP_LOGGER, createLogger, PinoNestLogger, REDACTED_PATHS } from './logger.js';
 export type { Logger } from './logger.js';
 export { HttpMetrics, METRICS_REGISTRY, MetricsController, MetricsModule } from './metrics.js';
 export { HealthController, HealthModule, READINESS_CHECKS, readinessOf } from './health.js';
 export { OpsServer, type OpsServerOptions } from './ops-server.js';
 export type { ReadinessCheck } from './health.js';
 export { createHttpApp, interceptRequests, recordRequest, requestIdFor } from './http-app.js';
+export { type AppBootConfig, type AppBootstrap, bootstrapApp } from './bootstrap-app.js';
+export { AppCoreModule, type AppCoreOptions } from './app-core.module.js';
 export type { AnsweredRequest, HttpAppOptions, RequestInterceptor } from './http-app.js';
 export { DomainError, ERROR_STATUS, invalidArgument, notFound, statusOf } from './errors.js';
 export type { ErrorCode } from './errors.js';
@@ -20,3 +22,4 @@ export { createRedis, REDIS, RedisModule } from './redis.module.js';
 export { LruCache, TtlCache } from './ttl-cache.js';
 export { clientIdentityOf, parseTrustedProxies, ProxyTrust, TrustProxyError } from './client-ip.js';
 export { enterSandboxDirectory } from './sandbox-directory.js';
+export { pathOf } from './request-path.js';

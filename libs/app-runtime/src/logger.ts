@@ -23,6 +23,9 @@ export const REDACTED_PATHS = [
   'req.headers["x-api-key"]',
 ];
 
+/** The app's JSON logger (createLogger), as Nest injects it: `@Inject(APP_LOGGER) logger: Logger`. */
+export const APP_LOGGER = Symbol('APP_LOGGER');
+
 export function createLogger(options: { name: string; level: string }): Logger {
   return pino({
     name: options.name,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { type ReadinessCheck, readinessOf } from './health.js';
+import { pathOf } from './request-path.js';
 
 export interface OpsServerOptions {
   host: string;
@@ -66,7 +67,7 @@ export class OpsServer {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = pathOf(request.url ?? '/');
     try {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.setHeader('allow', 'GET, HEAD');

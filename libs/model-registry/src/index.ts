@@ -34,6 +34,7 @@ export {
 } from './validation/ort-sandbox-options.js';
 export { type OrtSessionTuning, ortSessionOptions } from './validation/ort-session-options.js';
 export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';
+export { parseVersionNumber } from './validation/version-number.js';
 export {
   inspectTfjsArchive,
   readTfjsArchive,
@@ -63,23 +64,34 @@ export {
 // Registry (models, versions, labels) — maintained by the lead.
 export { ModelRegistryModule, type ModelRegistryKeys } from './registry/model-registry.module.js';
 export {
-  labelView,
   MODEL_UPLOAD_OPTIONS,
-  ModelRegistryService,
   OBJECT_STORE,
-  pickServableVersion,
-  pickVersion,
   TENANT_DATA_KEYS,
-  type LabelTargets,
-  type LabelView,
+} from './registry/registry.tokens.js';
+export { ModelsService } from './registry/models.service.js';
+export { ModelVersionsService, type ServingConfig } from './registry/model-versions.service.js';
+export {
+  VersionUploadsService,
   type ModelFormatName,
   type ModelUploadOptions,
-  type ServingConfig,
+  type VersionUpload,
+} from './registry/version-uploads.service.js';
+export {
+  labelView,
+  VersionLabelsService,
+  type LabelTargets,
+  type LabelView,
+} from './registry/version-labels.service.js';
+export {
+  pickServableVersion,
+  pickVersion,
+  VersionResolutionService,
   type ResolvedVersion,
   type VersionCandidates,
   type VersionSelector,
-  type VersionUpload,
-} from './registry/model-registry.service.js';
+} from './registry/version-resolution.service.js';
+export { StorageQuotaService } from './registry/storage-quota.service.js';
+export { RegistryMaintenanceService } from './registry/registry-maintenance.service.js';
 export {
   modelNotFound,
   RegistryError,

@@ -19,8 +19,10 @@ export type {
   TensorValues,
 } from './onnx-builders.js';
 export {
+  buildExternalDataModel,
   buildGemmModel,
   buildLargeAddModel,
+  externalDataTensor,
   buildMlpModel,
   randomMlp,
   seededRandom,

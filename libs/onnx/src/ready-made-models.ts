@@ -132,6 +132,39 @@ export function buildLargeAddModel(mib: number, fill = 1): Uint8Array {
   );
 }
 
+/**
+ * A 4-float tensor whose 16 bytes onnxruntime would read from the file `location` (ONNX
+ * external data): what a hostile model uses to read a server's files. The platform refuses
+ * such models; tests build them with this.
+ */
+export function externalDataTensor(name: string, location: string): OnnxTensor {
+  return {
+    name,
+    dataType: TensorDataType.FLOAT,
+    dims: [4],
+    dataLocation: 1,
+    externalData: [
+      { key: 'location', value: location },
+      { key: 'offset', value: '0' },
+      { key: 'length', value: '16' },
+    ],
+  };
+}
+
+/** `out = W`, with W's bytes in the file `location` (externalDataTensor): no input. */
+export function buildExternalDataModel(location: string): Uint8Array {
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes: [node('Identity', ['W'], ['out'])],
+        initializers: [externalDataTensor('W', location)],
+        inputs: [],
+        outputs: [valueInfo('out', TensorDataType.FLOAT, [4])],
+      },
+    }),
+  );
+}
+
 /** mulberry32: tiny, fast and reproducible; good enough for test and benchmark weights. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

@@ -78,7 +78,14 @@ export {
   type MlpEngine,
   type TfjsArtifact,
 } from './mlp/mlp-trainer.js';
-export { activateTfjsBackend, type TfjsBackendName } from './mlp/tfjs-runtime.js';
+export {
+  activateTfjsBackend,
+  availableTfjsBackends,
+  chooseTfjsBackend,
+  tfjsBackendOrder,
+  type TfjsBackendName,
+  type TfjsBackendRequest,
+} from './tfjs/tfjs-backend.js';
 export {
   TrainingDataError,
   TrainingStoppedError,

@@ -2,6 +2,7 @@ import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ZodPipe } from '@maas/app-runtime';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/guards.js';
+import { pageFields } from '../http/page-query.js';
 import { AuditService } from './audit.service.js';
 
 const uuid = z.uuid();
@@ -14,11 +15,7 @@ const AuditQueryDto = z.object({
   targetId: z.string().max(200).optional(),
   from: instant.optional(),
   to: instant.optional(),
-  cursor: z
-    .string()
-    .regex(/^\d{1,19}$/)
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  ...pageFields(z.string().regex(/^\d{1,19}$/), { max: 500, fallback: 50 }),
 });
 
 @Controller('api/admin/audit-log')

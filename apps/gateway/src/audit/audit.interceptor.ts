@@ -4,9 +4,9 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
+import { pathOf } from '@maas/app-runtime';
 import { from, mergeMap, type Observable } from 'rxjs';
 import type { AuthenticatedRequest } from '../auth/principal.js';
-import { pathOf } from '../quotas/limits.interceptor.js';
 import { AuditService } from './audit.service.js';
 
 const MUTATIONS: Record<string, string> = {

@@ -211,6 +211,22 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
    * path's largest fixed cost, and a record lives only API_KEY_CACHE_MS. Compared in constant
    * time either way.
    */
+  /**
+   * The tenant of `rawKey` when this gateway has already verified exactly this key and still
+   * holds it, without a lookup or a hash (fair admission's client, before authentication);
+   * undefined for anything else. Authentication proper still runs on every request.
+   */
+  tenantOfVerifiedKey(rawKey: string): string | undefined {
+    const parsed = parseApiKey(rawKey);
+    const record = parsed && this.found.peek(parsed.prefix)?.value;
+    if (!record) return undefined;
+    const known = this.verifiedSecrets.get(record);
+    const presented = Buffer.from(parsed.secret);
+    return known && known.length === presented.length && timingSafeEqual(known, presented)
+      ? record.tenantId
+      : undefined;
+  }
+
   private secretVerified(record: object & { secretHash: string }, secret: string): boolean {
     const presented = Buffer.from(secret);
     const known = this.verifiedSecrets.get(record);

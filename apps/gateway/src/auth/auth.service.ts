@@ -2,15 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
-import { DomainError, type Logger } from '@maas/app-runtime';
+import { APP_LOGGER, DomainError, type Logger } from '@maas/app-runtime';
 import { PrismaService } from '@maas/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { AuditService } from '../audit/audit.service.js';
 import { CacheInvalidationService } from './cache-invalidation.service.js';
 import { LoginAttemptsService } from './login-attempts.service.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from './principal.js';
-
-export const GATEWAY_LOGGER = Symbol('GATEWAY_LOGGER');
 
 const DEFAULT_ADMIN_EMAIL = 'admin@maas.local';
 // argon2id with OWASP's minimum memory cost; verification costs ~20-40 ms per login.
@@ -43,7 +41,7 @@ export class AuthService implements OnApplicationBootstrap {
     private readonly prisma: PrismaService,
     private readonly jwt: JwtService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     private readonly attempts: LoginAttemptsService,
     private readonly audit: AuditService,
     invalidation: CacheInvalidationService,

@@ -44,7 +44,7 @@ export interface CredentialBearer {
   principal?: Principal;
 }
 
-export function presentedApiKey(request: CredentialBearer): string | undefined {
+export function presentedApiKey(request: Pick<CredentialBearer, 'headers'>): string | undefined {
   const header = request.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return header.trim();
   const authorization = request.headers.authorization;

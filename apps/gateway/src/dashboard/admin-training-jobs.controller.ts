@@ -3,13 +3,13 @@ import { ZodPipe } from '@maas/app-runtime';
 import { PrismaService, type TrainingJob } from '@maas/db';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/guards.js';
+import { pageFields } from '../http/page-query.js';
 
 const AdminTrainingJobsQuery = z.object({
   tenantId: z.uuid().optional(),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
-  /** the last id of the previous page */
-  cursor: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** cursor: the last id of the previous page */
+  ...pageFields(z.uuid()),
 });
 
 function jobView(job: TrainingJob & { tenant: { name: string } }) {

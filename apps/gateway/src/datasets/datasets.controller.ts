@@ -22,8 +22,8 @@ import {
   RequireScope,
 } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { PageQuery } from '../http/page-query.js';
 import { uploadBody } from '../models/upload-body.js';
-import { PageQuery } from '../tenants/admin-tenants.controller.js';
 import { datasetView, DatasetsService } from './datasets.service.js';
 
 const DatasetUploadQuery = z.object({ name: z.string().min(1).max(200) });

@@ -7,10 +7,10 @@ import {
   datasetKey,
   ENCRYPTION_OVERHEAD,
   encryptStream,
-  ModelRegistryService,
   OBJECT_STORE,
   type ObjectStore,
   PayloadTooLargeError,
+  StorageQuotaService,
   TENANT_DATA_KEYS,
   type TenantDataKeys,
 } from '@maas/model-registry';
@@ -58,7 +58,7 @@ export class DatasetsService {
   constructor(
     private readonly prisma: PrismaService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    private readonly registry: ModelRegistryService,
+    private readonly quota: StorageQuotaService,
     @Inject(TENANT_DATA_KEYS) private readonly dataKeys: TenantDataKeys,
   ) {}
 
@@ -70,7 +70,7 @@ export class DatasetsService {
       throw new DomainError('INVALID_ARGUMENT', 'name must be 1 to 200 printable characters');
     }
     // Datasets count against the tenant's storage quota like model artifacts.
-    const allowance = await this.registry.storageAllowance(tenantId, input.maxBytes);
+    const allowance = await this.quota.storageAllowance(tenantId, input.maxBytes);
     const dataKey = await this.dataKeys.forTenant(tenantId);
     const id = randomUUID();
     const key = datasetKey(tenantId, id);
@@ -151,7 +151,7 @@ export class DatasetsService {
         },
       });
       // Concurrent uploads each passed the allowance on their own: count them together.
-      await this.registry.assertWithinStorageQuota(tenantId, sizeBytes);
+      await this.quota.assertWithinStorageQuota(tenantId, sizeBytes);
       return created;
     } catch (error) {
       if (created) {

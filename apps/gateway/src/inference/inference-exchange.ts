@@ -71,6 +71,9 @@ export class InferenceExchange {
 
   /** Writes status, headers and body; a stream is piped (and destroyed if the client leaves). */
   send(body: Buffer | Readable): void {
+    // Answered before its body arrived (a refusal): the connection closes once the answer is
+    // out, instead of idling until a timeout with the rest of the body owed.
+    if (!this.request.complete) this.answerHeaders.connection = 'close';
     if (Buffer.isBuffer(body)) {
       this.answerHeaders['content-length'] = String(body.length);
       this.response.writeHead(this.statusCode, this.answerHeaders);

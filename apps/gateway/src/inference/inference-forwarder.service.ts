@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
+import { APP_LOGGER, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import type { ResolvedVersion, ServingConfig } from '@maas/model-registry';
 import type { LinkCall } from '@maas/workers';
 import { Counter, type Registry } from 'prom-client';
-import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { readLimited } from '../http/body-parsing.js';
 import type { InferenceExchange } from './inference-exchange.js';
@@ -109,7 +108,7 @@ export class InferenceForwarder {
     private readonly directory: WorkerDirectory,
     private readonly quarantine: VersionQuarantine,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) metrics: Registry,
   ) {
     this.outcomes = new Counter({

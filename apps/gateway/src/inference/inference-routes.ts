@@ -2,21 +2,21 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import {
+  APP_LOGGER,
   DomainError,
   errorAnswerOf,
   HttpMetrics,
   interceptRequests,
   type Logger,
+  pathOf,
   ProxyTrust,
   recordRequest,
 } from '@maas/app-runtime';
-import type { VersionSelector } from '@maas/model-registry';
+import { parseVersionNumber, type VersionSelector } from '@maas/model-registry';
 import type { LinkCall } from '@maas/workers';
-import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { TenantAuthenticator } from '../auth/guards.js';
 import type { Principal } from '../auth/principal.js';
 import { RouteCatalog } from '../docs/route-catalog.js';
-import { parseVersionNumber } from '../models/models.controller.js';
 import { RequestLimits } from '../quotas/request-limits.service.js';
 import { UsageMeterService } from '../usage/usage-meter.service.js';
 import { InferenceExchange } from './inference-exchange.js';
@@ -80,8 +80,7 @@ export function inferenceRouteOf(
   url: string,
 ): InferenceRoute | undefined {
   if (method !== 'POST') return undefined;
-  const query = url.indexOf('?');
-  const path = query < 0 ? url : url.slice(0, query);
+  const path = pathOf(url);
   let match = V2_INFER.exec(path);
   if (match) {
     const model = match[1]!;
@@ -131,7 +130,7 @@ export class InferenceRoutes implements OnModuleInit {
     private readonly metrics: HttpMetrics,
     private readonly catalog: RouteCatalog,
     private readonly proxies: ProxyTrust,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {

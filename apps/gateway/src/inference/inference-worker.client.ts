@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, type Dispatcher, errors } from 'undici';
-import { DomainError, type Logger } from '@maas/app-runtime';
+import { APP_LOGGER, DomainError, type Logger } from '@maas/app-runtime';
 import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/workers';
-import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 const CONNECTION_ERRORS = new Set([
@@ -48,7 +47,7 @@ export class InferenceWorkerClient implements OnModuleDestroy {
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
   ) {}
 
   async forward(request: {

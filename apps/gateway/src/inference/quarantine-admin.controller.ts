@@ -1,8 +1,12 @@
 import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ModelRegistryService, versionView } from '@maas/model-registry';
+import {
+  ModelsService,
+  ModelVersionsService,
+  parseVersionNumber,
+  versionView,
+} from '@maas/model-registry';
 import { AdminGuard } from '../auth/guards.js';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
-import { parseVersionNumber } from '../models/models.controller.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { VersionQuarantine } from './version-quarantine.service.js';
 
@@ -17,7 +21,8 @@ import { VersionQuarantine } from './version-quarantine.service.js';
 export class QuarantineAdminController {
   constructor(
     private readonly tenants: TenantsService,
-    private readonly registry: ModelRegistryService,
+    private readonly models: ModelsService,
+    private readonly versions: ModelVersionsService,
     private readonly quarantine: VersionQuarantine,
     private readonly invalidation: CacheInvalidationService,
   ) {}
@@ -31,8 +36,8 @@ export class QuarantineAdminController {
   ) {
     const tenant = await this.tenants.get(id);
     const number = parseVersionNumber(version);
-    const model = await this.registry.getModel(tenant.id, name);
-    const released = await this.registry.releaseQuarantine(tenant.id, name, number);
+    const model = await this.models.getModel(tenant.id, name);
+    const released = await this.versions.releaseQuarantine(tenant.id, name, number);
     await this.quarantine.forget(released.id);
     await this.invalidation.publish({ kind: 'model', tenantId: tenant.id, model: model.name });
     return versionView(model, released);

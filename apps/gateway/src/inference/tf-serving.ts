@@ -1,6 +1,5 @@
 import type { ModelVersion } from '@maas/db';
-import type { VersionSelector } from '@maas/model-registry';
-import { parseVersionNumber } from '../models/models.controller.js';
+import { parseVersionNumber, type VersionSelector } from '@maas/model-registry';
 import type { TensorSpec } from '@maas/tensors';
 
 /** What a `/v1/models/...` path names; keywords are matched case-insensitively, as TFS does. */

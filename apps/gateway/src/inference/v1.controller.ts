@@ -1,10 +1,14 @@
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '@maas/app-runtime';
-import { ModelRegistryService, type ResolvedVersion } from '@maas/model-registry';
+import { DomainError, pathOf } from '@maas/app-runtime';
+import {
+  ModelVersionsService,
+  parseVersionNumber,
+  type ResolvedVersion,
+  VersionResolutionService,
+} from '@maas/model-registry';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId, RequireScope } from '../auth/principal.js';
-import { parseVersionNumber } from '../models/models.controller.js';
 import {
   parseTfServingPath,
   selectorOf,
@@ -15,8 +19,8 @@ import {
 
 const PREFIX = /^\/v1\/models\//i;
 
-function pathOf(request: FastifyRequest): TfServingPath {
-  const url = request.url.split('?')[0]!;
+function tfServingPathOf(request: FastifyRequest): TfServingPath {
+  const url = pathOf(request.url);
   const parsed = parseTfServingPath(url.replace(PREFIX, ''));
   if (!parsed) throw new DomainError('NOT_FOUND', `no such route: ${url}`);
   return parsed;
@@ -32,11 +36,14 @@ function pathOf(request: FastifyRequest): TfServingPath {
 @UseGuards(TenantAuthGuard)
 @RequireScope('infer')
 export class V1Controller {
-  constructor(private readonly registry: ModelRegistryService) {}
+  constructor(
+    private readonly versions: ModelVersionsService,
+    private readonly resolution: VersionResolutionService,
+  ) {}
 
   @Get('*')
   async get(@CurrentTenantId() tenantId: string, @Req() request: FastifyRequest) {
-    const path = pathOf(request);
+    const path = tfServingPathOf(request);
     if (path.action === 'metadata') {
       const { model, version } = await this.resolve(tenantId, path);
       return tfServingMetadata(model.name, version);
@@ -45,7 +52,7 @@ export class V1Controller {
       throw new DomainError('NOT_FOUND', `:${path.action} takes a POST`);
     }
     if (path.version !== undefined) {
-      const version = await this.registry.getVersion(
+      const version = await this.versions.getVersion(
         tenantId,
         path.model,
         parseVersionNumber(path.version),
@@ -56,7 +63,7 @@ export class V1Controller {
       const { version } = await this.resolve(tenantId, path);
       return { model_version_status: [tfServingVersionStatus(version)] };
     }
-    const versions = await this.registry.listVersions(tenantId, path.model);
+    const versions = await this.versions.listVersions(tenantId, path.model);
     return {
       model_version_status: versions
         .filter((v) => v.status !== 'archived')
@@ -66,6 +73,6 @@ export class V1Controller {
   }
 
   private resolve(tenantId: string, path: TfServingPath): Promise<ResolvedVersion> {
-    return this.registry.resolveVersion(tenantId, path.model, selectorOf(path));
+    return this.resolution.resolveVersion(tenantId, path.model, selectorOf(path));
   }
 }

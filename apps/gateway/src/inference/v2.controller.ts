@@ -1,13 +1,16 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
 import { PrismaService } from '@maas/db';
-import { ModelRegistryService, type ResolvedVersion } from '@maas/model-registry';
+import {
+  ModelVersionsService,
+  parseVersionNumber,
+  type ResolvedVersion,
+} from '@maas/model-registry';
 import { Inject } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { REDIS } from '@maas/app-runtime';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId, RequireScope } from '../auth/principal.js';
-import { parseVersionNumber } from '../models/models.controller.js';
 import { VersionResolver } from './version-resolver.service.js';
 import { WorkerDirectory } from './worker-directory.service.js';
 
@@ -24,7 +27,7 @@ function platformOf(format: string): string {
 @Controller('v2')
 export class V2Controller {
   constructor(
-    private readonly registry: ModelRegistryService,
+    private readonly versions: ModelVersionsService,
     private readonly directory: WorkerDirectory,
     private readonly resolver: VersionResolver,
     private readonly prisma: PrismaService,
@@ -93,7 +96,7 @@ export class V2Controller {
   }
 
   private async metadataOf({ model, version }: ResolvedVersion) {
-    const versions = await this.registry.readyVersionNumbers(model.id);
+    const versions = await this.versions.readyVersionNumbers(model.id);
     return {
       name: model.name,
       versions: versions.map(String),

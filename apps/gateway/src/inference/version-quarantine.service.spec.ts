@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@maas/app-runtime';
-import type { ModelRegistryService } from '@maas/model-registry';
+import type { ModelVersionsService } from '@maas/model-registry';
 import { testRedisUrl } from '@maas/testing';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -35,12 +35,12 @@ describe('VersionQuarantine (Redis)', () => {
     const quarantined: { tenantId: string; versionId: string; reason: string }[] = [];
     const published: CacheInvalidation[] = [];
     let onLost: LinkLossListener = () => undefined;
-    const registry = {
+    const versions = {
       quarantineVersion: async (tenantId: string, versionId: string, reason: string) => {
         quarantined.push({ tenantId, versionId, reason });
         return true;
       },
-    } as unknown as ModelRegistryService;
+    } as unknown as ModelVersionsService;
     const invalidation = {
       publish: async (event: CacheInvalidation) => void published.push(event),
     } as unknown as CacheInvalidationService;
@@ -58,7 +58,7 @@ describe('VersionQuarantine (Redis)', () => {
         QUARANTINE_AFTER_LOSSES: 3,
         QUARANTINE_WINDOW_MS: windowMs,
       } as GatewayConfig,
-      registry,
+      versions,
       invalidation,
       directory,
       silent as unknown as Logger,

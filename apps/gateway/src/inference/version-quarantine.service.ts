@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Logger, METRICS_REGISTRY, REDIS } from '@maas/app-runtime';
-import { ModelRegistryService } from '@maas/model-registry';
+import { APP_LOGGER, type Logger, METRICS_REGISTRY, REDIS } from '@maas/app-runtime';
+import { ModelVersionsService } from '@maas/model-registry';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerDirectory } from './worker-directory.service.js';
@@ -31,10 +30,10 @@ export class VersionQuarantine {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    private readonly registry: ModelRegistryService,
+    private readonly versions: ModelVersionsService,
     private readonly invalidation: CacheInvalidationService,
     private readonly directory: WorkerDirectory,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) metrics: Registry,
     link: WorkerLinkClient,
   ) {
@@ -95,7 +94,7 @@ export class VersionQuarantine {
     );
     if (count < this.config.QUARANTINE_AFTER_LOSSES) return;
     const reason = `its requests stopped workers ${count} times within ${durationText(window)}; upload a new version or ask an admin`;
-    if (await this.registry.quarantineVersion(suspect.tenantId, suspect.versionId, reason)) {
+    if (await this.versions.quarantineVersion(suspect.tenantId, suspect.versionId, reason)) {
       this.quarantines.inc();
       this.logger.warn({ ...suspect, losses: count }, 'version quarantined');
       await this.invalidation.publish({

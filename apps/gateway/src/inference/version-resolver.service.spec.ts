@@ -1,7 +1,7 @@
 import type { Model, ModelVersion } from '@maas/db';
 import type {
-  ModelRegistryService,
   VersionCandidates,
+  VersionResolutionService,
   VersionSelector,
 } from '@maas/model-registry';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -29,7 +29,7 @@ function fakes() {
         ],
       } satisfies VersionCandidates;
     },
-  } as unknown as ModelRegistryService;
+  } as unknown as VersionResolutionService;
   const invalidation = {
     onInvalidate: (fn: (event: CacheInvalidation) => void) => (listener = fn),
   } as unknown as CacheInvalidationService;
@@ -76,7 +76,7 @@ describe('VersionResolver', () => {
       const registry = {
         resolveCandidates: () =>
           new Promise<VersionCandidates>((resolve, reject) => pending.push({ resolve, reject })),
-      } as unknown as ModelRegistryService;
+      } as unknown as VersionResolutionService;
       const invalidation = { onInvalidate: () => undefined } as unknown as CacheInvalidationService;
       const answer = (number: number) => ({
         model,

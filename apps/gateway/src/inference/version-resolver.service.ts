@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { TtlCache } from '@maas/app-runtime';
 import {
-  ModelRegistryService,
   pickServableVersion,
   type ResolvedVersion,
   type VersionCandidates,
+  VersionResolutionService,
   type VersionSelector,
 } from '@maas/model-registry';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
@@ -39,7 +39,7 @@ export class VersionResolver {
   });
 
   constructor(
-    private readonly registry: ModelRegistryService,
+    private readonly resolution: VersionResolutionService,
     invalidation: CacheInvalidationService,
   ) {
     invalidation.onInvalidate((event) => {
@@ -57,7 +57,7 @@ export class VersionResolver {
     // hammering it costs no database round trip.
     const key = `${tenantId}\u0000${model}\u0000${JSON.stringify(selector)}`;
     return this.cache
-      .get(key, () => this.registry.resolveCandidates(tenantId, model, selector))
+      .get(key, () => this.resolution.resolveCandidates(tenantId, model, selector))
       .then(pickServableVersion);
   }
 }

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
-import { DomainError, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
+import { APP_LOGGER, DomainError, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import {
   type Frame,
   FrameKind,
@@ -15,7 +15,6 @@ import {
   writeFrame,
 } from '@maas/workers';
 import { Counter, type Registry } from 'prom-client';
-import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerUnreachableError } from './inference-worker.client.js';
 import { type InFlightVersion, lossSuspects } from './worker-loss.js';
@@ -281,7 +280,7 @@ export class WorkerLinkClient implements OnModuleDestroy {
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     @Optional() @Inject(METRICS_REGISTRY) metrics?: Registry,
   ) {
     const connections = new Counter({

@@ -16,11 +16,15 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ZodPipe } from '@maas/app-runtime';
+import { ZodPipe } from '@maas/app-runtime';
 import {
+  ModelsService,
+  ModelVersionsService,
   modelView,
-  ModelRegistryService,
+  parseVersionNumber,
   VersionArtifactsService,
+  VersionLabelsService,
+  VersionUploadsService,
   versionView,
 } from '@maas/model-registry';
 import { MAX_LINK_BODY_BYTES } from '@maas/workers';
@@ -35,7 +39,7 @@ import {
   RequireScope,
 } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
-import { PageQuery } from '../tenants/admin-tenants.controller.js';
+import { pageFields, PageQuery } from '../http/page-query.js';
 import { uploadBody } from './upload-body.js';
 
 const Metadata = z.record(z.string(), z.unknown());
@@ -73,25 +77,20 @@ const LabelSetDto = z.union([
 ]);
 const UploadQuery = z.object({ format: z.enum(['onnx', 'tfjs']).default('onnx') });
 const ArtifactQuery = z.object({ format: z.enum(['model', 'tfjs']).default('model') });
-const VersionPageQuery = z.object({
-  cursor: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
-
-export function parseVersionNumber(raw: string): number {
-  const value = Number(raw);
-  if (!/^[0-9]{1,9}$/.test(raw) || value < 1) {
-    throw new DomainError('INVALID_ARGUMENT', `version must be a positive integer, got '${raw}'`);
-  }
-  return value;
-}
+/** Versions page by number: the cursor is the last version number of the previous page. */
+const VersionPageQuery = z.object(
+  pageFields(z.coerce.number().int().min(0), { max: 1000, fallback: 100 }),
+);
 
 @Controller('api/models')
 @UseGuards(TenantAuthGuard)
 @UseInterceptors(ModelChangeInterceptor)
 export class ModelsController {
   constructor(
-    private readonly registry: ModelRegistryService,
+    private readonly models: ModelsService,
+    private readonly versions: ModelVersionsService,
+    private readonly uploads: VersionUploadsService,
+    private readonly labels: VersionLabelsService,
     private readonly artifacts: VersionArtifactsService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
@@ -102,7 +101,7 @@ export class ModelsController {
     @CurrentTenantId() tenantId: string,
     @Body(new ZodPipe(ModelCreateDto)) body: z.infer<typeof ModelCreateDto>,
   ) {
-    return modelView(await this.registry.createModel(tenantId, body), []);
+    return modelView(await this.models.createModel(tenantId, body), []);
   }
 
   @Get()
@@ -111,15 +110,15 @@ export class ModelsController {
     @CurrentTenantId() tenantId: string,
     @Query(new ZodPipe(PageQuery)) query: z.infer<typeof PageQuery>,
   ) {
-    const page = await this.registry.listModels(tenantId, query);
+    const page = await this.models.listModels(tenantId, query);
     return { items: page.items.map((m) => modelView(m)), nextCursor: page.nextCursor };
   }
 
   @Get(':name')
   @RequireScope('models:read')
   async get(@CurrentTenantId() tenantId: string, @Param('name') name: string) {
-    const model = await this.registry.getModel(tenantId, name);
-    return modelView(model, await this.registry.listLabels(tenantId, model.id));
+    const model = await this.models.getModel(tenantId, name);
+    return modelView(model, await this.labels.listLabels(tenantId, model.id));
   }
 
   @Patch(':name')
@@ -129,15 +128,15 @@ export class ModelsController {
     @Param('name') name: string,
     @Body(new ZodPipe(ModelUpdateDto)) body: z.infer<typeof ModelUpdateDto>,
   ) {
-    const model = await this.registry.updateModel(tenantId, name, body);
-    return modelView(model, await this.registry.listLabels(tenantId, model.id));
+    const model = await this.models.updateModel(tenantId, name, body);
+    return modelView(model, await this.labels.listLabels(tenantId, model.id));
   }
 
   @Delete(':name')
   @HttpCode(204)
   @RequireScope('models:write')
   async remove(@CurrentTenantId() tenantId: string, @Param('name') name: string) {
-    await this.registry.deleteModel(tenantId, name);
+    await this.models.deleteModel(tenantId, name);
   }
 
   @Post(':name/versions')
@@ -150,7 +149,7 @@ export class ModelsController {
     @Req() request: FastifyRequest,
   ) {
     return this.versionAnswer(tenantId, name, async () =>
-      this.registry.uploadVersion(tenantId, name, {
+      this.uploads.uploadVersion(tenantId, name, {
         format: query.format,
         body: await uploadBody(request),
         maxBytes: this.config.MAX_UPLOAD_BYTES,
@@ -166,8 +165,8 @@ export class ModelsController {
     @Param('name') name: string,
     @Query(new ZodPipe(VersionPageQuery)) query: z.infer<typeof VersionPageQuery>,
   ) {
-    const model = await this.registry.getModel(tenantId, name);
-    const page = await this.registry.listVersionsPage(tenantId, name, query);
+    const model = await this.models.getModel(tenantId, name);
+    const page = await this.versions.listVersionsPage(tenantId, name, query);
     return {
       items: page.items.map((v) => versionView(model, v)),
       nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
@@ -182,7 +181,7 @@ export class ModelsController {
     @Param('version') version: string,
   ) {
     return this.versionAnswer(tenantId, name, () =>
-      this.registry.getVersion(tenantId, name, parseVersionNumber(version)),
+      this.versions.getVersion(tenantId, name, parseVersionNumber(version)),
     );
   }
 
@@ -223,7 +222,7 @@ export class ModelsController {
     @Body(new ZodPipe(VersionUpdateDto)) body: z.infer<typeof VersionUpdateDto>,
   ) {
     return this.versionAnswer(tenantId, name, () =>
-      this.registry.updateVersion(tenantId, name, parseVersionNumber(version), body),
+      this.versions.updateVersion(tenantId, name, parseVersionNumber(version), body),
     );
   }
 
@@ -236,7 +235,7 @@ export class ModelsController {
     @Param('version') version: string,
   ) {
     return this.versionAnswer(tenantId, name, () =>
-      this.registry.deleteVersion(tenantId, name, parseVersionNumber(version)),
+      this.versions.deleteVersion(tenantId, name, parseVersionNumber(version)),
     );
   }
 
@@ -249,7 +248,7 @@ export class ModelsController {
     @Body(new ZodPipe(LabelSetDto)) body: z.infer<typeof LabelSetDto>,
   ) {
     const targets = 'version' in body ? { [String(body.version)]: 100 } : body.versions;
-    return this.registry.setLabel(tenantId, name, label, targets);
+    return this.labels.setLabel(tenantId, name, label, targets);
   }
 
   @Delete(':name/labels/:label')
@@ -260,7 +259,7 @@ export class ModelsController {
     @Param('name') name: string,
     @Param('label') label: string,
   ) {
-    await this.registry.deleteLabel(tenantId, name, label);
+    await this.labels.deleteLabel(tenantId, name, label);
   }
 
   /**
@@ -272,7 +271,7 @@ export class ModelsController {
     name: string,
     act: () => Promise<Parameters<typeof versionView>[1]>,
   ) {
-    const model = await this.registry.getModel(tenantId, name);
+    const model = await this.models.getModel(tenantId, name);
     return versionView(model, await act());
   }
 }

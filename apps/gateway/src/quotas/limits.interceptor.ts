@@ -6,6 +6,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { pathOf } from '@maas/app-runtime';
 import { PrismaService } from '@maas/db';
 import { finalize, type Observable } from 'rxjs';
 import type { AuthenticatedRequest, Principal } from '../auth/principal.js';
@@ -16,11 +17,6 @@ import { TenantLimitsService } from './tenant-limits.service.js';
 
 /** Long-lived by design, with a cap of their own (TrainingEventsNotifier). */
 const EVENT_STREAM_ROUTE = /^\/api\/training-jobs\/[^/]+\/events$/;
-
-export function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
 
 /**
  * Rate limits and quotas for the tenant routes that go through Nest. Runs after the route's

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { apiKeyView, ApiKeyService } from '../auth/api-key.service.js';
 import { AdminGuard } from '../auth/guards.js';
 import { API_KEY_SCOPES } from '../auth/principal.js';
+import { PageQuery } from '../http/page-query.js';
 import { assertUuid, tenantView, TenantsService } from './tenants.service.js';
 
 const TenantCreateDto = z.object({
@@ -41,10 +42,6 @@ const TenantUpdateDto = z
       .optional(),
   })
   .strict();
-export const PageQuery = z.object({
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
 
 @Controller('api/admin/tenants')
 @UseGuards(AdminGuard)

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DomainError, notFound } from '@maas/app-runtime';
 import { PrismaService, type Tenant } from '@maas/db';
-import { ModelRegistryService } from '@maas/model-registry';
+import { RegistryMaintenanceService } from '@maas/model-registry';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -73,9 +73,10 @@ export class TenantsService {
     // Suspended first, so that nothing new is written while the bytes are removed.
     await this.prisma.tenant.update({ where: { id: tenant.id }, data: { status: 'suspended' } });
     await this.invalidation.publish({ kind: 'tenant', tenantId: tenant.id });
-    const registry = this.moduleRef.get(ModelRegistryService, { strict: false }) as
-      (ModelRegistryService & { purgeTenant?: (tenantId: string) => Promise<unknown> }) | undefined;
-    if (typeof registry?.purgeTenant === 'function') await registry.purgeTenant(tenant.id);
+    const maintenance = this.moduleRef.get(RegistryMaintenanceService, { strict: false }) as
+      | (RegistryMaintenanceService & { purgeTenant?: (tenantId: string) => Promise<unknown> })
+      | undefined;
+    if (typeof maintenance?.purgeTenant === 'function') await maintenance.purgeTenant(tenant.id);
     await this.prisma.tenant.delete({ where: { id: tenant.id } });
     await this.invalidation.publish({ kind: 'tenant', tenantId: tenant.id });
     return tenant;

@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { DomainError, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
+import { APP_LOGGER, DomainError, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import { PgChannelListener } from '@maas/db';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 /** The channel the `training_job_events_notify` trigger announces new events on. */
@@ -29,7 +28,7 @@ export class TrainingEventsNotifier implements OnModuleInit, OnApplicationShutdo
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.heartbeatMs = Math.min(15_000, Math.floor(config.HTTP_IDLE_TIMEOUT_MS / 2));

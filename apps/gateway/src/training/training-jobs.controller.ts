@@ -23,7 +23,7 @@ import {
   type Principal,
   RequireScope,
 } from '../auth/principal.js';
-import { PageQuery } from '../tenants/admin-tenants.controller.js';
+import { PageQuery } from '../http/page-query.js';
 import { TrainingEventsNotifier } from './training-events.notifier.js';
 import { streamTrainingEvents } from './training-events.stream.js';
 import { TrainingJobsService } from './training-jobs.service.js';

@@ -5,11 +5,10 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { type Logger, METRICS_REGISTRY, REDIS } from '@maas/app-runtime';
+import { APP_LOGGER, type Logger, METRICS_REGISTRY, REDIS } from '@maas/app-runtime';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PrismaService } from '@maas/db';
 import type { Redis } from 'ioredis';
-import { GATEWAY_LOGGER } from '../auth/auth.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 export interface UsageEvent {
@@ -93,7 +92,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(REDIS) private readonly redis: Redis,
     private readonly prisma: PrismaService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     const lastFlushAt = () => this.lastFlushAt;

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type Logger, sendError } from '@maas/app-runtime';
-import { INFERENCE_LOGGER } from '../models/model-cache.service.js';
+import { APP_LOGGER, DomainError, type Logger, sendError } from '@maas/app-runtime';
+import { parseVersionNumber } from '@maas/model-registry';
 import { InferenceService, type ServedResponse } from './inference.service.js';
 
 export const TENANT_HEADER = 'x-maas-tenant-id';
@@ -13,13 +13,6 @@ export function tenantOf(value: string | string[] | undefined): string {
     throw new DomainError('INVALID_ARGUMENT', `missing ${TENANT_HEADER} header`);
   }
   return value;
-}
-
-export function versionOf(raw: string): number {
-  if (!/^[0-9]{1,9}$/.test(raw) || Number(raw) < 1) {
-    throw new DomainError('INVALID_ARGUMENT', `version must be a positive integer, got '${raw}'`);
-  }
-  return Number(raw);
 }
 
 export function headerLengthOf(raw: string | string[] | undefined): number | undefined {
@@ -57,7 +50,7 @@ export class WorkerInferenceRoutes implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly inference: InferenceService,
-    @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
@@ -67,7 +60,7 @@ export class WorkerInferenceRoutes implements OnModuleInit {
         this.inference.infer(
           tenantOf(request.headers[TENANT_HEADER]),
           params.model,
-          versionOf(params.version),
+          parseVersionNumber(params.version),
           body,
           headerLengthOf(request.headers['inference-header-content-length']),
         ),
@@ -78,7 +71,7 @@ export class WorkerInferenceRoutes implements OnModuleInit {
         this.inference.predict(
           tenantOf(request.headers[TENANT_HEADER]),
           params.model,
-          versionOf(params.version),
+          parseVersionNumber(params.version),
           body,
         ),
       ),

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { DomainError, errorAnswerOf, type Logger } from '@maas/app-runtime';
+import { APP_LOGGER, DomainError, errorAnswerOf, type Logger } from '@maas/app-runtime';
 import {
   acceptLinkHandshake,
   callOf,
@@ -16,7 +16,6 @@ import {
   writeFrame,
 } from '@maas/workers';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
-import { INFERENCE_LOGGER } from '../models/model-cache.service.js';
 import { AnswerTooLargeError } from './answer-size.js';
 import { headerLengthOf } from './inference-routes.js';
 import { InferenceMetrics } from './inference.metrics.js';
@@ -58,7 +57,7 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
-    @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     private readonly inference: InferenceService,
     private readonly metrics: InferenceMetrics,
   ) {}

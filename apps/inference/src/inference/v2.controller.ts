@@ -1,7 +1,8 @@
 import { Controller, Get, Headers, Param } from '@nestjs/common';
+import { parseVersionNumber } from '@maas/model-registry';
 import { ModelCacheService } from '../models/model-cache.service.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
-import { TENANT_HEADER, tenantOf, versionOf } from './inference-routes.js';
+import { TENANT_HEADER, tenantOf } from './inference-routes.js';
 
 /**
  * The worker's Open Inference Protocol surface (called by the gateway); `.../infer` is in
@@ -35,7 +36,7 @@ export class V2Controller {
     @Param('model') model: string,
     @Param('version') version: string,
   ) {
-    const found = await this.versions.find(tenantOf(tenant), model, versionOf(version));
+    const found = await this.versions.find(tenantOf(tenant), model, parseVersionNumber(version));
     return {
       name: found.model.name,
       versions: [String(found.version.number)],

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DomainError, type Logger, LruCache } from '@maas/app-runtime';
+import { APP_LOGGER, DomainError, type Logger, LruCache } from '@maas/app-runtime';
 import { masterKeyFrom } from '@maas/config';
 import { type ModelVersion, PrismaService } from '@maas/db';
 import {
@@ -23,8 +23,6 @@ import {
 } from './model-memory-budget.js';
 import { loadTfjsRuntime, tfjsBackendNames } from './tfjs-runtime.js';
 import { VersionLookupService } from './version-lookup.service.js';
-
-export const INFERENCE_LOGGER = Symbol('INFERENCE_LOGGER');
 
 export interface LoadedModel {
   versionId: string;
@@ -107,7 +105,7 @@ export class ModelCacheService implements OnModuleDestroy {
   constructor(
     @Inject(OBJECT_STORE) store: ObjectStore,
     @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
-    @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     private readonly versions: VersionLookupService,
     private readonly metrics: InferenceMetrics,
     prisma: PrismaService,

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { packTfjsLayersModel } from '@maas/testing';
+import { availableTfjsBackends } from '@maas/training';
 import { describe, expect, it } from 'vitest';
-import { availableTfjsBackends, loadTfjsRuntime, tfjsBackendName } from './tfjs-runtime.js';
+import { loadTfjsRuntime, tfjsBackendName } from './tfjs-runtime.js';
 
 /** A small Dense model, packed as the registry takes it (files in a folder of the .zip). */
 async function layersArchive(): Promise<{ zip: Buffer; model: tf.LayersModel }> {

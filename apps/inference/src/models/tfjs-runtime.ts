@@ -1,44 +1,22 @@
-import { createRequire } from 'node:module';
 import { DomainError } from '@maas/app-runtime';
 import { readTfjsArchive } from '@maas/model-registry';
 import type { Tensor, TensorSpec } from '@maas/tensors';
+import {
+  activateTfjsBackend,
+  chooseTfjsBackend,
+  type TfjsBackendName,
+  type TfjsBackendRequest,
+} from '@maas/training';
 import { type ModelRuntime, modelRejected } from './model-runtime.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
-export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
-const require = createRequire(import.meta.url);
-
-// The native bindings are optional: present on images built where libtensorflow installs.
-const BACKEND_PACKAGES: [TfjsBackendName, string][] = [
-  ['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'],
-  ['tensorflow', '@tensorflow/tfjs-node'],
-  ['wasm', '@tensorflow/tfjs-backend-wasm'],
-];
-
-function installed(name: string): boolean {
-  try {
-    require.resolve(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Backends this process could run TF.js models on, best first. */
-export function availableTfjsBackends(): TfjsBackendName[] {
-  return [
-    ...BACKEND_PACKAGES.filter(([, pkg]) => installed(pkg)).map(([name]) => name),
-    'cpu' as const,
-  ];
-}
-
-let requested: 'auto' | TfjsBackendName = 'auto';
+let requested: TfjsBackendRequest = 'auto';
 let active: TfjsBackendName | undefined;
 let init: Promise<Tf> | undefined;
 
 /** Which backend to use (TFJS_BACKEND); takes effect at the first TF.js load. */
-export function configureTfjs(backend: 'auto' | TfjsBackendName): void {
+export function configureTfjs(backend: TfjsBackendRequest): void {
   requested = backend;
 }
 
@@ -47,35 +25,15 @@ export function tfjs(): Promise<Tf> {
   init ??= (async () => {
     const tf = await import('@tensorflow/tfjs');
     tf.env().set('PROD', true);
-    const available = availableTfjsBackends();
-    const order =
-      requested === 'auto' || !available.includes(requested)
-        ? available
-        : [requested, ...available.filter((b) => b !== requested)];
-    for (const backend of order) {
-      try {
-        const pkg = BACKEND_PACKAGES.find(([name]) => name === backend)?.[1];
-        if (pkg) await import(pkg);
-        const registered = backend === 'tensorflow-gpu' ? 'tensorflow' : backend;
-        if (await tf.setBackend(registered)) {
-          await tf.ready();
-          active = backend;
-          return tf;
-        }
-      } catch {
-        // try the next one
-      }
-    }
-    throw new Error('no TensorFlow.js backend could be initialised');
+    active = await activateTfjsBackend(requested);
+    return tf;
   })();
   return init;
 }
 
 /** The backend TF.js runs on, once initialised (else the one it will try first). */
 export function tfjsBackendName(): string {
-  const available = availableTfjsBackends();
-  const planned = requested !== 'auto' && available.includes(requested) ? requested : available[0];
-  return `tfjs-${active ?? planned}`;
+  return `tfjs-${active ?? chooseTfjsBackend(requested)}`;
 }
 
 /** Backends reported in heartbeats and /readyz. */

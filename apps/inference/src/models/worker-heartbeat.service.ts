@@ -6,12 +6,12 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Logger, REDIS } from '@maas/app-runtime';
+import { APP_LOGGER, type Logger, REDIS } from '@maas/app-runtime';
 import { publishHeartbeat, withdrawWorker, type WorkerInfo } from '@maas/workers';
 import type { Redis } from 'ioredis';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { WorkerLinkServer } from '../inference/link-server.js';
-import { INFERENCE_LOGGER, ModelCacheService } from './model-cache.service.js';
+import { ModelCacheService } from './model-cache.service.js';
 
 /** Heartbeats missed before the gateway stops routing to a worker. */
 const MISSED_HEARTBEATS = 3;
@@ -30,7 +30,7 @@ export class WorkerHeartbeatService implements OnApplicationBootstrap, OnApplica
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
-    @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     private readonly cache: ModelCacheService,
     private readonly link: WorkerLinkServer,
   ) {}

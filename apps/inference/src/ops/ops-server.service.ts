@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import {
+  APP_LOGGER,
   type Logger,
   METRICS_REGISTRY,
   OpsServer,
@@ -16,7 +17,6 @@ import {
 import type { Registry } from 'prom-client';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { WorkerLinkServer } from '../inference/link-server.js';
-import { INFERENCE_LOGGER } from '../models/model-cache.service.js';
 
 /**
  * The worker's /metrics, /healthz and /readyz on OPS_PORT, the one port monitoring and the
@@ -30,7 +30,7 @@ export class OpsServerService implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     @Inject(INFERENCE_CONFIG) config: InferenceConfig,
-    @Inject(INFERENCE_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(READINESS_CHECKS) checks: ReadinessCheck[],
     adapterHost: HttpAdapterHost,

@@ -2,27 +2,27 @@ import { availableParallelism } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
-import type { Logger } from '@maas/app-runtime';
+import { APP_LOGGER, type Logger } from '@maas/app-runtime';
 import { effectiveLimits } from '@maas/config';
 import { type Prisma, PrismaService, type TrainingJob } from '@maas/db';
 import type { TrainJobData } from '@maas/jobs';
 import {
-  ModelRegistryService,
+  ArtifactReader,
+  ModelsService,
   OBJECT_STORE,
   type ObjectStore,
   VersionArtifactsService,
+  VersionUploadsService,
 } from '@maas/model-registry';
 import {
   chooseMlpEngine,
+  chooseTfjsBackend,
   type Hyperparameters,
   mlpBackendName,
   type TrainingPlan,
 } from '@maas/training';
 import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
-import { chooseTfjsBackend } from '../runtime/tfjs-backend.js';
 import type { TrainingThreadInput, TrainingThreadMessage } from './training-thread.js';
-
-export const TRAINER_LOGGER = Symbol('TRAINER_LOGGER');
 
 const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 const CANCEL_POLL_MS = 1_000;
@@ -57,11 +57,13 @@ export class TrainJobHandler {
 
   constructor(
     private readonly prisma: PrismaService,
-    private readonly registry: ModelRegistryService,
+    private readonly models: ModelsService,
+    private readonly uploads: VersionUploadsService,
+    private readonly reader: ArtifactReader,
     private readonly versionArtifacts: VersionArtifactsService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
-    @Inject(TRAINER_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
   ) {}
 
   async handle(job: Job<TrainJobData>): Promise<TrainJobResult> {
@@ -149,7 +151,7 @@ export class TrainJobHandler {
     if (!dataset || dataset.deletedAt) {
       throw new BadTrainingData(`dataset ${row.datasetId} was deleted`);
     }
-    return this.registry.artifacts.read({
+    return this.reader.read({
       tenantId: row.tenantId,
       artifactKey: dataset.storageKey,
       sha256: dataset.sha256,
@@ -353,7 +355,7 @@ export class TrainJobHandler {
     await this.modelFor(row);
     let version;
     try {
-      version = await this.registry.uploadVersion(row.tenantId, row.modelName, {
+      version = await this.uploads.uploadVersion(row.tenantId, row.modelName, {
         format: 'onnx',
         body: Buffer.from(outcome.onnx),
         maxBytes: MAX_ARTIFACT_BYTES,
@@ -410,18 +412,18 @@ export class TrainJobHandler {
 
   private async modelFor(row: TrainingJob) {
     try {
-      return await this.registry.getModel(row.tenantId, row.modelName);
+      return await this.models.getModel(row.tenantId, row.modelName);
     } catch (error) {
       if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
     }
     try {
-      return await this.registry.createModel(row.tenantId, {
+      return await this.models.createModel(row.tenantId, {
         name: row.modelName,
         description: `trained by job ${row.id}`,
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'ALREADY_EXISTS') return this.registry.getModel(row.tenantId, row.modelName);
+      if (code === 'ALREADY_EXISTS') return this.models.getModel(row.tenantId, row.modelName);
       if (code === 'RESOURCE_EXHAUSTED' || code === 'INVALID_ARGUMENT') {
         throw new BadTrainingData((error as Error).message);
       }

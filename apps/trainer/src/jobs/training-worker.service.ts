@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
+import { APP_LOGGER, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   type HealthJobData,
@@ -16,9 +16,9 @@ import {
   TRAINING_QUEUE,
   type TrainJobData,
 } from '@maas/jobs';
+import { chooseTfjsBackend } from '@maas/training';
 import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
-import { chooseTfjsBackend } from '../runtime/tfjs-backend.js';
-import { TRAINER_LOGGER, TrainJobHandler } from './train-job.handler.js';
+import { TrainJobHandler } from './train-job.handler.js';
 
 /**
  * The one consumer of the training queue. A plain BullMQ Worker rather than a @Processor class:
@@ -36,7 +36,7 @@ export class TrainingWorkerService implements OnApplicationBootstrap, OnModuleDe
 
   constructor(
     @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
-    @Inject(TRAINER_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
     private readonly trainJobs: TrainJobHandler,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {

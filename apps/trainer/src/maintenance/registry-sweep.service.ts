@@ -5,11 +5,10 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Logger, REDIS } from '@maas/app-runtime';
-import { ModelRegistryService } from '@maas/model-registry';
+import { APP_LOGGER, type Logger, REDIS } from '@maas/app-runtime';
+import { RegistryMaintenanceService } from '@maas/model-registry';
 import type { Redis } from 'ioredis';
 import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
-import { TRAINER_LOGGER } from '../jobs/train-job.handler.js';
 
 /**
  * Periodically runs the registry's sweep (stuck uploads, bytes a crash left behind, deleted
@@ -23,10 +22,10 @@ export class RegistrySweepService implements OnApplicationBootstrap, OnApplicati
   private readonly owner = randomUUID();
 
   constructor(
-    private readonly registry: ModelRegistryService,
+    private readonly maintenance: RegistryMaintenanceService,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
-    @Inject(TRAINER_LOGGER) private readonly logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -54,7 +53,7 @@ export class RegistrySweepService implements OnApplicationBootstrap, OnApplicati
         'NX',
       );
       if (acquired !== 'OK') return;
-      const result = await this.registry.sweepDeletedArtifacts();
+      const result = await this.maintenance.sweepDeletedArtifacts();
       if (result.removedObjects + result.interruptedUploads + result.purgedModels > 0) {
         this.logger.info(result, 'registry sweep');
       }

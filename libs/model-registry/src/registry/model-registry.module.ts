@@ -1,16 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PrismaService } from '@maas/db';
+import { ArtifactReader } from '../integrity/artifact-reader.js';
 import type { MasterKey } from '../integrity/envelope.js';
 import { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import {
-  MODEL_UPLOAD_OPTIONS,
-  type ModelUploadOptions,
-  ModelRegistryService,
-  OBJECT_STORE,
-  TENANT_DATA_KEYS,
-} from './model-registry.service.js';
+import { ModelVersionsService } from './model-versions.service.js';
+import { ModelsService } from './models.service.js';
+import { RegistryMaintenanceService } from './registry-maintenance.service.js';
+import { MODEL_UPLOAD_OPTIONS, OBJECT_STORE, TENANT_DATA_KEYS } from './registry.tokens.js';
+import { StorageQuotaService } from './storage-quota.service.js';
 import { VersionArtifactsService } from './version-artifacts.service.js';
+import { VersionLabelsService } from './version-labels.service.js';
+import { VersionResolutionService } from './version-resolution.service.js';
+import { type ModelUploadOptions, VersionUploadsService } from './version-uploads.service.js';
 
 export interface ModelRegistryKeys {
   /** The platform master key that wraps new tenant data keys. */
@@ -18,6 +20,17 @@ export interface ModelRegistryKeys {
   /** Older master keys still accepted for unwrapping (during a rotation). */
   previousMasterKeys?: MasterKey[];
 }
+
+const SERVICES = [
+  ModelsService,
+  ModelVersionsService,
+  VersionUploadsService,
+  VersionLabelsService,
+  VersionResolutionService,
+  StorageQuotaService,
+  RegistryMaintenanceService,
+  VersionArtifactsService,
+];
 
 @Module({})
 export class ModelRegistryModule {
@@ -38,10 +51,16 @@ export class ModelRegistryModule {
           useFactory: (prisma: PrismaService) =>
             new TenantDataKeys(prisma, keys.masterKey, keys.previousMasterKeys),
         },
-        ModelRegistryService,
-        VersionArtifactsService,
+        // Reads artifacts and datasets as serving code does (decrypted, sha256-checked).
+        {
+          provide: ArtifactReader,
+          inject: [OBJECT_STORE, TENANT_DATA_KEYS],
+          useFactory: (objects: ObjectStore, dataKeys: TenantDataKeys) =>
+            new ArtifactReader(objects, dataKeys),
+        },
+        ...SERVICES,
       ],
-      exports: [OBJECT_STORE, TENANT_DATA_KEYS, ModelRegistryService, VersionArtifactsService],
+      exports: [OBJECT_STORE, TENANT_DATA_KEYS, ArtifactReader, ...SERVICES],
     };
   }
 }

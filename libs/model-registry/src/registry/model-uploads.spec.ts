@@ -10,9 +10,10 @@ import { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { tenantPrefix } from '../storage/storage-keys.js';
 import { ValidationLimitError } from '../validation/validation-errors.js';
-import { ModelRegistryService, type ModelUploadOptions } from './model-registry.service.js';
 import { RegistryError } from './registry.errors.js';
+import { registryServices } from './registry.fixtures.js';
 import { UploadSlots } from './upload-slots.js';
+import type { ModelUploadOptions } from './version-uploads.service.js';
 
 const MiB = 1024 * 1024;
 
@@ -48,7 +49,7 @@ afterAll(async () => {
 
 async function setUp(options: ModelUploadOptions) {
   const store = new CountingStore(`/tmp/maas-uploads-${randomBytes(6).toString('hex')}`);
-  const registry = new ModelRegistryService(
+  const registry = registryServices(
     prisma,
     store,
     new TenantDataKeys(prisma, { id: 'k', key: randomBytes(32) }),
@@ -57,9 +58,14 @@ async function setUp(options: ModelUploadOptions) {
   const tenantId = (
     await prisma.tenant.create({ data: { name: `u-${randomBytes(4).toString('hex')}` } })
   ).id;
-  await registry.createModel(tenantId, { name: 'm' });
+  await registry.models.createModel(tenantId, { name: 'm' });
   const upload = (body: Readable | Buffer, format: 'onnx' | 'tfjs' = 'onnx') =>
-    registry.uploadVersion(tenantId, 'm', { format, body, maxBytes: 256 * MiB, createdBy: 't' });
+    registry.uploads.uploadVersion(tenantId, 'm', {
+      format,
+      body,
+      maxBytes: 256 * MiB,
+      createdBy: 't',
+    });
   return { store, registry, tenantId, upload };
 }
 
@@ -82,7 +88,7 @@ describe('model uploads: streamed, validated in a sandbox, bounded', () => {
     expect((error as Error).message).toBe(
       'the model needs more than 160 MiB of memory to validate',
     );
-    const [version] = await registry.listVersions(tenantId, 'm');
+    const [version] = await registry.versions.listVersions(tenantId, 'm');
     expect(version).toMatchObject({ status: 'failed', statusReason: (error as Error).message });
     expect(await store.list(tenantPrefix(tenantId))).toEqual([]);
     expect(scratchDirs()).toEqual([]);
@@ -113,7 +119,7 @@ describe('model uploads: streamed, validated in a sandbox, bounded', () => {
     slow.push(null);
     expect((await first).status).toBe('ready');
     // The refused upload took no version number.
-    expect((await registry.listVersions(tenantId, 'm')).map((v) => v.number)).toEqual([1]);
+    expect((await registry.versions.listVersions(tenantId, 'm')).map((v) => v.number)).toEqual([1]);
     expect((await upload(gemm)).number).toBe(2);
 
     // The process-wide bound, across tenants; a slot given back twice counts once.

@@ -8,8 +8,8 @@ import type { MasterKey } from '../integrity/envelope.js';
 import { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { readTfjsArchive } from '../validation/tfjs-archive.js';
-import { ModelRegistryService } from './model-registry.service.js';
-import { VersionArtifactsService, type TfjsCopyFiles } from './version-artifacts.service.js';
+import { registryServices } from './registry.fixtures.js';
+import type { TfjsCopyFiles, VersionArtifactsService } from './version-artifacts.service.js';
 
 const master: MasterKey = { id: 'key-a', key: randomBytes(32) };
 
@@ -58,7 +58,7 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
   let database: TestDatabase;
   let prisma: PrismaService;
   let store: FsObjectStore;
-  let registry: ModelRegistryService;
+  let registry: ReturnType<typeof registryServices>;
   let artifacts: VersionArtifactsService;
   let tenantId: string;
 
@@ -67,8 +67,8 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
     prisma = new PrismaService({ databaseUrl: database.url });
     store = new FsObjectStore(`/tmp/maas-artifacts-${randomBytes(6).toString('hex')}`);
     const keys = new TenantDataKeys(prisma, master);
-    registry = new ModelRegistryService(prisma, store, keys);
-    artifacts = new VersionArtifactsService(prisma, registry, store, keys);
+    registry = registryServices(prisma, store, keys);
+    artifacts = registry.artifacts;
     tenantId = (await prisma.tenant.create({ data: { name: `t-${Date.now()}` } })).id;
   });
 
@@ -78,8 +78,8 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
   });
 
   const register = async (name: string) => {
-    await registry.createModel(tenantId, { name });
-    return registry.uploadVersion(tenantId, name, {
+    await registry.models.createModel(tenantId, { name });
+    return registry.uploads.uploadVersion(tenantId, name, {
       format: 'onnx',
       body: Buffer.from(buildGemmModel({ weights: [[1], [2]], bias: [0] })),
       maxBytes: 1024 * 1024,
@@ -89,16 +89,16 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
 
   it('encrypts it, records its sha256 and size, counts it in the quota, serves it back', async () => {
     const version = await register('trained');
-    const before = await registry.storageUsed(tenantId);
+    const before = await registry.quota.storageUsed(tenantId);
     const files = tfjsCopy();
     await artifacts.attachTfjsCopy(tenantId, version.id, files);
 
-    const row = await registry.getVersion(tenantId, 'trained', version.number);
+    const row = await registry.versions.getVersion(tenantId, 'trained', version.number);
     expect(row.tfjsArtifactKey).toMatch(/\/versions\/1\/tfjs\.zip$/);
     const download = await artifacts.download(tenantId, 'trained', 1, 'tfjs');
     expect(download.sha256).toBe(row.tfjsSha256);
     expect(Number(row.tfjsSizeBytes)).toBe(download.bytes.length);
-    expect(await registry.storageUsed(tenantId)).toBe(before + download.bytes.length);
+    expect(await registry.quota.storageUsed(tenantId)).toBe(before + download.bytes.length);
 
     // Nothing of the copy is in storage in clear: not the topology, not the weights.
     const stored = await store.getBuffer(row.tfjsArtifactKey!);
@@ -120,7 +120,7 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
   it('refuses a tampered copy instead of handing it out', async () => {
     const version = await register('tampered');
     await artifacts.attachTfjsCopy(tenantId, version.id, tfjsCopy());
-    const row = await registry.getVersion(tenantId, 'tampered', 1);
+    const row = await registry.versions.getVersion(tenantId, 'tampered', 1);
     const stored = await store.getBuffer(row.tfjsArtifactKey!);
     stored[stored.length - 40] ^= 0xff;
     await store.put(row.tfjsArtifactKey!, stored);
@@ -132,9 +132,9 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
   it('deletes it with its version, and 404s a version without one', async () => {
     const version = await register('deleted');
     await artifacts.attachTfjsCopy(tenantId, version.id, tfjsCopy());
-    const key = (await registry.getVersion(tenantId, 'deleted', 1)).tfjsArtifactKey!;
+    const key = (await registry.versions.getVersion(tenantId, 'deleted', 1)).tfjsArtifactKey!;
     expect(await store.exists(key)).toBe(true);
-    await registry.deleteVersion(tenantId, 'deleted', 1);
+    await registry.versions.deleteVersion(tenantId, 'deleted', 1);
     expect(await store.exists(key)).toBe(false);
 
     await register('untrained');
@@ -150,12 +150,12 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
 
   it('removes the copy again when it does not fit the storage quota', async () => {
     const quotaTenant = (await prisma.tenant.create({ data: { name: `q-${Date.now()}` } })).id;
-    await registry.createModel(quotaTenant, { name: 'tight' });
+    await registry.models.createModel(quotaTenant, { name: 'tight' });
     const onnx = Buffer.from(buildGemmModel({ weights: [[1], [2]], bias: [0] }));
     await prisma.tenantQuota.create({
       data: { tenantId: quotaTenant, storageBytes: BigInt(onnx.length + 10) },
     });
-    const version = await registry.uploadVersion(quotaTenant, 'tight', {
+    const version = await registry.uploads.uploadVersion(quotaTenant, 'tight', {
       format: 'onnx',
       body: onnx,
       maxBytes: 1024 * 1024,
@@ -167,9 +167,9 @@ describe('version artifacts: a trained version’s TF.js copy is stored like its
       code: 'PAYLOAD_TOO_LARGE',
       message: expect.stringMatching(/storage quota/),
     });
-    const row = await registry.getVersion(quotaTenant, 'tight', 1);
+    const row = await registry.versions.getVersion(quotaTenant, 'tight', 1);
     expect(row).toMatchObject({ status: 'ready', tfjsArtifactKey: null, tfjsSizeBytes: null });
-    expect(await registry.storageUsed(quotaTenant)).toBe(onnx.length);
+    expect(await registry.quota.storageUsed(quotaTenant)).toBe(onnx.length);
     expect(await store.list(`tenants/${quotaTenant}/`)).toHaveLength(1);
   });
 });

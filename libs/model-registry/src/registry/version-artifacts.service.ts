@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PrismaService } from '@maas/db';
 import { strToU8, zipSync } from 'fflate';
+import { ArtifactReader } from '../integrity/artifact-reader.js';
 import { encryptBuffer } from '../integrity/envelope.js';
 import type { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { modelArtifactKey } from '../storage/storage-keys.js';
-import { ModelRegistryService, OBJECT_STORE, TENANT_DATA_KEYS } from './model-registry.service.js';
+import { ModelVersionsService } from './model-versions.service.js';
 import { RegistryError } from './registry.errors.js';
+import { OBJECT_STORE, TENANT_DATA_KEYS } from './registry.tokens.js';
+import { StorageQuotaService } from './storage-quota.service.js';
 
 /** What the trainer writes for a TensorFlow.js layers model besides its ONNX export. */
 export interface TfjsCopyFiles {
@@ -33,13 +36,15 @@ const TFJS_COPY_FILE = 'tfjs.zip';
  * A version's bytes beyond its served artifact, and the way out for all of them. Every object
  * is stored as the artifact is: encrypted under the tenant's data key, the plaintext's sha256
  * and size recorded (the size counts in the storage quota), under the version's prefix so that
- * deleting the version removes it; reads go through the registry's ArtifactReader.
+ * deleting the version removes it; reads go through the ArtifactReader.
  */
 @Injectable()
 export class VersionArtifactsService {
   constructor(
     private readonly prisma: PrismaService,
-    private readonly registry: ModelRegistryService,
+    private readonly versions: ModelVersionsService,
+    private readonly quota: StorageQuotaService,
+    private readonly reader: ArtifactReader,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(TENANT_DATA_KEYS) private readonly dataKeys: TenantDataKeys,
   ) {}
@@ -78,7 +83,7 @@ export class VersionArtifactsService {
           tfjsSizeBytes: BigInt(plaintext.length),
         },
       });
-      await this.registry.assertWithinStorageQuota(tenantId, plaintext.length);
+      await this.quota.assertWithinStorageQuota(tenantId, plaintext.length);
     } catch (error) {
       await db.modelVersion
         .update({
@@ -101,7 +106,7 @@ export class VersionArtifactsService {
     number: number,
     format: ArtifactFormat,
   ): Promise<ArtifactDownload> {
-    const version = await this.registry.getVersion(tenantId, name, number);
+    const version = await this.versions.getVersion(tenantId, name, number);
     if (version.status !== 'ready') {
       throw new RegistryError(
         'NOT_FOUND',
@@ -115,7 +120,7 @@ export class VersionArtifactsService {
           `version ${number} of model '${name}' has no TensorFlow.js copy (only trained neural networks do)`,
         );
       }
-      const bytes = await this.registry.artifacts.read({
+      const bytes = await this.reader.read({
         tenantId,
         artifactKey: version.tfjsArtifactKey,
         sha256: version.tfjsSha256,
@@ -123,7 +128,7 @@ export class VersionArtifactsService {
       });
       return { bytes, sha256: version.tfjsSha256, fileName: `${name}-v${number}-tfjs.zip` };
     }
-    const bytes = await this.registry.artifacts.read({
+    const bytes = await this.reader.read({
       tenantId,
       artifactKey: version.artifactKey,
       sha256: version.sha256,

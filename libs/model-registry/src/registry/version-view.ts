@@ -1,5 +1,5 @@
 import type { Model, ModelVersion } from '@maas/db';
-import type { LabelView } from './model-registry.service.js';
+import type { LabelView } from './version-labels.service.js';
 
 /** The public JSON shape of a version (bigints as numbers, no storage internals). */
 export function versionView(model: Pick<Model, 'name'>, version: ModelVersion) {

@@ -1,5 +1,6 @@
 import {
   TensorDataType,
+  buildExternalDataModel,
   buildGemmModel,
   buildMlpModel,
   buildModel,
@@ -151,26 +152,7 @@ describe('inspectOnnxModel on models that are not self-contained', () => {
 
   it('refuses external data before onnxruntime reads the file, naming the tensor only', async () => {
     const location = relative(process.cwd(), join(directory, 'secret.bin'));
-    const model = buildModel({
-      graph: {
-        nodes: [node('Identity', ['W'], ['out'])],
-        initializers: [
-          {
-            name: 'W',
-            dataType: TensorDataType.FLOAT,
-            dims: [4],
-            dataLocation: 1,
-            externalData: [
-              { key: 'location', value: location },
-              { key: 'length', value: '16' },
-            ],
-          },
-        ],
-        inputs: [],
-        outputs: [valueInfo('out', TensorDataType.FLOAT, [4])],
-      },
-    });
-    const failure = await inspectOnnxModel(encodeModel(model)).then(
+    const failure = await inspectOnnxModel(buildExternalDataModel(location)).then(
       () => undefined,
       (error: unknown) => error as Error,
     );

@@ -2,36 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { TensorDataType, buildModel, encodeModel, node, valueInfo } from '@maas/onnx';
+import { buildExternalDataModel } from '@maas/onnx';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyExternalDataDirectory, ortSandboxSessionConfig } from './ort-sandbox-options.js';
-
-/** out = W, where W's 16 bytes come from `location` (ONNX external data). */
-function externalDataModel(location: string): Uint8Array {
-  return encodeModel(
-    buildModel({
-      graph: {
-        nodes: [node('Identity', ['W'], ['out'])],
-        initializers: [
-          {
-            name: 'W',
-            dataType: TensorDataType.FLOAT,
-            dims: [4],
-            dataLocation: 1,
-            externalData: [
-              { key: 'location', value: location },
-              { key: 'offset', value: '0' },
-              { key: 'length', value: '16' },
-            ],
-          },
-        ],
-        inputs: [],
-        outputs: [valueInfo('out', TensorDataType.FLOAT, [4])],
-      },
-    }),
-  );
-}
 
 /** The bytes of `out` when onnxruntime loads and runs the model, or the error it threw. */
 async function load(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions) {
@@ -72,13 +46,15 @@ describe('onnxruntime sandbox session options', () => {
 
   it('the attack is real without them: a relative location is read from the working directory', async () => {
     const location = relative(process.cwd(), join(cwdDirectory, 'secret.bin'));
-    const leaked = await load(externalDataModel(location), { graphOptimizationLevel: 'disabled' });
+    const leaked = await load(buildExternalDataModel(location), {
+      graphOptimizationLevel: 'disabled',
+    });
     expect(leaked).toEqual(marker);
   });
 
   it('onnxruntime-node honours model_external_initializers_file_folder_path', async () => {
     // Pointed at the secret's folder, the same kind of model reads it: the entry takes effect.
-    const read = await load(externalDataModel('secret.bin'), {
+    const read = await load(buildExternalDataModel('secret.bin'), {
       extra: { session: { model_external_initializers_file_folder_path: secretDirectory } },
     });
     expect(read).toEqual(marker);
@@ -96,7 +72,7 @@ describe('onnxruntime sandbox session options', () => {
     for (const location of locations) {
       // As the validator (no optimisation) and as the worker (all optimisations) load it.
       for (const graphOptimizationLevel of ['disabled', 'all'] as const) {
-        const outcome = await load(externalDataModel(location), {
+        const outcome = await load(buildExternalDataModel(location), {
           graphOptimizationLevel,
           extra: { session: ortSandboxSessionConfig() },
         });
@@ -109,7 +85,7 @@ describe('onnxruntime sandbox session options', () => {
   it('parses every model as ONNX, never as an ORT-format flatbuffer', async () => {
     expect(ortSandboxSessionConfig()).toMatchObject({ load_model_format: 'ONNX' });
     // The entry is honoured: the opposite value makes an ONNX model unloadable.
-    const asOrt = await load(externalDataModel('x'), {
+    const asOrt = await load(buildExternalDataModel('x'), {
       extra: { session: { load_model_format: 'ORT' } },
     });
     expect((asOrt as Error).message).toMatch(/ORT model verification failed/);

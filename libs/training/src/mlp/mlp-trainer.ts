@@ -2,7 +2,7 @@ import type { MlpHyperparameters } from '../spec/training-spec.js';
 import type { DenseLayerWeights } from '../export/onnx-export.js';
 import { canBackpropManually, fitDenseManually } from './dense-backprop.js';
 import { fitDenseWithOnnxRuntime } from './onnx-dense-trainer.js';
-import { tf, type TfjsBackendName } from './tfjs-runtime.js';
+import { tf, type TfjsBackendName } from '../tfjs/tfjs-backend.js';
 
 /**
  * What runs the training steps: TF.js on its active backend, or ONNX Runtime's CPU kernels

@@ -3,7 +3,7 @@ import { seededRandom } from '@maas/onnx';
 import type { MlpHyperparameters } from '../spec/training-spec.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import { type EpochProgress, type MlpEngine, rowMatrix, trainMlp } from './mlp-trainer.js';
-import { activateTfjsBackend } from './tfjs-runtime.js';
+import { activateTfjsBackend } from '../tfjs/tfjs-backend.js';
 
 /** Rows in [-1, 1]; three classes from a fixed linear rule, or a smooth regression target. */
 function dataset(rows: number, width: number, seed: number) {

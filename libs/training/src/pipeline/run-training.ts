@@ -17,7 +17,7 @@ import {
   type TfjsArtifact,
   trainMlp,
 } from '../mlp/mlp-trainer.js';
-import { activateTfjsBackend, type TfjsBackendName } from '../mlp/tfjs-runtime.js';
+import { activateTfjsBackend, type TfjsBackendRequest } from '../tfjs/tfjs-backend.js';
 import { Preprocessor, type PreprocessorState } from '../preprocessing/preprocessor.js';
 import type {
   MlpHyperparameters,
@@ -45,7 +45,7 @@ export interface TrainingHooks {
   onLog?: (message: string) => void;
   shouldStop?: () => boolean;
   /** MLP only: the TF.js backend (it holds the layers model whatever engine trains it). */
-  backend?: 'auto' | TfjsBackendName;
+  backend?: TfjsBackendRequest;
   /** MLP only: what runs the training steps (default: chooseMlpEngine). */
   engine?: 'auto' | MlpEngine;
   /** MLP only, ONNX Runtime engine: intra-op threads (default: every core). */

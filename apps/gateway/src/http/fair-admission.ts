@@ -1,0 +1,154 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Requests one client may start per turn of the event loop before the rest wait their turn. */
+export const ADMISSIONS_PER_TURN = 4;
+/** Requests one client may have waiting; past that it is answered 429 at once. */
+export const MAX_WAITING_PER_CLIENT = 2_000;
+
+/**
+ * Fair admission of requests onto the gateway's one event loop, by client.
+ *
+ * Node handles every socket that became readable in one poll of the event loop, and each
+ * request's handler runs to its first await before the next socket is read: a tenant that opens
+ * 200 connections at once (a slowloris wave, hundreds of event streams, a burst of uploads) has
+ * all 200 requests authenticated, rate-checked and answered before a request of another tenant
+ * that arrived in the same millisecond starts — a stall of tens of milliseconds for everyone,
+ * paid for by nobody. Here each client starts at most `perTurn` requests per turn of the loop;
+ * the rest wait (a closure in a queue: no parsing, no lookup) and are started `perTurn` per
+ * turn, turn after turn, in arrival order. Between two turns Node polls the sockets again, so
+ * another client's request waits behind at most `perTurn` of the burst, not all of it. A client
+ * that is not over its share is never delayed and pays one Map lookup.
+ */
+export class FairAdmission {
+  /** Requests started this turn, by client. */
+  private readonly started = new Map<string, number>();
+  /** Requests waiting for a later turn, by client (a key is here only while its queue is not empty). */
+  private readonly waiting = new Map<string, (() => void)[]>();
+  private turnScheduled = false;
+
+  constructor(
+    private readonly perTurn = ADMISSIONS_PER_TURN,
+    private readonly maxWaiting = MAX_WAITING_PER_CLIENT,
+    private readonly onDeferred: () => void = () => undefined,
+  ) {}
+
+  /**
+   * Runs `start` now if `client` has a share left this turn, or queues it for a later turn.
+   * Returns false (and runs nothing) when the client already has `maxWaiting` requests queued.
+   */
+  admit(client: string, start: () => void): boolean {
+    const queue = this.waiting.get(client);
+    if (queue) {
+      if (queue.length >= this.maxWaiting) return false;
+      queue.push(start);
+      this.onDeferred();
+      return true;
+    }
+    const count = this.started.get(client) ?? 0;
+    this.scheduleTurn();
+    if (count < this.perTurn) {
+      this.started.set(client, count + 1);
+      start();
+    } else {
+      this.waiting.set(client, [start]);
+      this.onDeferred();
+    }
+    return true;
+  }
+
+  /** Requests waiting for their turn, over all clients. */
+  get waitingCount(): number {
+    let total = 0;
+    for (const queue of this.waiting.values()) total += queue.length;
+    return total;
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => this.turn());
+  }
+
+  /** A new turn: every client's share is whole again; queued clients start up to theirs. */
+  private turn(): void {
+    this.turnScheduled = false;
+    this.started.clear();
+    if (this.waiting.size === 0) return;
+    const ready: (() => void)[] = [];
+    for (const [client, queue] of this.waiting) {
+      const batch = queue.splice(0, this.perTurn);
+      this.started.set(client, batch.length);
+      if (queue.length === 0) this.waiting.delete(client);
+      ready.push(...batch);
+    }
+    // Another turn follows, for what is still queued and to reset the shares just used.
+    this.scheduleTurn();
+    for (const start of ready) start();
+  }
+}
+
+/** The answer to a client with `MAX_WAITING_PER_CLIENT` requests already waiting. */
+function refuse(request: IncomingMessage, response: ServerResponse): void {
+  const detail = 'too many requests waiting from this client';
+  // The inference protocols' error shape on their paths, problem+json elsewhere.
+  const inference = /^\/v[12]\//.test(request.url ?? '');
+  const body = inference
+    ? { error: detail }
+    : { type: 'about:blank', title: 'Too Many Requests', status: 429, detail };
+  response.writeHead(429, {
+    'content-type': inference ? 'application/json' : 'application/problem+json',
+    'retry-after': '1',
+    connection: 'close',
+  });
+  response.end(JSON.stringify(body));
+}
+
+/**
+ * Puts every request the server receives — the inference hot path and Fastify's routes alike —
+ * through FairAdmission, ahead of every other 'request' listener (so call it once they are all
+ * attached, e.g. on 'listening'). `clientOf` names the client a request is charged to: the
+ * tenant of an API key this gateway has already verified (a synchronous cache check), else the
+ * client IP, so made-up keys share their sender's queue.
+ */
+export function admitRequestsFairly(
+  server: Server,
+  options: {
+    clientOf: (request: IncomingMessage) => string;
+    registry: Registry;
+    perTurn?: number;
+  },
+): FairAdmission {
+  const deferred = new Counter({
+    name: 'maas_fair_admission_deferred_total',
+    help: 'Requests that waited at least one event-loop turn because their client had used its share of the turn',
+    registers: [options.registry],
+  });
+  const admission = new FairAdmission(
+    options.perTurn ?? ADMISSIONS_PER_TURN,
+    MAX_WAITING_PER_CLIENT,
+    () => deferred.inc(),
+  );
+  new Gauge({
+    name: 'maas_fair_admission_waiting',
+    help: 'Requests waiting for their event-loop turn',
+    registers: [options.registry],
+    collect() {
+      this.set(admission.waitingCount);
+    },
+  });
+  const listeners = server.listeners('request') as ((
+    request: IncomingMessage,
+    response: ServerResponse,
+  ) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const start = () => {
+      // A client that gave up while waiting costs nothing more.
+      if (request.destroyed) return;
+      for (const listener of listeners) listener(request, response);
+    };
+    if (!admission.admit(options.clientOf(request), start)) refuse(request, response);
+  });
+  return admission;
+}
