@@ -69,8 +69,9 @@ export default tseslint.config(
   },
   {
     // Tests may use any lib (the fixtures of @maas/testing, a real PrismaService behind
-    // app-runtime's error mapping), never an app.
-    files: ['**/*.spec.ts'],
+    // app-runtime's error mapping), never an app. `*.fixtures.ts` files are test-only helpers
+    // beside the specs that share them (never built, never imported by production code).
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.fixtures.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', { allow: [], depConstraints: specDepConstraints }],
     },

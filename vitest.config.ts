@@ -9,6 +9,13 @@ const alias = Object.fromEntries(
   readdirSync(libsDir).map((lib) => [`@maas/${lib}`, `${libsDir}/${lib}/src/index.ts`]),
 );
 
+const excluded = ['**/node_modules/**', '**/dist/**'];
+// Specs that need PostgreSQL, Redis or an object store are named `*.int-spec.ts`.
+/** A Vitest project that inherits the root config (plugins, aliases, timeouts). */
+function tier(name: string, files: { include: string[]; exclude: string[] }) {
+  return { extends: true as const, test: { name, ...files } };
+}
+
 export default defineConfig({
   plugins: [
     swc.vite({
@@ -21,12 +28,22 @@ export default defineConfig({
   ],
   resolve: { alias },
   test: {
-    include: ['apps/*/src/**/*.spec.ts', 'libs/*/src/**/*.spec.ts', 'e2e/**/*.spec.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Tiers by what a spec needs (`vitest run --project unit` runs without PostgreSQL or Redis).
+    projects: [
+      tier('unit', {
+        include: ['apps/*/src/**/*.spec.ts', 'libs/*/src/**/*.spec.ts'],
+        exclude: excluded,
+      }),
+      tier('integration', {
+        include: ['apps/*/src/**/*.int-spec.ts', 'libs/*/src/**/*.int-spec.ts'],
+        exclude: excluded,
+      }),
+      tier('e2e', { include: ['e2e/**/*.spec.ts'], exclude: excluded }),
+    ],
   },
 });

@@ -1,17 +1,16 @@
 import { buildGemmModel } from '@maas/onnx';
 import { startTestPlatform, type TestPlatform } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, apiFor, createTenant, uploadModel } from './serving-helpers.js';
+import {
+  type Api,
+  apiFor,
+  createTenant,
+  GEMM_BIAS as B,
+  GEMM_WEIGHTS as W,
+  GEMM_WEIGHTS_DOUBLED as W2,
+  uploadModel,
+} from './serving-helpers.js';
 
-// Gemm 4 -> 3 (input [-1, 4] FP32): a second version with doubled weights answers differently.
-const W = [
-  [1, 0, 0.5],
-  [0, 1, -1],
-  [2, 0, 0],
-  [0, -3, 1],
-];
-const B = [0.5, -0.5, 2];
-const W2 = W.map((row) => row.map((v) => v * 2));
 const FLUSH_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

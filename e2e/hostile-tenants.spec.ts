@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { buildGemmModel } from '@maas/onnx';
 import {
   adminToken,
@@ -59,7 +60,12 @@ for (let i = 0; i < 200; i += 1) {
   const socket = connect(Number(port), '127.0.0.1');
   const kind = i % 2 === 0 ? 'headers' : 'uploads';
   socket.on('error', () => undefined);
-  socket.once('data', (data) => {
+  // Answers are read (and counted by status): a socket with an unread answer never reports
+  // 'close', however promptly the server closed its end.
+  let first = true;
+  socket.on('data', (data) => {
+    if (!first) return;
+    first = false;
     const answer = kind + ' ' + String(data).split(' ', 2)[1];
     answers[answer] = (answers[answer] ?? 0) + 1;
   });
@@ -81,21 +87,35 @@ process.stdout.write(JSON.stringify({
 process.exit(0);
 `;
 
-/** Runs `script` in its own Node process (as A's client would run on its own machine). */
-function runAttacker(script: string, ...args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--input-type=module', '-e', script, ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-}
+/** Run first by every attacker script: says it has started, then waits for the word to go. */
+const READY_THEN_WAIT = `
+process.stdout.write('ready\\n');
+await new Promise((go) => process.stdin.once('data', go));
+`;
 
-/** The first line `attacker` prints, parsed as JSON. */
-async function firstLine<T>(attacker: ChildProcess): Promise<T> {
-  let out = '';
-  for await (const chunk of attacker.stdout!) {
-    out += String(chunk);
-    if (out.includes('\n')) break;
-  }
-  return JSON.parse(out) as T;
+/**
+ * Starts `script` in its own Node process (as A's client would run on its own machine) and
+ * waits until it has booted, so B is not measured against Node's start-up. `run` lets it go and
+ * resolves with the JSON line it prints.
+ */
+async function startAttacker<T>(
+  script: string,
+  ...args: string[]
+): Promise<{ child: ChildProcess; run: () => Promise<T> }> {
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', READY_THEN_WAIT + script, ...args],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  expect((await lines.next()).value).toBe('ready');
+  return {
+    child,
+    run: async () => {
+      child.stdin!.write('go\n');
+      return JSON.parse((await lines.next()).value as string) as T;
+    },
+  };
 }
 
 interface Traffic {
@@ -235,17 +255,24 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
 
   it('slowloris: 200 half-sent requests hold no socket and no upload for ever, B unharmed', async () => {
     // A's client in its own process, like B's traffic would never share a machine with it.
-    const attacker = runAttacker(SLOWLORIS_ATTACKER, String(platform.gateway.port), a.key);
-    const closed = await duringAttack(() =>
-      firstLine<{ headers: number; uploads: number; lastHeadersMs: number; lastUploadsMs: number }>(
-        attacker,
-      ),
-    );
+    const attacker = await startAttacker<{
+      headers: number;
+      uploads: number;
+      lastHeadersMs: number;
+      lastUploadsMs: number;
+      answers: Record<string, number>;
+    }>(SLOWLORIS_ATTACKER, String(platform.gateway.port), a.key);
+    const closed = await duringAttack(attacker.run);
     console.log(`slowloris sockets closed: ${JSON.stringify(closed)}`);
-    // Every never-finished header block is cut (headers timeout), and every upload too: refused
-    // ones (upload slots, the tenant's in-flight cap) close with their 429, since it was sent
-    // before their body arrived; admitted ones when their body stops coming (idle, 3 s).
+    // Every never-finished header block is cut (idle, 3 s), and every upload too: refused ones
+    // (upload slots, the tenant's in-flight cap) once their body has not come for
+    // HTTP_LINGER_MS after their 429; admitted ones when their body stops coming (idle, 3 s).
     expect(closed).toMatchObject({ headers: 100, uploads: 100 });
+    // Each upload that was answered was refused with a 429 (the rest never got an answer: they
+    // were admitted, then cut when their body stopped).
+    expect(Object.keys(closed.answers).filter((answer) => answer.startsWith('uploads'))).toEqual([
+      'uploads 429',
+    ]);
     // No upload is left `uploading`: each stopped one became a failed version.
     let versions: { status: string }[] = [];
     for (let i = 0; i < 50; i += 1) {
@@ -288,16 +315,16 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     const openStreams = () => metricValue(platform.gateway.url, 'maas_training_event_streams');
     // A's client runs in its own process (as it would on its own machine): 500 fetches on the
     // test's event loop would delay B's client there and be measured as B's latency.
-    const attacker = runAttacker(
+    const attacker = await startAttacker<number[]>(
       SSE_ATTACKER,
       `${platform.gateway.url}/api/training-jobs/${jobId}/events`,
       a.key,
     );
-    const statuses = await duringAttack(() => firstLine<number[]>(attacker));
+    const statuses = await duringAttack(attacker.run);
     expect(await openStreams()).toBe(16);
     expect(statuses.filter((s) => s === 200)).toHaveLength(16);
     expect(statuses.filter((s) => s === 429)).toHaveLength(484);
-    attacker.kill();
+    attacker.child.kill();
   }, 90_000);
 
   it('NUL model name: refused with a 4xx, and B’s usage keeps flowing to PostgreSQL', async () => {

@@ -92,11 +92,14 @@ describe('operations: Prometheus metrics after real traffic', () => {
       expect(text).not.toContain(REQUEST_ID);
       expect(text).not.toContain('route="/v2/models/mlp');
     }
-    // Inference is answered ahead of Fastify's router, and logged like every other route.
-    const logged = platform.gateway
-      .logLines()
-      .filter((line) => line.msg === 'request' && line.route === '/v2/models/:model/infer');
-    expect(logged).toHaveLength(REQUESTS);
+    // Inference is answered ahead of Fastify's router, and logged like every other route (the
+    // access log is buffered: its lines come out within ACCESS_LOG_FLUSH_MS).
+    const inferLines = () =>
+      platform.gateway
+        .logLines()
+        .filter((line) => line.msg === 'request' && line.route === '/v2/models/:model/infer');
+    await expect.poll(() => inferLines().length).toBe(REQUESTS);
+    const logged = inferLines();
     expect(logged.find((line) => line.requestId === REQUEST_ID)).toMatchObject({
       method: 'POST',
       url: '/v2/models/mlp/infer',

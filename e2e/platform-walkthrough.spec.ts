@@ -4,17 +4,7 @@ import { buildGemmModel } from '@maas/onnx';
 import { startTestPlatform, type TestPlatform } from '@maas/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-// Gemm 4 -> 3: output = input · W + b
-const W = [
-  [1, 0, 0.5],
-  [0, 1, -1],
-  [2, 0, 0],
-  [0, -3, 1],
-];
-const B = [0.5, -0.5, 2];
-const expected = (row: number[]) =>
-  B.map((bias, j) => row.reduce((sum, value, i) => sum + value * W[i][j], bias));
+import { GEMM_BIAS as B, GEMM_WEIGHTS as W, gemm } from './serving-helpers.js';
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
@@ -29,7 +19,8 @@ describe('platform walkthrough: admin → tenant → key → upload → infer', 
   let tenantB: { id: string; key: string };
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    // The worker writes its per-request line at debug (the gateway's access log has it at info).
+    platform = await startTestPlatform({ env: { inference: { LOG_LEVEL: 'debug' } } });
     api = (path, init = {}) => {
       const headers = new Headers(init.headers);
       let body = init.body;
@@ -158,7 +149,7 @@ describe('platform walkthrough: admin → tenant → key → upload → infer', 
     expect(result.model_version).toBe('1');
     expect(result.id).toBe('req-7');
     expect(result.outputs[0]).toMatchObject({ name: 'output', datatype: 'FP32', shape: [2, 3] });
-    const want = rows.flatMap(expected);
+    const want = rows.flatMap((row) => gemm(row));
     result.outputs[0].data.forEach((value, i) => expect(value).toBeCloseTo(want[i], 5));
 
     // Unversioned: the newest ready version.
@@ -331,6 +322,10 @@ describe('platform walkthrough: admin → tenant → key → upload → infer', 
       const metrics = await (await fetch(`${app.opsUrl}/metrics`)).text();
       expect(metrics).toContain('maas_process_cpu_seconds_total');
     }
+    // The access log is buffered: its lines come out within ACCESS_LOG_FLUSH_MS.
+    await expect
+      .poll(() => platform.gateway.logLines().some((l) => l.requestId === 'walkthrough-1'))
+      .toBe(true);
     const gatewayLines = platform.gateway.logLines().filter((l) => l.requestId === 'walkthrough-1');
     const workerLines = platform.inference
       .logLines()

@@ -14,16 +14,10 @@ import {
   type TestPlatform,
 } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GEMM_BIAS as B, GEMM_WEIGHTS as W, gemm } from './serving-helpers.js';
 
-const W = [
-  [1, 0, 0.5],
-  [0, 1, -1],
-  [2, 0, 0],
-  [0, -3, 1],
-];
-const B = [0.5, -0.5, 2];
 const ROW = [1, 2, 3, 4];
-const EXPECTED = B.map((bias, j) => ROW.reduce((sum, value, i) => sum + value * W[i][j], bias));
+const EXPECTED = gemm(ROW);
 
 describe('registry and serving on the S3 driver (s3rver), encrypted, with key rotation', () => {
   let s3: S3rverProcess;

@@ -9,6 +9,20 @@ import {
 
 export type Api = JsonApi;
 
+/** The serving specs' Gemm 4 -> 3 model (input [-1, 4] FP32): output = input · W + b. */
+export const GEMM_WEIGHTS = [
+  [1, 0, 0.5],
+  [0, 1, -1],
+  [2, 0, 0],
+  [0, -3, 1],
+];
+export const GEMM_BIAS = [0.5, -0.5, 2];
+/** A second version's weights: doubled, so it answers differently. */
+export const GEMM_WEIGHTS_DOUBLED = GEMM_WEIGHTS.map((row) => row.map((v) => v * 2));
+/** What the Gemm model answers for one row. */
+export const gemm = (row: number[], weights = GEMM_WEIGHTS): number[] =>
+  GEMM_BIAS.map((bias, j) => row.reduce((sum, value, i) => sum + value * weights[i]![j]!, bias));
+
 /** fetch against `baseUrl` with a `json` shorthand. */
 export const apiFor = (baseUrl: string): Api => jsonApi(baseUrl);
 

@@ -11,21 +11,13 @@ import {
   buildStringEchoModel,
   buildTwoInTwoOutModel,
   createTenant,
+  gemm,
+  GEMM_BIAS as B,
+  GEMM_WEIGHTS as W,
+  GEMM_WEIGHTS_DOUBLED as W2,
   metricValue,
   uploadModel,
 } from './serving-helpers.js';
-
-// Gemm 4 -> 3: output = input · W + b
-const W = [
-  [1, 0, 0.5],
-  [0, 1, -1],
-  [2, 0, 0],
-  [0, -3, 1],
-];
-const B = [0.5, -0.5, 2];
-const W2 = W.map((row) => row.map((v) => v * 2));
-const gemm = (row: number[], w = W) =>
-  B.map((bias, j) => row.reduce((sum, value, i) => sum + value * w[i]![j]!, bias));
 
 interface V2Output {
   name: string;

@@ -2,17 +2,16 @@ import { buildGemmModel, buildMlpModel, randomMlp } from '@maas/onnx';
 import { AppProcess, freePort, startTestPlatform, type TestPlatform } from '@maas/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, apiFor, createTenant, metricValue, uploadModel } from './serving-helpers.js';
-
-const W = [
-  [1, 0, 0.5],
-  [0, 1, -1],
-  [2, 0, 0],
-  [0, -3, 1],
-];
-const B = [0.5, -0.5, 2];
-const gemm = (row: number[]) =>
-  B.map((bias, j) => row.reduce((sum, value, i) => sum + value * W[i]![j]!, bias));
+import {
+  type Api,
+  apiFor,
+  createTenant,
+  gemm,
+  GEMM_BIAS as B,
+  GEMM_WEIGHTS as W,
+  metricValue,
+  uploadModel,
+} from './serving-helpers.js';
 
 /** An MLP 784-256-256-10 (about 1.1 MB of FP32 weights). */
 const mlp = (seed: number) => buildMlpModel({ layers: randomMlp([784, 256, 256, 10], seed) });

@@ -198,6 +198,7 @@ describe('tenancy', () => {
       ['DELETE', `/api/models/${m}/versions/1`],
       ['GET', `/api/models/${m}/versions/1/artifact`],
       ['GET', `/api/models/${m}/versions/1/artifact?format=tfjs`],
+      ['GET', `/api/models/${m}/versions/1/tree`],
       ['PUT', `/api/models/${m}/labels/production`, { version: 1 }],
       ['DELETE', `/api/models/${m}/labels/production`],
       ['GET', `/api/datasets/${datasetId}`],

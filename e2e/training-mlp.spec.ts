@@ -192,6 +192,127 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
     });
   }, 120_000);
 
+  it('stops at targetLoss and serves a classifier and a regressor on both protocols', async () => {
+    const auth = { 'x-api-key': tenant.key };
+    const refused = await api('/api/training-jobs', {
+      method: 'POST',
+      headers: auth,
+      json: {
+        datasetId,
+        target: 'cls',
+        algorithm: 'mlp',
+        task: 'classification',
+        modelName: 'never',
+        hyperparameters: { targetLoss: 0 },
+      },
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { detail: string }).detail).toContain(
+      'hyperparameters.targetLoss',
+    );
+    const classifier = await waitForJob(
+      api,
+      tenant.key,
+      await startJob('target-mlp', {
+        hiddenLayers: [16],
+        epochs: 5000,
+        learningRate: 0.02,
+        validationSplit: 0.2,
+        targetLoss: 0.35,
+      }),
+      finished,
+    );
+    expect(classifier.status, classifier.error).toBe('succeeded');
+    expect(classifier.metrics).toMatchObject({ stoppedBy: 'targetLoss' });
+    const epochsRun = classifier.metrics!.epochsRun as number;
+    expect(epochsRun).toBeLessThan(5000);
+    expect(classifier.progress).toMatchObject({ epoch: epochsRun, epochs: 5000 });
+    expect(classifier.progress!.valLoss).toBeLessThanOrEqual(0.35);
+
+    // Regression, from its own dataset: y = 2a − b/2 + 7.
+    const lines = ['a,b,y'];
+    for (let i = 0; i < 300; i += 1) {
+      const a = ((i * 37) % 100) / 25 - 2;
+      const b = ((i * 61) % 97) / 9.7;
+      lines.push(`${a},${b},${2 * a - 0.5 * b + 7}`);
+    }
+    const upload = await api('/api/datasets?name=linear', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      body: lines.join('\n'),
+    });
+    expect(upload.status).toBe(201);
+    const created = await api('/api/training-jobs', {
+      method: 'POST',
+      headers: auth,
+      json: {
+        datasetId: ((await upload.json()) as { id: string }).id,
+        target: 'y',
+        algorithm: 'mlp',
+        task: 'regression',
+        modelName: 'linear-mlp',
+        hyperparameters: {
+          hiddenLayers: [8],
+          activation: 'linear',
+          learningRate: 0.05,
+          epochs: 3000,
+          targetLoss: 0.002,
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    const regressor = await waitForJob(
+      api,
+      tenant.key,
+      ((await created.json()) as JobView).id,
+      finished,
+    );
+    expect(regressor.status, regressor.error).toBe('succeeded');
+    expect(regressor.metrics).toMatchObject({ stoppedBy: 'targetLoss' });
+    expect(regressor.metrics!.r2 as number).toBeGreaterThan(0.98);
+
+    const rows = [
+      [1, 4],
+      [-1.5, 8],
+      [0, 0],
+    ];
+    const truth = rows.map(([a, b]) => 2 * a - 0.5 * b + 7);
+    const v2 = await api('/v2/models/linear-mlp/infer', {
+      method: 'POST',
+      headers: auth,
+      json: { inputs: [{ name: 'features', datatype: 'FP32', shape: [3, 2], data: rows.flat() }] },
+    });
+    expect(v2.status).toBe(200);
+    const [prediction] = (
+      (await v2.json()) as { outputs: { name: string; shape: number[]; data: number[] }[] }
+    ).outputs;
+    expect(prediction).toMatchObject({ name: 'prediction', shape: [3, 1] });
+    prediction.data.forEach((value, i) => expect(Math.abs(value - truth[i])).toBeLessThan(0.5));
+    const v1 = await api('/v1/models/linear-mlp:predict', {
+      method: 'POST',
+      headers: auth,
+      json: { instances: rows },
+    });
+    expect(v1.status).toBe(200);
+    const predictions = ((await v1.json()) as { predictions: number[][] }).predictions;
+    expect(predictions.map((p) => p[0])).toEqual(prediction.data);
+
+    const classify = await api('/v1/models/target-mlp:predict', {
+      method: 'POST',
+      headers: auth,
+      json: { instances: [[2, -2, 2, -2, 2, -2]] },
+    });
+    expect(classify.status).toBe(200);
+    const [answer] = (
+      (await classify.json()) as {
+        predictions: { label: string; probabilities: number[] }[];
+      }
+    ).predictions;
+    // Σ±x = 12 ≫ 1: the 'high' class.
+    expect(answer.label).toBe('high');
+    expect(answer.probabilities).toHaveLength(3);
+  }, 180_000);
+
   it('cancels a running job within a few seconds and frees the trainer', async () => {
     // Minutes of training (the ONNX Runtime engine takes ~1 ms per epoch of a small net).
     const id = await startJob('long-mlp', {

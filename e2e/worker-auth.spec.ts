@@ -24,23 +24,21 @@ import {
   SIGNATURE_HEADER,
   SIGNATURE_WINDOW_MS,
   signWorkerRequest,
-} from '@maas/workers';
+} from '@maas/worker-link';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, apiFor, createTenant, metricValue, uploadModel } from './serving-helpers.js';
+import {
+  type Api,
+  apiFor,
+  createTenant,
+  gemm,
+  GEMM_BIAS as B,
+  GEMM_WEIGHTS as W,
+  metricValue,
+  uploadModel,
+} from './serving-helpers.js';
 
 /** Resolves when the socket closes (a reset included: events.once would reject on 'error'). */
 const closed = (socket: Socket) => new Promise((resolve) => socket.once('close', resolve));
-
-// Gemm 4 -> 3: output = input · W + b
-const W = [
-  [1, 0, 0.5],
-  [0, 1, -1],
-  [2, 0, 0],
-  [0, -3, 1],
-];
-const B = [0.5, -0.5, 2];
-const gemm = (row: number[]) =>
-  B.map((bias, j) => row.reduce((sum, value, i) => sum + value * W[i]![j]!, bias));
 
 const INFER_PATH = '/v2/models/linear/versions/1/infer';
 const body = (row: number[]) =>

@@ -17,7 +17,8 @@ const swcOptions = {
   module: { type: 'es6' },
   sourceMaps: true,
 };
-const isTest = (name) => /\.(spec|test)\.ts$/.test(name);
+// Specs and the test-only fixtures beside them are not part of a build.
+const isTest = (name) => /\.(spec|int-spec|test|fixtures)\.ts$/.test(name);
 
 async function walk(dir) {
   const entries = await readdir(dir, { withFileTypes: true });

@@ -165,10 +165,11 @@ start_redis() {
     return 0
   fi
   _services_log "starting redis on 127.0.0.1:$port ($datadir)"
-  # noeviction: BullMQ and the rate limiter must never lose keys silently
+  # noeviction: BullMQ and the rate limiter must never lose keys silently; AOF everysec: a
+  # restart loses at most the last second of writes (docs/operations.md)
   redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$datadir" \
     --pidfile "$datadir/redis.pid" --logfile "$datadir/redis.log" \
-    --appendonly yes --maxmemory-policy noeviction --save "" >/dev/null || return 1
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" >/dev/null || return 1
   wait_for_redis "$port"
 }
 

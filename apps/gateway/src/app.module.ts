@@ -12,7 +12,6 @@ import {
 import type { Redis } from 'ioredis';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
-import { DashboardModule } from './dashboard/dashboard.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
 import { DocsModule } from './docs/docs.module.js';
 import { type GatewayConfig, GatewayConfigModule } from './config/gateway-config.js';
@@ -22,8 +21,7 @@ import { modelUploadOptionsFrom } from './models/upload-options.js';
 import { QuotasModule } from './quotas/quotas.module.js';
 import { TenantsModule } from './tenants/tenants.module.js';
 import { UsageModule } from './usage/usage.module.js';
-import { TrainerModule } from './trainer/trainer.module.js';
-import { TrainingJobsModule } from './training/training-jobs.module.js';
+import { TrainingModule } from './training/training.module.js';
 
 @Module({})
 export class GatewayModule {
@@ -44,10 +42,13 @@ export class GatewayModule {
         ),
         HealthModule.forRoot({
           inject: [PrismaService, REDIS, OBJECT_STORE],
+          // Inference needs Redis (rate limits fail closed without it) but not PostgreSQL or
+          // storage while its caches last (STALE_IF_ERROR_MS): those only make it `degraded`,
+          // and the /api routes that need them answer 503 + Retry-After meanwhile.
           factory: (prisma: PrismaService, redis: Redis, store: ObjectStore) => [
-            { name: 'postgres', check: () => prisma.check() },
+            { name: 'postgres', check: () => prisma.check(), required: false },
             { name: 'redis', check: () => redis.ping() },
-            { name: 'storage', check: () => store.check() },
+            { name: 'storage', check: () => store.check(), required: false },
           ],
         }),
         DocsModule,
@@ -56,12 +57,10 @@ export class GatewayModule {
         TenantsModule,
         QuotasModule,
         UsageModule,
-        DashboardModule,
         ModelsModule,
         InferenceModule,
-        TrainerModule,
         DatasetsModule,
-        TrainingJobsModule,
+        TrainingModule,
       ],
       global: true,
     };

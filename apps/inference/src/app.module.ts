@@ -7,9 +7,9 @@ import { type InferenceConfig, InferenceConfigModule } from './config/inference-
 import { InferenceService } from './inference/inference.service.js';
 import { InferenceMetrics } from './inference/inference.metrics.js';
 import { GatewayAuthHook } from './inference/gateway-auth.hook.js';
-import { WorkerInferenceRoutes } from './inference/inference-routes.js';
+import { WorkerInferenceRoutes } from './inference/worker-inference.routes.js';
 import { WorkerLinkServer } from './inference/link-server.js';
-import { V2Controller } from './inference/v2.controller.js';
+import { WorkerOpenInferenceController } from './inference/worker-open-inference.controller.js';
 import { ModelCacheService } from './models/model-cache.service.js';
 import { configureTfjs, tfjs, tfjsBackendName } from './models/tfjs-runtime.js';
 import { VersionLookupService } from './models/version-lookup.service.js';
@@ -37,7 +37,7 @@ export class InferenceModule {
           controller: false,
         }),
       ],
-      controllers: [V2Controller],
+      controllers: [WorkerOpenInferenceController],
       providers: [
         { provide: OBJECT_STORE, useValue: createObjectStore(storageConfigFrom(config)) },
         VersionLookupService,

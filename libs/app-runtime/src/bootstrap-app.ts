@@ -14,6 +14,7 @@ export interface AppBootConfig {
   HTTP_REQUEST_TIMEOUT_MS: number;
   HTTP_IDLE_TIMEOUT_MS: number;
   HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
+  HTTP_LINGER_MS: number;
 }
 
 export interface AppBootstrap<Config extends AppBootConfig> {

@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   PERMISSION_DENIED: 403,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
+  /** The resource exists but is not in a state (or of a kind) the request needs. */
+  FAILED_PRECONDITION: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INVALID_MODEL: 422,
@@ -58,6 +60,7 @@ export function databaseDataErrorOf(error: unknown): string | undefined {
 export function statusOf(error: unknown): number {
   if (typeof error === 'object' && error !== null) {
     if (databaseDataErrorOf(error) !== undefined) return 400;
+    if (dependencyUnavailableOf(error) !== undefined) return 503;
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code in ERROR_STATUS) return ERROR_STATUS[code as ErrorCode];
     // Fastify's own errors (bad JSON, body too large, bad media type) carry a 4xx statusCode.
@@ -67,4 +70,72 @@ export function statusOf(error: unknown): number {
     if (typeof getStatus === 'function') return getStatus.call(error);
   }
   return 500;
+}
+
+/** A dependency the app could not reach. */
+export type Dependency = 'database' | 'redis';
+
+/** Seconds a client is told to wait (Retry-After) when a dependency is unreachable. */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
+// Prisma's codes for "the server is not there" (not for a query it refused): can't reach,
+// timed out, server closed the connection, pool timeout.
+const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+// The pg driver adapter's error kinds for the same.
+const ADAPTER_UNREACHABLE = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'DatabaseDoesNotExist',
+]);
+// PostgreSQL's own: admin shutdown, crash shutdown, cannot connect now.
+const POSTGRES_SHUTDOWN = new Set(['57P01', '57P02', '57P03']);
+
+/** Counted by dependency; metrics.ts exposes them as maas_dependency_errors_total. */
+export const dependencyErrorCounts: Record<Dependency, number> = { database: 0, redis: 0 };
+
+/**
+ * Which dependency `error` says is unreachable (PostgreSQL through Prisma or pg, Redis through
+ * ioredis), or undefined when it is any other error. Such an error answers 503 with
+ * Retry-After, never 500: the request was fine, a dependency was away.
+ */
+export function dependencyUnavailableOf(error: unknown): Dependency | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as {
+    name?: unknown;
+    code?: unknown;
+    errorCode?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } };
+  };
+  const name = typeof e.name === 'string' ? e.name : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (name.startsWith('PrismaClient') || name === 'DriverAdapterError') {
+    const code = typeof e.code === 'string' ? e.code : e.errorCode;
+    const cause = e.meta?.driverAdapterError?.cause ?? (e.cause as { kind?: unknown } | undefined);
+    if (
+      (typeof code === 'string' && PRISMA_UNREACHABLE.has(code)) ||
+      (typeof cause?.kind === 'string' && ADAPTER_UNREACHABLE.has(cause.kind)) ||
+      name === 'PrismaClientInitializationError' ||
+      /can't reach database server|connection (terminated|closed)|server closed the connection/i.test(
+        message,
+      )
+    ) {
+      return 'database';
+    }
+    const original = (cause as { originalCode?: unknown } | undefined)?.originalCode;
+    if (typeof original === 'string' && POSTGRES_SHUTDOWN.has(original)) return 'database';
+    return undefined;
+  }
+  if (
+    name === 'MaxRetriesPerRequestError' ||
+    /^(Connection is closed|Stream isn't writeable)/.test(message)
+  ) {
+    return 'redis';
+  }
+  if (typeof e.code === 'string' && POSTGRES_SHUTDOWN.has(e.code)) return 'database';
+  if (/^Connection terminated/.test(message)) return 'database';
+  return undefined;
 }

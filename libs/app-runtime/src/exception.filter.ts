@@ -1,7 +1,13 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { databaseDataErrorOf, statusOf } from './errors.js';
+import {
+  databaseDataErrorOf,
+  DEPENDENCY_RETRY_AFTER_SECONDS,
+  dependencyErrorCounts,
+  dependencyUnavailableOf,
+  statusOf,
+} from './errors.js';
 import { pathOf } from './request-path.js';
 
 const TITLES: Record<number, string> = {
@@ -64,10 +70,24 @@ export function errorAnswerOf(
   logger: Logger,
   context: Record<string, unknown>,
 ): ErrorAnswer {
+  const dependency = dependencyUnavailableOf(error);
+  if (dependency !== undefined) {
+    // Not a bug: a dependency is away. Said once per request at warn, counted for alerts.
+    dependencyErrorCounts[dependency] += 1;
+    logger.warn({ err: error, dependency, ...context }, 'request failed: dependency unavailable');
+    return {
+      status: 503,
+      detail: `the ${dependency} is unavailable; retry later`,
+      retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS,
+    };
+  }
   const status = statusOf(error);
   if (status >= 500) logger.error({ err: error, ...context }, 'request failed');
   const detail = status === 500 ? 'internal error' : messageOf(error);
-  const retryAfter = (error as { retryAfterSeconds?: number } | null)?.retryAfterSeconds;
+  // A 503 is always "come back later": one that names no time gets the dependency default.
+  const retryAfter =
+    (error as { retryAfterSeconds?: number } | null)?.retryAfterSeconds ??
+    (status === 503 ? DEPENDENCY_RETRY_AFTER_SECONDS : undefined);
   return retryAfter === undefined
     ? { status, detail }
     : { status, detail, retryAfterSeconds: retryAfter };

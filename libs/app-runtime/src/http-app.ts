@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Logger } from 'pino';
 import { ProxyTrust } from './client-ip.js';
 import { AppExceptionFilter } from './exception.filter.js';
-import { PinoNestLogger } from './logger.js';
+import { accessLogOf, PinoNestLogger } from './logger.js';
 import { HttpMetrics } from './metrics.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -35,7 +35,10 @@ export interface AnsweredRequest {
   durationMs: number;
 }
 
-/** Counts and times an answered request and writes its log line (every app, every route). */
+/**
+ * Counts and times an answered request and writes its line to the app's access log (every app,
+ * every route; buffered, see accessLogOf).
+ */
 export function recordRequest(
   metrics: HttpMetrics,
   logger: Logger,
@@ -44,7 +47,10 @@ export function recordRequest(
   const { method, route, status, durationMs } = answered;
   metrics.requests.inc({ method, route, status: String(status) });
   metrics.duration.observe({ method, route }, durationMs / 1000);
-  logger.info({ ...answered, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+  accessLogOf(logger).info(
+    { ...answered, durationMs: Math.round(durationMs * 100) / 100 },
+    'request',
+  );
 }
 
 /** Servers whose app is closing: intercepted requests go to Fastify, which answers 503. */
@@ -69,6 +75,34 @@ export function interceptRequests(server: Server, intercept: RequestInterceptor)
   });
 }
 
+/**
+ * A request answered before its body arrived (a refusal: 401, 413, 429 on an upload or an
+ * inference call) leaves the rest of the body owed. Node then reads and discards it to keep the
+ * connection, waiting up to the keep-alive timeout (72 s) — so a client that never sends it
+ * (slowloris) holds the socket that long per request. Here such a connection waits `lingerMs`
+ * for more bytes instead, then is cut by the server's 'timeout' listener; a client that does
+ * send the rest keeps its connection, and its keep-alive timeout, as before.
+ */
+export function lingerOnOwedBodies(
+  server: Server,
+  options: { lingerMs: number; keepAliveMs: number },
+): void {
+  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!('content-length' in request.headers) && !('transfer-encoding' in request.headers)) {
+      return;
+    }
+    response.once('finish', () => {
+      // (Node's own 'finish' listener ran first and armed the keep-alive timeout.)
+      if (request.complete || request.socket.destroyed) return;
+      const socket = request.socket;
+      socket.setTimeout(options.lingerMs);
+      request.once('end', () => {
+        if (!socket.destroyed) socket.setTimeout(options.keepAliveMs);
+      });
+    });
+  });
+}
+
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit?: number;
@@ -82,7 +116,14 @@ export interface HttpAppOptions {
    * within `headersMs`, the whole request (body included) within `requestMs`, and a connection
    * with no bytes either way for `idleMs` is closed. Defaults 15 s, 10 min, 2 min.
    */
-  timeouts?: { headersMs?: number; requestMs?: number; idleMs?: number; keepAliveMs?: number };
+  timeouts?: {
+    headersMs?: number;
+    requestMs?: number;
+    idleMs?: number;
+    keepAliveMs?: number;
+    /** How long a connection answered before its request body arrived waits for the rest. */
+    lingerMs?: number;
+  };
   /** How long SIGTERM waits for in-flight requests before cutting connections. */
   drainTimeoutMs?: number;
   /** Other listeners to drain alongside HTTP (e.g. the worker link); modules close after both. */
@@ -136,12 +177,9 @@ export async function createHttpApp(
     reply.header('x-request-id', request.id);
     done();
   });
-  // A request answered before its body arrived (a refusal, a 413, a 429 for an upload) closes
-  // its connection with the answer: otherwise the socket idles until the keep-alive timeout
-  // with the rest of the body owed, and a client that never sends it holds it that long.
-  fastify.addHook('onSend', (request, reply, _payload, done) => {
-    if (!request.raw.complete) void reply.header('connection', 'close');
-    done();
+  lingerOnOwedBodies(fastify.server, {
+    lingerMs: options.timeouts?.lingerMs ?? 2_000,
+    keepAliveMs: options.timeouts?.keepAliveMs ?? 72_000,
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     recordRequest(metrics, options.logger, {

@@ -1,15 +1,36 @@
-export { APP_LOGGER, createLogger, PinoNestLogger, REDACTED_PATHS } from './logger.js';
+export {
+  ACCESS_LOG_FLUSH_MS,
+  accessLogOf,
+  APP_LOGGER,
+  createLogger,
+  PinoNestLogger,
+  REDACTED_PATHS,
+} from './logger.js';
 export type { Logger } from './logger.js';
 export { HttpMetrics, METRICS_REGISTRY, MetricsController, MetricsModule } from './metrics.js';
-export { HealthController, HealthModule, READINESS_CHECKS, readinessOf } from './health.js';
+export {
+  HealthController,
+  HealthModule,
+  READINESS_CHECKS,
+  ReadinessFailure,
+  readinessOf,
+} from './health.js';
 export { OpsServer, type OpsServerOptions } from './ops-server.js';
 export type { ReadinessCheck } from './health.js';
 export { createHttpApp, interceptRequests, recordRequest, requestIdFor } from './http-app.js';
 export { type AppBootConfig, type AppBootstrap, bootstrapApp } from './bootstrap-app.js';
 export { AppCoreModule, type AppCoreOptions } from './app-core.module.js';
 export type { AnsweredRequest, HttpAppOptions, RequestInterceptor } from './http-app.js';
-export { DomainError, ERROR_STATUS, invalidArgument, notFound, statusOf } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export {
+  DEPENDENCY_RETRY_AFTER_SECONDS,
+  dependencyUnavailableOf,
+  DomainError,
+  ERROR_STATUS,
+  invalidArgument,
+  notFound,
+  statusOf,
+} from './errors.js';
+export type { Dependency, ErrorCode } from './errors.js';
 export {
   AppExceptionFilter,
   type ErrorAnswer,

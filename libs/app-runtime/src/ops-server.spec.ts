@@ -1,5 +1,6 @@
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ReadinessFailure } from './health.js';
 import { OpsServer } from './ops-server.js';
 
 describe('OpsServer', () => {
@@ -20,7 +21,7 @@ describe('OpsServer', () => {
         {
           name: 'serving',
           check: async () => {
-            if (!ready.ok) throw new Error('not listening');
+            if (!ready.ok) throw new ReadinessFailure('not listening');
           },
         },
       ],
@@ -52,6 +53,46 @@ describe('OpsServer', () => {
     const isReady = await fetch(`${url}/readyz`);
     expect(isReady.status).toBe(200);
     expect(await isReady.json()).toEqual({ status: 'ok', checks: { db: 'ok', serving: 'ok' } });
+  });
+
+  it('answers /readyz 200 degraded, naming it, when only a check that is not required fails', async () => {
+    const registry = new Registry();
+    const redis = { up: true };
+    const server = new OpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      checks: [
+        {
+          name: 'postgres',
+          required: false,
+          check: async () => {
+            throw new Error('connection refused');
+          },
+        },
+        {
+          name: 'redis',
+          check: async () => {
+            if (!redis.up) throw new Error('redis down');
+          },
+        },
+      ],
+    });
+    servers.push(server);
+    const url = `http://127.0.0.1:${await server.listen()}`;
+    const degraded = await fetch(`${url}/readyz`);
+    expect(degraded.status).toBe(200);
+    expect(await degraded.json()).toEqual({
+      status: 'degraded',
+      checks: { postgres: 'down', redis: 'ok' },
+    });
+    redis.up = false;
+    const down = await fetch(`${url}/readyz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({
+      status: 'unavailable',
+      checks: { postgres: 'down', redis: 'down' },
+    });
   });
 
   it('serves nothing else: 404 for other paths, 405 for other methods', async () => {

@@ -88,6 +88,8 @@ export const sharedConfigShape = {
   HTTP_IDLE_TIMEOUT_MS: env.positiveInt(120_000),
   /** Idle keep-alive connections (above a load balancer's idle timeout, e.g. ALB's 60 s). */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: env.positiveInt(72_000),
+  /** A connection answered before its request body arrived: how long it waits for the rest. */
+  HTTP_LINGER_MS: env.positiveInt(2_000),
   HOST: env.host(),
   STORAGE_DRIVER: z.enum(['fs', 's3']).default('fs'),
   /** Made absolute at load: the apps then leave their start directory (sandbox directory). */
@@ -178,12 +180,14 @@ export function httpTimeoutsFrom(config: {
   HTTP_REQUEST_TIMEOUT_MS: number;
   HTTP_IDLE_TIMEOUT_MS: number;
   HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
+  HTTP_LINGER_MS: number;
 }) {
   return {
     headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
     requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
     idleMs: config.HTTP_IDLE_TIMEOUT_MS,
     keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    lingerMs: config.HTTP_LINGER_MS,
   };
 }
 

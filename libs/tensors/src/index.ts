@@ -60,3 +60,14 @@ export {
   decodePredictRequest,
   encodePredictResponse,
 } from './predict.codec.js';
+export {
+  MAX_ROUND_DECIMALS,
+  MAX_TOP_K,
+  type OutputPolicy,
+  TOP_K_INDICES_SUFFIX,
+  applyOutputPolicy,
+  isFloatingDatatype,
+  isWithheldOutput,
+  outputPolicyFrom,
+  outputPolicyProblem,
+} from './output-policy.js';

@@ -2,9 +2,17 @@ export {
   createTestDatabase,
   type TestDatabase,
   type TestDatabaseOptions,
+  type TestDatabaseContext,
+  useTestDatabase,
 } from './database/test-database.js';
 export { AppProcess, REPO_ROOT, type AppName } from './platform/app-process.js';
 export { freePort } from './platform/free-port.js';
+export {
+  startPrivatePostgres,
+  startPrivateRedis,
+  type PrivatePostgres,
+  type PrivateRedis,
+} from './platform/private-services.js';
 export { linkStranger } from './platform/link-stranger.js';
 export { startTestPlatform, testRedisUrl, type TestPlatform } from './platform/test-platform.js';
 export {

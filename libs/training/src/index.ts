@@ -30,7 +30,7 @@ export {
   type TrainingPlan,
   type TrainingRequest,
   type TreeHyperparameters,
-} from './spec/training-spec.js';
+} from './job-spec/job-spec.js';
 export {
   Preprocessor,
   type FeatureEncoding,
@@ -59,8 +59,23 @@ export {
   costComplexityPrune,
   pessimisticExtraErrors,
   pessimisticPrune,
+  reducedErrorPrune,
 } from './tree/pruning.js';
-export { trainDecisionTree, type TreeProgress } from './tree/train-tree.js';
+export { trainDecisionTree, trainMultiwayTree, type TreeProgress } from './tree/train-tree.js';
+export {
+  growMultiwayTree,
+  type AttributeData,
+  type MultiwayNode,
+  type MultiwayTree,
+} from './tree/multiway-tree.js';
+export { pessimisticPruneMultiway, reducedErrorPruneMultiway } from './tree/multiway-pruning.js';
+export { attributeDataFrom, multiwayToBinary } from './tree/multiway-encoding.js';
+export {
+  describeBinaryTree,
+  describeMultiwayTree,
+  type TreeDescription,
+  type TreeNodeDescription,
+} from './tree/tree-description.js';
 export {
   exportMlpToOnnx,
   exportTreeToOnnx,
@@ -76,16 +91,9 @@ export {
   type EpochProgress,
   type MlpBackendName,
   type MlpEngine,
+  type MlpStopReason,
   type TfjsArtifact,
 } from './mlp/mlp-trainer.js';
-export {
-  activateTfjsBackend,
-  availableTfjsBackends,
-  chooseTfjsBackend,
-  tfjsBackendOrder,
-  type TfjsBackendName,
-  type TfjsBackendRequest,
-} from './tfjs/tfjs-backend.js';
 export {
   TrainingDataError,
   TrainingStoppedError,

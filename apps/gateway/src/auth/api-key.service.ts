@@ -13,9 +13,6 @@ const LAST_USED_FLUSH_MS = 5_000;
 
 type KeyRecord = ApiKey & { tenant: { status: string } };
 
-/** How long a known key's record may answer while PostgreSQL cannot refresh it. */
-const STALE_IF_ERROR_MS = 5 * 60_000;
-
 /** How a lookup was answered (the `result` label of maas_api_key_cache_lookups_total). */
 const LOOKUP_RESULTS = ['hit', 'negative_hit', 'refresh', 'miss'] as const;
 type LookupResult = (typeof LOOKUP_RESULTS)[number];
@@ -263,7 +260,11 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
     // Aged out (not invalidated: that sets its time to 0): answered as known while one
     // background read refreshes it, so a busy or unreachable PostgreSQL does not stall
     // requests with keys it knew a moment ago; a revocation still applies at once.
-    if (result === 'refresh' && found!.at > 0 && now - found!.at < ttl + STALE_IF_ERROR_MS) {
+    if (
+      result === 'refresh' &&
+      found!.at > 0 &&
+      now - found!.at < ttl + this.config.STALE_IF_ERROR_MS
+    ) {
       this.load(prefix).catch(() => undefined);
       return found!.value;
     }

@@ -78,6 +78,11 @@ export const gatewayConfigSchema = z
     MAX_DATASET_BYTES: env.positiveInt(256 * MiB),
     MAX_JSON_BODY_BYTES: env.positiveInt(MiB),
     API_KEY_CACHE_MS: env.nonNegativeInt(500),
+    /**
+     * How long API keys, tenant limits and version resolutions read before are still served
+     * while PostgreSQL cannot refresh them (an outage): inference for them rides through it.
+     */
+    STALE_IF_ERROR_MS: env.nonNegativeInt(5 * 60_000),
     /** Found keys kept by the API-key cache (LRU past it); set above the number of live keys. */
     API_KEY_CACHE_ENTRIES: env.positiveInt(10_000),
     /** Unknown keys remembered, apart from the found ones, so a flood cannot push those out. */

@@ -1,6 +1,6 @@
 import type { CatalogRoute } from './route-catalog.js';
 
-/** Short descriptions of the public contract (DESIGN.md); routes not listed get a generic one. */
+/** Short descriptions of the public contract (docs/api.md); routes not listed get a generic one. */
 const SUMMARIES: Record<string, string> = {
   'POST /api/auth/login': 'Log in with email and password; returns {accessToken, refreshToken}',
   'POST /api/auth/refresh': 'Exchange a refresh token for new tokens',
@@ -20,8 +20,14 @@ const SUMMARIES: Record<string, string> = {
     'Upload a version: raw application/octet-stream body or multipart field `file`; ?format=onnx|tfjs',
   'GET /api/models/{name}/versions': 'List versions (state, size, sha256, signature)',
   'GET /api/models/{name}/versions/{version}': 'Get a version',
+  'PATCH /api/models/{name}/versions/{version}':
+    'Set or clear (null) the serving config: batching, replicas, limits, outputPolicy {roundDecimals | topK | labelOnly} (400 when the version cannot take it)',
+  'POST /api/training-jobs':
+    'Start a training job {datasetId, target, features?, algorithm: mlp|decision_tree, task, hyperparameters (mlp: … targetLoss), modelName}',
   'GET /api/models/{name}/versions/{version}/artifact':
     "A ready version's bytes, sha256-checked (ETag, Repr-Digest); ?format=model|tfjs (a trained network's TF.js copy)",
+  'GET /api/models/{name}/versions/{version}/tree':
+    "A trained decision tree version's tree: JSON nodes (feature, split, criterion value, samples, distribution) and IF … THEN rules; 409 for other versions",
   'GET /v2': 'Open Inference Protocol server metadata',
   'GET /v2/health/live': 'Liveness (KServe v2)',
   'GET /v2/health/ready': 'Readiness (KServe v2)',

@@ -36,7 +36,7 @@ export function readLimited(stream: Readable, limit: number): Promise<Buffer> {
 /**
  * JSON bodies of platform routes are parsed here with a size limit; uploads (octet-stream and
  * anything else) reach the handler as the raw request stream. Inference requests never get
- * here: InferenceRoutes answers them ahead of the router, forwarding bodies unparsed.
+ * here: InferenceHotPath answers them ahead of the router, forwarding bodies unparsed.
  */
 export function configureBodyParsing(fastify: FastifyInstance, jsonLimit: number): void {
   fastify.removeContentTypeParser(['application/json', 'text/plain']);

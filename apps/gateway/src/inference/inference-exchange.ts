@@ -5,14 +5,14 @@ import type { Principal } from '../auth/principal.js';
 
 /**
  * One inference request and its answer on the raw Node request and response: the hot path runs
- * ahead of Fastify's router (InferenceRoutes), so this is its request and reply. It buffers the
+ * ahead of Fastify's router (InferenceHotPath), so this is its request and reply. It buffers the
  * status and headers and writes them once, with the body, when `send` is called.
  */
 export class InferenceExchange {
   readonly id: string;
   /** The route template, for metrics and logs (as Fastify would name it). */
   readonly route: string;
-  /** Who sent it (ProxyTrust, as Fastify routes' request.clientIp); set by InferenceRoutes. */
+  /** Who sent it (ProxyTrust, as Fastify routes' request.clientIp); set by InferenceHotPath. */
   clientIp = 'unknown';
   principal?: Principal;
   statusCode = 200;
@@ -71,9 +71,6 @@ export class InferenceExchange {
 
   /** Writes status, headers and body; a stream is piped (and destroyed if the client leaves). */
   send(body: Buffer | Readable): void {
-    // Answered before its body arrived (a refusal): the connection closes once the answer is
-    // out, instead of idling until a timeout with the rest of the body owed.
-    if (!this.request.complete) this.answerHeaders.connection = 'close';
     if (Buffer.isBuffer(body)) {
       this.answerHeaders['content-length'] = String(body.length);
       this.response.writeHead(this.statusCode, this.answerHeaders);

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_LOGGER, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import type { ResolvedVersion, ServingConfig } from '@maas/model-registry';
-import type { LinkCall } from '@maas/workers';
+import type { LinkCall } from '@maas/worker-link';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { readLimited } from '../http/body-parsing.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, type Dispatcher, errors } from 'undici';
 import { APP_LOGGER, DomainError, type Logger } from '@maas/app-runtime';
-import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/workers';
+import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/worker-link';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 const CONNECTION_ERRORS = new Set([
@@ -35,7 +35,7 @@ export class WorkerUnreachableError extends DomainError {
 
 /**
  * Keep-alive HTTP client to the inference workers; bodies stream through in both directions.
- * Every request is signed with WORKER_SECRET (`@maas/workers` request-signature).
+ * Every request is signed with WORKER_SECRET (`@maas/worker-link` request-signature).
  */
 @Injectable()
 export class InferenceWorkerClient implements OnModuleDestroy {

@@ -28,7 +28,7 @@ function tfServingPathOf(request: FastifyRequest): TfServingPath {
 
 /**
  * TensorFlow Serving REST API for tenants: `/v1/models/{m}[/versions/{v}|/labels/{l}]`
- * (status) and `.../metadata`. `...:predict` is the hot path, in inference-routes.ts: it is
+ * (status) and `.../metadata`. `...:predict` is the hot path, in inference-hot-path.ts: it is
  * forwarded untouched to the worker that owns the resolved version (the worker decodes
  * `instances`/`inputs` against the signature).
  */

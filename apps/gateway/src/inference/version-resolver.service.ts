@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { TtlCache } from '@maas/app-runtime';
 import {
   pickServableVersion,
@@ -8,15 +8,17 @@ import {
   type VersionSelector,
 } from '@maas/model-registry';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 /** How long a resolution is reused: label moves and new versions show within this bound. */
 const RESOLVE_CACHE_MS = 1000;
 /**
  * Past RESOLVE_CACHE_MS a resolution is still served while one request refreshes it in the
  * background, so a hot model never waits on PostgreSQL (a busy pool, an outage); a refresh
- * that keeps failing for a transient reason leaves it in use until this long after it was read.
+ * that keeps failing for a transient reason leaves it in use until STALE_IF_ERROR_MS (gateway
+ * config; this default without one) after it was read.
  */
-const STALE_IF_ERROR_MS = 5 * 60_000;
+const DEFAULT_STALE_IF_ERROR_MS = 5 * 60_000;
 
 /** The model or version is gone (not a transient failure): nothing stale may be served. */
 const isDefinitive = (error: unknown) =>
@@ -33,15 +35,18 @@ const isDefinitive = (error: unknown) =>
  */
 @Injectable()
 export class VersionResolver {
-  private readonly cache = new TtlCache<VersionCandidates>(RESOLVE_CACHE_MS, {
-    staleMs: STALE_IF_ERROR_MS - RESOLVE_CACHE_MS,
-    isDefinitive,
-  });
+  private readonly cache: TtlCache<VersionCandidates>;
 
   constructor(
     private readonly resolution: VersionResolutionService,
     invalidation: CacheInvalidationService,
+    @Optional() @Inject(GATEWAY_CONFIG) config?: Pick<GatewayConfig, 'STALE_IF_ERROR_MS'>,
   ) {
+    const staleIfError = config?.STALE_IF_ERROR_MS ?? DEFAULT_STALE_IF_ERROR_MS;
+    this.cache = new TtlCache<VersionCandidates>(RESOLVE_CACHE_MS, {
+      staleMs: Math.max(0, staleIfError - RESOLVE_CACHE_MS),
+      isDefinitive,
+    });
     invalidation.onInvalidate((event) => {
       if (event.kind === 'model') this.forget(`${event.tenantId}\u0000${event.model}\u0000`);
       if (event.kind === 'tenant') this.forget(`${event.tenantId}\u0000`);

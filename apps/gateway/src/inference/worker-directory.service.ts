@@ -5,7 +5,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { REDIS } from '@maas/app-runtime';
-import { liveWorkers, rendezvousOrder, type WorkerInfo } from '@maas/workers';
+import { liveWorkers, rendezvousOrder, type WorkerInfo } from '@maas/worker-link';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerSuspicion } from './worker-suspicion.js';

@@ -12,7 +12,7 @@ import {
   type LinkRequestMeta,
   parseMeta,
   writeFrame,
-} from '@maas/workers';
+} from '@maas/worker-link';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { WorkerUnreachableError } from './inference-worker.client.js';

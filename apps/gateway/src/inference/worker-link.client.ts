@@ -13,7 +13,7 @@ import {
   parseMeta,
   readFrames,
   writeFrame,
-} from '@maas/workers';
+} from '@maas/worker-link';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerUnreachableError } from './inference-worker.client.js';
@@ -268,7 +268,7 @@ class WorkerLink {
 }
 
 /**
- * The gateway's end of the worker link (`@maas/workers` link-frames): one persistent
+ * The gateway's end of the worker link (`@maas/worker-link` link-frames): one persistent
  * connection per worker, inference requests multiplexed on it as frames, bodies passed
  * through unparsed.
  */

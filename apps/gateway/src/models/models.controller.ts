@@ -27,7 +27,8 @@ import {
   VersionUploadsService,
   versionView,
 } from '@maas/model-registry';
-import { MAX_LINK_BODY_BYTES } from '@maas/workers';
+import { MAX_ROUND_DECIMALS, MAX_TOP_K } from '@maas/tensors';
+import { MAX_LINK_BODY_BYTES } from '@maas/worker-link';
 import { z } from 'zod';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { ModelChangeInterceptor } from './model-change.interceptor.js';
@@ -66,6 +67,15 @@ const ServingConfigDto = z
       .optional(),
     /** Bytes one answer may take; lowers the worker's MAX_RESPONSE_BYTES, never raises it. */
     maxResponseBytes: z.number().int().min(1).max(MAX_LINK_BODY_BYTES).optional(),
+    /** What answers may reveal; checked against the version's outputs by the registry. */
+    outputPolicy: z
+      .object({
+        roundDecimals: z.number().int().min(0).max(MAX_ROUND_DECIMALS).optional(),
+        topK: z.number().int().min(1).max(MAX_TOP_K).optional(),
+        labelOnly: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 const VersionUpdateDto = z
@@ -183,6 +193,20 @@ export class ModelsController {
     return this.versionAnswer(tenantId, name, () =>
       this.versions.getVersion(tenantId, name, parseVersionNumber(version)),
     );
+  }
+
+  /**
+   * A trained decision tree version's tree: nodes as JSON (feature, split, criterion value,
+   * samples, class distribution) and one readable rule per leaf. Other versions answer 409.
+   */
+  @Get(':name/versions/:version/tree')
+  @RequireScope('models:read')
+  async tree(
+    @CurrentTenantId() tenantId: string,
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ): Promise<object> {
+    return this.versions.getTree(tenantId, name, parseVersionNumber(version));
   }
 
   /**

@@ -1,11 +1,10 @@
 import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { ZodPipe } from '@maas/app-runtime';
 import { effectiveLimits } from '@maas/config';
-import { PrismaService, type TenantQuota } from '@maas/db';
+import type { TenantQuota } from '@maas/db';
 import { z } from 'zod';
-import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
 import { AdminGuard } from '../auth/guards.js';
-import { TenantsService } from '../tenants/tenants.service.js';
+import { type TenantQuotaOverrides, TenantQuotasService } from './tenant-quotas.service.js';
 
 const limit = z.number().int().positive().nullable().optional();
 /** Any subset; null puts a limit back to the plan's default. */
@@ -34,20 +33,22 @@ function overridesView(row: TenantQuota | null) {
   };
 }
 
+function quotasView({ tenant, overrides }: TenantQuotaOverrides) {
+  return {
+    plan: tenant.plan,
+    overrides: overridesView(overrides),
+    effective: effectiveLimits(tenant.plan, overrides),
+  };
+}
+
 @Controller('api/admin/tenants')
 @UseGuards(AdminGuard)
 export class AdminQuotasController {
-  constructor(
-    private readonly tenants: TenantsService,
-    private readonly prisma: PrismaService,
-    private readonly invalidation: CacheInvalidationService,
-  ) {}
+  constructor(private readonly quotas: TenantQuotasService) {}
 
   @Get(':id/quotas')
   async get(@Param('id') id: string) {
-    const tenant = await this.tenants.get(id);
-    const row = await this.prisma.tenantQuota.findUnique({ where: { tenantId: tenant.id } });
-    return this.view(tenant.plan, row);
+    return quotasView(await this.quotas.get(id));
   }
 
   @Put(':id/quotas')
@@ -55,27 +56,6 @@ export class AdminQuotasController {
     @Param('id') id: string,
     @Body(new ZodPipe(QuotasDto)) body: z.infer<typeof QuotasDto>,
   ) {
-    const tenant = await this.tenants.get(id);
-    const data = {
-      ...body,
-      monthlyRequests:
-        body.monthlyRequests == null ? body.monthlyRequests : BigInt(body.monthlyRequests),
-      storageBytes: body.storageBytes == null ? body.storageBytes : BigInt(body.storageBytes),
-    };
-    const row = await this.prisma.tenantQuota.upsert({
-      where: { tenantId: tenant.id },
-      create: { tenantId: tenant.id, ...data },
-      update: data,
-    });
-    await this.invalidation.publish({ kind: 'tenant', tenantId: tenant.id });
-    return this.view(tenant.plan, row);
-  }
-
-  private view(plan: string, row: TenantQuota | null) {
-    return {
-      plan,
-      overrides: overridesView(row),
-      effective: effectiveLimits(plan, row),
-    };
+    return quotasView(await this.quotas.set(id, body));
   }
 }

@@ -22,7 +22,7 @@ const EVENT_STREAM_ROUTE = /^\/api\/training-jobs\/[^/]+\/events$/;
  * Rate limits and quotas for the tenant routes that go through Nest. Runs after the route's
  * auth guard (so the caller's tenant is known) and before the handler: each caller takes from
  * its own bucket; creating a model checks that quota. Inference requests take from the
- * tenant's bucket in the inference routes (inference-routes.ts, RequestLimits), which do
+ * tenant's bucket in the inference routes (inference-hot-path.ts, RequestLimits), which do
  * not pass through here. Training quotas are taken with the job's insert
  * (TrainingQuotaService), where they can be atomic.
  */

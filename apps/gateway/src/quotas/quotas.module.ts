@@ -6,6 +6,7 @@ import { RequestLimits } from './request-limits.service.js';
 import { LimitsInterceptor } from './limits.interceptor.js';
 import { RateLimiterService } from './rate-limiter.service.js';
 import { TenantLimitsService } from './tenant-limits.service.js';
+import { TenantQuotasService } from './tenant-quotas.service.js';
 import { TrainingQuotaService } from './training-quota.service.js';
 
 @Module({
@@ -14,6 +15,7 @@ import { TrainingQuotaService } from './training-quota.service.js';
   providers: [
     RateLimiterService,
     TenantLimitsService,
+    TenantQuotasService,
     RequestLimits,
     TrainingQuotaService,
     { provide: APP_INTERCEPTOR, useClass: LimitsInterceptor },

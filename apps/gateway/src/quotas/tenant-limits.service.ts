@@ -16,10 +16,10 @@ export class TenantLimitsService {
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     invalidation: CacheInvalidationService,
   ) {
-    // Served stale (refreshed in the background) for up to 5 minutes: a busy or unreachable
-    // PostgreSQL does not stall inference for limits that were known a moment before.
+    // Served stale (refreshed in the background) for up to STALE_IF_ERROR_MS: a busy or
+    // unreachable PostgreSQL does not stall inference for limits known a moment before.
     this.cache = new TtlCache(config.API_KEY_CACHE_MS, {
-      staleMs: 5 * 60_000,
+      staleMs: config.STALE_IF_ERROR_MS,
       isDefinitive: (error) => (error as { code?: string }).code === 'NOT_FOUND',
     });
     invalidation.onInvalidate((event) => {

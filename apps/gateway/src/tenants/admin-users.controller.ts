@@ -1,11 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { DomainError, notFound, ZodPipe } from '@maas/app-runtime';
-import { PrismaService, type User } from '@maas/db';
+import { ZodPipe } from '@maas/app-runtime';
+import type { User } from '@maas/db';
 import { z } from 'zod';
-import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
-import { hashPassword } from '../auth/auth.service.js';
 import { AdminGuard } from '../auth/guards.js';
-import { assertUuid, TenantsService } from './tenants.service.js';
+import { TenantUsersService } from './tenant-users.service.js';
 
 const UserCreateDto = z.object({
   email: z.email().max(320),
@@ -28,55 +26,25 @@ export function userView(user: User) {
 @Controller('api/admin/tenants/:id/users')
 @UseGuards(AdminGuard)
 export class AdminUsersController {
-  constructor(
-    private readonly tenants: TenantsService,
-    private readonly prisma: PrismaService,
-    private readonly invalidation: CacheInvalidationService,
-  ) {}
+  constructor(private readonly users: TenantUsersService) {}
 
   @Post()
   async create(
     @Param('id') id: string,
     @Body(new ZodPipe(UserCreateDto)) body: z.infer<typeof UserCreateDto>,
   ) {
-    const tenant = await this.tenants.get(id);
-    try {
-      const user = await this.prisma.user.create({
-        data: {
-          email: body.email.toLowerCase(),
-          passwordHash: await hashPassword(body.password),
-          role: body.role,
-          tenantId: tenant.id,
-        },
-      });
-      return userView(user);
-    } catch (error) {
-      if ((error as { code?: string }).code === 'P2002') {
-        throw new DomainError('ALREADY_EXISTS', 'a user with this email already exists');
-      }
-      throw error;
-    }
+    return userView(await this.users.create(id, body));
   }
 
   @Get()
   async list(@Param('id') id: string) {
-    const tenant = await this.tenants.get(id);
-    const users = await this.prisma.user.findMany({
-      where: { tenantId: tenant.id },
-      orderBy: { createdAt: 'asc' },
-    });
+    const users = await this.users.list(id);
     return { items: users.map(userView), nextCursor: null };
   }
 
   @Delete(':userId')
   @HttpCode(204)
   async delete(@Param('id') id: string, @Param('userId') userId: string): Promise<void> {
-    const tenant = await this.tenants.get(id);
-    assertUuid(userId, 'user');
-    const { count } = await this.prisma.user.deleteMany({
-      where: { id: userId, tenantId: tenant.id },
-    });
-    if (count === 0) throw notFound('user');
-    await this.invalidation.publish({ kind: 'user', userId });
+    await this.users.delete(id, userId);
   }
 }

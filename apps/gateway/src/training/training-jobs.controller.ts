@@ -26,10 +26,10 @@ import {
 import { PageQuery } from '../http/page-query.js';
 import { TrainingEventsNotifier } from './training-events.notifier.js';
 import { streamTrainingEvents } from './training-events.stream.js';
-import { TrainingJobsService } from './training-jobs.service.js';
+import { TRAINING_JOB_STATUSES, TrainingJobsService } from './training-jobs.service.js';
 
 const TrainingJobListQuery = PageQuery.extend({
-  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+  status: z.enum(TRAINING_JOB_STATUSES).optional(),
 });
 
 @Controller('api/training-jobs')

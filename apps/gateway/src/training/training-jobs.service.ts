@@ -18,6 +18,13 @@ import {
 } from '../quotas/training-quota.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const TRAINING_JOB_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies readonly TrainingJob['status'][];
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
 // How long a new job may go without a BullMQ job before it counts as lost (see reclaimLostJobs).
 const LOST_JOB_GRACE_MS = 60_000;
@@ -66,6 +73,47 @@ export function trainingJobView(job: JobWithVersion): TrainingJobView {
     attempts: job.attempts,
     trainingSeconds: job.trainingSeconds,
     cancelRequested: job.cancelRequestedAt !== null,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** A job as the admin dashboard lists it: which tenant it belongs to, no training inputs. */
+export interface AdminTrainingJobView {
+  id: string;
+  tenantId: string;
+  tenantName: string;
+  modelName: string;
+  algorithm: string;
+  task: string;
+  status: string;
+  progress: unknown;
+  backend: string | null;
+  error: string | null;
+  attempts: number;
+  trainingSeconds: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+function adminTrainingJobView(
+  job: TrainingJob & { tenant: { name: string } },
+): AdminTrainingJobView {
+  return {
+    id: job.id,
+    tenantId: job.tenantId,
+    tenantName: job.tenant.name,
+    modelName: job.modelName,
+    algorithm: job.algorithm,
+    task: job.task,
+    status: job.status,
+    progress: job.progress,
+    backend: job.backend,
+    error: job.error,
+    attempts: job.attempts,
+    trainingSeconds: job.trainingSeconds,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
@@ -210,6 +258,31 @@ export class TrainingJobsService {
     const byJob = new Map(versions.map((v) => [v.trainingJobId, v]));
     return {
       items: items.map((job) => trainingJobView({ ...job, version: byJob.get(job.id) ?? null })),
+      nextCursor: rows.length > page.limit ? items[items.length - 1].id : null,
+    };
+  }
+
+  /**
+   * Jobs of every tenant (or of one), newest first, for platform admins: deliberately the
+   * unscoped client, since this read spans tenants.
+   */
+  async listAcrossTenants(page: {
+    tenantId?: string;
+    status?: TrainingJob['status'];
+    cursor?: string;
+    limit: number;
+  }): Promise<{ items: AdminTrainingJobView[]; nextCursor: string | null }> {
+    const rows = await this.prisma.trainingJob.findMany({
+      where: { tenantId: page.tenantId, status: page.status },
+      include: { tenant: { select: { name: true } } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      cursor: page.cursor ? { id: page.cursor } : undefined,
+      skip: page.cursor ? 1 : 0,
+      take: page.limit + 1,
+    });
+    const items = rows.slice(0, page.limit);
+    return {
+      items: items.map(adminTrainingJobView),
       nextCursor: rows.length > page.limit ? items[items.length - 1].id : null,
     };
   }

@@ -71,12 +71,16 @@ interface CounterRow {
 }
 
 /**
- * Usage metering: each request increments hourly counters in a Redis hash (`pending`); every
- * USAGE_FLUSH_MS (and at start and shutdown) the hash is sealed into a batch with an id, the
- * batch is added to Postgres in one transaction that also records the id in usage_flushes,
- * and only then the batch is deleted from Redis (the ack). A crash before the commit leaves the
- * batch in Redis for the next flush; a crash after the commit but before the ack is recognised
- * by the id and the batch is just deleted: nothing is lost and nothing is counted twice.
+ * Usage metering: requests are summed in memory into hourly counters and written to Redis every
+ * USAGE_BUFFER_MS as a batch with an id; every USAGE_FLUSH_MS (and at start and shutdown) each
+ * batch is added to Postgres in one transaction that also records the id in usage_flushes, and
+ * only then the batch is deleted from Redis (the ack). A crash before the commit leaves the
+ * batch in Redis for the next flush (of any gateway); a crash after the commit but before the
+ * ack is recognised by the id and the batch is just deleted. The gateway that wrote a batch
+ * keeps it in memory until Postgres has it and writes it again if Redis lost it (`confirm`).
+ * What can be lost: a gateway's last USAGE_BUFFER_MS of counts when it is killed, and what it
+ * held unconfirmed when it and Redis's data are lost together. (A `pending` hash left by an
+ * older release is still sealed into a batch and flushed.)
  */
 @Injectable()
 export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -87,6 +91,9 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   private buffer = new Map<string, Record<(typeof METRICS)[number], number>>();
   private lastFlushAt = Date.now();
   private readonly quarantined: Counter<'reason'>;
+  private readonly recovered: Counter;
+  /** Batches this gateway wrote to Redis that Postgres has not confirmed yet, by id. */
+  private readonly unconfirmed = new Map<string, Record<string, string>>();
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -109,6 +116,20 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       help: 'Usage set aside in Redis (usage:quarantine:<batch>) instead of Postgres: whole batches that kept failing (reason=batch_failed), or counter rows Postgres cannot store (reason=invalid_row)',
       labelNames: ['reason'],
       registers: [registry],
+    });
+    this.recovered = new Counter({
+      name: 'maas_usage_batches_rewritten_total',
+      help: 'Usage batches Redis had lost (restart without its data) that this gateway wrote again from memory',
+      registers: [registry],
+    });
+    const unconfirmed = this.unconfirmed;
+    new Gauge({
+      name: 'maas_usage_unconfirmed_batches',
+      help: 'Usage batches this gateway holds in memory until Postgres confirms them',
+      registers: [registry],
+      collect() {
+        this.set(unconfirmed.size);
+      },
     });
   }
 
@@ -155,22 +176,27 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
     counts.latency += Math.max(0, Math.round(event.latencyMs));
   }
 
-  /** Adds the counts summed in memory to Redis's pending hash (kept for a retry on failure). */
+  /**
+   * Writes the counts summed in memory to Redis as a batch of their own (kept in memory for a
+   * retry on failure). The batch's fields stay in `unconfirmed` until Postgres has them: a
+   * Redis that loses its data (restart without persistence, failover to an empty replica)
+   * gets them again from here (`confirm`), and the batch id keeps them from counting twice.
+   */
   private pushBuffer(): Promise<void> {
     this.pushing = (this.pushing ?? Promise.resolve()).then(async () => {
       if (this.buffer.size === 0) return;
       const buffer = this.buffer;
       this.buffer = new Map();
-      const pending = this.key('pending');
-      const pipeline = this.redis.multi();
+      const id = randomUUID();
+      const fields: Record<string, string> = {};
       for (const [field, counts] of buffer) {
         for (const metric of METRICS) {
-          if (counts[metric] !== 0) pipeline.hincrby(pending, `${metric} ${field}`, counts[metric]);
+          if (counts[metric] !== 0) fields[`${metric} ${field}`] = String(counts[metric]);
         }
       }
       try {
-        const results = await pipeline.exec();
-        if (!results || results.some(([error]) => error)) throw new Error('usage pipeline failed');
+        await this.writeBatch(id, fields);
+        this.unconfirmed.set(id, fields);
       } catch (error) {
         // MULTI/EXEC applies all or nothing: put the counts back for the next push.
         for (const [field, counts] of buffer) {
@@ -183,6 +209,52 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       }
     });
     return this.pushing;
+  }
+
+  private async writeBatch(id: string, fields: Record<string, string>): Promise<void> {
+    const results = await this.redis
+      .multi()
+      .hset(this.key(`batch:${id}`), fields)
+      .sadd(this.key('batches'), id)
+      .exec();
+    if (!results || results.some(([error]) => error)) throw new Error('usage pipeline failed');
+  }
+
+  /**
+   * Forgets the batches this gateway wrote that Postgres now has (or an operator holds in
+   * quarantine), and writes again those Redis no longer has although Postgres never got them:
+   * Redis lost its data. A batch another gateway applied between the two reads is written
+   * again too, and then recognised by its id in usage_flushes: counted once.
+   */
+  private async confirm(): Promise<void> {
+    if (this.unconfirmed.size === 0) return;
+    const ids = [...this.unconfirmed.keys()];
+    const applied = await this.prisma.usageFlush.findMany({
+      where: { id: { in: ids } },
+      select: { id: true },
+    });
+    for (const { id } of applied) this.unconfirmed.delete(id);
+    const left = ids.filter((id) => this.unconfirmed.has(id));
+    if (left.length === 0) return;
+    const [queued, quarantined] = await Promise.all([
+      this.redis.smismember(this.key('batches'), ...left),
+      this.redis.smismember(this.key('quarantined'), ...left),
+    ]);
+    let rewritten = 0;
+    for (const [i, id] of left.entries()) {
+      if (quarantined[i]) this.unconfirmed.delete(id);
+      else if (!queued[i]) {
+        await this.writeBatch(id, this.unconfirmed.get(id)!);
+        rewritten += 1;
+      }
+    }
+    if (rewritten > 0) {
+      this.recovered.inc(rewritten);
+      this.logger.warn(
+        { batches: rewritten },
+        'usage batches missing from Redis (data lost) written again from this gateway',
+      );
+    }
   }
 
   /** One flush at a time per process; concurrent gateways are safe through the batch ids. */
@@ -212,6 +284,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       id,
     );
     if (sealed === 1 && !(await this.applyOrCountFailure(id))) failures++;
+    await this.confirm();
     if (failures === 0) this.lastFlushAt = Date.now();
   }
 

@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { env, requireProductionSecrets, sharedConfigShape, workerSecret } from '@maas/config';
-import { MAX_LINK_BODY_BYTES } from '@maas/workers';
+import { MAX_LINK_BODY_BYTES } from '@maas/worker-link';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -79,6 +79,11 @@ export const inferenceConfigSchema = z
     MAX_ELEMENTS_PER_REQUEST: env.positiveInt(16 * MiB),
     /** How long a resolved (tenant, model, version) stays cached before it is looked up again. */
     VERSION_LOOKUP_TTL_MS: env.nonNegativeInt(2000),
+    /**
+     * How long a version looked up before keeps serving while PostgreSQL cannot refresh it (an
+     * outage). A version found gone (archived, deleted) stops at once.
+     */
+    STALE_IF_ERROR_MS: env.nonNegativeInt(5 * 60_000),
     /** Dynamic batching defaults (a version's serving_config overrides them). */
     BATCH_MAX_SIZE: env.positiveInt(64),
     BATCH_MAX_QUEUE_DELAY_MS: env.nonNegativeInt(0),

@@ -1,17 +1,17 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { SIGNATURE_HEADER, verifyWorkerRequest } from '@maas/workers';
+import { SIGNATURE_HEADER, verifyWorkerRequest } from '@maas/worker-link';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { InferenceMetrics } from './inference.metrics.js';
-import { TENANT_HEADER } from './inference-routes.js';
+import { TENANT_HEADER } from './worker-inference.routes.js';
 
 const headerText = (value: string | string[] | undefined) =>
   typeof value === 'string' ? value : '';
 
 /**
  * Every request on the worker's HTTP port must carry the gateway's signature
- * (`@maas/workers` request-signature): checked in onRequest, ahead of routing's work, content
+ * (`@maas/worker-link` request-signature): checked in onRequest, ahead of routing's work, content
  * parsing and the body, which a refused request never has read. Anything else — a pod that
  * reached the port, a stale or replayed header past its window — gets 401 and the connection
  * is closed, so the body it was sending is not read either. Operations endpoints live on

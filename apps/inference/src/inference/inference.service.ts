@@ -2,12 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
 import type { ModelVersion } from '@maas/db';
 import {
+  applyOutputPolicy,
   checkInputsAgainstSignature,
   decodeInferRequest,
   decodePredictRequest,
   encodeInferResponse,
   encodePredictResponse,
   isBinaryOutput,
+  isWithheldOutput,
+  type OutputPolicy,
+  outputPolicyFrom,
   type Tensor,
   type TensorSpec,
 } from '@maas/tensors';
@@ -91,21 +95,30 @@ export class InferenceService {
         ? (version.inputs as unknown as TensorSpec[])
         : undefined,
     });
+    const policy = outputPolicyFrom(version.servingConfig);
     return this.withModel(version, async (loaded) => {
       checkInputsAgainstSignature(request.inputs, loaded.inputs);
-      const outputNames = request.outputs?.map((o) => o.name) ?? loaded.outputs.map((o) => o.name);
+      const outputNames = request.outputs?.map((o) => o.name) ?? servedOutputs(loaded, policy);
       for (const name of outputNames) {
-        if (!loaded.outputs.some((o) => o.name === name)) {
+        const spec = loaded.outputs.find((o) => o.name === name);
+        if (!spec) {
           throw new DomainError(
             'INVALID_ARGUMENT',
             `output '${name}': the model has no such output`,
           );
         }
+        if (isWithheldOutput(policy, spec)) {
+          throw new DomainError(
+            'INVALID_ARGUMENT',
+            `output '${name}': this version answers its label only (servingConfig.outputPolicy)`,
+          );
+        }
       }
       const result = await this.run(loaded, request.inputs, outputNames);
+      const outputs = applyOutputPolicy(result.outputs, policy);
       const limit = this.maxResponseBytes(version);
       this.assertAnswerFits(
-        answerBytesAtLeast(result.outputs, (name) => isBinaryOutput(request.binaryOutputs, name)),
+        answerBytesAtLeast(outputs, (name) => isBinaryOutput(request.binaryOutputs, name)),
         limit,
       );
       const encoded = encodeInferResponse(
@@ -114,7 +127,7 @@ export class InferenceService {
           modelVersion: String(version.number),
           id: request.id,
           parameters: request.parameters,
-          outputs: result.outputs,
+          outputs,
         },
         { binaryOutputs: request.binaryOutputs },
       );
@@ -134,15 +147,16 @@ export class InferenceService {
     const request = decodePredictRequest(body, version.inputs as unknown as TensorSpec[], {
       maxElements: this.maxElements(version),
     });
+    const policy = outputPolicyFrom(version.servingConfig);
     return this.withModel(version, async (loaded) => {
-      const outputNames = loaded.outputs.map((o) => o.name);
-      const result = await this.run(loaded, request.inputs, outputNames);
+      const result = await this.run(loaded, request.inputs, servedOutputs(loaded, policy));
+      const outputs = applyOutputPolicy(result.outputs, policy);
       const limit = this.maxResponseBytes(version);
       this.assertAnswerFits(
-        answerBytesAtLeast(result.outputs, () => false),
+        answerBytesAtLeast(outputs, () => false),
         limit,
       );
-      const encoded = encodePredictResponse(result.outputs, request.format);
+      const encoded = encodePredictResponse(outputs, request.format);
       this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
@@ -180,4 +194,9 @@ export class InferenceService {
     this.metrics.batchWaitSeconds.observe(result.batchWaitMs / 1000);
     return result;
   }
+}
+
+/** The outputs a request gets by default: all but those the output policy withholds. */
+function servedOutputs(loaded: LoadedModel, policy: OutputPolicy | null): string[] {
+  return loaded.outputs.filter((o) => !isWithheldOutput(policy, o)).map((o) => o.name);
 }

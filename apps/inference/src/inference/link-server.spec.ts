@@ -15,7 +15,7 @@ import {
   parseMeta,
   readFrames,
   writeFrame,
-} from '@maas/workers';
+} from '@maas/worker-link';
 import { linkStranger } from '@maas/testing';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,7 +26,12 @@ import { WorkerLinkServer } from './link-server.js';
 
 /** Resolves when the socket closes (a reset included: events.once would reject on 'error'). */
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 const SECRET = 'link-server-spec-secret-0123456789abcdef';
 
 /** Stands in for InferenceService: answers what `answer` says, or holds calls until released. */

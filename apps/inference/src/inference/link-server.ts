@@ -14,10 +14,10 @@ import {
   parseMeta,
   readFrames,
   writeFrame,
-} from '@maas/workers';
+} from '@maas/worker-link';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { AnswerTooLargeError } from './answer-size.js';
-import { headerLengthOf } from './inference-routes.js';
+import { headerLengthOf } from './worker-inference.routes.js';
 import { InferenceMetrics } from './inference.metrics.js';
 import { InferenceService, type ServedResponse } from './inference.service.js';
 
@@ -39,7 +39,7 @@ function requestOf(frame: Frame): LinkRequestMeta {
 }
 
 /**
- * The worker's end of the worker link (`@maas/workers` link-frames): the gateway's inference
+ * The worker's end of the worker link (`@maas/worker-link` link-frames): the gateway's inference
  * requests arrive as frames on a few persistent connections and are answered as they finish,
  * in any order, by the same InferenceService the HTTP routes use. A connection carries frames
  * only once the gateway proved WORKER_SECRET (link-handshake.ts); until then not one byte is
@@ -148,7 +148,9 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
       const label = call ?? 'unknown';
       this.metrics.linkRequests.inc({ call: label, status: String(meta.status) });
       this.metrics.linkSeconds.observe({ call: label }, ms / 1000);
-      this.logger.info(
+      // At debug: the gateway's access log has the request's line (same request id); the
+      // worker's metrics count and time every call.
+      this.logger.debug(
         {
           requestId: context.request?.requestId,
           call: label,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { packTfjsLayersModel } from '@maas/testing';
-import { availableTfjsBackends } from '@maas/training';
+import { availableTfjsBackends } from '@maas/tfjs-runtime';
 import { describe, expect, it } from 'vitest';
 import { loadTfjsRuntime, tfjsBackendName } from './tfjs-runtime.js';
 

@@ -4,12 +4,12 @@ import type { Tensor, TensorSpec } from '@maas/tensors';
 import {
   activateTfjsBackend,
   chooseTfjsBackend,
+  loadTfjs,
+  type Tf,
   type TfjsBackendName,
   type TfjsBackendRequest,
-} from '@maas/training';
+} from '@maas/tfjs-runtime';
 import { type ModelRuntime, modelRejected } from './model-runtime.js';
-
-type Tf = typeof import('@tensorflow/tfjs');
 
 let requested: TfjsBackendRequest = 'auto';
 let active: TfjsBackendName | undefined;
@@ -20,10 +20,13 @@ export function configureTfjs(backend: TfjsBackendRequest): void {
   requested = backend;
 }
 
-/** Loads TF.js on the best working backend (tfjs-node-gpu → tfjs-node → wasm → cpu), once. */
+/**
+ * Loads TF.js on the best working backend (tfjs-node-gpu → tfjs-node → wasm → cpu), once: at
+ * the first TF.js model (or readiness check), never at start-up.
+ */
 export function tfjs(): Promise<Tf> {
   init ??= (async () => {
-    const tf = await import('@tensorflow/tfjs');
+    const tf = await loadTfjs();
     tf.env().set('PROD', true);
     active = await activateTfjsBackend(requested);
     return tf;

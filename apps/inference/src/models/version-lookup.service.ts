@@ -22,7 +22,12 @@ export class VersionLookupService {
     private readonly prisma: PrismaService,
     @Inject(INFERENCE_CONFIG) config: InferenceConfig,
   ) {
-    this.cache = new TtlCache(config.VERSION_LOOKUP_TTL_MS);
+    // Stale-if-error: a loaded version keeps serving through a database outage (refreshed in
+    // the background); NOT_FOUND is definitive, so a version that stopped serving stops here.
+    this.cache = new TtlCache(config.VERSION_LOOKUP_TTL_MS, {
+      staleMs: config.STALE_IF_ERROR_MS ?? 0,
+      isDefinitive: (error) => (error as { code?: string }).code === 'NOT_FOUND',
+    });
   }
 
   find(tenantId: string, modelName: string, number: number): Promise<ServableVersion> {

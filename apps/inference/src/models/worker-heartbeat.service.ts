@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_LOGGER, type Logger, REDIS } from '@maas/app-runtime';
-import { publishHeartbeat, withdrawWorker, type WorkerInfo } from '@maas/workers';
+import { publishHeartbeat, withdrawWorker, type WorkerInfo } from '@maas/worker-link';
 import type { Redis } from 'ioredis';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { WorkerLinkServer } from '../inference/link-server.js';

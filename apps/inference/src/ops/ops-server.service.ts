@@ -12,6 +12,7 @@ import {
   METRICS_REGISTRY,
   OpsServer,
   READINESS_CHECKS,
+  ReadinessFailure,
   type ReadinessCheck,
 } from '@maas/app-runtime';
 import type { Registry } from 'prom-client';
@@ -40,8 +41,8 @@ export class OpsServerService implements OnApplicationBootstrap, OnApplicationSh
       name: 'serving',
       check: async () => {
         const http = adapterHost.httpAdapter.getHttpServer() as Server;
-        if (!http.listening) throw new Error('inference port not listening');
-        if (!link.listening) throw new Error('worker link not listening');
+        if (!http.listening) throw new ReadinessFailure('inference port not listening');
+        if (!link.listening) throw new ReadinessFailure('worker link not listening');
       },
     };
     this.server = new OpsServer({

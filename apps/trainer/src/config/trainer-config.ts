@@ -29,6 +29,12 @@ export const trainerConfigSchema = z
     TRAINER_DRAIN_TIMEOUT_MS: env.nonNegativeInt(20_000),
     /** How often the model registry's sweep runs (stuck uploads, leftover bytes); 0 = never. */
     REGISTRY_SWEEP_INTERVAL_MS: env.nonNegativeInt(600_000),
+    /**
+     * How long the ids of applied usage batches (usage_flushes) are kept, pruned by the same
+     * sweep. Far longer than a batch can wait in Redis or in a gateway's memory (seconds to an
+     * outage's length): only a batch older than this could be counted twice.
+     */
+    USAGE_FLUSH_RETENTION_DAYS: env.positiveInt(7),
   })
   .superRefine(requireProductionSecrets('MASTER_KEY'));
 

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { APP_LOGGER, type Logger } from '@maas/app-runtime';
+import { APP_LOGGER, dependencyUnavailableOf, type Logger } from '@maas/app-runtime';
 import { effectiveLimits } from '@maas/config';
 import { type Prisma, PrismaService, type TrainingJob } from '@maas/db';
 import type { TrainJobData } from '@maas/jobs';
@@ -14,9 +14,9 @@ import {
   VersionArtifactsService,
   VersionUploadsService,
 } from '@maas/model-registry';
+import { chooseTfjsBackend } from '@maas/tfjs-runtime';
 import {
   chooseMlpEngine,
-  chooseTfjsBackend,
   type Hyperparameters,
   mlpBackendName,
   type TrainingPlan,
@@ -31,6 +31,8 @@ const STOP_GRACE_MS = 5_000;
 const PROGRESS_MIN_INTERVAL_MS = 100;
 /** Training time is charged to the job (and the tenant's month) this often while it runs. */
 const CHARGE_INTERVAL_MS = 5_000;
+/** Waits between tries to record a finished job's result while PostgreSQL is unreachable. */
+const RECORD_RETRY_MS = [500, 1_000, 2_000, 5_000];
 
 export interface TrainJobResult {
   status: TrainingJob['status'];
@@ -139,7 +141,7 @@ export class TrainJobHandler {
         { started, budgetSeconds },
       );
       if (outcome.type === 'cancelled') return this.finishCancelled(row, started);
-      return await this.register(row, outcome, started);
+      return await this.recordResult(row, outcome, started);
     } catch (error) {
       await this.recordFailure(job, row, error as Error, started);
       throw error;
@@ -295,7 +297,9 @@ export class TrainJobHandler {
             else pending = message.data;
             break;
           case 'log':
-            writes = writes.then(() => this.event(row.id, 'log', { message: message.message }));
+            writes = writes
+              .then(() => this.event(row.id, 'log', { message: message.message }))
+              .catch((error: unknown) => this.logger.warn({ err: error }, 'log not recorded'));
             break;
           case 'done':
             settle(() => resolve(message));
@@ -347,6 +351,36 @@ export class TrainJobHandler {
     return null;
   }
 
+  /**
+   * Registers the trained model and records success, retried while PostgreSQL is unreachable
+   * (the model is trained: an outage must not turn the job into `failed` or train it again).
+   * Each try first adopts what an earlier try registered, so the version exists once.
+   */
+  private async recordResult(
+    row: TrainingJob,
+    outcome: Extract<ThreadOutcome, { type: 'done' }>,
+    started: number,
+  ): Promise<TrainJobResult> {
+    for (let tries = 0; ; tries++) {
+      try {
+        if (tries > 0) {
+          const adopted = await this.adoptRegisteredVersion(row, started);
+          if (adopted) return adopted;
+        }
+        return await this.register(row, outcome, started);
+      } catch (error) {
+        // Stopping for shutdown: the job is recovered (and retrained) by another trainer.
+        if (dependencyUnavailableOf(error) !== 'database' || this.shuttingDown) throw error;
+        const wait = RECORD_RETRY_MS[Math.min(tries, RECORD_RETRY_MS.length - 1)];
+        this.logger.warn(
+          { trainingJobId: row.id, err: error, retryInMs: wait },
+          'result not recorded: PostgreSQL unreachable, retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
   private async register(
     row: TrainingJob,
     outcome: Extract<ThreadOutcome, { type: 'done' }>,
@@ -362,6 +396,7 @@ export class TrainJobHandler {
         createdBy: `training-job:${row.id}`,
         trainingJobId: row.id,
         metrics: outcome.metrics,
+        tree: outcome.tree,
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -490,8 +525,9 @@ export class TrainJobHandler {
       error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     this.logger.warn({ trainingJobId: row.id, err: error, final }, 'training attempt failed');
     try {
-      await this.prisma.trainingJob.update({
-        where: { id: row.id },
+      // Only a running job: never overwrite an outcome another attempt recorded meanwhile.
+      const { count } = await this.prisma.trainingJob.updateMany({
+        where: { id: row.id, status: 'running' },
         data: {
           status: final ? 'failed' : 'queued',
           error: error.message,
@@ -499,6 +535,7 @@ export class TrainJobHandler {
           trainingSeconds: { increment: this.unchargedSeconds(row.id, started) },
         },
       });
+      if (count === 0) return;
       await this.event(row.id, 'state', {
         status: final ? 'failed' : 'queued',
         error: error.message,

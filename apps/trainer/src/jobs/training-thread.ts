@@ -1,8 +1,8 @@
 // Worker-thread entry: the CPU-heavy part of a training job, off the event loop that renews
 // BullMQ locks and writes progress. Messages: progress | log | done | failed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { runTraining, TrainingDataError, type TrainingPlan } from '@maas/training';
-import type { MlpEngine, TfjsBackendName } from '@maas/training';
+import type { TfjsBackendName } from '@maas/tfjs-runtime';
+import { type MlpEngine, runTraining, TrainingDataError, type TrainingPlan } from '@maas/training';
 
 export interface TrainingThreadInput {
   csv: Uint8Array;
@@ -27,6 +27,8 @@ export type TrainingThreadMessage =
       metrics: Record<string, unknown>;
       backend: string | null;
       tfjs?: { modelJson: string; weights: Uint8Array; preprocessing: unknown };
+      /** Decision trees: the tree as JSON and rules, stored with the version. */
+      tree?: object;
       onnxMaxAbsDiff: number;
     }
   | { type: 'failed'; message: string; badData: boolean };
@@ -49,6 +51,7 @@ runTraining(Buffer.from(input.csv), input.plan, {
       metrics: outcome.metrics as unknown as Record<string, unknown>,
       backend: outcome.backend,
       tfjs: outcome.tfjs,
+      tree: outcome.tree,
       onnxMaxAbsDiff: outcome.onnxMaxAbsDiff,
     }),
   (error: unknown) =>

@@ -16,7 +16,7 @@ import {
   TRAINING_QUEUE,
   type TrainJobData,
 } from '@maas/jobs';
-import { chooseTfjsBackend } from '@maas/training';
+import { chooseTfjsBackend } from '@maas/tfjs-runtime';
 import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
 import { TrainJobHandler } from './train-job.handler.js';
 

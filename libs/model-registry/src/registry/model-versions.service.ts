@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type ModelVersion, Prisma, PrismaService } from '@maas/db';
+import { type OutputPolicy, outputPolicyProblem, type TensorSpec } from '@maas/tensors';
 import type { ObjectStore } from '../storage/object-store.js';
 import { modelVersionPrefix } from '../storage/storage-keys.js';
 import { ModelsService } from './models.service.js';
@@ -19,6 +20,8 @@ export interface ServingConfig {
   maxElementsPerRequest?: number;
   /** Bytes one answer may take; lowers the worker's MAX_RESPONSE_BYTES, never raises it. */
   maxResponseBytes?: number;
+  /** What answers may reveal: rounded scores, the top-k classes, or the label only. */
+  outputPolicy?: OutputPolicy;
 }
 
 /**
@@ -73,6 +76,21 @@ export class ModelVersionsService {
     return version;
   }
 
+  /**
+   * A trained decision tree version's tree (JSON and rules); any other version is refused with
+   * FAILED_PRECONDITION (409): it has no tree to show.
+   */
+  async getTree(tenantId: string, name: string, number: number): Promise<object> {
+    const version = await this.getVersion(tenantId, name, number);
+    if (version.tree === null || typeof version.tree !== 'object') {
+      throw new RegistryError(
+        'FAILED_PRECONDITION',
+        `version ${number} of model '${name}' is not a trained decision tree; it has no tree to show`,
+      );
+    }
+    return version.tree;
+  }
+
   /** Ready versions of a model, oldest first (for protocol metadata). */
   async readyVersionNumbers(modelId: string): Promise<number[]> {
     const rows = await this.prisma.modelVersion.findMany({
@@ -83,7 +101,10 @@ export class ModelVersionsService {
     return rows.map((r) => r.number);
   }
 
-  /** Sets (or with null clears) the version's serving config: batching and concurrency. */
+  /**
+   * Sets (or with null clears) the version's serving config: batching, concurrency, limits and
+   * the output policy, which must suit the version's outputs (400 otherwise).
+   */
   async updateVersion(
     tenantId: string,
     name: string,
@@ -92,6 +113,11 @@ export class ModelVersionsService {
   ): Promise<ModelVersion> {
     const version = await this.getVersion(tenantId, name, number);
     if (changes.servingConfig === undefined) return version;
+    const policy = changes.servingConfig?.outputPolicy;
+    if (policy) {
+      const problem = outputPolicyProblem(policy, version.outputs as unknown as TensorSpec[]);
+      if (problem) throw new RegistryError('INVALID_ARGUMENT', problem);
+    }
     return this.db(tenantId).modelVersion.update({
       where: { id: version.id },
       data: {

@@ -4,6 +4,7 @@ export class RegistryError extends Error {
     readonly code:
       | 'NOT_FOUND'
       | 'ALREADY_EXISTS'
+      | 'FAILED_PRECONDITION'
       | 'INVALID_ARGUMENT'
       | 'PAYLOAD_TOO_LARGE'
       | 'RESOURCE_EXHAUSTED'

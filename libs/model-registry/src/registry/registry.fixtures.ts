@@ -1,10 +1,18 @@
 // Test-only: the registry's services wired by hand (as ModelRegistryModule wires them), the
 // stores its specs run on, and the small model and helpers they share.
 import { randomBytes } from 'node:crypto';
-import type { PrismaService } from '@maas/db';
+import { PrismaService } from '@maas/db';
 import { buildGemmModel } from '@maas/onnx';
+import {
+  createTestDatabase,
+  startS3rver,
+  type S3rverProcess,
+  type TestDatabase,
+  useTestDatabase,
+} from '@maas/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { ArtifactReader } from '../integrity/artifact-reader.js';
-import type { TenantDataKeys } from '../integrity/tenant-data-keys.js';
+import { TenantDataKeys } from '../integrity/tenant-data-keys.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { S3ObjectStore } from '../storage/s3-object-store.js';
@@ -42,6 +50,32 @@ export function registryServices(
   };
 }
 
+export type RegistryServices = ReturnType<typeof registryServices>;
+
+/**
+ * The setup most registry specs share: a database of their own, the services on a temp
+ * filesystem store with a fresh master key, and one tenant (`<label>-<time>`). Registers the
+ * spec's hooks; read the context inside tests and later hooks.
+ */
+export function useRegistryOnFs(label: string): {
+  readonly prisma: PrismaService;
+  readonly registry: RegistryServices;
+  readonly tenantId: string;
+} {
+  const db = useTestDatabase((url) => new PrismaService({ databaseUrl: url }));
+  const context = {} as { prisma: PrismaService; registry: RegistryServices; tenantId: string };
+  beforeAll(async () => {
+    const prisma = db.client;
+    const keys = new TenantDataKeys(prisma, { id: 'key-a', key: randomBytes(32) });
+    context.prisma = prisma;
+    context.registry = registryServices(prisma, tempFsStore(), keys);
+    context.tenantId = (
+      await prisma.tenant.create({ data: { name: `${label}-${Date.now()}` } })
+    ).id;
+  });
+  return context;
+}
+
 /** A filesystem store in a fresh temp directory. */
 export const tempFsStore = () =>
   new FsObjectStore(`/tmp/maas-registry-${randomBytes(6).toString('hex')}`);
@@ -71,6 +105,40 @@ export function storeDrivers(
       },
     ],
   ];
+}
+
+/**
+ * The setup of specs that run on both stores: a database of their own and an s3rver, started
+ * together before the file's tests and stopped after them. `drivers` are `storeDrivers` on
+ * them, for `describe.each`; read `prisma` inside tests and hooks.
+ */
+export function useRegistryStores(): {
+  readonly prisma: PrismaService;
+  readonly drivers: [string, () => Promise<ObjectStore>][];
+} {
+  let database: TestDatabase | undefined;
+  let s3: S3rverProcess | undefined;
+  let prisma: PrismaService | undefined;
+  const s3Stores: S3ObjectStore[] = [];
+  beforeAll(async () => {
+    [database, s3] = await Promise.all([createTestDatabase(), startS3rver('registry-test')]);
+    prisma = new PrismaService({ databaseUrl: database.url });
+  });
+  afterAll(async () => {
+    s3Stores.forEach((store) => store.destroy());
+    await prisma?.$disconnect();
+    await Promise.all([database?.drop(), s3?.stop()]);
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useRegistryStores: read before its beforeAll ran');
+    return value;
+  };
+  return {
+    get prisma() {
+      return ready(prisma);
+    },
+    drivers: storeDrivers(() => ready(s3), s3Stores),
+  };
 }
 
 /** A small valid ONNX model (Gemm 4 → 3); the bias makes each one's bytes differ. */

@@ -42,6 +42,8 @@ export interface VersionUpload {
   /** The training job that produced it, if any. */
   trainingJobId?: string;
   metrics?: Record<string, unknown>;
+  /** A trained decision tree's description (the tree route shows it). */
+  tree?: object;
 }
 
 /**
@@ -159,6 +161,7 @@ export class VersionUploadsService {
         createdBy: upload.createdBy,
         trainingJobId: upload.trainingJobId,
         metrics: upload.metrics as object | undefined,
+        tree: upload.tree,
       },
     });
     let bytesStored = false;

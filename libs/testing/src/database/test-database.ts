@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface TestDatabase {
   /** Connection URL of the new database. */
@@ -79,5 +80,44 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
         // FORCE terminates the connections a test left open (pools not yet closed).
         await client.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`);
       }),
+  };
+}
+
+/** What `useTestDatabase` gives a spec once its beforeAll has run. */
+export interface TestDatabaseContext<Client> {
+  readonly database: TestDatabase;
+  readonly client: Client;
+}
+
+/**
+ * Registers the hooks of a spec that works on a database of its own: before all its tests a
+ * fresh copy of the template and a client on it (`connect`, e.g. a PrismaService); after them
+ * the client is disconnected and the database dropped. Call at the top of a spec file or a
+ * describe block; read the context inside tests and hooks.
+ */
+export function useTestDatabase<Client extends { $disconnect(): Promise<void> }>(
+  connect: (url: string) => Client,
+): TestDatabaseContext<Client> {
+  let database: TestDatabase | undefined;
+  let client: Client | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    client = connect(database.url);
+  });
+  afterAll(async () => {
+    await client?.$disconnect();
+    await database?.drop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useTestDatabase: read before its beforeAll ran');
+    return value;
+  };
+  return {
+    get database() {
+      return ready(database);
+    },
+    get client() {
+      return ready(client);
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { LINK_CHALLENGE_BYTES } from '@maas/workers';
+import { LINK_CHALLENGE_BYTES } from '@maas/worker-link';
 
 /**
  * A raw TCP client of a worker's link that does not know WORKER_SECRET: it reads the worker's

@@ -34,10 +34,19 @@ export function testRedisUrl(): string {
 export async function startTestPlatform(
   options: {
     env?: Partial<Record<'gateway' | 'inference' | 'trainer', Record<string, string>>>;
+    /**
+     * A database of the test's own (e.g. startPrivatePostgres's, for outage tests) instead of a
+     * fresh copy of the template on TEST_DATABASE_URL; the platform does not drop it.
+     */
+    databaseUrl?: string;
+    /** A Redis of the test's own (e.g. startPrivateRedis's) instead of TEST_REDIS_URL's. */
+    redisUrl?: string;
   } = {},
 ): Promise<TestPlatform> {
-  const database = await createTestDatabase();
-  const redisUrl = testRedisUrl();
+  const database: TestDatabase = options.databaseUrl
+    ? { url: options.databaseUrl, drop: async () => {} }
+    : await createTestDatabase();
+  const redisUrl = options.redisUrl ?? testRedisUrl();
   const storageRoot = await mkdtemp(join(tmpdir(), 'maas-store-'));
   const admin = { email: 'admin@test.local', password: 'admin-password-123' };
   const common = {

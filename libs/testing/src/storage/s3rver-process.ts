@@ -8,6 +8,8 @@ import { join } from 'node:path';
 export interface S3rverProcess {
   endpoint: string;
   bucket: string;
+  /** Where s3rver keeps the objects on disk (`<directory>/<bucket>/…`). */
+  directory: string;
   /** The platform's S3 settings pointing at it (STORAGE_DRIVER=s3 and the S3_* variables). */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startS3rver(bucket = 'maas-test'): Promise<S3rverProcess> 
   return {
     endpoint,
     bucket,
+    directory,
     env: {
       STORAGE_DRIVER: 's3',
       S3_ENDPOINT: endpoint,

@@ -11,7 +11,7 @@ import {
   valueInfo,
 } from '@maas/onnx';
 import type { Preprocessor } from '../preprocessing/preprocessor.js';
-import type { MlpActivationName } from '../spec/training-spec.js';
+import type { MlpActivationName } from '../job-spec/job-spec.js';
 import type { DecisionTree } from '../tree/decision-tree.js';
 
 const ML_DOMAIN = 'ai.onnx.ml';

@@ -1,6 +1,6 @@
+import * as tf from '@tensorflow/tfjs';
 import { seededRandom } from '@maas/onnx';
-import type { MlpActivationName } from '../spec/training-spec.js';
-import { tf } from '../tfjs/tfjs-backend.js';
+import type { MlpActivationName } from '../job-spec/job-spec.js';
 
 /** Activations whose derivative the explicit backward pass knows. */
 const SUPPORTED: readonly MlpActivationName[] = ['relu', 'tanh', 'sigmoid', 'linear'];

@@ -1,8 +1,9 @@
-import type { MlpHyperparameters } from '../spec/training-spec.js';
+import * as tf from '@tensorflow/tfjs';
+import type { TfjsBackendName } from '@maas/tfjs-runtime';
+import type { MlpHyperparameters } from '../job-spec/job-spec.js';
 import type { DenseLayerWeights } from '../export/onnx-export.js';
 import { canBackpropManually, fitDenseManually } from './dense-backprop.js';
 import { fitDenseWithOnnxRuntime } from './onnx-dense-trainer.js';
-import { tf, type TfjsBackendName } from '../tfjs/tfjs-backend.js';
 
 /**
  * What runs the training steps: TF.js on its active backend, or ONNX Runtime's CPU kernels
@@ -38,10 +39,17 @@ export interface EpochProgress {
   accuracy?: number;
 }
 
+/**
+ * Why training ended: every epoch ran, the watched loss reached `targetLoss`, or it stopped
+ * improving for `earlyStoppingPatience` epochs.
+ */
+export type MlpStopReason = 'epochs' | 'targetLoss' | 'earlyStopping';
+
 export interface TrainedMlp {
   model: tf.Sequential;
   layers: DenseLayerWeights[];
   epochsRun: number;
+  stoppedBy: MlpStopReason;
   engine: MlpEngine;
   /** Raw network outputs (softmax probabilities, or scaled regression outputs) per row. */
   predict(rows: readonly Float32Array[]): Float32Array[];
@@ -141,6 +149,8 @@ export async function trainMlp(options: {
     else flatY[i] = value;
   });
   let epochsRun = 0;
+  let reachedTarget = false;
+  // Every engine calls this after each epoch and stops when it answers true.
   const report = async (epoch: number, logs: tf.Logs | undefined): Promise<boolean> => {
     epochsRun = epoch + 1;
     const entry: EpochProgress = { epoch: epoch + 1, epochs: h.epochs, loss: Number(logs?.loss) };
@@ -148,6 +158,10 @@ export async function trainMlp(options: {
     if (logs?.val_loss !== undefined) entry.valLoss = Number(logs.val_loss);
     if (logs?.val_acc !== undefined) entry.valAccuracy = Number(logs.val_acc);
     await options.onEpoch?.(entry);
+    if (h.targetLoss !== undefined && (entry.valLoss ?? entry.loss) <= h.targetLoss) {
+      reachedTarget = true;
+      return true;
+    }
     return options.shouldStop?.() ?? false;
   };
 
@@ -250,10 +264,17 @@ export async function trainMlp(options: {
     };
   });
 
+  const stoppedBy: MlpStopReason = reachedTarget
+    ? 'targetLoss'
+    : epochsRun < h.epochs && !options.shouldStop?.()
+      ? 'earlyStopping'
+      : 'epochs';
+
   return {
     model,
     layers,
     epochsRun,
+    stoppedBy,
     engine,
     predict(rows) {
       if (rows.length === 0) return [];

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '@maas/onnx';
-import type { MlpHyperparameters } from '../spec/training-spec.js';
+import { activateTfjsBackend } from '@maas/tfjs-runtime';
+import type { MlpHyperparameters } from '../job-spec/job-spec.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import { type EpochProgress, type MlpEngine, rowMatrix, trainMlp } from './mlp-trainer.js';
-import { activateTfjsBackend } from '../tfjs/tfjs-backend.js';
 
 /** Rows in [-1, 1]; three classes from a fixed linear rule, or a smooth regression target. */
 function dataset(rows: number, width: number, seed: number) {

@@ -12,7 +12,7 @@ import {
   valueInfo,
 } from '@maas/onnx';
 import { ACTIVATION_OPS } from '../export/onnx-export.js';
-import type { MlpActivationName } from '../spec/training-spec.js';
+import type { MlpActivationName } from '../job-spec/job-spec.js';
 
 export type DenseOptimizerName = 'adam' | 'sgd' | 'rmsprop' | 'adagrad';
 

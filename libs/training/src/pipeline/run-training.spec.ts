@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '@maas/onnx';
 import { readCsvTable } from '../data/csv-reader.js';
-import { planTraining } from '../spec/training-spec.js';
+import { planTraining } from '../job-spec/job-spec.js';
 import { runTraining, TrainingStoppedError } from './run-training.js';
 
 function irisCsv(filter: (label: string) => boolean = () => true): Buffer {
@@ -229,5 +229,128 @@ describe('MLP end to end (TF.js → ONNX)', () => {
       features: new ort.Tensor('float32', Float32Array.from([1, 50]), [1, 2]),
     });
     expect((result.prediction.data as Float32Array)[0]).toBeCloseTo(105.5, -0.5);
+  });
+});
+
+describe('tree variants through the pipeline (multiway trees served by TreeEnsemble)', () => {
+  // Quinlan's weather data with numeric temperature and humidity (C4.5, table 1-1).
+  const weather = Buffer.from(
+    [
+      'outlook,temperature,humidity,windy,play',
+      'sunny,75,70,true,play',
+      "sunny,80,90,true,don't",
+      "sunny,85,85,false,don't",
+      "sunny,72,95,false,don't",
+      'sunny,69,70,false,play',
+      'overcast,72,90,true,play',
+      'overcast,83,78,false,play',
+      'overcast,64,65,true,play',
+      'overcast,81,75,false,play',
+      "rain,71,80,true,don't",
+      "rain,65,70,true,don't",
+      'rain,75,80,false,play',
+      'rain,68,80,false,play',
+      'rain,70,96,false,play',
+    ].join('\n'),
+  );
+  const request = (hyperparameters: Record<string, unknown>) => ({
+    target: 'play',
+    algorithm: 'decision_tree' as const,
+    task: 'classification' as const,
+    hyperparameters: { testSplit: 0, minSamplesLeaf: 2, ...hyperparameters },
+  });
+  const feeds = (rows: string[][]) => ({
+    outlook: new ort.Tensor(
+      'string',
+      rows.map((r) => r[0]),
+      [rows.length, 1],
+    ),
+    temperature: new ort.Tensor(
+      'float32',
+      Float32Array.from(rows, (r) => Number(r[1])),
+      [rows.length, 1],
+    ),
+    humidity: new ort.Tensor(
+      'float32',
+      Float32Array.from(rows, (r) => Number(r[2])),
+      [rows.length, 1],
+    ),
+    windy: new ort.Tensor(
+      'string',
+      rows.map((r) => r[3]),
+      [rows.length, 1],
+    ),
+  });
+
+  it('C4.5 with testSplit 0 learns Quinlan’s tree, says its metrics are training metrics', async () => {
+    const outcome = await train(weather, request({ variant: 'c4.5', pruning: 'none' }));
+    expect(outcome.metrics).toMatchObject({ evaluatedOn: 'training', trainRows: 14, testRows: 14 });
+    expect((outcome.metrics as { accuracy: number }).accuracy).toBe(1);
+    expect(outcome.tree).toMatchObject({
+      variant: 'c4.5',
+      criterion: 'gainRatio',
+      leaves: 5,
+      root: { type: 'split', feature: 'outlook', split: { kind: 'categories' } },
+    });
+    expect(outcome.tree!.rules).toContain("IF outlook = sunny AND humidity > 75 THEN don't");
+    expect(outcome.tree!.rules).toContain("IF outlook = rain AND windy = true THEN don't");
+    const result = await predictOnnx(
+      outcome.onnx,
+      feeds([
+        ['sunny', '70', '90', 'false'],
+        ['overcast', '90', '99', 'true'],
+        ['rain', '70', '60', 'false'],
+        // An outlook never seen in training: the root's class distribution (9 play, 5 don't).
+        ['fog', '70', '60', 'false'],
+      ]),
+    );
+    expect(Array.from(result.label.data as string[])).toEqual(["don't", 'play', 'play', 'play']);
+    expect((result.probabilities.data as Float32Array)[7]).toBeCloseTo(9 / 14, 6);
+  });
+
+  it('ID3 and CART grow their own kinds of tree on the same rows', async () => {
+    const id3 = await train(weather, request({ variant: 'id3' }));
+    expect(id3.tree).toMatchObject({
+      variant: 'id3',
+      criterion: 'informationGain',
+      pruning: 'none',
+    });
+    expect(id3.tree!.root).toMatchObject({ feature: 'outlook', split: { kind: 'categories' } });
+    const cart = await train(
+      weather,
+      request({ variant: 'cart', pruning: 'none', minSamplesLeaf: 1 }),
+    );
+    expect(cart.tree).toMatchObject({ variant: 'cart', criterion: 'giniDecrease' });
+    // Binary splits only: every internal node has two branches.
+    const arity = (node: NonNullable<typeof cart.tree>['root']): number[] =>
+      node.type === 'leaf'
+        ? []
+        : [node.branches.length, ...node.branches.flatMap((b) => arity(b.node))];
+    expect(new Set(arity(cart.tree!.root))).toEqual(new Set([2]));
+    expect((cart.metrics as { accuracy: number }).accuracy).toBe(1);
+  });
+
+  it('every pruning method trains, and the served model agrees with the trainer', async () => {
+    for (const hyperparameters of [
+      { variant: 'c4.5', pruning: 'pessimistic' },
+      { variant: 'c4.5', pruning: 'reducedError' },
+      { variant: 'id3', pruning: 'reducedError' },
+      { variant: 'cart', pruning: 'costComplexity' },
+      { variant: 'cart', pruning: 'reducedError' },
+      { variant: 'cart', pruning: 'pessimistic' },
+    ]) {
+      const outcome = await train(irisCsv(), {
+        target: 'species',
+        algorithm: 'decision_tree',
+        task: 'classification',
+        hyperparameters,
+      });
+      expect(outcome.tree).toMatchObject({
+        variant: hyperparameters.variant,
+        pruning: hyperparameters.pruning,
+      });
+      expect((outcome.metrics as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.85);
+      expect(outcome.onnxMaxAbsDiff).toBeLessThanOrEqual(1e-6);
+    }
   });
 });

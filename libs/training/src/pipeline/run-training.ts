@@ -12,20 +12,27 @@ import {
 import {
   type MlpBackendName,
   type MlpEngine,
+  type MlpStopReason,
   mlpBackendName,
   saveTfjsArtifact,
   type TfjsArtifact,
   trainMlp,
 } from '../mlp/mlp-trainer.js';
-import { activateTfjsBackend, type TfjsBackendRequest } from '../tfjs/tfjs-backend.js';
+import { activateTfjsBackend, type TfjsBackendRequest } from '@maas/tfjs-runtime';
 import { Preprocessor, type PreprocessorState } from '../preprocessing/preprocessor.js';
 import type {
   MlpHyperparameters,
   TrainingPlan,
   TreeHyperparameters,
-} from '../spec/training-spec.js';
-import { predictTree, treeDataFrom } from '../tree/decision-tree.js';
-import { trainDecisionTree } from '../tree/train-tree.js';
+} from '../job-spec/job-spec.js';
+import { type DecisionTree, predictTree, treeDataFrom } from '../tree/decision-tree.js';
+import { attributeDataFrom, multiwayToBinary } from '../tree/multiway-encoding.js';
+import {
+  describeBinaryTree,
+  describeMultiwayTree,
+  type TreeDescription,
+} from '../tree/tree-description.js';
+import { trainDecisionTree, trainMultiwayTree, type TreeProgress } from '../tree/train-tree.js';
 
 /** The data cannot train the requested model; retrying will not help. */
 export class TrainingDataError extends Error {
@@ -54,7 +61,18 @@ export interface TrainingHooks {
 
 export interface TrainingOutcome {
   onnx: Uint8Array;
-  metrics: ModelMetrics & { trainRows: number };
+  /**
+   * evaluatedOn 'training': testSplit was 0 and the metrics are training-set metrics. MLP: the
+   * epochs it ran and why it stopped.
+   */
+  metrics: ModelMetrics & {
+    trainRows: number;
+    evaluatedOn: 'test' | 'training';
+    epochsRun?: number;
+    stoppedBy?: MlpStopReason;
+  };
+  /** Decision trees: the tree as JSON and rules, stored with the version. */
+  tree?: TreeDescription;
   /** MLP: what ran the training steps ('onnxruntime', or the TF.js backend). */
   backend: MlpBackendName | null;
   /** MLP: the TF.js layers model and how to feed it (it takes the encoded features). */
@@ -117,12 +135,17 @@ export async function runTraining(
     });
   }
   const h = plan.hyperparameters;
-  const split = trainTestSplit(rows.length, h.testSplit, h.seed);
+  // testSplit 0 trains on every row; the metrics are then measured on the training rows.
+  const onTrainingRows = h.testSplit === 0;
+  const split = onTrainingRows
+    ? { train: rows.map((_, i) => i), test: [] as number[] }
+    : trainTestSplit(rows.length, h.testSplit, h.seed);
   const featureRows = rows.map((row) => featureIndices.map((i) => row[i]));
   const trainRaw = split.train.map((i) => featureRows[i]);
-  const testRaw = split.test.map((i) => featureRows[i]);
+  const evaluated = onTrainingRows ? split.train : split.test;
+  const testRaw = evaluated.map((i) => featureRows[i]);
   const yTrain = split.train.map((i) => y[i]);
-  const yTest = split.test.map((i) => y[i]);
+  const yTest = evaluated.map((i) => y[i]);
   const featureTypes = plan.features.map((name) => ({
     name,
     type: summaries.get(name)!.type,
@@ -139,20 +162,53 @@ export async function runTraining(
   let outputs: TrainerOutputs;
   let backend: MlpBackendName | null = null;
   let tfjs: TrainingOutcome['tfjs'];
+  let treeDescription: TreeDescription | undefined;
+  let stopped: { epochsRun: number; stoppedBy: MlpStopReason } | undefined;
   const classCount = labels?.values.length ?? 0;
 
   if (plan.algorithm === 'decision_tree') {
     const treeH = h as TreeHyperparameters;
-    const data = treeDataFrom(xTrain, yTrain);
-    const tree = trainDecisionTree(
-      data,
-      Array.from({ length: data.rows }, (_, i) => i),
-      classification ? 'classification' : 'regression',
-      classCount,
-      // Checked at every node: a cancel stops the tree between nodes, not after it is grown.
-      { ...treeH, shouldStop: hooks.shouldStop },
-      (progress) => void hooks.onProgress?.({ ...progress }),
-    );
+    const trainRows = Array.from({ length: xTrain.length }, (_, i) => i);
+    const onTreeProgress = (progress: TreeProgress) => void hooks.onProgress?.({ ...progress });
+    let tree: DecisionTree;
+    if (treeH.variant === 'cart') {
+      const data = treeDataFrom(xTrain, yTrain);
+      tree = trainDecisionTree(
+        data,
+        trainRows,
+        classification ? 'classification' : 'regression',
+        classCount,
+        // Checked at every node: a cancel stops the tree between nodes, not after it is grown.
+        { ...treeH, shouldStop: hooks.shouldStop },
+        onTreeProgress,
+      );
+      treeDescription = describeBinaryTree(
+        tree,
+        pre.state,
+        labels ? labels.values.map(String) : null,
+        classification
+          ? treeH.criterion === 'entropy'
+            ? 'entropyDecrease'
+            : 'giniDecrease'
+          : 'varianceDecrease',
+        treeH.pruning,
+      );
+    } else {
+      const data = attributeDataFrom(trainRaw, yTrain, pre.state, classCount);
+      const multiway = trainMultiwayTree(
+        data,
+        trainRows,
+        { ...treeH, variant: treeH.variant, shouldStop: hooks.shouldStop },
+        onTreeProgress,
+      );
+      tree = multiwayToBinary(multiway, pre.state);
+      treeDescription = describeMultiwayTree(
+        multiway,
+        pre.state,
+        labels!.values.map(String),
+        treeH.pruning,
+      );
+    }
     if (hooks.shouldStop?.()) throw new TrainingStoppedError();
     onnx = exportTreeToOnnx(tree, pre, labels);
     const predicted = xTest.map((x) => predictTree(tree, x));
@@ -189,6 +245,10 @@ export async function runTraining(
       throw new TrainingStoppedError();
     }
     backend = mlpBackendName(tfjsBackend, trained.engine);
+    stopped = { epochsRun: trained.epochsRun, stoppedBy: trained.stoppedBy };
+    if (trained.stoppedBy !== 'epochs') {
+      hooks.onLog?.(`stopped by ${trained.stoppedBy} after epoch ${trained.epochsRun}`);
+    }
     hooks.onLog?.(
       trained.engine === 'onnxruntime'
         ? `trained on ONNX Runtime (CPU); TensorFlow.js backend for the layers model: ${tfjsBackend}`
@@ -218,7 +278,13 @@ export async function runTraining(
   );
   return {
     onnx,
-    metrics: { ...metrics, trainRows: xTrain.length },
+    metrics: {
+      ...metrics,
+      trainRows: xTrain.length,
+      evaluatedOn: onTrainingRows ? 'training' : 'test',
+      ...stopped,
+    },
+    ...(treeDescription && { tree: treeDescription }),
     backend,
     tfjs,
     onnxMaxAbsDiff,

@@ -1,4 +1,4 @@
-import type { TreeCriterion, TreePruning } from '../spec/training-spec.js';
+import type { TreeCriterion, TreePruning } from '../job-spec/job-spec.js';
 
 /**
  * A binary decision tree over encoded features: internal nodes send x[feature] <= threshold
@@ -16,6 +16,8 @@ export interface TreeNode {
   value: number[];
   /** Regression: sum of squared errors around the mean (cost-complexity pruning). */
   sse: number;
+  /** Internal nodes: what the criterion scored the split (impurity decrease or gain ratio). */
+  criterionValue?: number;
 }
 
 export interface DecisionTree {
@@ -28,6 +30,8 @@ export interface TreeGrowOptions {
   criterion: TreeCriterion;
   maxDepth: number;
   minSamplesLeaf: number;
+  /** Pre-pruning: a split must score more than this (0: any gain). */
+  minGain?: number;
   /** Asked at every node; true stops growing with TrainingStoppedError. */
   shouldStop?: () => boolean;
 }
@@ -36,6 +40,8 @@ export interface TreeOptions extends TreeGrowOptions {
   pruning: TreePruning;
   confidenceFactor: number;
   ccpAlpha?: number;
+  /** Reduced-error pruning: the fraction of rows held out to prune on. */
+  validationSplit?: number;
   seed: number;
 }
 

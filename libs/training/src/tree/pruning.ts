@@ -89,34 +89,49 @@ function nodeCost(tree: DecisionTree, node: TreeNode): number {
   return tree.kind === 'classification' ? leafErrors(node) : node.sse;
 }
 
-interface SubtreeCost {
-  cost: number;
-  leaves: number;
-}
-
-function subtreeCost(tree: DecisionTree, index: number): SubtreeCost {
-  const node = tree.nodes[index];
-  if (node.feature < 0) return { cost: nodeCost(tree, node), leaves: 1 };
-  const left = subtreeCost(tree, node.left);
-  const right = subtreeCost(tree, node.right);
-  return { cost: left.cost + right.cost, leaves: left.leaves + right.leaves };
-}
-
 /** The internal node with the smallest g(t) = (R(t) − R(T_t)) / (|T_t| − 1), per root row. */
 function weakestLink(tree: DecisionTree): { index: number; alpha: number } | null {
   const total = tree.nodes[0].samples;
   let best: { index: number; alpha: number } | null = null;
-  const visit = (index: number) => {
+  // One post-order pass: each subtree's resubstitution cost and leaf count.
+  const visit = (index: number): { cost: number; leaves: number } => {
     const node = tree.nodes[index];
-    if (node.feature < 0) return;
-    const sub = subtreeCost(tree, index);
-    const alpha = (nodeCost(tree, node) - sub.cost) / total / (sub.leaves - 1);
-    if (!best || alpha < best.alpha) best = { index, alpha };
-    visit(node.left);
-    visit(node.right);
+    if (node.feature < 0) return { cost: nodeCost(tree, node), leaves: 1 };
+    const left = visit(node.left);
+    const right = visit(node.right);
+    const cost = left.cost + right.cost;
+    const leaves = left.leaves + right.leaves;
+    const alpha = (nodeCost(tree, node) - cost) / total / (leaves - 1);
+    // Ties go to the node nearest the root in depth-first order, as a pre-order walk found.
+    if (!best || alpha < best.alpha || (alpha === best.alpha && index < best.index)) {
+      best = { index, alpha };
+    }
+    return { cost, leaves };
   };
   visit(0);
   return best;
+}
+
+/** The weakest-link sequence: each alpha with the subtree optimal from it on. */
+export function costComplexitySequence(
+  tree: DecisionTree,
+): { alpha: number; tree: DecisionTree }[] {
+  let current = compactTree(tree);
+  const sequence = [{ alpha: 0, tree: current }];
+  for (;;) {
+    const link = weakestLink(current);
+    if (!link) return sequence;
+    const nodes = current.nodes.map((n) => ({ ...n }));
+    nodes[link.index].feature = -1;
+    current = compactTree({ ...current, nodes });
+    const alpha = Math.max(link.alpha, sequence[sequence.length - 1].alpha);
+    // Several links at the same alpha collapse together: keep the last tree for it.
+    if (alpha <= sequence[sequence.length - 1].alpha + 1e-15 && sequence.length > 1) {
+      sequence[sequence.length - 1].tree = current;
+    } else {
+      sequence.push({ alpha, tree: current });
+    }
+  }
 }
 
 /** Collapses weakest links while their g(t) is at most alpha. */
@@ -160,4 +175,39 @@ export function treeLoss(tree: DecisionTree, data: TreeData, rows: readonly numb
     }
   }
   return loss / Math.max(1, rows.length);
+}
+
+// ---- Reduced-error pruning (Quinlan 1987) ------------------------------------------------------
+
+/**
+ * Bottom-up, a node becomes a leaf whenever that does not increase the loss (errors, or squared
+ * errors) on the validation rows; a node no validation row reaches becomes a leaf.
+ */
+export function reducedErrorPrune(
+  tree: DecisionTree,
+  data: TreeData,
+  validationRows: readonly number[],
+): DecisionTree {
+  const nodes = tree.nodes.map((n) => ({ ...n }));
+  const lossAsLeaf = (node: TreeNode, i: number): number => {
+    if (tree.kind === 'regression') return (node.value[0] - data.y[i]) ** 2;
+    return node.value.indexOf(Math.max(...node.value)) === data.y[i] ? 0 : 1;
+  };
+  const prune = (index: number, rows: readonly number[]): number => {
+    const node = nodes[index];
+    let asLeaf = 0;
+    for (const i of rows) asLeaf += lossAsLeaf(node, i);
+    if (node.feature < 0) return asLeaf;
+    const column = data.columns[node.feature];
+    const left = rows.filter((i) => Math.fround(column[i]) <= node.threshold);
+    const right = rows.filter((i) => Math.fround(column[i]) > node.threshold);
+    const subtree = prune(node.left, left) + prune(node.right, right);
+    if (asLeaf <= subtree + 1e-12) {
+      node.feature = -1;
+      return asLeaf;
+    }
+    return subtree;
+  };
+  prune(0, validationRows);
+  return compactTree({ ...tree, nodes });
 }

@@ -1,4 +1,4 @@
-import { trainTestSplit } from '../data/split.js';
+import { shuffledIndices, trainTestSplit } from '../data/split.js';
 import {
   compactTree,
   type DecisionTree,
@@ -7,8 +7,26 @@ import {
   type TreeOptions,
   treeDepth,
 } from './decision-tree.js';
-import { costComplexityPath, costComplexityPrune, pessimisticPrune, treeLoss } from './pruning.js';
+import {
+  costComplexityPath,
+  costComplexityPrune,
+  costComplexitySequence,
+  pessimisticPrune,
+  reducedErrorPrune,
+  treeLoss,
+} from './pruning.js';
 import { growTree } from './tree-builder.js';
+import type { TreePruning } from '../job-spec/job-spec.js';
+import {
+  type AttributeData,
+  growMultiwayTree,
+  type MultiwayGrowOptions,
+  multiwayDepth,
+  multiwayLeafCount,
+  multiwayNodeCount,
+  type MultiwayTree,
+} from './multiway-tree.js';
+import { pessimisticPruneMultiway, reducedErrorPruneMultiway } from './multiway-pruning.js';
 
 export interface TreeProgress {
   stage: 'grown' | 'pruned';
@@ -20,10 +38,12 @@ export interface TreeProgress {
 }
 
 /**
- * Grows and prunes a tree on the given rows. Cost-complexity pruning without an explicit
- * ccpAlpha picks it on an internal validation split (a quarter of the rows): grow on the rest,
- * score every subtree of the weakest-link sequence, keep the alpha of the best (the simplest
- * on ties), then grow on all rows and prune at that alpha.
+ * Grows and prunes a binary (CART) tree on the given rows. Cost-complexity pruning without an
+ * explicit ccpAlpha picks it by K-fold cross-validation as Breiman et al. describe: the
+ * weakest-link alphas of the tree grown on all rows, each fold's tree pruned at the geometric
+ * means of successive alphas and scored on the fold, the alpha with the least cross-validated
+ * loss kept (the simplest tree on ties). Reduced-error pruning grows on all but a validation
+ * part of the rows and prunes on that part.
  */
 export function trainDecisionTree(
   data: TreeData,
@@ -34,8 +54,15 @@ export function trainDecisionTree(
   onProgress: (progress: TreeProgress) => void = () => undefined,
 ): DecisionTree {
   const grow = (subset: readonly number[]) =>
-    growTree(data, subset, kind, kind === 'classification' ? classCount : 0, options);
-  const full = compactTree(grow(rows));
+    compactTree(growTree(data, subset, kind, kind === 'classification' ? classCount : 0, options));
+  let growRows = rows;
+  let validationRows: readonly number[] = [];
+  if (options.pruning === 'reducedError') {
+    const split = trainTestSplit(rows.length, options.validationSplit ?? 0.25, options.seed + 1);
+    growRows = split.train.map((k) => rows[k]);
+    validationRows = split.test.map((k) => rows[k]);
+  }
+  const full = grow(growRows);
   onProgress({
     stage: 'grown',
     nodes: full.nodes.length,
@@ -47,27 +74,15 @@ export function trainDecisionTree(
   let validationLoss: number | undefined;
   if (options.pruning === 'pessimistic' && kind === 'classification') {
     pruned = pessimisticPrune(full, options.confidenceFactor);
+  } else if (options.pruning === 'reducedError') {
+    pruned = reducedErrorPrune(full, data, validationRows);
+    validationLoss = treeLoss(pruned, data, validationRows);
   } else if (options.pruning === 'costComplexity') {
     chosenAlpha = options.ccpAlpha;
     if (chosenAlpha === undefined) {
-      if (rows.length >= 8) {
-        const split = trainTestSplit(rows.length, 0.25, options.seed + 1);
-        const growRows = split.train.map((k) => rows[k]);
-        const checkRows = split.test.map((k) => rows[k]);
-        const candidate = compactTree(grow(growRows));
-        let bestLoss = Infinity;
-        chosenAlpha = 0;
-        for (const alpha of costComplexityPath(candidate)) {
-          const loss = treeLoss(costComplexityPrune(candidate, alpha), data, checkRows);
-          if (loss <= bestLoss + 1e-12) {
-            bestLoss = Math.min(bestLoss, loss);
-            if (loss <= bestLoss) chosenAlpha = alpha;
-          }
-        }
-        validationLoss = bestLoss;
-      } else {
-        chosenAlpha = 0;
-      }
+      const chosen = crossValidatedAlpha(full, rows, data, grow, options.seed);
+      chosenAlpha = chosen.alpha;
+      validationLoss = chosen.loss;
     }
     pruned = costComplexityPrune(full, chosenAlpha);
   }
@@ -79,5 +94,89 @@ export function trainDecisionTree(
     ...(chosenAlpha !== undefined && { ccpAlpha: chosenAlpha }),
     ...(validationLoss !== undefined && { validationLoss }),
   });
+  return pruned;
+}
+
+/** Folds for cross-validation: at most 10, at least 2 rows each. */
+export function crossValidationFolds(n: number, seed: number): number[][] {
+  const k = Math.min(10, Math.floor(n / 2));
+  if (k < 2) return [];
+  const order = shuffledIndices(n, seed);
+  return Array.from({ length: k }, (_, f) => order.filter((_, position) => position % k === f));
+}
+
+function crossValidatedAlpha(
+  full: DecisionTree,
+  rows: readonly number[],
+  data: TreeData,
+  grow: (subset: readonly number[]) => DecisionTree,
+  seed: number,
+): { alpha: number; loss?: number } {
+  const alphas = costComplexityPath(full);
+  const folds = crossValidationFolds(rows.length, seed + 1);
+  if (folds.length === 0 || alphas.length === 1) return { alpha: 0 };
+  // Each alpha_k stands for the interval [alpha_k, alpha_k+1): score its geometric midpoint.
+  const probes = alphas.map((a, k) => (k + 1 < alphas.length ? Math.sqrt(a * alphas[k + 1]) : a));
+  const losses = new Array<number>(alphas.length).fill(0);
+  for (const fold of folds) {
+    const held = new Set(fold);
+    const sequence = costComplexitySequence(
+      grow(rows.filter((_, position) => !held.has(position))),
+    );
+    const checkRows = fold.map((position) => rows[position]);
+    const sequenceLoss = sequence.map((step) => treeLoss(step.tree, data, checkRows));
+    probes.forEach((probe, k) => {
+      // The fold's optimal subtree at probe: the last in its sequence with alpha <= probe.
+      let step = 0;
+      while (step + 1 < sequence.length && sequence[step + 1].alpha <= probe + 1e-15) step += 1;
+      losses[k] += sequenceLoss[step] * fold.length;
+    });
+  }
+  let best = 0;
+  // Later alphas prune more: on ties prefer the simpler tree.
+  losses.forEach((loss, k) => {
+    if (loss <= losses[best] + 1e-12) best = k;
+  });
+  return { alpha: alphas[best], loss: losses[best] / rows.length };
+}
+
+/**
+ * Grows and prunes an ID3 or C4.5 tree: pessimistic pruning (with subtree raising) on the
+ * training cases, or reduced-error pruning on a validation part held out from growing.
+ */
+export function trainMultiwayTree(
+  data: AttributeData,
+  rows: readonly number[],
+  options: MultiwayGrowOptions & {
+    pruning: TreePruning;
+    confidenceFactor: number;
+    validationSplit?: number;
+    seed: number;
+  },
+  onProgress: (progress: TreeProgress) => void = () => undefined,
+): MultiwayTree {
+  let growRows = rows;
+  let validationRows: readonly number[] = [];
+  if (options.pruning === 'reducedError') {
+    const split = trainTestSplit(rows.length, options.validationSplit ?? 0.25, options.seed + 1);
+    growRows = split.train.map((k) => rows[k]);
+    validationRows = split.test.map((k) => rows[k]);
+  }
+  const full = growMultiwayTree(data, growRows, options);
+  const report = (stage: TreeProgress['stage'], tree: MultiwayTree) =>
+    onProgress({
+      stage,
+      nodes: multiwayNodeCount(tree.root),
+      leaves: multiwayLeafCount(tree.root),
+      depth: multiwayDepth(tree.root),
+    });
+  report('grown', full);
+  let pruned = full;
+  if (options.pruning === 'pessimistic') {
+    pruned = pessimisticPruneMultiway(full, data, growRows, options.confidenceFactor);
+  } else if (options.pruning === 'reducedError') {
+    pruned = reducedErrorPruneMultiway(full, data, validationRows);
+  }
+  report('pruned', pruned);
   return pruned;
 }

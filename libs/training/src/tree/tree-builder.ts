@@ -118,7 +118,8 @@ export function growTree(
             leftSquares -
             (leftSum * leftSum) / nLeft +
             (rightSquares - (rightSum * rightSum) / nRight);
-          gain = parentImpurity - sse;
+          // The decrease of variance (per case), so minGain does not depend on the node size.
+          gain = (parentImpurity - sse) / n;
           score = gain;
         } else if (options.criterion === 'gini') {
           const impurity =
@@ -181,12 +182,13 @@ export function growTree(
         : summary.sse <= 1e-12;
     if (pure || depth >= options.maxDepth || rows.length < 2 * minLeaf) return id;
     const split = bestSplit(rows, summary);
-    if (!split) return id;
+    if (!split || split.score <= (options.minGain ?? 0)) return id;
     const column = data.columns[split.feature];
     const leftRows = rows.filter((i) => column[i] <= split.threshold);
     const rightRows = rows.filter((i) => column[i] > split.threshold);
     nodes[id].feature = split.feature;
     nodes[id].threshold = split.threshold;
+    nodes[id].criterionValue = split.score;
     nodes[id].left = build(leftRows, depth + 1);
     nodes[id].right = build(rightRows, depth + 1);
     return id;

@@ -1,0 +1,313 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DomainError, type Logger } from '@maas/app-runtime';
+import type { ResolvedVersion } from '@maas/model-registry';
+import { testRedisUrl } from '@maas/testing';
+import { type LinkRequestMeta, publishHeartbeat, type WorkerInfo } from '@maas/worker-link';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import type { InferenceExchange } from './inference-exchange.js';
+import { InferenceForwarder, WorkerLostError } from './inference-forwarder.service.js';
+import { type InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
+import type { VersionQuarantine } from './version-quarantine.service.js';
+import { WorkerDirectory, type WorkerTarget } from './worker-directory.service.js';
+import type { LinkResponse, WorkerLinkClient } from './worker-link.client.js';
+import type { InFlightVersion } from './worker-loss.js';
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+const ok = (text: string): LinkResponse => ({
+  meta: { status: 200, contentType: 'application/json', rows: 1 },
+  body: Buffer.from(text),
+});
+
+/** An exchange carrying `body`, recording what the forwarder answers. */
+function exchange(body: Buffer) {
+  const answer = { status: 0, body: undefined as Buffer | Readable | undefined };
+  const fake = {
+    id: 'req-1',
+    headers: { 'content-length': String(body.length), 'content-type': 'application/json' },
+    request: Readable.from([body]),
+    status(code: number) {
+      answer.status = code;
+      return fake;
+    },
+    header: () => fake,
+    send(sent: Buffer | Readable) {
+      answer.body = sent;
+    },
+  };
+  return { exchange: fake as unknown as InferenceExchange, answer };
+}
+
+const resolvedVersion = (versionId: string, model = 'm'): ResolvedVersion =>
+  ({
+    model: { name: model },
+    version: { id: versionId, number: 1, servingConfig: null },
+  }) as unknown as ResolvedVersion;
+
+type Behaviour = (address: string, version?: InFlightVersion) => Promise<LinkResponse>;
+
+/** Stands in for the worker links (and HTTP): each address answers as `behaviour` says. */
+function fakeTransports(behaviour: Behaviour) {
+  const calls: string[] = [];
+  const link = {
+    request: (
+      address: string,
+      _call: string,
+      _meta: LinkRequestMeta,
+      _body: Buffer,
+      version?: InFlightVersion,
+    ) => {
+      calls.push(address);
+      return behaviour(address, version);
+    },
+    onLost: () => undefined,
+  } as unknown as WorkerLinkClient;
+  const http = {
+    forward: async (request: { origin: string }) => {
+      calls.push(request.origin);
+      const answer = await behaviour(request.origin);
+      return {
+        statusCode: answer.meta.status,
+        headers: { 'content-type': 'application/json', 'content-length': '2' },
+        body: { arrayBuffer: async () => answer.body },
+      };
+    },
+  } as unknown as InferenceWorkerClient;
+  return { link, http, calls };
+}
+
+/** A directory with fixed candidates that records what the forwarder tells it. */
+function fakeDirectory(targets: WorkerTarget[]) {
+  const unreachable: string[] = [];
+  const timeouts: [string, string][] = [];
+  const directory = {
+    candidates: () => targets,
+    markUnreachable: (url: string) => unreachable.push(url),
+    noteTimeout: (url: string, tenant: string) => {
+      timeouts.push([url, tenant]);
+      return false;
+    },
+  } as unknown as WorkerDirectory;
+  return { directory, unreachable, timeouts };
+}
+
+function fakeQuarantine() {
+  const losses: { worker: string; suspects: readonly InFlightVersion[] }[] = [];
+  const quarantine = {
+    recordLoss: async (worker: string, suspects: readonly InFlightVersion[]) => {
+      losses.push({ worker, suspects });
+    },
+  } as unknown as VersionQuarantine;
+  return { quarantine, losses };
+}
+
+const TWO = [
+  { url: 'http://w1', link: 'w1:1', id: 'w1-id' },
+  { url: 'http://w2', link: 'w2:1', id: 'w2-id' },
+];
+
+function forwarder(
+  transports: ReturnType<typeof fakeTransports>,
+  directory: WorkerDirectory,
+  quarantine = fakeQuarantine().quarantine,
+  transport: 'link' | 'http' = 'link',
+) {
+  return new InferenceForwarder(
+    transports.http,
+    transports.link,
+    directory,
+    quarantine,
+    { INFERENCE_TRANSPORT: transport } as GatewayConfig,
+    silent as unknown as Logger,
+    new Registry(),
+  );
+}
+
+const usage = () => ({ modelName: '', modelVersion: 0, rows: 0 });
+
+describe('InferenceForwarder: when a request may go to another worker', () => {
+  it('replays on the next worker a request that was never sent (connection refused)', async () => {
+    const transports = fakeTransports(async (address) => {
+      if (address === 'w1:1') throw new WorkerUnreachableError('w1:1', true);
+      return ok('{"from":"w2"}');
+    });
+    const { directory, unreachable } = fakeDirectory(TWO);
+    const { exchange: ex, answer } = exchange(Buffer.from('{}'));
+    await forwarder(transports, directory).forward(
+      't1',
+      resolvedVersion('v1'),
+      'infer',
+      ex,
+      usage(),
+    );
+    expect(transports.calls).toEqual(['w1:1', 'w2:1']);
+    expect(answer.status).toBe(200);
+    expect(String(answer.body)).toBe('{"from":"w2"}');
+    expect(unreachable).toEqual(['http://w1']);
+  });
+
+  it('answers 502 and never replays a request whose worker was lost after it was sent', async () => {
+    const transports = fakeTransports(async (address) => {
+      if (address === 'w1:1') throw new WorkerUnreachableError('w1:1', false);
+      return ok('{}');
+    });
+    const { directory } = fakeDirectory(TWO);
+    const { exchange: ex, answer } = exchange(Buffer.from('{}'));
+    const error = await forwarder(transports, directory)
+      .forward('t1', resolvedVersion('v1'), 'infer', ex, usage())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerLostError);
+    expect((error as WorkerLostError).statusCode).toBe(502);
+    expect((error as Error).message).toMatch(/not retried on another worker/);
+    expect(transports.calls).toEqual(['w1:1']);
+    expect(answer.status).toBe(0);
+  });
+
+  it('does not replay a request that timed out, and counts the timeout against its worker', async () => {
+    const transports = fakeTransports(async () => {
+      throw new DomainError('DEADLINE_EXCEEDED', 'inference worker did not answer in time');
+    });
+    const { directory, timeouts } = fakeDirectory(TWO);
+    const { exchange: ex } = exchange(Buffer.from('{}'));
+    await expect(
+      forwarder(transports, directory).forward('t1', resolvedVersion('v1'), 'infer', ex, usage()),
+    ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(transports.calls).toEqual(['w1:1']);
+    expect(timeouts).toEqual([['http://w1', 't1']]);
+  });
+
+  it('sends a streamed body once: a refused stream is not replayed (it cannot be sent twice)', async () => {
+    const transports = fakeTransports(async (address) => {
+      throw new WorkerUnreachableError(address, true);
+    });
+    const { directory } = fakeDirectory(TWO);
+    // Past what is held in memory for a replay: it streams over HTTP.
+    const { exchange: ex } = exchange(Buffer.alloc(5 * 1024 * 1024, 32));
+    await expect(
+      forwarder(transports, directory).forward('t1', resolvedVersion('v1'), 'infer', ex, usage()),
+    ).rejects.toBeInstanceOf(WorkerUnreachableError);
+    expect(transports.calls).toEqual(['http://w1']);
+  });
+
+  it('blames an HTTP worker loss once, on the versions in flight that it never answered', async () => {
+    const held: { address: string; reject: (error: unknown) => void }[] = [];
+    let answerDirectly = true;
+    const transports = fakeTransports((address) => {
+      if (answerDirectly) return Promise.resolve(ok('{}'));
+      return new Promise((_resolve, reject) => held.push({ address, reject }));
+    });
+    const { directory } = fakeDirectory(TWO.slice(0, 1));
+    const { quarantine, losses } = fakeQuarantine();
+    const forward = forwarder(transports, directory, quarantine, 'http');
+    // Tenant B's version has answered on this worker; tenant A's crasher never has.
+    await forward.forward(
+      'tB',
+      resolvedVersion('vB', 'b'),
+      'infer',
+      exchange(Buffer.from('{}')).exchange,
+      usage(),
+    );
+    answerDirectly = false;
+    const inFlight = [
+      forward.forward(
+        'tA',
+        resolvedVersion('vA', 'a'),
+        'infer',
+        exchange(Buffer.from('{}')).exchange,
+        usage(),
+      ),
+      forward.forward(
+        'tB',
+        resolvedVersion('vB', 'b'),
+        'infer',
+        exchange(Buffer.from('{}')).exchange,
+        usage(),
+      ),
+    ].map((p) => p.catch((e: unknown) => e));
+    await expect.poll(() => held.length).toBe(2);
+    for (const { address, reject } of held) reject(new WorkerUnreachableError(address, false));
+    const errors = await Promise.all(inFlight);
+    expect(errors.every((e) => e instanceof WorkerLostError)).toBe(true);
+    expect(losses).toEqual([
+      {
+        worker: 'w1-id',
+        suspects: [{ tenantId: 'tA', versionId: 'vA', model: 'a', version: 1 }],
+      },
+    ]);
+  });
+});
+
+describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
+  let redis: Redis;
+  const prefix = `test-forwarder-${randomUUID().slice(0, 8)}`;
+  const config = {
+    REDIS_PREFIX: prefix,
+    INFERENCE_WORKER_URL: 'http://fallback',
+    INFERENCE_TRANSPORT: 'link',
+    WORKER_SUSPECT_TIMEOUTS: 3,
+    WORKER_SUSPECT_WINDOW_MS: 60_000,
+    WORKER_SUSPECT_COOLDOWN_MS: 300,
+  } as GatewayConfig;
+
+  beforeAll(async () => {
+    redis = new Redis(testRedisUrl());
+    const worker = (id: string): WorkerInfo => ({
+      id,
+      url: `http://${id}`,
+      link: `${id}:1`,
+      capacity: 1,
+      inFlight: 0,
+      loadedVersions: [],
+      backends: ['onnxruntime'],
+      startedAt: new Date().toISOString(),
+      heartbeatAt: new Date().toISOString(),
+    });
+    for (const id of ['wa', 'wb', 'wc']) {
+      await publishHeartbeat(redis, prefix, worker(id), 60_000);
+    }
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('routes around a worker that keeps timing out for several tenants, and back after the cool-down', async () => {
+    const directory = new WorkerDirectory(redis, config);
+    await directory.refresh();
+    const home = directory.candidates('version-x')[0]!;
+    const next = directory.candidates('version-x')[1]!;
+    const transports = fakeTransports(async (address) => {
+      if (address === home.link) {
+        throw new DomainError('DEADLINE_EXCEEDED', 'inference worker did not answer in time');
+      }
+      return ok('{}');
+    });
+    const forward = forwarder(transports, directory);
+    const send = (tenant: string) => {
+      const { exchange: ex, answer } = exchange(Buffer.from('{}'));
+      return forward.forward(tenant, resolvedVersion('version-x'), 'infer', ex, usage()).then(
+        () => answer.status,
+        (e: { code?: string }) => e.code,
+      );
+    };
+    // One tenant's timeouts alone never move the version.
+    for (let i = 0; i < 4; i++) expect(await send('slow-tenant')).toBe('DEADLINE_EXCEEDED');
+    expect(directory.candidates('version-x')[0]).toEqual(home);
+    expect(await send('other-tenant')).toBe('DEADLINE_EXCEEDED');
+    // Suspect now: the version goes to the next worker in rendezvous order; its heartbeat is alive.
+    const order = directory.candidates('version-x').map((t) => t.url);
+    expect(order[0]).toBe(next.url);
+    expect(order.at(-1)).toBe(home.url); // still there as the last resort
+    transports.calls.length = 0;
+    expect(await send('slow-tenant')).toBe(200);
+    expect(transports.calls).toEqual([next.link]);
+    await new Promise((resolve) => setTimeout(resolve, config.WORKER_SUSPECT_COOLDOWN_MS + 50));
+    expect(directory.candidates('version-x')[0]).toEqual(home);
+  });
+});
