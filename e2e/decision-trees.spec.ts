@@ -1,32 +1,14 @@
-import { startTestPlatform, type TestPlatform } from '@maas/testing';
+import { startTestPlatform, type TestPlatform, WEATHER_CSV } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Api,
   apiFor,
   createTenant,
   finished,
-  type JobView,
+  startTrainingJob,
+  uploadDataset,
   waitForJob,
 } from './training-helpers.js';
-
-// Quinlan's weather data with numeric temperature and humidity (C4.5, table 1-1).
-const WEATHER = [
-  'outlook,temperature,humidity,windy,play',
-  'sunny,75,70,true,play',
-  "sunny,80,90,true,don't",
-  "sunny,85,85,false,don't",
-  "sunny,72,95,false,don't",
-  'sunny,69,70,false,play',
-  'overcast,72,90,true,play',
-  'overcast,83,78,false,play',
-  'overcast,64,65,true,play',
-  'overcast,81,75,false,play',
-  "rain,71,80,true,don't",
-  "rain,65,70,true,don't",
-  'rain,75,80,false,play',
-  'rain,68,80,false,play',
-  'rain,70,96,false,play',
-].join('\n');
 
 interface TreeView {
   variant: string;
@@ -44,22 +26,21 @@ describe('decision trees: ID3, C4.5 and CART through the API', () => {
   let globex: { id: string; key: string };
   let datasetId: string;
 
-  const train = async (modelName: string, hyperparameters: Record<string, unknown>) => {
-    const created = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': acme.key },
-      json: {
-        datasetId,
-        target: 'play',
-        algorithm: 'decision_tree',
-        task: 'classification',
-        modelName,
-        hyperparameters: { testSplit: 0, minSamplesLeaf: 2, ...hyperparameters },
-      },
-    });
-    expect(created.status).toBe(201);
-    return (await created.json()) as JobView;
-  };
+  /** A job on acme's weather dataset: a classification tree that predicts `play`. */
+  const weatherJob = (modelName: string, hyperparameters: Record<string, unknown>) => ({
+    datasetId,
+    target: 'play',
+    algorithm: 'decision_tree',
+    task: 'classification' as const,
+    modelName,
+    hyperparameters,
+  });
+  const train = (modelName: string, hyperparameters: Record<string, unknown>) =>
+    startTrainingJob(
+      api,
+      acme.key,
+      weatherJob(modelName, { testSplit: 0, minSamplesLeaf: 2, ...hyperparameters }),
+    );
   const tree = (key: string, model: string, version: number | string) =>
     api(`/api/models/${model}/versions/${version}/tree`, { headers: { 'x-api-key': key } });
 
@@ -68,13 +49,7 @@ describe('decision trees: ID3, C4.5 and CART through the API', () => {
     api = apiFor(platform);
     acme = await createTenant(platform, 'acme');
     globex = await createTenant(platform, 'globex');
-    const uploaded = await api('/api/datasets?name=weather', {
-      method: 'POST',
-      headers: { 'x-api-key': acme.key, 'content-type': 'text/csv' },
-      body: WEATHER,
-    });
-    expect(uploaded.status).toBe(201);
-    datasetId = ((await uploaded.json()) as { id: string }).id;
+    datasetId = await uploadDataset(api, acme.key, 'weather', WEATHER_CSV);
   });
 
   afterAll(async () => {
@@ -201,14 +176,7 @@ describe('decision trees: ID3, C4.5 and CART through the API', () => {
       const response = await api('/api/training-jobs', {
         method: 'POST',
         headers: { 'x-api-key': acme.key },
-        json: {
-          datasetId,
-          target: 'play',
-          algorithm: 'decision_tree',
-          task: 'classification',
-          modelName: 'refused',
-          hyperparameters,
-        },
+        json: weatherJob('refused', hyperparameters),
       });
       expect(response.status, JSON.stringify(hyperparameters)).toBe(400);
     }

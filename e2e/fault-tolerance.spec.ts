@@ -5,14 +5,19 @@ import {
   freePort,
   type PrivatePostgres,
   type PrivateRedis,
-  startPrivatePostgres,
-  startPrivateRedis,
-  startTestPlatform,
   type TestPlatform,
 } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivatePlatform, startPrivatePlatform } from './private-platform-helpers.js';
 import { type Api, apiFor, createTenant, uploadModel } from './serving-helpers.js';
-import { finished, type JobView, syntheticCsv, waitFor, waitForJob } from './training-helpers.js';
+import {
+  finished,
+  startTrainingJob,
+  syntheticCsv,
+  uploadDataset,
+  waitFor,
+  waitForJob,
+} from './training-helpers.js';
 
 /**
  * Fault injection on the real platform (gateway, two inference workers, trainer) with a
@@ -41,6 +46,7 @@ interface LoadFigures {
 describe('fault tolerance: dependency outages and crashes under load', () => {
   let postgres: PrivatePostgres;
   let redis: PrivateRedis;
+  let services: PrivatePlatform;
   let platform: TestPlatform;
   let api: Api;
   let key: string;
@@ -148,21 +154,16 @@ describe('fault tolerance: dependency outages and crashes under load', () => {
   const workerEnv = () => platform.inference.env;
 
   beforeAll(async () => {
-    postgres = await startPrivatePostgres();
-    redis = await startPrivateRedis({ appendonly: true });
-    platform = await startTestPlatform({
-      databaseUrl: postgres.databaseUrl,
-      redisUrl: redis.url,
-      env: {
-        gateway: {
-          STALE_IF_ERROR_MS: String(STALE_IF_ERROR_MS),
-          USAGE_FLUSH_MS: '500',
-          USAGE_BUFFER_MS: String(USAGE_BUFFER_MS),
-        },
-        inference: { ORT_INTRA_OP_THREADS: '1' },
-        trainer: { TRAINER_LOCK_DURATION_MS: '4000', TRAINER_STALLED_INTERVAL_MS: '2000' },
+    services = await startPrivatePlatform({
+      gateway: {
+        STALE_IF_ERROR_MS: String(STALE_IF_ERROR_MS),
+        USAGE_FLUSH_MS: '500',
+        USAGE_BUFFER_MS: String(USAGE_BUFFER_MS),
       },
+      inference: { ORT_INTRA_OP_THREADS: '1' },
+      trainer: { TRAINER_LOCK_DURATION_MS: '4000', TRAINER_STALLED_INTERVAL_MS: '2000' },
     });
+    ({ platform, postgres, redis } = services);
     gateway = platform.gateway;
     // The second worker: both serve, the gateway picks one per version.
     const second = new AppProcess('inference', await freePort(), workerEnv());
@@ -202,9 +203,7 @@ describe('fault tolerance: dependency outages and crashes under load', () => {
   afterAll(async () => {
     if (process.env.FAULTS_DUMP_LOGS) console.log(gateway?.logs.slice(-8000));
     await Promise.all(extraApps.map((app) => app.stop('SIGKILL')));
-    await platform?.stop();
-    await postgres?.destroy();
-    await redis?.destroy();
+    await services?.stop();
   });
 
   it('rides through kill -9 of the worker serving the model without a failed request', async () => {
@@ -330,27 +329,15 @@ describe('fault tolerance: dependency outages and crashes under load', () => {
   }, 120_000);
 
   it('finishes a training job once when the trainer is killed mid-job', async () => {
-    const upload = await gw('/api/datasets?name=synthetic', {
-      method: 'POST',
-      headers: { 'x-api-key': key, 'content-type': 'text/csv' },
-      body: syntheticCsv(400, 4, 5),
+    // Through `gw`, which records every status the platform answers.
+    const { id } = await startTrainingJob(gw, key, {
+      datasetId: await uploadDataset(gw, key, 'synthetic', syntheticCsv(400, 4, 5)),
+      target: 'cls',
+      algorithm: 'mlp',
+      task: 'classification',
+      modelName: 'trained',
+      hyperparameters: { hiddenLayers: [16], epochs: 1500, batchSize: 8 },
     });
-    expect(upload.status).toBe(201);
-    const datasetId = ((await upload.json()) as { id: string }).id;
-    const create = await gw('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': key },
-      json: {
-        datasetId,
-        target: 'cls',
-        algorithm: 'mlp',
-        task: 'classification',
-        modelName: 'trained',
-        hyperparameters: { hiddenLayers: [16], epochs: 1500, batchSize: 8 },
-      },
-    });
-    expect(create.status).toBe(201);
-    const id = ((await create.json()) as JobView).id;
     const load = startLoad('trainer-kill', 2);
     await waitForJob(api, key, id, (job) => (job.progress?.epoch ?? 0) >= 2);
     await platform.trainer.stop('SIGKILL');

@@ -15,7 +15,9 @@ import {
   apiFor,
   createTenant,
   type JobView,
+  startTrainingJob,
   syntheticCsv,
+  uploadDataset,
   waitForJob,
 } from './training-helpers.js';
 
@@ -211,27 +213,15 @@ describe('graceful shutdown', () => {
     platform = await startTestPlatform();
     const api = apiFor(platform);
     const tenant = await createTenant(platform, 'drain');
-    const dataset = await api('/api/datasets?name=synthetic', {
-      method: 'POST',
-      headers: { 'x-api-key': tenant.key, 'content-type': 'text/csv' },
-      body: syntheticCsv(300, 4, 9),
+    const { id } = await startTrainingJob(api, tenant.key, {
+      datasetId: await uploadDataset(api, tenant.key, 'synthetic', syntheticCsv(300, 4, 9)),
+      target: 'cls',
+      algorithm: 'mlp',
+      task: 'classification',
+      modelName: 'drained',
+      // A few seconds of training, well inside the drain timeout.
+      hyperparameters: { hiddenLayers: [16], epochs: 5000, batchSize: 16 },
     });
-    expect(dataset.status).toBe(201);
-    const created = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': tenant.key },
-      json: {
-        datasetId: ((await dataset.json()) as { id: string }).id,
-        target: 'cls',
-        algorithm: 'mlp',
-        task: 'classification',
-        modelName: 'drained',
-        // A few seconds of training, well inside the drain timeout.
-        hyperparameters: { hiddenLayers: [16], epochs: 5000, batchSize: 16 },
-      },
-    });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as JobView;
     await waitForJob(api, tenant.key, id, (job) => job.status === 'running' && !!job.progress);
     const signalledAt = Date.now();
     const exitCode = await platform.trainer.stop('SIGTERM', 60_000);

@@ -1,13 +1,5 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { masterKeyFrom } from '@maas/config';
 import { PrismaService } from '@maas/db';
-import {
-  TenantDataKeys,
-  createObjectStore,
-  encryptBuffer,
-  modelArtifactKey,
-} from '@maas/model-registry';
 import {
   TensorDataType,
   buildGemmModel,
@@ -26,6 +18,7 @@ import {
   type TestPlatform,
 } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plantReadyVersion } from './planted-version-helpers.js';
 import { metricValue } from './serving-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -105,37 +98,17 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     expect(response.status, `${name}: ${await response.clone().text()}`).toBe(201);
   };
 
-  /**
-   * Version 2 of `model` as if stored before the checks existed: bytes written as the registry
-   * writes them (encrypted under the tenant's data key, plaintext sha256 recorded), row ready.
-   * `tamper` flips a ciphertext byte afterwards (the bytes then fail their integrity check).
-   */
+  /** Version 2 of `model` (INT32 x → out), planted in storage as ready; see plantReadyVersion. */
   const plant = async (model: string, plaintext: Buffer, tamper = false) => {
     await upload(a.key, model, buildGemmModel({ weights: [[1]], bias: [0] }));
-    const row = await prisma.model.findFirstOrThrow({
-      where: { tenantId: a.tenantId, name: model },
-    });
-    const artifactKey = modelArtifactKey(a.tenantId, row.id, 2, 'model.onnx');
-    const dataKeys = new TenantDataKeys(prisma, masterKeyFrom({ NODE_ENV: 'development' }));
-    const sealed = encryptBuffer(plaintext, await dataKeys.forTenant(a.tenantId), artifactKey);
-    if (tamper) sealed[sealed.length - 20]! ^= 0xff;
-    await createObjectStore({ driver: 'fs', root: platform.storageRoot }).put(artifactKey, sealed);
-    await prisma.model.update({ where: { id: row.id }, data: { nextVersion: 3 } });
-    return prisma.modelVersion.create({
-      data: {
-        tenantId: a.tenantId,
-        modelId: row.id,
-        number: 2,
-        format: 'onnx',
-        artifactKey,
-        status: 'ready',
-        encrypted: true,
-        sha256: createHash('sha256').update(plaintext).digest('hex'),
-        sizeBytes: BigInt(plaintext.length),
-        inputs: [{ name: 'x', datatype: 'INT32', shape: [1] }],
-        outputs: [{ name: 'out', datatype: 'INT32', shape: [1] }],
-        createdBy: 'test:planted',
-      },
+    return plantReadyVersion(platform, prisma, {
+      tenantId: a.tenantId,
+      model,
+      number: 2,
+      plaintext,
+      inputs: [{ name: 'x', datatype: 'INT32', shape: [1] }],
+      outputs: [{ name: 'out', datatype: 'INT32', shape: [1] }],
+      tamper,
     });
   };
 

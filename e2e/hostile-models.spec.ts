@@ -1,15 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { masterKeyFrom } from '@maas/config';
 import { PrismaService } from '@maas/db';
-import {
-  TenantDataKeys,
-  createObjectStore,
-  encryptBuffer,
-  modelArtifactKey,
-} from '@maas/model-registry';
 import {
   type OnnxGraph,
   TensorDataType,
@@ -32,6 +25,7 @@ import {
 } from '@maas/testing';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plantReadyVersion } from './planted-version-helpers.js';
 
 const SELF_CONTAINED =
   'stores its data outside the model (external data); models must be self-contained';
@@ -205,34 +199,13 @@ describe('hostile models: a tenant model never reads the platform’s files', ()
       (await upload('planted', buildGemmModel({ weights: [[1, 0, 0, 0]], bias: [0, 0, 0, 0] })))
         .status,
     ).toBe(201);
-    const model = await prisma.model.findFirstOrThrow({
-      where: { tenantId: tenant.tenantId, name: 'planted' },
-    });
-    const plaintext = Buffer.from(initializerModel(relativeSecret));
-    const number = 2;
-    const artifactKey = modelArtifactKey(tenant.tenantId, model.id, number, 'model.onnx');
-    const dataKeys = new TenantDataKeys(prisma, masterKeyFrom({ NODE_ENV: 'development' }));
-    const store = createObjectStore({ driver: 'fs', root: platform.storageRoot });
-    await store.put(
-      artifactKey,
-      encryptBuffer(plaintext, await dataKeys.forTenant(tenant.tenantId), artifactKey),
-    );
-    await prisma.model.update({ where: { id: model.id }, data: { nextVersion: number + 1 } });
-    await prisma.modelVersion.create({
-      data: {
-        tenantId: tenant.tenantId,
-        modelId: model.id,
-        number,
-        format: 'onnx',
-        artifactKey,
-        status: 'ready',
-        encrypted: true,
-        sha256: createHash('sha256').update(plaintext).digest('hex'),
-        sizeBytes: BigInt(plaintext.length),
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-        outputs: [{ name: 'out', datatype: 'FP32', shape: [4] }],
-        createdBy: 'test:planted',
-      },
+    const { number, artifactKey } = await plantReadyVersion(platform, prisma, {
+      tenantId: tenant.tenantId,
+      model: 'planted',
+      number: 2,
+      plaintext: Buffer.from(initializerModel(relativeSecret)),
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
+      outputs: [{ name: 'out', datatype: 'FP32', shape: [4] }],
     });
 
     const first = await infer(`planted/versions/${number}`);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { buildGemmModel } from '@maas/onnx';
 import {
@@ -118,6 +119,14 @@ async function startAttacker<T>(
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat: clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface Traffic {
   statuses: number[];
   latencies: number[];
@@ -161,14 +170,34 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
   };
 
   /** Runs B's traffic while `attack` runs; asserts what B must see and returns A's result. */
-  const duringAttack = async <T>(attack: () => Promise<T>): Promise<T> => {
+  /**
+   * Runs B's traffic while `attack` runs; asserts what B must see and returns A's result. Logs
+   * the CPU each process spent meanwhile (the attacker's `attackerPid` too): on one 2-core
+   * machine A's own client competes with the platform and B's client for the same cores.
+   */
+  const duringAttack = async <T>(attack: () => Promise<T>, attackerPid?: number): Promise<T> => {
+    const processes: Record<string, number | undefined> = {
+      gateway: platform.gateway.pid,
+      worker: platform.inference.pid,
+      "B's client": process.pid,
+      "A's client": attackerPid,
+    };
+    const cpuBefore = Object.fromEntries(
+      Object.entries(processes).map(([name, pid]) => [name, cpuMsOf(pid)]),
+    );
+    const started = performance.now();
     const running = attack();
     const [traffic, result] = await Promise.all([steadyB(running), running]);
+    const wallMs = performance.now() - started;
+    const cpu = Object.entries(processes)
+      .filter(([, pid]) => pid !== undefined)
+      .map(([name, pid]) => `${name} ${Math.round(cpuMsOf(pid) - cpuBefore[name]!)}`)
+      .join(', ');
     expect(traffic.statuses.filter((s) => s !== 200)).toEqual([]);
     const duringP99 = p99(traffic.latencies);
     console.log(
       `B p99 quiet ${quietP99.toFixed(1)} ms, during ${duringP99.toFixed(1)} ms ` +
-        `(${traffic.latencies.length} requests)`,
+        `(${traffic.latencies.length} requests); CPU ms over ${Math.round(wallMs)} ms: ${cpu}`,
     );
     expect(duringP99).toBeLessThanOrEqual(Math.max(2 * quietP99, quietP99 + 1000));
     return result;
@@ -262,7 +291,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       lastUploadsMs: number;
       answers: Record<string, number>;
     }>(SLOWLORIS_ATTACKER, String(platform.gateway.port), a.key);
-    const closed = await duringAttack(attacker.run);
+    const closed = await duringAttack(attacker.run, attacker.child.pid);
     console.log(`slowloris sockets closed: ${JSON.stringify(closed)}`);
     // Every never-finished header block is cut (idle, 3 s), and every upload too: refused ones
     // (upload slots, the tenant's in-flight cap) once their body has not come for
@@ -320,7 +349,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       `${platform.gateway.url}/api/training-jobs/${jobId}/events`,
       a.key,
     );
-    const statuses = await duringAttack(attacker.run);
+    const statuses = await duringAttack(attacker.run, attacker.child.pid);
     expect(await openStreams()).toBe(16);
     expect(statuses.filter((s) => s === 200)).toHaveLength(16);
     expect(statuses.filter((s) => s === 429)).toHaveLength(484);

@@ -281,7 +281,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       Array.from({ length: 5 }, () => infer('linear', [1, 2, 3, 4])),
     );
     for (const response of responses) {
-      expect(response.status).toBe(200);
+      expect(response.status, await response.clone().text()).toBe(200);
       const out = ((await response.json()) as { outputs: { data: number[] }[] }).outputs[0]!;
       out.data.forEach((v, j) => expect(v).toBeCloseTo(gemm([1, 2, 3, 4])[j]!, 4));
     }

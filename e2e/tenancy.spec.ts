@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { buildGemmModel } from '@maas/onnx';
@@ -228,6 +228,24 @@ describe('tenancy', () => {
       await api('/docs/openapi.json'),
       200,
     );
+    // What the gateway serves is the committed docs/openapi.json (`npm run openapi:write`): a
+    // route registered without a route spec, or a changed schema, differs from it.
+    const committed = JSON.parse(
+      await readFile(new URL('../docs/openapi.json', import.meta.url), 'utf8'),
+    ) as unknown;
+    expect(document).toEqual(committed);
+    expect(JSON.stringify(document)).not.toContain('(undocumented)');
+    // The interactive reference loads its own scripts only, under a policy that names them.
+    const page = await api('/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    for (const asset of html.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)) {
+      const file = await api(asset[1]);
+      expect(file.status, asset[1]).toBe(200);
+      expect((await file.arrayBuffer()).byteLength, asset[1]).toBeGreaterThan(0);
+    }
+    expect((await api('/docs/assets/..%2Fpackage.json')).status).toBe(404);
     // The inference routes, answered ahead of the router, are documented too.
     for (const template of [
       '/v2/models/{model}/infer',

@@ -1,12 +1,6 @@
-import {
-  type PrivatePostgres,
-  type PrivateRedis,
-  startPrivatePostgres,
-  startPrivateRedis,
-  startTestPlatform,
-  type TestPlatform,
-} from '@maas/testing';
+import type { PrivatePostgres, PrivateRedis, TestPlatform } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PrivatePlatform, startPrivatePlatform } from './private-platform-helpers.js';
 import {
   type Api,
   apiFor,
@@ -14,7 +8,9 @@ import {
   finished,
   type JobView,
   readSse,
+  startTrainingJob,
   syntheticCsv,
+  uploadDataset,
   waitFor,
   waitForJob,
 } from './training-helpers.js';
@@ -34,6 +30,7 @@ describe('trainer faults: Redis restart and PostgreSQL outage mid-job', () => {
   let postgres: PrivatePostgres;
   let redis: PrivateRedis;
   let platform: TestPlatform;
+  let services: PrivatePlatform;
   let api: Api;
   let key: string;
   let datasetId: string;
@@ -41,24 +38,28 @@ describe('trainer faults: Redis restart and PostgreSQL outage mid-job', () => {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const startJob = async (modelName: string) => {
-    const response = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': key },
-      json: {
-        datasetId,
-        target: 'cls',
-        algorithm: 'mlp',
-        task: 'classification',
-        modelName,
-        hyperparameters: HYPERPARAMETERS,
-      },
+    const job = await startTrainingJob(api, key, {
+      datasetId,
+      target: 'cls',
+      algorithm: 'mlp',
+      task: 'classification',
+      modelName,
+      hyperparameters: HYPERPARAMETERS,
     });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as JobView).id;
+    return job.id;
   };
 
-  /** The job as a client sees it after the fault: its versions and its state changes. */
-  const outcomeOf = async (id: string, modelName: string) => {
+  /**
+   * The job as a client sees it once it has finished after the fault: the job, its model's
+   * versions and its state changes, logged with the fault's own figures.
+   */
+  const outcomeOf = async (
+    id: string,
+    modelName: string,
+    fault: string,
+    figures: Record<string, unknown>,
+  ) => {
+    const job = await waitForJob(api, key, id, finished, 240_000);
     const versions = await api(`/api/models/${modelName}/versions`, {
       headers: { 'x-api-key': key },
     });
@@ -67,33 +68,47 @@ describe('trainer faults: Redis restart and PostgreSQL outage mid-job', () => {
       await api(`/api/training-jobs/${id}/events`, { headers: { 'x-api-key': key } }),
     );
     const states = events.filter((e) => e.event === 'state').map((e) => e.data.status as string);
-    return { versions: ((await versions.json()) as { items: unknown[] }).items, states };
+    const { items } = (await versions.json()) as { items: unknown[] };
+    console.log(
+      `[trainer-faults] ${fault}`,
+      JSON.stringify({
+        ...figures,
+        status: job.status,
+        attempts: job.attempts,
+        trainingSeconds: job.trainingSeconds,
+        versions: items.length,
+        states,
+      }),
+    );
+    return { job, versions: items, states };
+  };
+
+  /** Finished once: `succeeded`, one version of the model, never `failed` on the way. */
+  const expectFinishedOnce = (
+    job: JobView,
+    modelName: string,
+    { versions, states }: { versions: unknown[]; states: string[] },
+  ) => {
+    expect(job.status, job.error).toBe('succeeded');
+    expect(job.modelVersion?.model).toBe(modelName);
+    expect(versions).toHaveLength(1);
+    expect(states.filter((s) => s === 'succeeded')).toHaveLength(1);
+    expect(states).not.toContain('failed');
   };
 
   beforeAll(async () => {
-    postgres = await startPrivatePostgres();
-    redis = await startPrivateRedis({ appendonly: true });
-    platform = await startTestPlatform({
-      databaseUrl: postgres.databaseUrl,
-      redisUrl: redis.url,
-      env: { trainer: { TRAINER_LOCK_DURATION_MS: '4000', TRAINER_STALLED_INTERVAL_MS: '2000' } },
+    services = await startPrivatePlatform({
+      trainer: { TRAINER_LOCK_DURATION_MS: '4000', TRAINER_STALLED_INTERVAL_MS: '2000' },
     });
+    ({ platform, postgres, redis } = services);
     api = apiFor(platform);
     ({ key } = await createTenant(platform, 'trainer-faults'));
-    const upload = await api('/api/datasets?name=synthetic', {
-      method: 'POST',
-      headers: { 'x-api-key': key, 'content-type': 'text/csv' },
-      body: syntheticCsv(400, 4, 5),
-    });
-    expect(upload.status).toBe(201);
-    datasetId = ((await upload.json()) as { id: string }).id;
+    datasetId = await uploadDataset(api, key, 'synthetic', syntheticCsv(400, 4, 5));
   }, 180_000);
 
   afterAll(async () => {
     if (process.env.FAULTS_DUMP_LOGS) console.log(platform?.trainer.logs.slice(-8000));
-    await platform?.stop();
-    await postgres?.destroy();
-    await redis?.destroy();
+    await services?.stop();
   });
 
   it('finishes a job once when Redis restarts (append-only file kept) mid-job', async () => {
@@ -102,25 +117,14 @@ describe('trainer faults: Redis restart and PostgreSQL outage mid-job', () => {
     await redis.kill();
     await sleep(REDIS_DOWN_MS);
     await redis.start();
-    const job = await waitForJob(api, key, id, finished, 240_000);
-    const { versions, states } = await outcomeOf(id, 'redis-restart');
-    console.log(
-      '[trainer-faults] redis restarted mid-job',
-      JSON.stringify({
-        redisDownMs: REDIS_DOWN_MS,
-        killedAtEpoch: caught.progress?.epoch,
-        status: job.status,
-        attempts: job.attempts,
-        trainingSeconds: job.trainingSeconds,
-        versions: versions.length,
-        states,
-      }),
+    const { job, versions, states } = await outcomeOf(
+      id,
+      'redis-restart',
+      'redis restarted mid-job',
+      { redisDownMs: REDIS_DOWN_MS, killedAtEpoch: caught.progress?.epoch },
     );
-    expect(job.status, job.error).toBe('succeeded');
+    expectFinishedOnce(job, 'redis-restart', { versions, states });
     expect(job.modelVersion).toEqual({ model: 'redis-restart', version: 1 });
-    expect(versions).toHaveLength(1);
-    expect(states.filter((s) => s === 'succeeded')).toHaveLength(1);
-    expect(states).not.toContain('failed');
     // Each attempt is counted once, when it claims the job: one `running` per attempt.
     expect(job.attempts).toBeGreaterThanOrEqual(1);
     expect(states.filter((s) => s === 'running')).toHaveLength(job.attempts);
@@ -148,27 +152,14 @@ describe('trainer faults: Redis restart and PostgreSQL outage mid-job', () => {
       await postgres.start();
     }
     const downMs = Date.now() - stoppedAt;
-    const job = await waitForJob(api, key, id, finished, 240_000);
-    const { versions, states } = await outcomeOf(id, 'postgres-outage');
-    console.log(
-      '[trainer-faults] postgres stopped mid-job',
-      JSON.stringify({
-        postgresDownMs: downMs,
-        stoppedAtEpoch: caught.progress?.epoch,
-        finishedDuringOutage,
-        status: job.status,
-        attempts: job.attempts,
-        trainingSeconds: job.trainingSeconds,
-        versions: versions.length,
-        states,
-      }),
+    const { job, versions, states } = await outcomeOf(
+      id,
+      'postgres-outage',
+      'postgres stopped mid-job',
+      { postgresDownMs: downMs, stoppedAtEpoch: caught.progress?.epoch, finishedDuringOutage },
     );
     expect(finishedDuringOutage).toBe(true);
-    expect(job.status, job.error).toBe('succeeded');
-    expect(job.modelVersion?.model).toBe('postgres-outage');
-    expect(versions).toHaveLength(1);
-    expect(states.filter((s) => s === 'succeeded')).toHaveLength(1);
-    expect(states).not.toContain('failed');
+    expectFinishedOnce(job, 'postgres-outage', { versions, states });
     // The model was trained once: the outage did not send the job round for another attempt.
     expect(job.attempts).toBe(1);
   }, 300_000);

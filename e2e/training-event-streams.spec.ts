@@ -7,7 +7,9 @@ import {
   createTenant,
   type JobView,
   readSse,
+  startTrainingJob,
   syntheticCsv,
+  uploadDataset,
 } from './training-helpers.js';
 
 const MAX_STREAMS = 3;
@@ -29,30 +31,18 @@ describe('training-event streams: pushed by PostgreSQL, bounded per tenant', () 
   let tenantB: { id: string; key: string };
 
   const queuedJob = async (tenant: { key: string }, datasetId: string, modelName: string) => {
-    const response = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': tenant.key },
-      json: {
-        datasetId,
-        target: 'cls',
-        algorithm: 'decision_tree',
-        task: 'classification',
-        modelName,
-        hyperparameters: {},
-      },
+    const job = await startTrainingJob(api, tenant.key, {
+      datasetId,
+      target: 'cls',
+      algorithm: 'decision_tree',
+      task: 'classification',
+      modelName,
+      hyperparameters: {},
     });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as JobView).id;
+    return job.id;
   };
-  const dataset = async (tenant: { key: string }) => {
-    const response = await api('/api/datasets?name=small', {
-      method: 'POST',
-      headers: { 'x-api-key': tenant.key, 'content-type': 'text/csv' },
-      body: syntheticCsv(50, 3, 2),
-    });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as { id: string }).id;
-  };
+  const dataset = (tenant: { key: string }) =>
+    uploadDataset(api, tenant.key, 'small', syntheticCsv(50, 3, 2));
 
   beforeAll(async () => {
     platform = await startTestPlatform({

@@ -86,6 +86,60 @@ export async function waitForJob(
 
 export const finished = (job: JobView) => ['succeeded', 'failed', 'cancelled'].includes(job.status);
 
+/** Uploads `csv` as a tenant's dataset; returns the dataset's id. */
+export async function uploadDataset(
+  api: Api,
+  key: string,
+  name: string,
+  csv: string,
+): Promise<string> {
+  const response = await api(`/api/datasets?name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'text/csv' },
+    body: csv,
+  });
+  if (response.status !== 201) {
+    throw new Error(`upload dataset ${name}: ${response.status} ${await response.text()}`);
+  }
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** The body of POST /api/training-jobs. */
+export interface TrainingJobRequest {
+  datasetId: string;
+  target: string;
+  algorithm: string;
+  task: 'classification' | 'regression';
+  modelName: string;
+  features?: string[];
+  hyperparameters: Record<string, unknown>;
+}
+
+/** Creates a training job; returns the job as created (queued). */
+export async function startTrainingJob(
+  api: Api,
+  key: string,
+  request: TrainingJobRequest,
+): Promise<JobView> {
+  const response = await api('/api/training-jobs', {
+    method: 'POST',
+    headers: { 'x-api-key': key },
+    json: request,
+  });
+  if (response.status !== 201) {
+    throw new Error(
+      `training job ${request.modelName}: ${response.status} ${await response.text()}`,
+    );
+  }
+  return (await response.json()) as JobView;
+}
+
+/** The `items` of a tenant's list endpoint (datasets, training jobs, ...). */
+export async function listItems<T = unknown>(api: Api, key: string, path: string): Promise<T[]> {
+  const response = await api(path, { headers: { 'x-api-key': key } });
+  return ((await response.json()) as { items: T[] }).items;
+}
+
 /** Reads an SSE stream to its end: [{event, data}] in order. */
 export interface SseEvent {
   event: string;

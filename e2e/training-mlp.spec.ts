@@ -13,7 +13,9 @@ import {
   finished,
   type JobView,
   readSse,
+  startTrainingJob,
   syntheticCsv,
+  uploadDataset,
   waitForJob,
 } from './training-helpers.js';
 
@@ -25,20 +27,15 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
   const extraTrainers: AppProcess[] = [];
 
   const startJob = async (modelName: string, hyperparameters: Record<string, unknown>) => {
-    const response = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': tenant.key },
-      json: {
-        datasetId,
-        target: 'cls',
-        algorithm: 'mlp',
-        task: 'classification',
-        modelName,
-        hyperparameters,
-      },
+    const job = await startTrainingJob(api, tenant.key, {
+      datasetId,
+      target: 'cls',
+      algorithm: 'mlp',
+      task: 'classification',
+      modelName,
+      hyperparameters,
     });
-    expect(response.status).toBe(201);
-    return ((await response.json()) as JobView).id;
+    return job.id;
   };
 
   beforeAll(async () => {
@@ -48,13 +45,7 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
     });
     api = apiFor(platform);
     tenant = await createTenant(platform, 'acme');
-    const upload = await api('/api/datasets?name=synthetic', {
-      method: 'POST',
-      headers: { 'x-api-key': tenant.key, 'content-type': 'text/csv' },
-      body: syntheticCsv(600, 6, 5),
-    });
-    expect(upload.status).toBe(201);
-    datasetId = ((await upload.json()) as { id: string }).id;
+    datasetId = await uploadDataset(api, tenant.key, 'synthetic', syntheticCsv(600, 6, 5));
   });
 
   afterAll(async () => {
@@ -236,37 +227,21 @@ describe('training: MLP jobs (SSE progress, ONNX ≡ TF.js, cancel, trainer kill
       const b = ((i * 61) % 97) / 9.7;
       lines.push(`${a},${b},${2 * a - 0.5 * b + 7}`);
     }
-    const upload = await api('/api/datasets?name=linear', {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'text/csv' },
-      body: lines.join('\n'),
-    });
-    expect(upload.status).toBe(201);
-    const created = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: auth,
-      json: {
-        datasetId: ((await upload.json()) as { id: string }).id,
-        target: 'y',
-        algorithm: 'mlp',
-        task: 'regression',
-        modelName: 'linear-mlp',
-        hyperparameters: {
-          hiddenLayers: [8],
-          activation: 'linear',
-          learningRate: 0.05,
-          epochs: 3000,
-          targetLoss: 0.002,
-        },
+    const created = await startTrainingJob(api, tenant.key, {
+      datasetId: await uploadDataset(api, tenant.key, 'linear', lines.join('\n')),
+      target: 'y',
+      algorithm: 'mlp',
+      task: 'regression',
+      modelName: 'linear-mlp',
+      hyperparameters: {
+        hiddenLayers: [8],
+        activation: 'linear',
+        learningRate: 0.05,
+        epochs: 3000,
+        targetLoss: 0.002,
       },
     });
-    expect(created.status).toBe(201);
-    const regressor = await waitForJob(
-      api,
-      tenant.key,
-      ((await created.json()) as JobView).id,
-      finished,
-    );
+    const regressor = await waitForJob(api, tenant.key, created.id, finished);
     expect(regressor.status, regressor.error).toBe('succeeded');
     expect(regressor.metrics).toMatchObject({ stoppedBy: 'targetLoss' });
     expect(regressor.metrics!.r2 as number).toBeGreaterThan(0.98);

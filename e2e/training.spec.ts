@@ -12,6 +12,8 @@ import {
   finished,
   irisSplit,
   type JobView,
+  listItems,
+  startTrainingJob,
   waitForJob,
 } from './training-helpers.js';
 
@@ -132,12 +134,7 @@ describe('training: datasets → decision tree → served version', () => {
     }
     const tooLarge = await upload(acme.key, 'big', `a,b\n${'1,2\n'.repeat(40_000)}`);
     expect(tooLarge.status).toBe(413);
-    const list = (await (
-      await api('/api/datasets', { headers: { 'x-api-key': acme.key } })
-    ).json()) as {
-      items: unknown[];
-    };
-    expect(list.items).toHaveLength(1);
+    expect(await listItems(api, acme.key, '/api/datasets')).toHaveLength(1);
     const { readdir } = await import('node:fs/promises');
     const stored = await readdir(`${platform.storageRoot}/tenants/${acme.id}/datasets`);
     expect(stored).toEqual([datasetId]);
@@ -182,10 +179,7 @@ describe('training: datasets → decision tree → served version', () => {
     const admitted = statuses.filter((status) => status === 201).length;
     expect(admitted).toBeLessThanOrEqual(1);
     expect(statuses.every((status) => status === 201 || status === 413)).toBe(true);
-    const list = (await (
-      await api('/api/datasets', { headers: { 'x-api-key': tight.key } })
-    ).json()) as { items: unknown[] };
-    expect(list.items).toHaveLength(admitted);
+    expect(await listItems(api, tight.key, '/api/datasets')).toHaveLength(admitted);
     const { readdir } = await import('node:fs/promises');
     const stored = await readdir(
       `${platform.storageRoot}/tenants/${tight.tenantId}/datasets`,
@@ -227,29 +221,18 @@ describe('training: datasets → decision tree → served version', () => {
       json: { ...base, datasetId },
     });
     expect(foreign.status).toBe(404);
-    const jobs = (await (
-      await api('/api/training-jobs', { headers: { 'x-api-key': acme.key } })
-    ).json()) as {
-      items: unknown[];
-    };
-    expect(jobs.items).toHaveLength(0);
+    expect(await listItems(api, acme.key, '/api/training-jobs')).toHaveLength(0);
   });
 
   it('trains a C4.5 tree on Iris, registers it, and serves it through /v2 and /v1 at ≥ 0.9 accuracy', async () => {
-    const created = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': acme.key },
-      json: {
-        datasetId,
-        target: 'species',
-        algorithm: 'decision_tree',
-        task: 'classification',
-        modelName: 'iris-tree',
-        hyperparameters: { criterion: 'gainRatio', pruning: 'pessimistic' },
-      },
+    const { id, status } = await startTrainingJob(api, acme.key, {
+      datasetId,
+      target: 'species',
+      algorithm: 'decision_tree',
+      task: 'classification',
+      modelName: 'iris-tree',
+      hyperparameters: { criterion: 'gainRatio', pruning: 'pessimistic' },
     });
-    expect(created.status).toBe(201);
-    const { id, status } = (await created.json()) as JobView;
     expect(status).toBe('queued');
 
     const job = await waitForJob(api, acme.key, id, finished);
@@ -312,29 +295,20 @@ describe('training: datasets → decision tree → served version', () => {
       expect(v1Correct / iris.heldOut.length).toBeGreaterThanOrEqual(0.9);
     }
 
-    const list = (await (
-      await api('/api/training-jobs', { headers: { 'x-api-key': acme.key } })
-    ).json()) as {
-      items: JobView[];
-    };
-    expect(list.items.map((j) => [j.id, j.status])).toEqual([[id, 'succeeded']]);
+    const jobs = await listItems<JobView>(api, acme.key, '/api/training-jobs');
+    expect(jobs.map((j) => [j.id, j.status])).toEqual([[id, 'succeeded']]);
   });
 
   it('trains a CART tree with cost-complexity pruning into a new version of the same model', async () => {
-    const created = await api('/api/training-jobs', {
-      method: 'POST',
-      headers: { 'x-api-key': acme.key },
-      json: {
-        datasetId,
-        target: 'species',
-        features: ['petal_length', 'petal_width'],
-        algorithm: 'decision_tree',
-        task: 'classification',
-        modelName: 'iris-tree',
-        hyperparameters: { criterion: 'gini', pruning: 'costComplexity', maxDepth: 4 },
-      },
+    const { id } = await startTrainingJob(api, acme.key, {
+      datasetId,
+      target: 'species',
+      features: ['petal_length', 'petal_width'],
+      algorithm: 'decision_tree',
+      task: 'classification',
+      modelName: 'iris-tree',
+      hyperparameters: { criterion: 'gini', pruning: 'costComplexity', maxDepth: 4 },
     });
-    const { id } = (await created.json()) as JobView;
     const job = await waitForJob(api, acme.key, id, finished);
     expect(job.status, job.error).toBe('succeeded');
     expect(job.modelVersion).toEqual({ model: 'iris-tree', version: 2 });

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
-import { startTestPlatform } from '@maas/testing';
+import { createTenantWithKey, startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
 
 const WINDOW_S = Number(process.argv[2] ?? 60);
@@ -36,20 +36,13 @@ try {
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-  const { accessToken } = await (await post('/api/auth/login', platform.admin)).json();
-  const admin = { authorization: `Bearer ${accessToken}` };
-  const tenant = await (await post('/api/admin/tenants', { name: 'idle' }, admin)).json();
-  const { key } = await (
-    await post(`/api/admin/tenants/${tenant.id}/api-keys`, { name: 'idle' }, admin)
-  ).json();
-  await post('/api/models', { name: 'mlp' }, { 'x-api-key': key });
-  const onnx = buildMlpModel({ layers: randomMlp([784, 64, 10], 7) });
-  const upload = await fetch(`${gw}/api/models/mlp/versions`, {
-    method: 'POST',
-    headers: { 'x-api-key': key, 'content-type': 'application/octet-stream' },
-    body: onnx,
-  });
-  if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+  const { key } = await createTenantWithKey(platform, 'idle');
+  await uploadModelVersion(
+    platform,
+    key,
+    'mlp',
+    buildMlpModel({ layers: randomMlp([784, 64, 10], 7) }),
+  );
   const body = JSON.stringify({
     inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 784], data: Array(784).fill(0.5) }],
   });

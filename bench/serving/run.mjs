@@ -19,7 +19,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
-import { AppProcess, freePort, startTestPlatform } from '@maas/testing';
+import {
+  AppProcess,
+  adminToken,
+  createTenantWithKey,
+  freePort,
+  gatewayFetch,
+  startTestPlatform,
+  uploadModelVersion,
+} from '@maas/testing';
 import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/worker-link';
 import pg from 'pg';
 import { shippedSettings } from '../shipped-settings.mjs';
@@ -313,36 +321,16 @@ const platform = await startTestPlatform({
 });
 try {
   const gw = platform.gateway.url;
-  const post = (path, body, headers = {}) =>
-    fetch(gw + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
-  const { accessToken } = await (await post('/api/auth/login', platform.admin)).json();
-  const admin = { authorization: `Bearer ${accessToken}` };
-  const tenant = await (await post('/api/admin/tenants', { name: 'bench' }, admin)).json();
-  const { key } = await (
-    await post(`/api/admin/tenants/${tenant.id}/api-keys`, { name: 'bench' }, admin)
-  ).json();
+  const token = await adminToken(platform);
+  const { tenantId, key } = await createTenantWithKey(platform, 'bench', { token });
   // Quotas stay on, set high enough not to be what is measured.
-  const quotas = await fetch(`${gw}/api/admin/tenants/${tenant.id}/quotas`, {
+  const quotas = await gatewayFetch(platform, `/api/admin/tenants/${tenantId}/quotas`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json', ...admin },
-    body: JSON.stringify({
-      requestsPerSecond: 1_000_000,
-      burst: 1_000_000,
-      monthlyRequests: 1_000_000_000,
-    }),
+    headers: { authorization: `Bearer ${token}` },
+    json: { requestsPerSecond: 1_000_000, burst: 1_000_000, monthlyRequests: 1_000_000_000 },
   });
   console.log(`quotas: PUT answered ${quotas.status}`);
-  await post('/api/models', { name: 'mlp' }, { 'x-api-key': key });
-  const upload = await fetch(`${gw}/api/models/mlp/versions`, {
-    method: 'POST',
-    headers: { 'x-api-key': key, 'content-type': 'application/octet-stream' },
-    body: onnx,
-  });
-  if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+  await uploadModelVersion(platform, key, 'mlp', onnx);
   const platformCpu = {
     gateway: platform.gateway.pid,
     worker: platform.inference.pid,
@@ -440,12 +428,12 @@ try {
       method: 'POST',
       path,
       requestId: '',
-      tenant: tenant.id,
+      tenant: tenantId,
     });
     return () => ({
       path,
       headers: {
-        'x-maas-tenant-id': tenant.id,
+        'x-maas-tenant-id': tenantId,
         [SIGNATURE_HEADER]: signature,
         'inference-header-content-length': String(headerLength),
       },

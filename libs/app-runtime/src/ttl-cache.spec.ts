@@ -55,6 +55,26 @@ describe('TtlCache', () => {
     await expect(cache.get('k', () => Promise.reject(new Error('gone')))).rejects.toThrow('gone');
   });
 
+  it('with staleIf error, waits for the reload past the TTL and answers stale only if it fails', async () => {
+    const cache = new TtlCache<number>(20, {
+      staleMs: 60_000,
+      staleIf: 'error',
+      isDefinitive: (error) => (error as Error).message === 'gone',
+    });
+    expect(await cache.get('k', async () => 1)).toBe(1);
+    await new Promise((r) => setTimeout(r, 30));
+    // Past the TTL: the new value (a change is seen at once), one reload for all callers.
+    let loads = 0;
+    const reload = async () => (++loads, 2);
+    expect(await Promise.all([cache.get('k', reload), cache.get('k', reload)])).toEqual([2, 2]);
+    expect(loads).toBe(1);
+    // The source down: the last value answers; a definitive failure drops it and is thrown.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await cache.get('k', () => Promise.reject(new Error('database down')))).toBe(2);
+    await expect(cache.get('k', () => Promise.reject(new Error('gone')))).rejects.toThrow('gone');
+    expect(await cache.get('k', async () => 3)).toBe(3);
+  });
+
   it('drops entries by key or by loaded value', async () => {
     const cache = new TtlCache<{ tenant: string }>(10_000);
     await cache.get('a', async () => ({ tenant: 't1' }));

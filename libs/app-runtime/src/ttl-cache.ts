@@ -77,6 +77,8 @@ interface Entry<V> {
   value: Promise<V>;
   resolved?: V;
   refreshing?: boolean;
+  /** staleIf 'error': the reload past the TTL that callers share. */
+  reloading?: Promise<V>;
 }
 
 export interface TtlCacheOptions {
@@ -89,6 +91,13 @@ export interface TtlCacheOptions {
   staleMs?: number;
   /** A refresh that fails with an error this says is definitive drops the entry. */
   isDefinitive?: (error: unknown) => boolean;
+  /**
+   * When the stale value may answer: 'revalidate' (default, above) answers it at once and
+   * refreshes behind; 'error' waits for the reload past the TTL and answers the stale value
+   * only if the reload fails (not definitively) — a change is seen within the TTL, and an
+   * outage of the source is ridden through for `staleMs`.
+   */
+  staleIf?: 'revalidate' | 'error';
 }
 
 /**
@@ -114,6 +123,7 @@ export class TtlCache<V> {
     if (hit && now - hit.at < this.ttlMs) return hit.value.value;
     const staleMs = this.options.staleMs ?? 0;
     if (hit && hit.value.resolved !== undefined && now - hit.at < this.ttlMs + staleMs) {
+      if (this.options.staleIf === 'error') return this.reloadOrStale(key, hit.value, load);
       if (!hit.value.refreshing) this.refresh(key, hit.value, load);
       return hit.value.value;
     }
@@ -129,6 +139,28 @@ export class TtlCache<V> {
       },
     );
     return value;
+  }
+
+  /** staleIf 'error': one shared reload; its failure answers the stale value (or rethrows). */
+  private reloadOrStale(key: string, stale: Entry<V>, load: () => Promise<V>): Promise<V> {
+    stale.reloading ??= load().then(
+      (resolved) => {
+        // Deleted (invalidated) while it loaded: answered, but not kept.
+        if (this.entries.peek(key)?.value === stale) {
+          this.entries.set(key, { value: Promise.resolve(resolved), resolved });
+        }
+        return resolved;
+      },
+      (error: unknown) => {
+        stale.reloading = undefined;
+        if (this.options.isDefinitive?.(error)) {
+          if (this.entries.peek(key)?.value === stale) this.entries.delete(key);
+          throw error;
+        }
+        return stale.resolved as V;
+      },
+    );
+    return stale.reloading;
   }
 
   private refresh(key: string, stale: Entry<V>, load: () => Promise<V>): void {

@@ -33,6 +33,12 @@ export {
   ortSandboxSessionConfig,
 } from './validation/ort-sandbox-options.js';
 export { type OrtSessionTuning, ortSessionOptions } from './validation/ort-session-options.js';
+export {
+  type OutputAgreement,
+  type OutputAgreementOptions,
+  type OutputComparison,
+  measureOutputAgreement,
+} from './validation/output-agreement.js';
 export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';
 export { parseVersionNumber } from './validation/version-number.js';
 export {

@@ -34,3 +34,20 @@ export type {
   MlpModelOptions,
 } from './ready-made-models.js';
 export { toV2Datatype } from './v2-datatype.js';
+export {
+  ModelOptimizationError,
+  type OptimizationReport,
+  type OptimizationResult,
+} from './model-optimization.js';
+export {
+  type QuantizationForm,
+  type QuantizeInt8Options,
+  type QuantizeInt8Report,
+  quantizeInt8,
+} from './quantize-int8.js';
+export {
+  MAX_PRUNE_SPARSITY,
+  type PruneMagnitudeReport,
+  pruneMagnitude,
+} from './prune-magnitude.js';
+export { type ConvertFp16Report, FP16_CPU_OPERATORS, convertFp16 } from './convert-fp16.js';

@@ -21,23 +21,18 @@ describe('datatypes', () => {
     expect(isDatatype('FP32')).toBe(true);
     expect(isDatatype('fp32')).toBe(false);
     expect(isDatatype('toString')).toBe(false);
-    const sizes = Object.fromEntries(DATATYPES.map((d) => [d, elementByteSize(d)]));
-    expect(sizes).toEqual({
-      BOOL: 1,
-      UINT8: 1,
-      UINT16: 2,
-      UINT32: 4,
-      UINT64: 8,
-      INT8: 1,
-      INT16: 2,
-      INT32: 4,
-      INT64: 8,
-      FP16: 2,
-      FP32: 4,
-      FP64: 8,
-      BYTES: null,
-      BF16: 2,
-    });
+    for (const datatype of DATATYPES) {
+      // The name carries the width in bits (BOOL is a byte; BYTES has no fixed size), and the
+      // typed array that holds the datatype has elements of that size.
+      const bits = datatype === 'BOOL' ? 8 : Number(/\d+$/.exec(datatype)?.[0] ?? NaN);
+      if (datatype === 'BYTES') {
+        expect(elementByteSize(datatype), datatype).toBeNull();
+        expect(bits, datatype).toBeNaN();
+        continue;
+      }
+      expect(elementByteSize(datatype), datatype).toBe(bits / 8);
+      expect(typedArrayConstructor(datatype).BYTES_PER_ELEMENT, datatype).toBe(bits / 8);
+    }
   });
 
   it('maps to and from onnxruntime type strings', () => {

@@ -408,46 +408,43 @@ describe('decodeInferRequest (cost bounded before allocating)', () => {
   });
 
   it('refuses binary shapes the bytes cannot carry before allocating for them', () => {
-    const fixed = binaryRequestBody(
+    // Each input claims 30,000,000 elements; the body carries 4 bytes of binary data.
+    const cases = [
       {
-        inputs: [
-          {
-            name: 'x',
-            datatype: 'FP32',
-            shape: [30_000_000],
-            parameters: { binary_data_size: 120_000_000 },
-          },
-        ],
+        name: 'x',
+        datatype: 'FP32',
+        binaryDataSize: 120_000_000,
+        message:
+          "binary data sizes of 'x' add up to 120000000 bytes but the body carries 4 bytes after the JSON header",
       },
-      [Buffer.alloc(4)],
-    );
-    const strings = binaryRequestBody(
       {
-        inputs: [
-          {
-            name: 's',
-            datatype: 'BYTES',
-            shape: [30_000_000],
-            parameters: { binary_data_size: 4 },
-          },
-        ],
+        name: 's',
+        datatype: 'BYTES',
+        binaryDataSize: 4,
+        message:
+          "input 's': shape [30000000] holds 30000000 BYTES elements but 4 bytes of binary data carry at most 1",
       },
-      [Buffer.alloc(4)],
-    );
-    const fixedResult = largestAllocation(() =>
-      decodeInferRequest(fixed.body, { headerLength: fixed.headerLength }),
-    );
-    expect((fixedResult.error as TensorError).message).toBe(
-      "binary data sizes of 'x' add up to 120000000 bytes but the body carries 4 bytes after the JSON header",
-    );
-    expect(fixedResult.largest).toBeLessThan(1000);
-    const stringsResult = largestAllocation(() =>
-      decodeInferRequest(strings.body, { headerLength: strings.headerLength }),
-    );
-    expect((stringsResult.error as TensorError).message).toBe(
-      "input 's': shape [30000000] holds 30000000 BYTES elements but 4 bytes of binary data carry at most 1",
-    );
-    expect(stringsResult.largest).toBeLessThan(1000);
+    ];
+    for (const { name, datatype, binaryDataSize, message } of cases) {
+      const { body, headerLength } = binaryRequestBody(
+        {
+          inputs: [
+            {
+              name,
+              datatype,
+              shape: [30_000_000],
+              parameters: { binary_data_size: binaryDataSize },
+            },
+          ],
+        },
+        [Buffer.alloc(4)],
+      );
+      const { largest, error } = largestAllocation(() =>
+        decodeInferRequest(body, { headerLength }),
+      );
+      expect((error as TensorError).message, datatype).toBe(message);
+      expect(largest, datatype).toBeLessThan(1000);
+    }
   });
 
   it('caps the elements of a request, JSON and binary inputs together, from their shapes', () => {

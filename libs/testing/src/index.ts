@@ -32,3 +32,4 @@ export {
   type TfjsPackOptions,
 } from './fixtures/tfjs-archive.js';
 export { gzipBomb, zipBomb } from './fixtures/archive-bombs.js';
+export { WEATHER_COLUMNS, WEATHER_CSV, WEATHER_ROWS } from './fixtures/weather.js';

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -27,9 +28,9 @@ export function loadTfjs(): Promise<Tf> {
  * dependencies, present on images built where libtensorflow could be installed; the pure-JS
  * cpu backend comes with @tensorflow/tfjs itself.
  */
-const BACKENDS: readonly { name: TfjsBackendName; package?: string }[] = [
-  { name: 'tensorflow-gpu', package: '@tensorflow/tfjs-node-gpu' },
-  { name: 'tensorflow', package: '@tensorflow/tfjs-node' },
+const BACKENDS: readonly { name: TfjsBackendName; package?: string; native?: true }[] = [
+  { name: 'tensorflow-gpu', package: '@tensorflow/tfjs-node-gpu', native: true },
+  { name: 'tensorflow', package: '@tensorflow/tfjs-node', native: true },
   { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm' },
   { name: 'cpu' },
 ];
@@ -37,7 +38,15 @@ const BACKENDS: readonly { name: TfjsBackendName; package?: string }[] = [
 function isInstalled(packageName: string): boolean {
   try {
     require.resolve(packageName);
-    return true;
+  } catch {
+    return false;
+  }
+  if (!BACKENDS.some((b) => b.package === packageName && b.native)) return true;
+  // A native binding's package can be present without its binary (its install script, which
+  // downloads libtensorflow, did not run or failed): usable only with lib/napi-v*/tfjs_binding.node.
+  const lib = join(dirname(require.resolve(`${packageName}/package.json`)), 'lib');
+  try {
+    return readdirSync(lib).some((dir) => existsSync(join(lib, dir, 'tfjs_binding.node')));
   } catch {
     return false;
   }

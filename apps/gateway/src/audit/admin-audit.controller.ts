@@ -2,6 +2,8 @@ import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ZodPipe } from '@maas/app-runtime';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/guards.js';
+import { json, page, type RouteSpecs } from '../docs/route-spec.js';
+import { AuditEntryView } from '../docs/view-schemas.js';
 import { pageFields } from '../http/page-query.js';
 import { AuditService } from './audit.service.js';
 
@@ -17,6 +19,14 @@ const AuditQueryDto = z.object({
   to: instant.optional(),
   ...pageFields(z.string().regex(/^\d{1,19}$/), { max: 500, fallback: 50 }),
 });
+
+export const adminAuditRouteSpecs: RouteSpecs = {
+  'GET /api/admin/audit-log': {
+    summary: 'The audit log, newest first',
+    query: AuditQueryDto,
+    responses: { 200: json('A page of entries', page(AuditEntryView)) },
+  },
+};
 
 @Controller('api/admin/audit-log')
 @UseGuards(AdminGuard)

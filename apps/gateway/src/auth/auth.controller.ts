@@ -2,6 +2,8 @@ import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ZodPipe } from '@maas/app-runtime';
 import { z } from 'zod';
+import { json, NO_CONTENT, type RouteSpecs } from '../docs/route-spec.js';
+import { TokenPair } from '../docs/view-schemas.js';
 import { AuthService } from './auth.service.js';
 import { UnauthenticatedBudget } from './unauthenticated-budget.service.js';
 
@@ -10,6 +12,27 @@ const LoginDto = z.object({
   password: z.string().min(1).max(1024),
 });
 const RefreshDto = z.object({ refreshToken: z.string().min(1) });
+
+export const authRouteSpecs: RouteSpecs = {
+  'POST /api/auth/login': {
+    summary: 'Log in with email and password; returns {accessToken, refreshToken}',
+    body: LoginDto,
+    responses: { 200: json('Tokens', TokenPair) },
+    errors: [429],
+  },
+  'POST /api/auth/refresh': {
+    summary: 'Exchange a refresh token for new tokens',
+    body: RefreshDto,
+    responses: { 200: json('Tokens', TokenPair) },
+    errors: [429],
+  },
+  'POST /api/auth/logout': {
+    summary: 'Revoke a refresh token',
+    body: RefreshDto,
+    responses: { 204: NO_CONTENT },
+    errors: [429],
+  },
+};
 
 @Controller('api/auth')
 export class AuthController {

@@ -22,11 +22,47 @@ import {
   RequireScope,
 } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { json, NO_CONTENT, page, type RouteSpecs } from '../docs/route-spec.js';
+import { DatasetView } from '../docs/view-schemas.js';
 import { PageQuery } from '../http/page-query.js';
 import { uploadBody } from '../models/upload-body.js';
 import { datasetView, DatasetsService } from './datasets.service.js';
 
 const DatasetUploadQuery = z.object({ name: z.string().min(1).max(200) });
+
+export const datasetsRouteSpecs: RouteSpecs = {
+  'POST /api/datasets': {
+    summary: 'Upload a CSV dataset: raw text/csv body or multipart field `file`; ?name=',
+    query: DatasetUploadQuery,
+    body: [
+      { contentType: 'text/csv', schema: { type: 'string' } },
+      {
+        contentType: 'multipart/form-data',
+        schema: {
+          type: 'object',
+          properties: { file: { type: 'string', contentMediaType: 'text/csv' } },
+          required: ['file'],
+        },
+      },
+    ],
+    responses: { 201: json('The profiled dataset', DatasetView) },
+    errors: [413, 415, 422],
+  },
+  'GET /api/datasets': {
+    summary: 'List datasets',
+    query: PageQuery,
+    responses: { 200: json('A page of datasets', page(DatasetView)) },
+  },
+  'GET /api/datasets/{id}': {
+    summary: 'Get a dataset',
+    responses: { 200: json('The dataset', DatasetView) },
+  },
+  'DELETE /api/datasets/{id}': {
+    summary: 'Delete a dataset (409 while a training job uses it)',
+    responses: { 204: NO_CONTENT },
+    errors: [409],
+  },
+};
 
 @Controller('api/datasets')
 @UseGuards(TenantAuthGuard)

@@ -7,8 +7,18 @@ import {
 } from '@maas/model-registry';
 import { AdminGuard } from '../auth/guards.js';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service.js';
+import { json, type RouteSpecs } from '../docs/route-spec.js';
+import { VersionView } from '../docs/view-schemas.js';
 import { TenantsService } from '../tenants/tenants.service.js';
 import { VersionQuarantine } from './version-quarantine.service.js';
+
+export const quarantineAdminRouteSpecs: RouteSpecs = {
+  'POST /api/admin/tenants/{id}/models/{name}/versions/{version}/unquarantine': {
+    summary: 'Serve a quarantined version again (its worker-loss count starts from zero)',
+    responses: { 200: json('The version', VersionView) },
+    errors: [409],
+  },
+};
 
 /**
  * `POST /api/admin/tenants/{id}/models/{name}/versions/{version}/unquarantine`: an admin puts a

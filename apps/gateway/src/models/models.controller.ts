@@ -40,6 +40,8 @@ import {
   RequireScope,
 } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { json, NO_CONTENT, page, type RawContent, type RouteSpecs } from '../docs/route-spec.js';
+import { LabelView, ModelView, VersionView } from '../docs/view-schemas.js';
 import { pageFields, PageQuery } from '../http/page-query.js';
 import { uploadBody } from './upload-body.js';
 
@@ -91,6 +93,117 @@ const ArtifactQuery = z.object({ format: z.enum(['model', 'tfjs']).default('mode
 const VersionPageQuery = z.object(
   pageFields(z.coerce.number().int().min(0), { max: 1000, fallback: 100 }),
 );
+
+const UPLOAD_BODY: RawContent[] = [
+  {
+    contentType: 'application/octet-stream',
+    schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+  },
+  {
+    contentType: 'multipart/form-data',
+    schema: {
+      type: 'object',
+      properties: { file: { type: 'string', contentMediaType: 'application/octet-stream' } },
+      required: ['file'],
+    },
+  },
+];
+const ARTIFACT: RawContent[] = [
+  {
+    contentType: 'application/octet-stream',
+    schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+  },
+];
+
+export const modelsRouteSpecs: RouteSpecs = {
+  'POST /api/models': {
+    summary: 'Create a model {name, description?}',
+    body: ModelCreateDto,
+    responses: { 201: json('The model', ModelView) },
+    errors: [409],
+  },
+  'GET /api/models': {
+    summary: 'List models',
+    query: PageQuery,
+    responses: { 200: json('A page of models', page(ModelView)) },
+  },
+  'GET /api/models/{name}': {
+    summary: 'Get a model',
+    responses: { 200: json('The model', ModelView) },
+  },
+  'PATCH /api/models/{name}': {
+    summary: "Change a model's description or metadata",
+    body: ModelUpdateDto,
+    responses: { 200: json('The model', ModelView) },
+  },
+  'DELETE /api/models/{name}': {
+    summary: 'Delete a model and its versions',
+    responses: { 204: NO_CONTENT },
+    errors: [409],
+  },
+  'POST /api/models/{name}/versions': {
+    summary:
+      'Upload a version: raw application/octet-stream body or multipart field `file`; ?format=onnx|tfjs',
+    query: UploadQuery,
+    body: UPLOAD_BODY,
+    responses: { 201: json('The version (validating)', VersionView) },
+    errors: [409, 413, 415, 422],
+  },
+  'GET /api/models/{name}/versions': {
+    summary: 'List versions (state, size, sha256, signature)',
+    query: VersionPageQuery,
+    responses: { 200: json('A page of versions', page(VersionView)) },
+  },
+  'GET /api/models/{name}/versions/{version}': {
+    summary: 'Get a version',
+    responses: { 200: json('The version', VersionView) },
+  },
+  'GET /api/models/{name}/versions/{version}/tree': {
+    summary:
+      "A trained decision tree version's tree: JSON nodes (feature, split, criterion value, samples, distribution) and IF … THEN rules; 409 for other versions",
+    responses: { 200: json('The tree', z.record(z.string(), z.unknown())) },
+    errors: [409],
+  },
+  'GET /api/models/{name}/versions/{version}/artifact': {
+    summary:
+      "A ready version's bytes, sha256-checked (ETag, Repr-Digest); ?format=model|tfjs (a trained network's TF.js copy)",
+    query: ArtifactQuery,
+    responses: {
+      200: {
+        description: 'The bytes',
+        content: ARTIFACT,
+        headers: {
+          ETag: 'The sha256, quoted',
+          'Repr-Digest': 'sha-256=:<base64>:',
+          'Content-Disposition': 'attachment; filename="…"',
+        },
+      },
+    },
+    errors: [409],
+  },
+  'PATCH /api/models/{name}/versions/{version}': {
+    summary:
+      'Set or clear (null) the serving config: batching, replicas, limits, outputPolicy {roundDecimals | topK | labelOnly} (400 when the version cannot take it)',
+    body: VersionUpdateDto,
+    responses: { 200: json('The version', VersionView) },
+    errors: [409],
+  },
+  'DELETE /api/models/{name}/versions/{version}': {
+    summary: 'Archive a version and remove its bytes (409 while a label points at it)',
+    responses: { 200: json('The archived version', VersionView) },
+    errors: [409],
+  },
+  'PUT /api/models/{name}/labels/{label}': {
+    summary: 'Point a label at a version {version} or split traffic {versions: {"3": 90, "4": 10}}',
+    body: LabelSetDto,
+    responses: { 200: json('The label', LabelView) },
+    errors: [409],
+  },
+  'DELETE /api/models/{name}/labels/{label}': {
+    summary: 'Remove a label',
+    responses: { 204: NO_CONTENT },
+  },
+};
 
 @Controller('api/models')
 @UseGuards(TenantAuthGuard)

@@ -4,6 +4,8 @@ import { effectiveLimits } from '@maas/config';
 import type { TenantQuota } from '@maas/db';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/guards.js';
+import { json, type RouteSpecs } from '../docs/route-spec.js';
+import { QuotasView } from '../docs/view-schemas.js';
 import { type TenantQuotaOverrides, TenantQuotasService } from './tenant-quotas.service.js';
 
 const limit = z.number().int().positive().nullable().optional();
@@ -40,6 +42,18 @@ function quotasView({ tenant, overrides }: TenantQuotaOverrides) {
     effective: effectiveLimits(tenant.plan, overrides),
   };
 }
+
+export const adminQuotasRouteSpecs: RouteSpecs = {
+  'GET /api/admin/tenants/{id}/quotas': {
+    summary: "A tenant's plan, its overrides and the limits in effect",
+    responses: { 200: json('Quotas', QuotasView) },
+  },
+  'PUT /api/admin/tenants/{id}/quotas': {
+    summary: "Override a tenant's limits (null: back to the plan's default)",
+    body: QuotasDto,
+    responses: { 200: json('Quotas', QuotasView) },
+  },
+};
 
 @Controller('api/admin/tenants')
 @UseGuards(AdminGuard)

@@ -16,6 +16,8 @@ import { z } from 'zod';
 import { apiKeyView, ApiKeyService } from '../auth/api-key.service.js';
 import { AdminGuard } from '../auth/guards.js';
 import { API_KEY_SCOPES } from '../auth/principal.js';
+import { json, NO_CONTENT, page, type RouteSpecs } from '../docs/route-spec.js';
+import { ApiKeyCreatedView, ApiKeyView, TenantView } from '../docs/view-schemas.js';
 import { PageQuery } from '../http/page-query.js';
 import { assertUuid, tenantView, TenantsService } from './tenants.service.js';
 
@@ -42,6 +44,46 @@ const TenantUpdateDto = z
       .optional(),
   })
   .strict();
+
+export const adminTenantsRouteSpecs: RouteSpecs = {
+  'POST /api/admin/tenants': {
+    summary: 'Create a tenant {name}',
+    body: TenantCreateDto,
+    responses: { 201: json('The tenant', TenantView) },
+    errors: [409],
+  },
+  'GET /api/admin/tenants': {
+    summary: 'List tenants',
+    query: PageQuery,
+    responses: { 200: json('A page of tenants', page(TenantView)) },
+  },
+  'GET /api/admin/tenants/{id}': {
+    summary: 'Get a tenant',
+    responses: { 200: json('The tenant', TenantView) },
+  },
+  'PATCH /api/admin/tenants/{id}': {
+    summary: 'Suspend or reactivate a tenant, or change its plan',
+    body: TenantUpdateDto,
+    responses: { 200: json('The tenant', TenantView) },
+  },
+  'DELETE /api/admin/tenants/{id}': {
+    summary: 'Delete a tenant and everything it owns',
+    responses: { 204: NO_CONTENT },
+  },
+  'POST /api/admin/tenants/{id}/api-keys': {
+    summary: 'Create an API key {name, scopes?, expiresAt?}; the secret is in this answer only',
+    body: ApiKeyCreateDto,
+    responses: { 201: json('The key, with its secret', ApiKeyCreatedView) },
+  },
+  'GET /api/admin/tenants/{id}/api-keys': {
+    summary: "List a tenant's API keys (no secrets)",
+    responses: { 200: json('The keys', page(ApiKeyView)) },
+  },
+  'DELETE /api/admin/tenants/{id}/api-keys/{keyId}': {
+    summary: 'Revoke an API key',
+    responses: { 200: json('The revoked key', ApiKeyView) },
+  },
+};
 
 @Controller('api/admin/tenants')
 @UseGuards(AdminGuard)

@@ -3,6 +3,8 @@ import { ZodPipe } from '@maas/app-runtime';
 import type { User } from '@maas/db';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/guards.js';
+import { json, NO_CONTENT, page, type RouteSpecs } from '../docs/route-spec.js';
+import { UserView } from '../docs/view-schemas.js';
 import { TenantUsersService } from './tenant-users.service.js';
 
 const UserCreateDto = z.object({
@@ -21,6 +23,23 @@ export function userView(user: User) {
     createdAt: user.createdAt.toISOString(),
   };
 }
+
+export const adminUsersRouteSpecs: RouteSpecs = {
+  'POST /api/admin/tenants/{id}/users': {
+    summary: 'Add a member {email, password, role: owner | developer | viewer}',
+    body: UserCreateDto,
+    responses: { 201: json('The user', UserView) },
+    errors: [409],
+  },
+  'GET /api/admin/tenants/{id}/users': {
+    summary: "A tenant's members",
+    responses: { 200: json('The users', page(UserView)) },
+  },
+  'DELETE /api/admin/tenants/{id}/users/{userId}': {
+    summary: 'Remove a member',
+    responses: { 204: NO_CONTENT },
+  },
+};
 
 /** Tenant members (owner | developer | viewer), managed by platform admins. */
 @Controller('api/admin/tenants/:id/users')

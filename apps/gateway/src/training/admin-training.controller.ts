@@ -3,6 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { ZodPipe } from '@maas/app-runtime';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/guards.js';
+import { json, page, type RouteSpecs } from '../docs/route-spec.js';
+import { AdminTrainingJobView } from '../docs/view-schemas.js';
 import { pageFields } from '../http/page-query.js';
 import { TrainerHealthService } from './trainer-health.service.js';
 import { TRAINING_JOB_STATUSES, TrainingJobsService } from './training-jobs.service.js';
@@ -13,6 +15,21 @@ const AdminTrainingJobsQuery = z.object({
   /** cursor: the last id of the previous page */
   ...pageFields(z.uuid()),
 });
+
+export const adminTrainingRouteSpecs: RouteSpecs = {
+  'GET /api/admin/training-jobs': {
+    summary: 'Training jobs across tenants, newest first',
+    query: AdminTrainingJobsQuery,
+    responses: { 200: json('A page of jobs', page(AdminTrainingJobView)) },
+  },
+  'POST /api/admin/trainer/ping': {
+    summary: 'Round trip through the training queue: proves a trainer is consuming jobs',
+    responses: {
+      200: json('A trainer answered', z.object({ roundTripMs: z.number() }).loose()),
+    },
+    errors: [504],
+  },
+};
 
 /** Training for platform admins: jobs across tenants (the dashboard) and the trainer's health. */
 @Controller('api/admin')

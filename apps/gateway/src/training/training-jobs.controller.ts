@@ -23,6 +23,8 @@ import {
   type Principal,
   RequireScope,
 } from '../auth/principal.js';
+import { json, page, type RawContent, type RouteSpecs } from '../docs/route-spec.js';
+import { TrainingJobView } from '../docs/view-schemas.js';
 import { PageQuery } from '../http/page-query.js';
 import { TrainingEventsNotifier } from './training-events.notifier.js';
 import { streamTrainingEvents } from './training-events.stream.js';
@@ -31,6 +33,46 @@ import { TRAINING_JOB_STATUSES, TrainingJobsService } from './training-jobs.serv
 const TrainingJobListQuery = PageQuery.extend({
   status: z.enum(TRAINING_JOB_STATUSES).optional(),
 });
+
+const idParams = z.object({ id: z.uuid() });
+const EVENT_STREAM: RawContent[] = [
+  {
+    contentType: 'text/event-stream',
+    schema: { type: 'string', description: 'id: <seq>, event: progress | state, data: JSON' },
+  },
+];
+
+export const trainingJobsRouteSpecs: RouteSpecs = {
+  'POST /api/training-jobs': {
+    summary:
+      'Start a training job {datasetId, target, features?, algorithm: mlp|decision_tree, task, hyperparameters (mlp: … targetLoss), modelName}',
+    body: trainingRequestSchema,
+    responses: { 201: json('The queued job', TrainingJobView) },
+    errors: [409, 422],
+  },
+  'GET /api/training-jobs': {
+    summary: "The tenant's training jobs, newest first",
+    query: TrainingJobListQuery,
+    responses: { 200: json('A page of jobs', page(TrainingJobView)) },
+  },
+  'GET /api/training-jobs/{id}': {
+    summary: 'A training job',
+    params: idParams,
+    responses: { 200: json('The job', TrainingJobView) },
+  },
+  'POST /api/training-jobs/{id}/cancel': {
+    summary: 'Cancel a job (a finished job is answered as it is)',
+    params: idParams,
+    responses: { 200: json('The job', TrainingJobView) },
+    errors: [409],
+  },
+  'GET /api/training-jobs/{id}/events': {
+    summary: 'Server-sent events: replay, live progress, then the final state',
+    params: idParams,
+    headers: { 'Last-Event-ID': { description: 'Resume after this event id' } },
+    responses: { 200: { description: 'An event stream', content: EVENT_STREAM } },
+  },
+};
 
 @Controller('api/training-jobs')
 @UseGuards(TenantAuthGuard)

@@ -3,6 +3,8 @@ import { invalidArgument, ZodPipe } from '@maas/app-runtime';
 import { z } from 'zod';
 import { AdminGuard, TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId, RequireScope } from '../auth/principal.js';
+import { json, type RouteSpecs } from '../docs/route-spec.js';
+import { UsageView } from '../docs/view-schemas.js';
 import { assertUuid } from '../tenants/tenants.service.js';
 import { type UsageGroupBy, UsageQueryService } from './usage-query.service.js';
 
@@ -16,6 +18,19 @@ const AdminUsageQueryDto = UsageQueryDto.extend({
   tenantId: z.string().optional(),
   groupBy: z.enum(['day', 'model', 'key', 'tenant']).default('tenant'),
 });
+
+export const usageRouteSpecs: RouteSpecs = {
+  'GET /api/usage': {
+    summary: "The tenant's usage (from the start of this month to now by default)",
+    query: UsageQueryDto,
+    responses: { 200: json('Usage', UsageView) },
+  },
+  'GET /api/admin/usage': {
+    summary: "Usage across tenants, or one tenant's",
+    query: AdminUsageQueryDto,
+    responses: { 200: json('Usage', UsageView) },
+  },
+};
 
 /** Defaults: from the start of this month (UTC) to now. */
 function range(from?: Date, to?: Date): { from: Date; to: Date } {

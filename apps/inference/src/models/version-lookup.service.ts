@@ -26,6 +26,9 @@ export class VersionLookupService {
     // the background); NOT_FOUND is definitive, so a version that stopped serving stops here.
     this.cache = new TtlCache(config.VERSION_LOOKUP_TTL_MS, {
       staleMs: config.STALE_IF_ERROR_MS ?? 0,
+      // A serving-config change, a quarantine or a delete is seen within the TTL; the stale
+      // record answers only while PostgreSQL cannot.
+      staleIf: 'error',
       isDefinitive: (error) => (error as { code?: string }).code === 'NOT_FOUND',
     });
   }

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../storage/object-store.js';
+import { CodedError } from '../coded-error.js';
 import { ObjectNotFoundError } from '../storage/storage-errors.js';
 import { decryptBuffer, DecryptionError } from './envelope.js';
 import type { TenantDataKeys } from './tenant-data-keys.js';
 
 /** The bytes in storage are not the bytes that were recorded (tampering or corruption). */
-export class ArtifactIntegrityError extends Error {
+export class ArtifactIntegrityError extends CodedError {
   readonly code = 'UNAVAILABLE';
   constructor(
     readonly artifactKey: string,
     readonly reason: string,
   ) {
     super(`artifact ${artifactKey} failed its integrity check: ${reason}`);
-    this.name = 'ArtifactIntegrityError';
   }
 }
 
@@ -20,7 +20,7 @@ export class ArtifactIntegrityError extends Error {
  * The bytes could not be read right now (a storage or database error, a timeout): nothing is
  * known about their integrity, so the version is left as it is and the request answers 503.
  */
-export class ArtifactUnavailableError extends Error {
+export class ArtifactUnavailableError extends CodedError {
   readonly code = 'UNAVAILABLE';
   constructor(
     readonly artifactKey: string,
@@ -29,7 +29,6 @@ export class ArtifactUnavailableError extends Error {
     super(
       `artifact ${artifactKey} could not be read: ${(cause as Error)?.message ?? String(cause)}`,
     );
-    this.name = 'ArtifactUnavailableError';
   }
 }
 

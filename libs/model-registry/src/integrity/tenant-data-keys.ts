@@ -1,4 +1,5 @@
 import type { PrismaService } from '@maas/db';
+import { CodedError } from '../coded-error.js';
 import {
   assertKeyLength,
   generateDataKey,
@@ -8,12 +9,8 @@ import {
 } from './envelope.js';
 
 /** The master key that wrapped a tenant's data key is not configured here. */
-export class MasterKeyUnavailableError extends Error {
+export class MasterKeyUnavailableError extends CodedError {
   readonly code = 'UNAVAILABLE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'MasterKeyUnavailableError';
-  }
 }
 
 type TenantKeyStore = Pick<PrismaService, 'tenant'>;

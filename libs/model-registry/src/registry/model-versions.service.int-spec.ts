@@ -1,25 +1,15 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RegistryError } from './registry.errors.js';
-import { failure, gemm, MiB, type RegistryServices, useRegistryOnFs } from './registry.fixtures.js';
+import { failure, gemm, uploadOnnxVersion, useRegistryOnFs } from './registry.fixtures.js';
 import { pickServableVersion, type VersionSelector } from './version-resolution.service.js';
 
 describe('model versions', () => {
   const context = useRegistryOnFs('versions');
-  let registry: RegistryServices;
-  let tenantId: string;
-
-  beforeAll(() => {
-    ({ registry, tenantId } = context);
-  });
 
   it('quarantines a version: resolved as before but never served, until superseded or released', async () => {
+    const { registry, tenantId } = context;
     const upload = (name: string, body: Buffer) =>
-      registry.uploads.uploadVersion(tenantId, name, {
-        format: 'onnx',
-        body,
-        maxBytes: 64 * MiB,
-        createdBy: 'user:1',
-      });
+      uploadOnnxVersion(registry, tenantId, name, body);
     const { versions } = registry;
     await registry.models.createModel(tenantId, { name: 'crasher' });
     const v1 = await upload('crasher', gemm());

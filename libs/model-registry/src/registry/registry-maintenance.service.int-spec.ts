@@ -7,9 +7,9 @@ import { tenantPrefix } from '../storage/storage-keys.js';
 import {
   failure,
   gemm,
-  MiB,
   registryServices,
   tempFsStore,
+  uploadOnnxVersion,
   useRegistryStores,
 } from './registry.fixtures.js';
 
@@ -30,12 +30,7 @@ describe.each(shared.drivers)('registry bytes on the %s store', (driver, createS
   });
 
   const upload = (name: string, body: Buffer) =>
-    registry.uploads.uploadVersion(tenantId, name, {
-      format: 'onnx',
-      body,
-      maxBytes: 64 * MiB,
-      createdBy: 'api-key:test',
-    });
+    uploadOnnxVersion(registry, tenantId, name, body, 'api-key:test');
 
   it('removes bytes when a version, a model and a tenant are deleted', async () => {
     const model = await registry.models.createModel(tenantId, { name: 'doomed' });
@@ -84,12 +79,7 @@ describe('registry sweep', () => {
 
   it('sweeps what a crash left behind: stuck uploads, leftover bytes, deleted models', async () => {
     const upload = (name: string, bias: number[]) =>
-      registry.uploads.uploadVersion(tenantId, name, {
-        format: 'onnx',
-        body: gemm(bias),
-        maxBytes: 64 * MiB,
-        createdBy: 'user:1',
-      });
+      uploadOnnxVersion(registry, tenantId, name, gemm(bias));
     const crashy = await registry.models.createModel(tenantId, { name: 'crashy' });
     const archived = await upload('crashy', [1, 0, 0]);
     const stuck = await upload('crashy', [2, 0, 0]);

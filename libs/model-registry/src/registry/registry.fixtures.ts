@@ -23,7 +23,11 @@ import { StorageQuotaService } from './storage-quota.service.js';
 import { VersionArtifactsService } from './version-artifacts.service.js';
 import { VersionLabelsService } from './version-labels.service.js';
 import { VersionResolutionService } from './version-resolution.service.js';
-import { type ModelUploadOptions, VersionUploadsService } from './version-uploads.service.js';
+import {
+  type ModelUploadOptions,
+  type VersionUpload,
+  VersionUploadsService,
+} from './version-uploads.service.js';
 
 export const MiB = 1024 * 1024;
 
@@ -154,6 +158,21 @@ export const gemm = (bias = [0, 0, 0]) =>
       bias,
     }),
   );
+
+/** Uploads `body` as the next ONNX version of model `name` (up to 64 MiB), made by `createdBy`. */
+export const uploadOnnxVersion = (
+  registry: RegistryServices,
+  tenantId: string,
+  name: string,
+  body: VersionUpload['body'],
+  createdBy = 'user:1',
+) =>
+  registry.uploads.uploadVersion(tenantId, name, {
+    format: 'onnx',
+    body,
+    maxBytes: 64 * MiB,
+    createdBy,
+  });
 
 /** The error a promise rejects with (fails when it resolves). */
 export async function failure(promise: Promise<unknown>): Promise<unknown> {

@@ -1,32 +1,20 @@
 import { Readable } from 'node:stream';
-import type { PrismaService } from '@maas/db';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RegistryError } from './registry.errors.js';
-import { failure, gemm, MiB, type RegistryServices, useRegistryOnFs } from './registry.fixtures.js';
+import { failure, gemm, uploadOnnxVersion, useRegistryOnFs } from './registry.fixtures.js';
 
 describe('storage quota', () => {
   const context = useRegistryOnFs('quota');
-  let prisma: PrismaService;
-  let registry: RegistryServices;
-  let tenantId: string;
-
-  beforeAll(async () => {
-    ({ prisma, registry, tenantId } = context);
-  });
 
   it('holds uploads to the storage quota mid-stream and counts stored bytes', async () => {
+    const { prisma, registry, tenantId } = context;
     const model = gemm();
     await prisma.tenantQuota.create({
       data: { tenantId, storageBytes: BigInt(model.length * 2 + 10), maxModels: 2 },
     });
     await registry.models.createModel(tenantId, { name: 'quota' });
     const upload = (body: Readable | Buffer) =>
-      registry.uploads.uploadVersion(tenantId, 'quota', {
-        format: 'onnx',
-        body,
-        maxBytes: 64 * MiB,
-        createdBy: 'user:1',
-      });
+      uploadOnnxVersion(registry, tenantId, 'quota', body);
     await upload(model);
     await upload(model);
     expect(await registry.quota.storageUsed(tenantId)).toBe(model.length * 2);

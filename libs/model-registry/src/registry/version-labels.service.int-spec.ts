@@ -1,25 +1,15 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { failure, gemm, MiB, type RegistryServices, useRegistryOnFs } from './registry.fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { failure, gemm, uploadOnnxVersion, useRegistryOnFs } from './registry.fixtures.js';
 
 describe('version labels', () => {
   const context = useRegistryOnFs('labels');
-  let registry: RegistryServices;
-  let tenantId: string;
-
-  beforeAll(() => {
-    ({ registry, tenantId } = context);
-  });
 
   it('resolves labels, production by default, and splits 90/10 within ±5% over 2,000', async () => {
+    const { registry, tenantId } = context;
     const { labels, resolution } = registry;
     await registry.models.createModel(tenantId, { name: 'canary' });
     for (let i = 0; i < 3; i++) {
-      await registry.uploads.uploadVersion(tenantId, 'canary', {
-        format: 'onnx',
-        body: gemm([i, 0, 0]),
-        maxBytes: 64 * MiB,
-        createdBy: 'user:1',
-      });
+      await uploadOnnxVersion(registry, tenantId, 'canary', gemm([i, 0, 0]));
     }
     expect((await resolution.resolveVersion(tenantId, 'canary', {})).version.number).toBe(3);
     await labels.setLabel(tenantId, 'canary', 'production', { '1': 100 });

@@ -3,7 +3,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createGunzip, createInflateRaw } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { InvalidModelError, ValidationLimitError } from './validation-errors.js';
+import { InvalidModelError, printable, ValidationLimitError } from './validation-errors.js';
 
 const MiB = 1024 * 1024;
 
@@ -300,9 +300,4 @@ export function cleanPath(name: string): string {
     .normalize(name.replace(/\\/g, '/'))
     .replace(/^(\.\/)+/, '')
     .replace(/^\/+/, '');
-}
-
-function printable(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
 }

@@ -1,5 +1,5 @@
 import { onnxProtoType } from '@maas/onnx';
-import { InvalidModelError } from './validation-errors.js';
+import { InvalidModelError, printable } from './validation-errors.js';
 
 /**
  * Operator domains onnxruntime-node ships kernels for ('' and 'ai.onnx' are the same one).
@@ -181,7 +181,7 @@ class SandboxWalk {
       case 'NodeProto': {
         const name = this.lastText(fields, 3);
         const opType = this.lastText(fields, 4) ?? '';
-        const node = `node ${name ? quote(name) : `#${index}`} (${clean(opType)})`;
+        const node = `node ${name ? quote(name) : `#${index}`} (${printable(opType)})`;
         for (const domain of this.texts(fields, 7)) {
           if (!ALLOWED_OPERATOR_DOMAINS.has(domain)) {
             throw new InvalidModelError(
@@ -347,12 +347,6 @@ function malformed(position: number): never {
   );
 }
 
-/** A model-supplied name, safe to put in a message: printable and short. */
-function clean(text: string): string {
-  const printable = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return printable.length > 80 ? `${printable.slice(0, 80)}…` : printable;
-}
-
-const quote = (text: string) => `'${clean(text)}'`;
+const quote = (text: string) => `'${printable(text)}'`;
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

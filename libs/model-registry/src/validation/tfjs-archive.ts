@@ -6,7 +6,7 @@ import {
   unpackZip,
 } from './archive-unpacker.js';
 import type { TensorSpec } from './onnx-inspector.js';
-import { InvalidModelError } from './validation-errors.js';
+import { InvalidModelError, printable } from './validation-errors.js';
 
 /** One entry of a model.json weightsManifest group (as TensorFlow.js writes it). */
 export interface TfjsWeightSpec {
@@ -170,11 +170,6 @@ function assertPlainShardPath(path: unknown, entry: string): asserts path is str
       `${entry} ('${printable(path)}') has ${problem}; weight paths must name a file inside the archive, relative to model.json`,
     );
   }
-}
-
-function printable(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
 }
 
 /** Bytes a group's weights occupy, or null when it cannot be known (string tensors). */

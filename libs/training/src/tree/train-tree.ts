@@ -38,6 +38,22 @@ export interface TreeProgress {
 }
 
 /**
+ * The rows a tree grows on and, for reduced-error pruning, the held-out rows it is pruned on
+ * (none for the other methods, which grow on every row).
+ */
+function pruningSplit(
+  rows: readonly number[],
+  options: { pruning: TreePruning; validationSplit?: number; seed: number },
+): { growRows: readonly number[]; validationRows: readonly number[] } {
+  if (options.pruning !== 'reducedError') return { growRows: rows, validationRows: [] };
+  const split = trainTestSplit(rows.length, options.validationSplit ?? 0.25, options.seed + 1);
+  return {
+    growRows: split.train.map((k) => rows[k]),
+    validationRows: split.test.map((k) => rows[k]),
+  };
+}
+
+/**
  * Grows and prunes a binary (CART) tree on the given rows. Cost-complexity pruning without an
  * explicit ccpAlpha picks it by K-fold cross-validation as Breiman et al. describe: the
  * weakest-link alphas of the tree grown on all rows, each fold's tree pruned at the geometric
@@ -55,13 +71,7 @@ export function trainDecisionTree(
 ): DecisionTree {
   const grow = (subset: readonly number[]) =>
     compactTree(growTree(data, subset, kind, kind === 'classification' ? classCount : 0, options));
-  let growRows = rows;
-  let validationRows: readonly number[] = [];
-  if (options.pruning === 'reducedError') {
-    const split = trainTestSplit(rows.length, options.validationSplit ?? 0.25, options.seed + 1);
-    growRows = split.train.map((k) => rows[k]);
-    validationRows = split.test.map((k) => rows[k]);
-  }
+  const { growRows, validationRows } = pruningSplit(rows, options);
   const full = grow(growRows);
   onProgress({
     stage: 'grown',
@@ -155,13 +165,7 @@ export function trainMultiwayTree(
   },
   onProgress: (progress: TreeProgress) => void = () => undefined,
 ): MultiwayTree {
-  let growRows = rows;
-  let validationRows: readonly number[] = [];
-  if (options.pruning === 'reducedError') {
-    const split = trainTestSplit(rows.length, options.validationSplit ?? 0.25, options.seed + 1);
-    growRows = split.train.map((k) => rows[k]);
-    validationRows = split.test.map((k) => rows[k]);
-  }
+  const { growRows, validationRows } = pruningSplit(rows, options);
   const full = growMultiwayTree(data, growRows, options);
   const report = (stage: TreeProgress['stage'], tree: MultiwayTree) =>
     onProgress({

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { instant } from './route-spec.js';
+
+/**
+ * The JSON shapes the /api routes answer with (the `*View` functions beside each service), for
+ * the API reference. Loose where the value is the caller's own (metadata, hyperparameters).
+ */
+const json = z.unknown();
+
+export const TokenPair = z
+  .object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().optional() })
+  .meta({ id: 'TokenPair' });
+
+export const TenantView = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    status: z.enum(['active', 'suspended']),
+    plan: z.string(),
+    createdAt: instant,
+    updatedAt: instant,
+  })
+  .meta({ id: 'Tenant' });
+
+export const ApiKeyView = z
+  .object({
+    id: z.uuid(),
+    tenantId: z.uuid(),
+    name: z.string(),
+    prefix: z.string(),
+    scopes: z.array(z.string()),
+    expiresAt: instant.nullable(),
+    revokedAt: instant.nullable(),
+    lastUsedAt: instant.nullable(),
+    createdAt: instant,
+  })
+  .meta({ id: 'ApiKey' });
+
+export const ApiKeyCreatedView = ApiKeyView.extend({
+  key: z.string().describe('The secret: shown in this answer only'),
+}).meta({ id: 'ApiKeyCreated' });
+
+export const UserView = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    role: z.enum(['owner', 'developer', 'viewer']),
+    tenantId: z.uuid(),
+    lastLoginAt: instant.nullable(),
+    createdAt: instant,
+  })
+  .meta({ id: 'User' });
+
+const Limits = z.record(z.string(), z.number().nullable());
+export const QuotasView = z
+  .object({ plan: z.string(), overrides: Limits, effective: Limits })
+  .meta({ id: 'Quotas' });
+
+export const TensorSpecView = z
+  .object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) })
+  .meta({ id: 'TensorSpec' });
+
+export const ModelView = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    description: z.string().nullable(),
+    metadata: json,
+    labels: z
+      .record(z.string(), z.object({ versions: z.record(z.string(), z.number()) }))
+      .optional()
+      .describe('label → {versions: {"3": 90, "4": 10}} (traffic split in percent)'),
+    createdAt: instant,
+    updatedAt: instant,
+  })
+  .meta({ id: 'Model' });
+
+export const VersionView = z
+  .object({
+    model: z.string(),
+    version: z.number().int(),
+    status: z
+      .string()
+      .describe('uploading | validating | ready | failed | corrupt | quarantined | archived'),
+    statusReason: z.string().nullable(),
+    format: z.string(),
+    sha256: z.string().nullable(),
+    sizeBytes: z.number().nullable(),
+    encrypted: z.boolean(),
+    tfjs: z.object({ sha256: z.string(), sizeBytes: z.number() }).nullable(),
+    inputs: json,
+    outputs: json,
+    servingConfig: json,
+    metrics: json,
+    trainingJobId: z.string().nullable(),
+    createdBy: z.string().nullable(),
+    createdAt: instant,
+    updatedAt: instant,
+  })
+  .meta({ id: 'ModelVersion' });
+
+export const LabelView = z
+  .object({ name: z.string(), versions: z.record(z.string(), z.number()) })
+  .loose()
+  .meta({ id: 'Label' });
+
+export const DatasetView = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    rows: z.number().int(),
+    columns: z.array(z.object({ name: z.string(), type: z.string() }).loose()),
+    sizeBytes: z.number().int(),
+    sha256: z.string(),
+    createdAt: instant,
+  })
+  .meta({ id: 'Dataset' });
+
+export const TrainingJobView = z
+  .object({
+    id: z.uuid(),
+    status: z.string(),
+    datasetId: z.uuid(),
+    modelName: z.string(),
+    algorithm: z.string(),
+    task: z.string(),
+    target: z.string(),
+    features: z.array(z.string()),
+    hyperparameters: json,
+    progress: json,
+    metrics: json,
+    backend: z.string().nullable(),
+    modelVersion: z.object({ model: z.string(), version: z.number().int() }).nullable(),
+    error: z.string().optional(),
+    attempts: z.number().int(),
+    trainingSeconds: z.number(),
+    cancelRequested: z.boolean(),
+    createdAt: instant,
+    startedAt: instant.nullable(),
+    finishedAt: instant.nullable(),
+  })
+  .meta({ id: 'TrainingJob' });
+
+export const AdminTrainingJobView = z
+  .object({
+    id: z.uuid(),
+    tenantId: z.uuid(),
+    tenantName: z.string(),
+    modelName: z.string(),
+    algorithm: z.string(),
+    task: z.string(),
+    status: z.string(),
+    progress: json,
+    backend: z.string().nullable(),
+    error: z.string().nullable(),
+    attempts: z.number().int(),
+    trainingSeconds: z.number(),
+    createdAt: instant,
+    startedAt: instant.nullable(),
+    finishedAt: instant.nullable(),
+  })
+  .meta({ id: 'AdminTrainingJob' });
+
+const nullableText = z.string().nullable();
+export const AuditEntryView = z
+  .object({
+    id: z.string(),
+    at: instant,
+    actorType: z.string(),
+    actorId: nullableText,
+    tenantId: nullableText,
+    action: z.string(),
+    targetType: nullableText,
+    targetId: nullableText,
+    ip: nullableText,
+    requestId: nullableText,
+    details: json,
+  })
+  .meta({ id: 'AuditEntry' });
+
+const counts = { requests: z.number().int(), rows: z.number().int(), errors: z.number().int() };
+export const UsageView = z
+  .object({
+    from: instant,
+    to: instant,
+    totals: z.object(counts),
+    items: z.array(
+      z.object({
+        key: z.string().describe('the day, model, key or tenant this row groups'),
+        ...counts,
+        avgLatencyMs: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'Usage' });
+
+export const WorkerView = z.object({ id: z.string() }).loose().meta({ id: 'InferenceWorker' });
+
+export const JsonObject = z.record(z.string(), json);

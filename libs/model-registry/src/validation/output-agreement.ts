@@ -1,0 +1,176 @@
+import { TensorDataType, decodeModel, seededRandom } from '@maas/onnx';
+import * as ort from 'onnxruntime-node';
+import { type OrtSessionTuning, ortSessionOptions } from './ort-session-options.js';
+
+export interface OutputAgreementOptions {
+  /** Rows generated and compared (default 500). */
+  samples?: number;
+  /** Rows per run (default 50); also the size given to every symbolic dimension. */
+  batchSize?: number;
+  seed?: number;
+  /** Defaults to one thread, no spinning: a check, not a serving session. */
+  session?: OrtSessionTuning;
+}
+
+export interface OutputComparison {
+  name: string;
+  /**
+   * Rows whose arg-max over the last axis is the same in both models, as a fraction: present
+   * for outputs shaped [batch, classes ≥ 2] (classifier scores or probabilities).
+   */
+  top1Agreement?: number;
+  maxAbsError: number;
+  /** maxAbsError over the largest |value| the source model gave for this output. */
+  maxRelativeError: number;
+}
+
+export interface OutputAgreement {
+  samples: number;
+  seed: number;
+  outputs: OutputComparison[];
+}
+
+interface InputSpec {
+  name: string;
+  elemType: number;
+  dims: (number | null)[];
+}
+
+/**
+ * Runs a source model and an optimised one in onnxruntime on the same seeded inputs, generated
+ * from the source's input signature (floats uniform in [0, 1), integers in [0, 10), booleans),
+ * and compares their float outputs. Both models must have the same inputs and outputs.
+ */
+export async function measureOutputAgreement(
+  sourceBytes: Uint8Array,
+  optimizedBytes: Uint8Array,
+  options: OutputAgreementOptions = {},
+): Promise<OutputAgreement> {
+  const samples = options.samples ?? 500;
+  const batchSize = options.batchSize ?? 50;
+  const seed = options.seed ?? 1;
+  const inputs = inputSpecs(sourceBytes);
+  const sessionOptions = ortSessionOptions(
+    options.session ?? { intraOpThreads: 1, interOpThreads: 1, logSeverityLevel: 3 },
+  );
+  const source = await ort.InferenceSession.create(Buffer.from(sourceBytes), sessionOptions);
+  let optimized: ort.InferenceSession | undefined;
+  try {
+    optimized = await ort.InferenceSession.create(Buffer.from(optimizedBytes), sessionOptions);
+    const random = seededRandom(seed);
+    const totals = new Map<string, { agree: number; rows: number; abs: number; peak: number }>();
+    for (let done = 0; done < samples; done += batchSize) {
+      const rows = Math.min(batchSize, samples - done);
+      const feeds = Object.fromEntries(
+        inputs.map((input) => [input.name, randomTensor(input, rows, random)]),
+      );
+      const [expected, actual] = [await source.run(feeds), await optimized.run(feeds)];
+      for (const name of source.outputNames) {
+        const reference = expected[name];
+        const candidate = actual[name];
+        if (!candidate) throw new Error(`the optimised model has no output '${name}'`);
+        if (
+          !(reference.data instanceof Float32Array) ||
+          !(candidate.data instanceof Float32Array)
+        ) {
+          continue;
+        }
+        const total = totals.get(name) ?? { agree: 0, rows: 0, abs: 0, peak: 0 };
+        compare(reference.data, candidate.data, reference.dims, total);
+        totals.set(name, total);
+      }
+    }
+    return {
+      samples,
+      seed,
+      outputs: [...totals].map(([name, total]) => ({
+        name,
+        ...(total.rows > 0 && { top1Agreement: total.agree / total.rows }),
+        maxAbsError: total.abs,
+        maxRelativeError: total.peak > 0 ? total.abs / total.peak : total.abs,
+      })),
+    };
+  } finally {
+    await source.release();
+    await optimized?.release();
+  }
+}
+
+function compare(
+  reference: Float32Array,
+  candidate: Float32Array,
+  dims: readonly number[],
+  total: { agree: number; rows: number; abs: number; peak: number },
+): void {
+  for (let index = 0; index < reference.length; index += 1) {
+    total.abs = Math.max(total.abs, Math.abs(reference[index] - candidate[index]));
+    total.peak = Math.max(total.peak, Math.abs(reference[index]));
+  }
+  const classes = dims.length === 2 ? dims[1] : 0;
+  if (classes < 2) return;
+  for (let start = 0; start < reference.length; start += classes) {
+    const same = argMax(reference, start, classes) === argMax(candidate, start, classes) ? 1 : 0;
+    total.agree += same;
+    total.rows += 1;
+  }
+}
+
+function argMax(values: Float32Array, start: number, length: number): number {
+  let best = 0;
+  for (let offset = 1; offset < length; offset += 1) {
+    if (values[start + offset] > values[start + best]) best = offset;
+  }
+  return best;
+}
+
+function inputSpecs(modelBytes: Uint8Array): InputSpec[] {
+  const { graph } = decodeModel(modelBytes);
+  const constants = new Set(graph.initializer.map((tensor) => tensor.name));
+  return graph.input
+    .filter((input) => !constants.has(input.name))
+    .map((input) => {
+      const tensorType = input.type?.tensorType;
+      if (!tensorType) throw new Error(`input '${input.name}' is not a tensor`);
+      return {
+        name: input.name,
+        elemType: tensorType.elemType,
+        dims: (tensorType.shape?.dim ?? []).map((dim) =>
+          dim.dimValue !== undefined && dim.dimValue > 0 ? dim.dimValue : null,
+        ),
+      };
+    });
+}
+
+function randomTensor(input: InputSpec, rows: number, random: () => number): ort.Tensor {
+  // Symbolic dimensions: the first is the batch, any other gets 1.
+  const dims = input.dims.map((dim, index) => dim ?? (index === 0 ? rows : 1));
+  const count = dims.reduce((product, dim) => product * dim, 1);
+  switch (input.elemType) {
+    case TensorDataType.FLOAT:
+      return new ort.Tensor('float32', Float32Array.from({ length: count }, random), dims);
+    case TensorDataType.DOUBLE:
+      return new ort.Tensor('float64', Float64Array.from({ length: count }, random), dims);
+    case TensorDataType.INT32:
+      return new ort.Tensor(
+        'int32',
+        Int32Array.from({ length: count }, () => Math.floor(random() * 10)),
+        dims,
+      );
+    case TensorDataType.INT64:
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: count }, () => BigInt(Math.floor(random() * 10))),
+        dims,
+      );
+    case TensorDataType.BOOL:
+      return new ort.Tensor(
+        'bool',
+        Uint8Array.from({ length: count }, () => (random() < 0.5 ? 1 : 0)),
+        dims,
+      );
+    default:
+      throw new Error(
+        `input '${input.name}' has element type ${input.elemType}; agreement inputs are generated for float, double, int32, int64 and bool only`,
+      );
+  }
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { attribute, buildModel, node, tensorProto, valueInfo } from './onnx-builders.js';
+import { decodeModel, encodeModel } from './onnx-codec.js';
+import { TensorDataType } from './onnx-model.types.js';
+import { ModelOptimizationError } from './model-optimization.js';
+import { maxAbsDifference, runRows, useSessions } from './model-optimization.fixtures.js';
+import { quantizeInt8 } from './quantize-int8.js';
+import { buildMlpModel, randomMlp, seededRandom } from './ready-made-models.js';
+
+const createSession = useSessions();
+const mlp = buildMlpModel({ layers: randomMlp([784, 256, 256, 10], 3) });
+
+function randomRows(count: number, width: number, seed: number): Float32Array {
+  return Float32Array.from({ length: count * width }, seededRandom(seed));
+}
+
+/** One Gemm `output = alpha·input·Bᵀ + beta·C` with B stored [out, in] (transB = 1). */
+function transposedGemm(alpha: number, beta: number): Uint8Array {
+  const random = seededRandom(11);
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes: [
+          node('Gemm', ['input', 'B', 'C'], ['output'], {
+            alpha: attribute.float(alpha),
+            beta: attribute.float(beta),
+            transB: attribute.int(1),
+          }),
+        ],
+        initializers: [
+          tensorProto('B', TensorDataType.FLOAT, [6, 8], Array.from({ length: 48 }, random)),
+          tensorProto('C', TensorDataType.FLOAT, [6], [0.5, -0.5, 1, -1, 0.25, 0]),
+        ],
+        inputs: [valueInfo('input', TensorDataType.FLOAT, ['batch', 8])],
+        outputs: [valueInfo('output', TensorDataType.FLOAT, ['batch', 6])],
+      },
+    }),
+  );
+}
+
+describe('quantizeInt8', () => {
+  it('gives a model about 4× smaller that runs and tracks the float model', async () => {
+    const { bytes, report } = quantizeInt8(mlp);
+    expect(bytes.byteLength).toBeLessThan(0.3 * mlp.byteLength);
+    expect(report).toMatchObject({
+      transform: 'quantize-int8',
+      form: 'dynamic',
+      nodesRewritten: 3,
+      weightsChanged: ['layer0_weights', 'layer1_weights', 'layer2_weights'],
+      bytesBefore: mlp.byteLength,
+      bytesAfter: bytes.byteLength,
+    });
+    const opTypes = decodeModel(bytes).graph.node.map((current) => current.opType);
+    expect(opTypes.filter((opType) => opType === 'MatMulInteger')).toHaveLength(3);
+    expect(opTypes).not.toContain('Gemm');
+
+    const rows = randomRows(64, 784, 5);
+    const expected = await runRows(await createSession(mlp), rows, 784);
+    const actual = await runRows(await createSession(bytes), rows, 784);
+    expect(actual).toHaveLength(expected.length);
+    expect(maxAbsDifference(expected, actual)).toBeLessThan(0.1);
+  });
+
+  it.each([
+    ['dynamic', 1, 1],
+    ['dynamic', 0.5, 2],
+    ['qdq', 0.5, 2],
+  ] as const)(
+    'keeps Gemm semantics (%s form, alpha %d, beta %d, transB)',
+    async (form, alpha, beta) => {
+      const source = transposedGemm(alpha, beta);
+      const { bytes } = quantizeInt8(source, { form });
+      const rows = randomRows(4, 8, 9);
+      const expected = await runRows(await createSession(source), rows, 8);
+      const actual = await runRows(await createSession(bytes), rows, 8);
+      expect(maxAbsDifference(expected, actual)).toBeLessThan(0.05);
+    },
+  );
+
+  it('writes 8-bit weights behind DequantizeLinear in the qdq form', () => {
+    const { bytes, report } = quantizeInt8(mlp, { form: 'qdq' });
+    const graph = decodeModel(bytes).graph;
+    expect(report.form).toBe('qdq');
+    expect(graph.node.filter((current) => current.opType === 'DequantizeLinear')).toHaveLength(3);
+    // Weights and their zero points, one of each per layer.
+    expect(graph.initializer.filter((t) => t.dataType === TensorDataType.UINT8)).toHaveLength(6);
+    expect(bytes.byteLength).toBeLessThan(0.3 * mlp.byteLength);
+  });
+
+  it('refuses a model with no MatMul or Gemm on constant weights', () => {
+    const model = encodeModel(
+      buildModel({
+        graph: {
+          nodes: [node('Relu', ['input'], ['output'])],
+          inputs: [valueInfo('input', TensorDataType.FLOAT, [2])],
+          outputs: [valueInfo('output', TensorDataType.FLOAT, [2])],
+        },
+      }),
+    );
+    expect(() => quantizeInt8(model)).toThrow(ModelOptimizationError);
+    expect(() => quantizeInt8(model)).toThrow(/no MatMul or Gemm/);
+  });
+
+  it('refuses a model that is already quantised', () => {
+    const { bytes } = quantizeInt8(mlp);
+    expect(() => quantizeInt8(bytes)).toThrow(/already quantised \(it has a DynamicQuantizeLinear/);
+  });
+
+  it('refuses an opset too old for the operators it would add', () => {
+    const model = decodeModel(transposedGemm(1, 1));
+    model.opsetImport = [{ domain: '', version: 12 }];
+    expect(() => quantizeInt8(encodeModel(model), { form: 'qdq' })).toThrow(/needs opset 13/);
+  });
+});
