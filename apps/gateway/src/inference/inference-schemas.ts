@@ -35,15 +35,16 @@ export const V2ModelMetadata = z
   })
   .meta({ id: 'V2ModelMetadata' });
 
-export const V2RequestInput = z
-  .object({
-    name: z.string(),
-    shape,
-    datatype,
-    parameters: parameters.optional(),
-    data: tensorData.optional(),
-  })
-  .meta({ id: 'V2RequestInput' });
+/** A tensor as both directions carry it (inputs of a request, outputs of an answer). */
+const v2TensorFields = {
+  name: z.string(),
+  shape,
+  datatype,
+  parameters: parameters.optional(),
+  data: tensorData.optional(),
+};
+
+export const V2RequestInput = z.object(v2TensorFields).meta({ id: 'V2RequestInput' });
 
 export const V2InferenceRequest = z
   .object({
@@ -57,15 +58,7 @@ export const V2InferenceRequest = z
   })
   .meta({ id: 'V2InferenceRequest' });
 
-export const V2ResponseOutput = z
-  .object({
-    name: z.string(),
-    shape,
-    datatype,
-    parameters: parameters.optional(),
-    data: tensorData.optional(),
-  })
-  .meta({ id: 'V2ResponseOutput' });
+export const V2ResponseOutput = z.object(v2TensorFields).meta({ id: 'V2ResponseOutput' });
 
 export const V2InferenceResponse = z
   .object({
