@@ -85,7 +85,8 @@ process.stdout.write(JSON.stringify({
   headers: closedAt.headers.length, uploads: closedAt.uploads.length,
   lastHeadersMs: last(closedAt.headers), lastUploadsMs: last(closedAt.uploads), answers,
 }) + '\\n');
-process.exit(0);
+// Held until killed, like the SSE client: its CPU is read from /proc after it has reported.
+setInterval(() => undefined, 60_000);
 `;
 
 /** Run first by every attacker script: says it has started, then waits for the word to go. */
@@ -119,10 +120,19 @@ async function startAttacker<T>(
   };
 }
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc (Linux); NaN once it
+ * has exited (the figure is logged, never asserted).
+ */
 function cpuMsOf(pid: number | undefined): number {
   if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
+  const fields = stat.split(') ')[1]!.split(' ');
   // utime and stime, fields 14 and 15 of stat: clock ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
@@ -291,7 +301,9 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       lastUploadsMs: number;
       answers: Record<string, number>;
     }>(SLOWLORIS_ATTACKER, String(platform.gateway.port), a.key);
-    const closed = await duringAttack(attacker.run, attacker.child.pid);
+    const closed = await duringAttack(attacker.run, attacker.child.pid).finally(() =>
+      attacker.child.kill(),
+    );
     console.log(`slowloris sockets closed: ${JSON.stringify(closed)}`);
     // Every never-finished header block is cut (idle, 3 s), and every upload too: refused ones
     // (upload slots, the tenant's in-flight cap) once their body has not come for
@@ -349,11 +361,14 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       `${platform.gateway.url}/api/training-jobs/${jobId}/events`,
       a.key,
     );
-    const statuses = await duringAttack(attacker.run, attacker.child.pid);
-    expect(await openStreams()).toBe(16);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(16);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(484);
-    attacker.child.kill();
+    try {
+      const statuses = await duringAttack(attacker.run, attacker.child.pid);
+      expect(await openStreams()).toBe(16);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(16);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(484);
+    } finally {
+      attacker.child.kill();
+    }
   }, 90_000);
 
   it('NUL model name: refused with a 4xx, and B’s usage keeps flowing to PostgreSQL', async () => {
