@@ -44,6 +44,10 @@ export default defineConfig({
         exclude: excluded,
       }),
       tier('e2e', { include: ['e2e/**/*.spec.ts'], exclude: excluded }),
+      // Suites that measure latency (a bystander's p99 under attack) against a quiet baseline:
+      // scripts/test.sh runs them on their own after the rest, with no other file competing
+      // for the machine's cores.
+      tier('e2e-alone', { include: ['e2e/**/*.alone-spec.ts'], exclude: excluded }),
     ],
   },
 });

@@ -40,6 +40,7 @@ export {
 } from './exception.filter.js';
 export { ZodPipe } from './zod-body.pipe.js';
 export { createRedis, REDIS, RedisModule } from './redis.module.js';
+export { RedisScript } from './redis-script.js';
 export { LruCache, TtlCache } from './ttl-cache.js';
 export { clientIdentityOf, parseTrustedProxies, ProxyTrust, TrustProxyError } from './client-ip.js';
 export { enterSandboxDirectory } from './sandbox-directory.js';

@@ -116,9 +116,16 @@ export const gatewayConfigSchema = z
     /** How often metered usage moves from Redis to Postgres (also flushed on shutdown). */
     USAGE_FLUSH_MS: env.positiveInt(2_000),
     /**
-     * Usage is summed in memory and added to Redis this often (one pipeline, not one call per
-     * request); a gateway killed with SIGKILL loses at most this much metering detail (the
-     * monthly quota counter is taken per request and loses nothing).
+     * A worker's successful answer is counted in Redis before it is sent (one script call per
+     * event-loop turn, shared by every answer of that turn), so a gateway killed with SIGKILL
+     * has counted every answer a client received. `false` sends first and counts within
+     * USAGE_BUFFER_MS: a little less CPU, and a kill loses up to that much metering.
+     */
+    USAGE_RECORDED_BEFORE_ANSWER: env.boolean(true),
+    /**
+     * Other usage (refused and failed requests, and all of it without the setting above) is
+     * summed in memory and added to Redis this often (the monthly quota counter is taken per
+     * request and loses nothing).
      */
     USAGE_BUFFER_MS: env.positiveInt(200),
     /** Login attempts per client IP, across accounts, in a 15-minute window. */

@@ -39,6 +39,12 @@ export interface InferenceUsage {
   modelName: string;
   modelVersion: number;
   rows: number;
+  /**
+   * Awaited with the worker's status once its answer is here, before a byte of it is sent:
+   * metering records an answered request durably there, so no client holds an answer that a
+   * gateway killed a moment later never counted.
+   */
+  beforeAnswer?: (status: number) => Promise<void>;
 }
 
 function workerPath(call: LinkCall, { model, version }: ResolvedVersion): string {
@@ -169,6 +175,7 @@ export class InferenceForwarder {
         if (value !== undefined) exchange.header(name, value);
       }
       if (answer.status < 300 && answer.rows !== undefined) usage.rows = answer.rows;
+      await usage.beforeAnswer?.(answer.status);
       exchange.send(answer.body);
       return;
     }

@@ -18,7 +18,8 @@ import { TenantAuthenticator } from '../auth/guards.js';
 import type { Principal } from '../auth/principal.js';
 import { RouteCatalog } from '../docs/route-catalog.js';
 import { RequestLimits } from '../quotas/request-limits.service.js';
-import { UsageMeterService } from '../usage/usage-meter.service.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { type UsageEvent, UsageMeterService } from '../usage/usage-meter.service.js';
 import { InferenceExchange } from './inference-exchange.js';
 import { InferenceForwarder, type InferenceUsage } from './inference-forwarder.service.js';
 import { parseTfServingPath, selectorOf } from './tf-serving.js';
@@ -131,6 +132,7 @@ export class InferenceHotPath implements OnModuleInit {
     private readonly catalog: RouteCatalog,
     private readonly proxies: ProxyTrust,
     @Inject(APP_LOGGER) private readonly logger: Logger,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   onModuleInit(): void {
@@ -194,25 +196,38 @@ export class InferenceHotPath implements OnModuleInit {
       .send(Buffer.from(JSON.stringify({ error: detail })));
   }
 
-  /** Meters the request (tenant, key, model, version, rows, status, latency) once answered. */
+  /**
+   * Meters the request (tenant, key, model, version, rows, status, latency): a worker's answer
+   * under 400 is recorded in Redis before it is sent (USAGE_RECORDED_BEFORE_ANSWER), every
+   * other outcome once answered.
+   */
   private meterWhenSent(
     exchange: InferenceExchange,
     principal: Principal,
     usage: InferenceUsage,
   ): void {
     const apiKeyId = principal.kind === 'api-key' ? principal.keyId : `user:${principal.userId}`;
+    const eventOf = (status: number): UsageEvent => ({
+      tenantId: principal.tenantId!,
+      apiKeyId,
+      modelName: usage.modelName,
+      modelVersion: usage.modelVersion,
+      rows: status < 400 ? usage.rows : 0,
+      status,
+      latencyMs: exchange.elapsedMs,
+    });
+    let recorded = false;
+    if (this.config.USAGE_RECORDED_BEFORE_ANSWER) {
+      usage.beforeAnswer = async (status) => {
+        if (status >= 400) return;
+        recorded = true;
+        await this.meter.recordBeforeAnswer(eventOf(status));
+      };
+    }
     // A client that hung up before the answer was complete still used the worker.
     exchange.onDone(() => {
-      const status = exchange.response.writableFinished ? exchange.statusCode : 499;
-      this.meter.record({
-        tenantId: principal.tenantId!,
-        apiKeyId,
-        modelName: usage.modelName,
-        modelVersion: usage.modelVersion,
-        rows: status < 400 ? usage.rows : 0,
-        status,
-        latencyMs: exchange.elapsedMs,
-      });
+      if (recorded) return;
+      this.meter.record(eventOf(exchange.response.writableFinished ? exchange.statusCode : 499));
     });
   }
 }

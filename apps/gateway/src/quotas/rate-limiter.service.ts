@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, REDIS } from '@maas/app-runtime';
+import { DomainError, REDIS, RedisScript } from '@maas/app-runtime';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
@@ -13,7 +12,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js'
  * Returns {admitted (1) | bucket empty (0) | monthly quota spent (2) | monthly counter missing (3),
  * granted, tokens left × 1000, monthly requests left (-1: no monthly quota)}.
  */
-const TAKE_SCRIPT = `
+const TAKE_SCRIPT = new RedisScript(`
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local monthlyLimit = tonumber(ARGV[3])
@@ -44,9 +43,7 @@ if granted > 0 and monthlyLeft >= 0 then
   monthlyLeft = monthlyLeft - granted
 end
 return {granted > 0 and 1 or 0, granted, math.floor(tokens * 1000), monthlyLeft}
-`;
-
-const TAKE_SCRIPT_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
+`);
 
 export interface BucketSpec {
   key: string;
@@ -161,7 +158,7 @@ export class RateLimiterService {
     ];
     let reply: [number, number, number, number];
     try {
-      reply = (await this.withTimeout(this.runTakeScript(keys, args.map(String)))) as [
+      reply = (await this.withTimeout(TAKE_SCRIPT.run(this.redis, keys, args))) as [
         number,
         number,
         number,
@@ -196,16 +193,6 @@ export class RateLimiterService {
         waitMs: Math.ceil(((1 - tokensLeft) * 1000) / rate),
       };
     });
-  }
-
-  /** By hash (the script is not re-sent per request); loaded once where Redis lacks it. */
-  private async runTakeScript(keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(TAKE_SCRIPT_SHA, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      return this.redis.eval(TAKE_SCRIPT, keys.length, ...keys, ...args);
-    }
   }
 
   async monthlyUsed(tenantId: string): Promise<number> {

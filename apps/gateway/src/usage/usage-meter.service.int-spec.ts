@@ -15,11 +15,15 @@ describe('UsageMeterService', () => {
   let redis: Redis;
   let tenantId: string;
   const prefix = `usage-spec-${randomUUID().slice(0, 8)}`;
-  const meter = () =>
+  const meter = (flushMs = 60_000, client: Redis = redis) =>
     new UsageMeterService(
-      redis,
+      client,
       prisma,
-      { REDIS_PREFIX: prefix, USAGE_FLUSH_MS: 60_000 } as GatewayConfig,
+      {
+        REDIS_PREFIX: prefix,
+        USAGE_FLUSH_MS: flushMs,
+        LIMITS_REDIS_TIMEOUT_MS: 1_000,
+      } as GatewayConfig,
       createLogger({ name: 'usage-spec', level: 'silent' }),
       new Registry(),
     );
@@ -207,6 +211,79 @@ describe('UsageMeterService', () => {
       rows: before.rows + 6,
     });
     expect(await redis.smembers(`${prefix}:usage:batches`)).toEqual([]);
+  });
+
+  it('has an answer counted in Redis before it is sent: a gateway killed then loses none', async () => {
+    const before = await totals();
+    // The Redis client the gateway uses, with its script calls counted.
+    let scriptCalls = 0;
+    const counting = new Proxy(redis, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (name !== 'evalsha' && name !== 'eval') {
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return (...args: unknown[]) => {
+          scriptCalls++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    // Short flushes: an open batch outlives its gateway by USAGE_FLUSH_MS + 1 s.
+    const killed = meter(100, counting);
+    // 50 answers in one event-loop turn: one script call for all of them.
+    await Promise.all(Array.from({ length: 50 }, () => killed.recordBeforeAnswer(event(1))));
+    expect(scriptCalls).toBe(1);
+    // Killed now: no flush, no timer. Another gateway's flush closes the open batch once its
+    // deadline has passed, and applies it.
+    const survivor = meter(100);
+    await survivor.flush();
+    expect((await totals()).requests).toBe(before.requests); // still open
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await survivor.flush();
+    expect(await totals()).toEqual({
+      ...before,
+      requests: before.requests + 50,
+      rows: before.rows + 50,
+    });
+    expect(await redis.zcard(`${prefix}:usage:open`)).toBe(0);
+  });
+
+  it('opens a new batch when its open one was closed without it, and counts both once', async () => {
+    const before = await totals();
+    const idle = meter(100);
+    await idle.recordBeforeAnswer(event(2));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // Idle past its deadline: another flush closes and applies the batch.
+    await meter(100).flush();
+    expect((await totals()).requests).toBe(before.requests + 1);
+    // Its next answer finds the batch closed and goes to a new one.
+    await idle.recordBeforeAnswer(event(3));
+    await idle.flush();
+    await idle.flush();
+    expect(await totals()).toEqual({
+      ...before,
+      requests: before.requests + 2,
+      rows: before.rows + 5,
+    });
+  });
+
+  it('writes again an open batch Redis lost, counting it once', async () => {
+    const before = await totals();
+    const service = meter();
+    await service.recordBeforeAnswer(event(4));
+    // Redis loses its data: the open batch and the list of open ones are gone.
+    const [id] = await redis.zrange(`${prefix}:usage:open`, '0', '-1');
+    await redis.del(`${prefix}:usage:batch:${id}`, `${prefix}:usage:open`);
+    await service.recordBeforeAnswer(event(1));
+    await service.flush(); // applies the new batch, sees the lost one gone and writes it again
+    await service.flush(); // applies it
+    await service.flush(); // nothing more
+    expect(await totals()).toEqual({
+      ...before,
+      requests: before.requests + 2,
+      rows: before.rows + 5,
+    });
   });
 
   /** The first half of a flush: pending → a batch of its own, not applied. */

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { APP_LOGGER, type Logger, METRICS_REGISTRY, REDIS } from '@maas/app-runtime';
+import { APP_LOGGER, type Logger, METRICS_REGISTRY, REDIS, RedisScript } from '@maas/app-runtime';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PrismaService } from '@maas/db';
 import type { Redis } from 'ioredis';
@@ -24,6 +24,46 @@ export interface UsageEvent {
 }
 
 const METRICS = ['requests', 'rows', 'errors', 'latency'] as const;
+
+/**
+ * Adds counts to a gateway's open batch while it is still open, and moves its deadline on.
+ * KEYS: the batch's hash, `open` (sorted set: batch id → deadline, ms on Redis's clock).
+ * ARGV: id, grace ms, '1' to open it (a new id), then field / amount pairs.
+ * Returns 1, or 0 (nothing added) when the batch is no longer open: a flush closed it once its
+ * deadline had passed, or Redis lost it. The gateway then retires it and opens another.
+ */
+const PUSH_SCRIPT = new RedisScript(`
+local t = redis.call('TIME')
+local deadline = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+if ARGV[3] ~= '1' and not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[2], deadline, ARGV[1])
+for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+`);
+
+/**
+ * Closes open batches, putting them on the list flushes apply: the one named in ARGV[1] (its
+ * gateway's, at each flush), or with ARGV[1] = '' every one whose deadline has passed (its
+ * gateway was killed, or has been idle since). KEYS: `open`, `batches`.
+ */
+const CLOSE_SCRIPT = new RedisScript(`
+local ids
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+else
+  ids = {ARGV[1]}
+end
+local closed = 0
+for _, id in ipairs(ids) do
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    redis.call('SADD', KEYS[2], id)
+    closed = closed + 1
+  end
+end
+return closed
+`);
 
 /** Moves `pending` to a batch of its own (one atomic step), so new usage lands in a fresh hash. */
 const SEAL_SCRIPT = `
@@ -58,6 +98,14 @@ function isStorableText(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 1000 && !value.includes('\u0000');
 }
 
+interface OpenBatch {
+  id: string;
+  /** What was added to it, for a rewrite should Redis lose it before Postgres has it. */
+  fields: Record<string, number>;
+  /** Whether a push has opened it in Redis yet. */
+  opened: boolean;
+}
+
 interface CounterRow {
   tenantId: string;
   hour: Date;
@@ -71,16 +119,20 @@ interface CounterRow {
 }
 
 /**
- * Usage metering: requests are summed in memory into hourly counters and written to Redis every
- * USAGE_BUFFER_MS as a batch with an id; every USAGE_FLUSH_MS (and at start and shutdown) each
- * batch is added to Postgres in one transaction that also records the id in usage_flushes, and
- * only then the batch is deleted from Redis (the ack). A crash before the commit leaves the
- * batch in Redis for the next flush (of any gateway); a crash after the commit but before the
- * ack is recognised by the id and the batch is just deleted. The gateway that wrote a batch
- * keeps it in memory until Postgres has it and writes it again if Redis lost it (`confirm`).
- * What can be lost: a gateway's last USAGE_BUFFER_MS of counts when it is killed, and what it
- * held unconfirmed when it and Redis's data are lost together. (A `pending` hash left by an
- * older release is still sealed into a batch and flushed.)
+ * Usage metering. Each gateway adds its counts to a batch of its own that stays open in Redis
+ * (`open`, with a deadline) until its next flush closes it; a successful answer is added before
+ * it is sent (USAGE_RECORDED_BEFORE_ANSWER: one script call per event-loop turn, shared by that
+ * turn's answers), everything else is summed in memory and added every USAGE_BUFFER_MS. Every
+ * USAGE_FLUSH_MS (and at start and shutdown) each closed batch is added to Postgres in one
+ * transaction that also records its id in usage_flushes, and only then deleted from Redis (the
+ * ack). A crash before the commit leaves the batch for the next flush (of any gateway); a crash
+ * after it but before the ack is recognised by the id. A killed gateway's open batch is closed
+ * by any flush once its deadline has passed. The gateway that wrote a batch keeps its counts in
+ * memory until Postgres has them and writes them again if Redis lost them (`confirm`).
+ * What can be lost: with USAGE_RECORDED_BEFORE_ANSWER nothing a client was answered; refused
+ * and failed requests of a gateway's last USAGE_BUFFER_MS when it is killed; and what it held
+ * unconfirmed when it and Redis's data are lost together. (A `pending` hash left by an older
+ * release is still sealed into a batch and flushed.)
  */
 @Injectable()
 export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -94,6 +146,10 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   private readonly recovered: Counter;
   /** Batches this gateway wrote to Redis that Postgres has not confirmed yet, by id. */
   private readonly unconfirmed = new Map<string, Record<string, string>>();
+  /** This gateway's batch that pushes add to, until its flush closes it. */
+  private open?: OpenBatch;
+  /** The push that requests recorded in this event-loop turn wait for. */
+  private nextPush?: Promise<void>;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -152,7 +208,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Counts one request. Counts are summed in memory and added to Redis in one pipeline per
+   * Counts one request. Counts are summed in memory and added to Redis by one script call per
    * USAGE_BUFFER_MS (and before every flush), not with a Redis call per request.
    */
   record(event: UsageEvent): void {
@@ -177,28 +233,52 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Writes the counts summed in memory to Redis as a batch of their own (kept in memory for a
-   * retry on failure). The batch's fields stay in `unconfirmed` until Postgres has them: a
-   * Redis that loses its data (restart without persistence, failover to an empty replica)
-   * gets them again from here (`confirm`), and the batch id keeps them from counting twice.
+   * Counts one answered request and resolves once the count is in Redis (or could not be put
+   * there within LIMITS_REDIS_TIMEOUT_MS: it then stays in memory for the next push). Every
+   * request recorded in the same event-loop turn shares one script call.
    */
+  recordBeforeAnswer(event: UsageEvent): Promise<void> {
+    this.record(event);
+    this.nextPush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.nextPush = undefined;
+      return this.pushBuffer();
+    });
+    const pushed = this.nextPush;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.config.LIMITS_REDIS_TIMEOUT_MS ?? 1_000);
+      void pushed.finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Runs `task` after every push and close before it, one at a time. */
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = (this.pushing ?? Promise.resolve()).then(task);
+    this.pushing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Adds the counts summed in memory to this gateway's open batch (kept for a retry on failure). */
   private pushBuffer(): Promise<void> {
-    this.pushing = (this.pushing ?? Promise.resolve()).then(async () => {
+    return this.serially(async () => {
       if (this.buffer.size === 0) return;
       const buffer = this.buffer;
       this.buffer = new Map();
-      const id = randomUUID();
-      const fields: Record<string, string> = {};
+      const amounts: [string, number][] = [];
       for (const [field, counts] of buffer) {
         for (const metric of METRICS) {
-          if (counts[metric] !== 0) fields[`${metric} ${field}`] = String(counts[metric]);
+          if (counts[metric] !== 0) amounts.push([`${metric} ${field}`, counts[metric]]);
         }
       }
       try {
-        await this.writeBatch(id, fields);
-        this.unconfirmed.set(id, fields);
+        await this.addToOpenBatch(amounts);
       } catch (error) {
-        // MULTI/EXEC applies all or nothing: put the counts back for the next push.
+        // The script adds all or nothing: put the counts back for the next push.
         for (const [field, counts] of buffer) {
           const current = this.buffer.get(field);
           if (!current) this.buffer.set(field, counts);
@@ -208,7 +288,57 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
         this.logger.warn({ err: error }, 'usage not yet recorded (redis); will retry');
       }
     });
-    return this.pushing;
+  }
+
+  private async addToOpenBatch(amounts: [string, number][]): Promise<void> {
+    // A second try only after the open batch turned out closed (or lost): a new one opens.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const open = (this.open ??= { id: randomUUID(), fields: {}, opened: false });
+      const added = await PUSH_SCRIPT.run(
+        this.redis,
+        [this.key(`batch:${open.id}`), this.key('open')],
+        [open.id, this.openGraceMs(), open.opened ? '0' : '1', ...amounts.flat()],
+      );
+      if (added === 1) {
+        open.opened = true;
+        for (const [name, amount] of amounts) open.fields[name] = (open.fields[name] ?? 0) + amount;
+        return;
+      }
+      this.retire(open);
+    }
+    throw new Error('no usage batch could be opened');
+  }
+
+  /**
+   * How long an open batch outlives its gateway's last push before any flush may close it: its
+   * own flush normally closes it first; past this its gateway is gone or idle.
+   */
+  private openGraceMs(): number {
+    return this.config.USAGE_FLUSH_MS + 1_000;
+  }
+
+  /** Forgets the open batch, keeping its counts until Postgres confirms them (`confirm`). */
+  private retire(open: OpenBatch): void {
+    if (this.open === open) this.open = undefined;
+    if (Object.keys(open.fields).length === 0) return;
+    this.unconfirmed.set(
+      open.id,
+      Object.fromEntries(Object.entries(open.fields).map(([name, n]) => [name, String(n)])),
+    );
+  }
+
+  /** Closes this gateway's open batch so that flushes apply it; the next push opens another. */
+  private closeOwnBatch(): Promise<void> {
+    return this.serially(async () => {
+      const open = this.open;
+      if (!open) return;
+      // Retired first: whether this closes it, a flush did already, or Redis lost it (a failed
+      // call leaves it to close at its deadline), `confirm` finds out from Postgres and Redis.
+      this.retire(open);
+      if (open.opened) {
+        await CLOSE_SCRIPT.run(this.redis, [this.key('open'), this.key('batches')], [open.id]);
+      }
+    });
   }
 
   private async writeBatch(id: string, fields: Record<string, string>): Promise<void> {
@@ -267,7 +397,10 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
 
   private async flushOnce(): Promise<void> {
     await this.pushBuffer();
+    await this.closeOwnBatch();
     const batches = this.key('batches');
+    // Open batches whose gateway is gone (killed) or idle past their deadline.
+    await CLOSE_SCRIPT.run(this.redis, [this.key('open'), batches], ['']);
     let failures = 0;
     // Batches left by a crashed or failed flush, of this gateway or another, come first; one
     // that fails does not hold up the others (nor the new one).

@@ -83,14 +83,15 @@ export class VersionUploadsService {
     name: string,
     upload: VersionUpload,
   ): Promise<ModelVersion> {
-    const model = await this.models.getModel(tenantId, name);
-    const allowance = await this.quota.storageAllowance(tenantId, upload.maxBytes);
-    const maxBytes = allowance.maxBytes;
-    const tooLarge = () =>
-      allowance.quotaBound ? allowance.quotaExceeded() : new PayloadTooLargeError(maxBytes);
-
+    // The slot first: an upload refused for capacity (429) costs no database query, so a
+    // flood of them (a slowloris of half-sent uploads) cannot load PostgreSQL.
     const release = this.uploadSlots.take(tenantId);
     try {
+      const model = await this.models.getModel(tenantId, name);
+      const allowance = await this.quota.storageAllowance(tenantId, upload.maxBytes);
+      const maxBytes = allowance.maxBytes;
+      const tooLarge = () =>
+        allowance.quotaBound ? allowance.quotaExceeded() : new PayloadTooLargeError(maxBytes);
       const scratch = await UploadScratch.create();
       try {
         return await this.storeAndValidate(tenantId, model, upload, maxBytes, tooLarge, scratch);

@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricValue } from './serving-helpers.js';
 
 // Tenant B runs steady inference while tenant A attacks the shared gateway and worker: B must
-// see no failure and keep its p99 within 2× its quiet p99, A gets clear 4xx. The p99 bound has
-// a 1 s floor: CI runs two test files at once on two cores, and the other file's load alone
-// moves a p99 of tens of ms by hundreds (seen: quiet 51 ms, 479 ms during an attack that costs
-// the gateway little); the harms guarded against (an event loop or a database pool held by A)
-// stalled B for seconds. Each test logs both p99s.
+// see no failure and keep its p99 within 2× its quiet p99, A gets clear 4xx. The suite runs
+// alone (`*.alone-spec.ts`: scripts/test.sh runs it after every other file), since on a 2-core
+// machine another test file's load alone moves a p99 of tens of ms by hundreds. The bound has
+// a 25 ms floor for a quiet p99 so small that scheduler jitter is most of it. Each test logs
+// both p99s and the CPU each process spent.
 // Attacks with their own suites: decompression bombs and large uploads (hostile-uploads),
 // huge answers and crashing models (hostile-answers), cold-load floods (hostile-models-memory).
 
@@ -209,7 +209,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       `B p99 quiet ${quietP99.toFixed(1)} ms, during ${duringP99.toFixed(1)} ms ` +
         `(${traffic.latencies.length} requests); CPU ms over ${Math.round(wallMs)} ms: ${cpu}`,
     );
-    expect(duringP99).toBeLessThanOrEqual(Math.max(2 * quietP99, quietP99 + 1000));
+    expect(duringP99).toBeLessThanOrEqual(Math.max(2 * quietP99, quietP99 + 25));
     return result;
   };
 
