@@ -33,6 +33,8 @@ COPY libs ./libs
 RUN find libs -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
 
 # --- build: full install, prisma generate, compile every project to its dist/ -------------
+# (apps/console is bundled by Vite into static files, apps/console/dist, which the gateway
+# image serves at /console.)
 FROM base AS build
 COPY --from=manifests /app/ ./
 # --ignore-scripts: nothing the build needs has an install step that matters (SWC and

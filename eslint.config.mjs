@@ -8,6 +8,8 @@ import tseslint from 'typescript-eslint';
 // Postgres and Redis wiring) < app; test is the fixtures lib, which only tests import. The rule
 // reads the tags from the cached Nx project graph and skips itself without one, so lint runs
 // after `nx show projects` (scripts/test.sh); tools/check-boundaries.mjs proves that it bites.
+// The client side stands apart: the SDK (type:client) runs in browsers and in other people's
+// projects, so it may use nothing of the server's; the CLI (type:cli) only the SDK.
 const libKinds = ['type:util', 'type:data', 'type:contract', 'type:feature', 'type:runtime'];
 const kindConstraints = [
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
@@ -19,7 +21,9 @@ const kindConstraints = [
   },
   { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: libKinds },
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: [...libKinds, 'type:test'] },
+  { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:client'] },
+  { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:client'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: [...libKinds, 'type:test', 'type:client'] },
   { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['*'] },
 ];
 const scopeConstraints = [
@@ -28,13 +32,23 @@ const scopeConstraints = [
   { sourceTag: 'scope:inference', onlyDependOnLibsWithTags: ['scope:shared', 'scope:inference'] },
   { sourceTag: 'scope:trainer', onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'] },
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+  { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'] },
+  // The console is a browser bundle: no lib of ours is built for a browser, so it imports none.
+  { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:console'] },
 ];
 const depConstraints = [...kindConstraints, ...scopeConstraints];
 const specDepConstraints = [
-  { sourceTag: '*', onlyDependOnLibsWithTags: [...libKinds, 'type:test'] },
+  { sourceTag: '*', onlyDependOnLibsWithTags: [...libKinds, 'type:test', 'type:client'] },
   ...scopeConstraints.map((c) => ({
     ...c,
-    onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'scope:testing'])],
+    onlyDependOnLibsWithTags: [
+      ...new Set([
+        ...c.onlyDependOnLibsWithTags,
+        'scope:testing',
+        // The console's specs check it against the shared contracts it mirrors (job spec, plans).
+        ...(c.sourceTag === 'scope:console' ? ['scope:shared'] : []),
+      ]),
+    ],
   })),
 ];
 
@@ -51,7 +65,7 @@ export default tseslint.config(
   },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -199,6 +199,7 @@ describe('tenancy', () => {
       ['GET', `/api/models/${m}/versions/1/artifact`],
       ['GET', `/api/models/${m}/versions/1/artifact?format=tfjs`],
       ['GET', `/api/models/${m}/versions/1/tree`],
+      ['POST', `/api/models/${m}/versions/1/optimize`, { quantize: 'int8' }],
       ['PUT', `/api/models/${m}/labels/production`, { version: 1 }],
       ['DELETE', `/api/models/${m}/labels/production`],
       ['GET', `/api/datasets/${datasetId}`],
@@ -650,8 +651,9 @@ describe('tenancy', () => {
       200,
     );
     for (let i = 0; i < 7; i++) await json(await infer(b.key, 'private-b', gateway2.url), 200);
-    // Usage reaches Redis within USAGE_BUFFER_MS (200 ms) of each answer: let the last count
-    // land, then crash before any flush to Postgres.
+    // Each answer is counted in Redis before it is sent; crash before any flush to Postgres
+    // (another gateway closes and flushes the killed one's open batch after
+    // USAGE_OPEN_BATCH_GRACE_MS).
     await sleep(700);
     await gateway2.stop('SIGKILL');
     let seen = -1;

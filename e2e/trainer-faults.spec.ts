@@ -98,7 +98,12 @@ describe('trainer faults: Redis restart and PostgreSQL outage mid-job', () => {
 
   beforeAll(async () => {
     services = await startPrivatePlatform({
-      trainer: { TRAINER_LOCK_DURATION_MS: '4000', TRAINER_STALLED_INTERVAL_MS: '2000' },
+      trainer: {
+        TRAINER_LOCK_DURATION_MS: '4000',
+        TRAINER_STALLED_INTERVAL_MS: '2000',
+        // Jobs Redis lost are queued again after 2 s (30 s as shipped).
+        TRAINER_RECONCILE_MS: '2000',
+      },
     });
     ({ platform, postgres, redis } = services);
     api = apiFor(platform);
@@ -128,6 +133,24 @@ describe('trainer faults: Redis restart and PostgreSQL outage mid-job', () => {
     // Each attempt is counted once, when it claims the job: one `running` per attempt.
     expect(job.attempts).toBeGreaterThanOrEqual(1);
     expect(states.filter((s) => s === 'running')).toHaveLength(job.attempts);
+  }, 300_000);
+
+  it('runs once a queued job whose queue entry Redis lost with its data', async () => {
+    // One trainer, one job at a time: the second job waits in the queue behind the first.
+    const running = await startJob('redis-wiped-running');
+    await waitForJob(api, key, running, (job) => (job.progress?.epoch ?? 0) >= 1);
+    const waiting = await startJob('redis-wiped-queued');
+    await redis.kill();
+    await redis.start({ wipe: true });
+    // Redis has no trace of either job now; PostgreSQL has both. The running one finishes on its
+    // trainer; the waiting one is queued again by the trainer's reconciler and runs.
+    for (const [id, model] of [
+      [running, 'redis-wiped-running'],
+      [waiting, 'redis-wiped-queued'],
+    ] as const) {
+      const { job, versions, states } = await outcomeOf(id, model, 'redis wiped', {});
+      expectFinishedOnce(job, model, { versions, states });
+    }
   }, 300_000);
 
   it('records a job that finishes while PostgreSQL is down as succeeded, with one version', async () => {

@@ -89,5 +89,6 @@ start_app trainer 3002
 INFERENCE_WORKER_URL="http://127.0.0.1:8080" start_app gateway "$GATEWAY_PORT"
 
 node tools/seed-demo.mjs "http://127.0.0.1:$GATEWAY_PORT"
+_log "web console: http://127.0.0.1:$GATEWAY_PORT/console/ (sign in as the admin above, or with the API key)"
 _log "running; Ctrl-C stops everything"
 wait -n "${pids[@]}" || true

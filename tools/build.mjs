@@ -1,7 +1,10 @@
-// Compiles each project's src/ to its dist/ with SWC (decorator metadata for Nest).
-// Type checking is a separate step (`npm run typecheck`); this one only emits.
+// Compiles each project's src/ to its dist/ with SWC (decorator metadata for Nest); a project
+// with a vite.config.mjs (the browser console, apps/console) is bundled by Vite instead.
+// Type checking is a separate step (`npm run typecheck`); this one only emits. A project with a
+// tsconfig.build.json (the packable @maas/sdk) also gets its .d.ts files from tsc.
 // Usage: node tools/build.mjs [projectRoot ...]   (default: every app and lib)
 import { transformFile } from '@swc/core';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +31,15 @@ async function walk(dir) {
   return files.flat();
 }
 
+/** A browser app: Vite bundles it into hashed static files (its config names dist/). */
+async function bundleProject(configFile) {
+  const { build } = await import('vite');
+  await build({ configFile, logLevel: 'warn' });
+}
+
 async function buildProject(projectRoot) {
+  const viteConfig = join(root, projectRoot, 'vite.config.mjs');
+  if (existsSync(viteConfig)) return bundleProject(viteConfig);
   const src = join(root, projectRoot, 'src');
   const out = join(root, projectRoot, 'dist');
   await rm(out, { recursive: true, force: true });
@@ -51,7 +62,28 @@ async function buildProject(projectRoot) {
       }
     }),
   );
+  await emitDeclarations(projectRoot);
   return files.length;
+}
+
+/** tsc's declarations for a project that ships types (its tsconfig.build.json says where). */
+async function emitDeclarations(projectRoot) {
+  const configPath = join(root, projectRoot, 'tsconfig.build.json');
+  if (!existsSync(configPath)) return;
+  const ts = (await import('typescript')).default;
+  const { config } = ts.readConfigFile(configPath, ts.sys.readFile);
+  const parsed = ts.parseJsonConfigFileContent(config, ts.sys, dirname(configPath));
+  const program = ts.createProgram(parsed.fileNames, parsed.options);
+  const { diagnostics } = program.emit(undefined, undefined, undefined, true);
+  const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length > 0) {
+    const host = {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => root,
+      getNewLine: () => '\n',
+    };
+    throw new Error(`${projectRoot}: declarations\n${ts.formatDiagnostics(errors, host)}`);
+  }
 }
 
 const requested = process.argv.slice(2);

@@ -24,6 +24,25 @@ const probes = [
     expect: 'A project tagged with "type:data" can only depend on libs tagged with',
   },
   {
+    // The SDK ships to browsers and other people's projects: no server code may come along.
+    what: 'the SDK importing a server lib',
+    filePath: 'libs/sdk/src/__boundary_probe__.ts',
+    code: "export * as probe from '@maas/tensors';\n",
+    expect: 'A project tagged with "type:client" can only depend on libs tagged with "type:client"',
+  },
+  {
+    what: 'the CLI importing a server lib',
+    filePath: 'apps/cli/src/__boundary_probe__.ts',
+    code: "export * as probe from '@maas/db';\n",
+    expect: 'A project tagged with "type:cli" can only depend on libs tagged with "type:client"',
+  },
+  {
+    what: 'a server app importing the SDK',
+    filePath: 'apps/gateway/src/__boundary_probe__.ts',
+    code: "export * as probe from '@maas/sdk';\n",
+    expect: 'A project tagged with "type:app" can only depend on libs tagged with',
+  },
+  {
     what: 'an app importing another app by relative path',
     filePath: 'apps/gateway/src/__boundary_probe__.ts',
     code: "export * as probe from '../../inference/src/app.module.js';\n",
@@ -35,6 +54,12 @@ const probes = [
     filePath: 'libs/db/src/__boundary_probe__.ts',
     code: "export * as probe from '@maas/model-registry';\n",
     expect: 'Circular dependency between "db" and "model-registry" detected',
+  },
+  {
+    what: 'the browser console importing a server lib',
+    filePath: 'apps/console/src/__boundary_probe__.ts',
+    code: "export * as probe from '@maas/db';\n",
+    expect: 'A project tagged with "scope:console" can only depend on libs tagged with',
   },
   {
     what: 'a spec using the testing lib (allowed: the rule must stay quiet)',

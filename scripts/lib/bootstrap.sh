@@ -30,3 +30,24 @@ ensure_docker_compose() {
     fi
   fi
 }
+
+# Debian's Chromium, driven by playwright-core in the console's browser tests
+# (e2e/console.spec.ts; CHROMIUM_PATH points them at another build).
+ensure_chromium_installed() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then
+    return 0
+  fi
+  if command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  _log "installing chromium (apt-get)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  command -v chromium >/dev/null 2>&1 || {
+    _log "chromium installed but not on PATH"
+    return 1
+  }
+}

@@ -12,6 +12,7 @@ import {
 import type { Redis } from 'ioredis';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
 import { DocsModule } from './docs/docs.module.js';
 import { type GatewayConfig, GatewayConfigModule } from './config/gateway-config.js';
@@ -52,6 +53,7 @@ export class GatewayModule {
           ],
         }),
         DocsModule,
+        ConsoleModule,
         AuthModule,
         AuditModule,
         TenantsModule,

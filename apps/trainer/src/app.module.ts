@@ -11,6 +11,8 @@ import {
 import type { Redis } from 'ioredis';
 import { type TrainerConfig, TrainerConfigModule } from './config/trainer-config.js';
 import { TrainJobHandler } from './jobs/train-job.handler.js';
+import { VersionOptimizer } from './jobs/version-optimizer.js';
+import { LostJobsReconciler } from './jobs/lost-jobs.reconciler.js';
 import { TrainingWorkerService } from './jobs/training-worker.service.js';
 import { RegistrySweepService } from './maintenance/registry-sweep.service.js';
 
@@ -35,7 +37,13 @@ export class TrainerModule {
           ],
         }),
       ],
-      providers: [TrainJobHandler, TrainingWorkerService, RegistrySweepService],
+      providers: [
+        TrainJobHandler,
+        VersionOptimizer,
+        TrainingWorkerService,
+        LostJobsReconciler,
+        RegistrySweepService,
+      ],
       global: true,
     };
   }

@@ -37,6 +37,7 @@ export {
   type OutputAgreement,
   type OutputAgreementOptions,
   type OutputComparison,
+  generatedFeeds,
   measureOutputAgreement,
 } from './validation/output-agreement.js';
 export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';

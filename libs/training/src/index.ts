@@ -97,9 +97,20 @@ export {
 export {
   TrainingDataError,
   TrainingStoppedError,
+  type FeatureLayout,
+  heldOutRows,
   onnxFeeds,
+  planRows,
   runTraining,
   type TrainingHooks,
   type TrainingOutcome,
   type TrainingProgress,
 } from './pipeline/run-training.js';
+export { featureLayoutOf, labelAccuracy } from './optimize/evaluate-rows.js';
+export { optimizeOnnx } from './optimize/optimize-onnx.js';
+export {
+  OPTIMIZE_ALGORITHM,
+  type OptimizeJobSpec,
+  type OptimizeRequest,
+  optimizeRequestSchema,
+} from './optimize/optimize-request.js';

@@ -128,6 +128,11 @@ export const gatewayConfigSchema = z
      * request and loses nothing).
      */
     USAGE_BUFFER_MS: env.positiveInt(200),
+    /**
+     * A gateway's open usage batch that has had no push for this long may be closed (and
+     * flushed) by any gateway: how soon a killed gateway's counts reach PostgreSQL.
+     */
+    USAGE_OPEN_BATCH_GRACE_MS: env.positiveInt(3_000),
     /** Login attempts per client IP, across accounts, in a 15-minute window. */
     LOGIN_ATTEMPTS_PER_IP: env.positiveInt(50),
     /** Failures per (account, client IP) before that pair's delay starts doubling. */

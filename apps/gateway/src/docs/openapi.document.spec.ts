@@ -111,6 +111,25 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('defines every named schema by its body, never as a pointer to itself', () => {
+    const schemas = document.components.schemas as Record<string, Record<string, unknown>>;
+    for (const [name, schema] of Object.entries(schemas)) {
+      expect(schema.$ref, name).not.toBe(`#/components/schemas/${name}`);
+    }
+    expect(schemas.Usage).toMatchObject({
+      type: 'object',
+      required: ['from', 'to', 'totals', 'items'],
+    });
+  });
+
+  it('gives every operation an id of its own (client generators key methods by it)', () => {
+    const ids = Object.values(document.paths).flatMap((methods) =>
+      Object.values(methods).map((op) => (op as { operationId: string }).operationId),
+    );
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    expect(operation(document, 'get', '/console/*')).toMatchObject({ security: [] });
+  });
+
   it('is a valid OpenAPI 3.1 document', async () => {
     const result = await new Validator().validate(JSON.parse(JSON.stringify(document)));
     expect(result.errors ?? []).toEqual([]);

@@ -37,7 +37,8 @@ export function openApiPath(url: string): string {
 }
 
 function securityOf(path: string) {
-  if (PUBLIC.has(path) || path.startsWith('/docs')) return [];
+  // The reference and the console are public pages; the console's API calls carry credentials.
+  if (PUBLIC.has(path) || path.startsWith('/docs') || path.startsWith('/console')) return [];
   if (path.startsWith('/api/admin')) return [{ adminJwt: [] }];
   return [{ apiKey: [] }, { bearerApiKey: [] }];
 }
@@ -53,7 +54,10 @@ class SchemaWriter {
         // Placeholder first: a schema that names itself resolves to its own component.
         this.components[id] = {};
         const { id: _id, ...body } = this.convert(schema);
-        this.components[id] = body;
+        // zod answers a root schema that has an id as a `$ref` to its own `$defs` entry, which
+        // convert() has already filed under that id: keep it, not a component pointing at itself
+        // (code generators such as openapi-typescript refuse a self-referencing pointer).
+        if (body.$ref !== `#/components/schemas/${id}`) this.components[id] = body;
       }
       return { $ref: `#/components/schemas/${id}` };
     }
@@ -160,7 +164,9 @@ function operationOf(writer: SchemaWriter, method: string, path: string, spec: R
   const tag =
     path.split('/')[1] === 'api' ? (path.split('/')[2] ?? 'api') : (path.split('/')[1] ?? 'ops');
   return {
-    operationId: `${method}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
+    operationId:
+      spec.operationId ??
+      `${method}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     summary: spec.summary,
     ...(spec.description && { description: spec.description }),
     tags: [['healthz', 'readyz', 'metrics', ''].includes(tag) ? 'ops' : tag],

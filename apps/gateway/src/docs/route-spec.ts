@@ -19,6 +19,8 @@ export interface ResponseSpec {
  */
 export interface RouteSpec {
   summary: string;
+  /** Where the one made from the method and path would repeat another route's (`/x` and `/x/*`). */
+  operationId?: string;
   description?: string;
   params?: z.ZodObject;
   query?: z.ZodObject;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { adminAuditRouteSpecs } from '../audit/admin-audit.controller.js';
 import { authRouteSpecs } from '../auth/auth.controller.js';
+import { consoleRouteSpecs } from '../console/console.controller.js';
 import { datasetsRouteSpecs } from '../datasets/datasets.controller.js';
 import { INFERENCE_COMPONENTS, inferenceRouteSpecs } from '../inference/inference-schemas.js';
 import { quarantineAdminRouteSpecs } from '../inference/quarantine-admin.controller.js';
@@ -11,6 +12,7 @@ import { adminUsersRouteSpecs } from '../tenants/admin-users.controller.js';
 import { adminTenantsRouteSpecs } from '../tenants/admin-tenants.controller.js';
 import { adminTrainingRouteSpecs } from '../training/admin-training.controller.js';
 import { trainingJobsRouteSpecs } from '../training/training-jobs.controller.js';
+import { versionOptimizationRouteSpecs } from '../training/version-optimization.controller.js';
 import { usageRouteSpecs } from '../usage/usage.controller.js';
 import { json, ProblemDetails, type RouteSpecs } from './route-spec.js';
 
@@ -55,6 +57,7 @@ const opsRouteSpecs: RouteSpecs = {
 /** Every route the gateway serves, by `'<METHOD> <OpenAPI path>'`. */
 export const ROUTE_SPECS: RouteSpecs = {
   ...opsRouteSpecs,
+  ...consoleRouteSpecs,
   ...authRouteSpecs,
   ...adminTenantsRouteSpecs,
   ...adminUsersRouteSpecs,
@@ -67,6 +70,7 @@ export const ROUTE_SPECS: RouteSpecs = {
   ...modelsRouteSpecs,
   ...datasetsRouteSpecs,
   ...trainingJobsRouteSpecs,
+  ...versionOptimizationRouteSpecs,
   ...inferenceRouteSpecs,
 };
 

@@ -120,7 +120,7 @@ export const TrainingJobView = z
   .object({
     id: z.uuid(),
     status: z.string(),
-    datasetId: z.uuid(),
+    datasetId: z.uuid().nullable(),
     modelName: z.string(),
     algorithm: z.string(),
     task: z.string(),

@@ -9,8 +9,15 @@ import {
   type TrainJobData,
   TrainingJobName,
 } from '@maas/jobs';
-import { assertValidModelName } from '@maas/model-registry';
-import { type ColumnSummary, planTraining, type TrainingRequest } from '@maas/training';
+import { assertValidModelName, ModelVersionsService } from '@maas/model-registry';
+import {
+  type ColumnSummary,
+  OPTIMIZE_ALGORITHM,
+  type OptimizeJobSpec,
+  type OptimizeRequest,
+  planTraining,
+  type TrainingRequest,
+} from '@maas/training';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import {
   ACTIVE_TRAINING_STATUSES,
@@ -32,7 +39,8 @@ const LOST_JOB_GRACE_MS = 60_000;
 export interface TrainingJobView {
   id: string;
   status: string;
-  datasetId: string;
+  /** null for an optimisation job of an uploaded version */
+  datasetId: string | null;
   modelName: string;
   algorithm: string;
   task: string;
@@ -134,6 +142,7 @@ export class TrainingJobsService {
     private readonly prisma: PrismaService,
     private readonly datasets: DatasetsService,
     private readonly quota: TrainingQuotaService,
+    private readonly versions: ModelVersionsService,
     @InjectQueue(TRAINING_QUEUE) private readonly queue: Queue,
   ) {}
 
@@ -145,20 +154,84 @@ export class TrainingJobsService {
     assertValidModelName(request.modelName);
     const dataset = await this.datasets.get(tenantId, request.datasetId);
     const plan = planTraining(request, dataset.columns as unknown as ColumnSummary[]);
-    // The quota check and this insert are one transaction: concurrent creates cannot overshoot.
-    const job = await this.quota.admit(
+    return this.admitAndQueue(
+      tenantId,
+      {
+        datasetId: dataset.id,
+        modelName: request.modelName,
+        algorithm: plan.algorithm,
+        task: plan.task,
+        target: plan.target,
+        features: plan.features,
+        hyperparameters: plan.hyperparameters as unknown as Prisma.InputJsonValue,
+      },
+      meta,
+    );
+  }
+
+  /**
+   * An optimisation job (algorithm `optimize`): a new version of `modelName` made from version
+   * `number` by the trainer (pruning, int8 or fp16), with a report of size, latency and
+   * accuracy. Queued and counted like a training job; only ready ONNX versions qualify.
+   */
+  async createOptimization(
+    tenantId: string,
+    modelName: string,
+    number: number,
+    request: OptimizeRequest,
+    meta: { createdBy: string; requestId: string },
+  ): Promise<TrainingJobView> {
+    const source = await this.versions.getVersion(tenantId, modelName, number);
+    if (source.status !== 'ready') {
+      throw new DomainError(
+        'FAILED_PRECONDITION',
+        `version ${number} of model '${modelName}' is ${source.status}; only a ready version can be optimised`,
+      );
+    }
+    if (source.format !== 'onnx') {
+      throw new DomainError(
+        'INVALID_MODEL',
+        `version ${number} of model '${modelName}' is a ${source.format} model; only ONNX versions can be optimised`,
+      );
+    }
+    const trained = source.trainingJobId
+      ? await this.db(tenantId).trainingJob.findUnique({ where: { id: source.trainingJobId } })
+      : null;
+    const spec: OptimizeJobSpec = { ...request, source: { version: number, versionId: source.id } };
+    return this.admitAndQueue(
+      tenantId,
+      {
+        ...(trained?.datasetId && { datasetId: trained.datasetId }),
+        modelName,
+        algorithm: OPTIMIZE_ALGORITHM,
+        task: trained?.task ?? 'unknown',
+        target: trained?.target ?? '',
+        features: trained?.features ?? [],
+        hyperparameters: spec as unknown as Prisma.InputJsonValue,
+      },
+      meta,
+    );
+  }
+
+  /**
+   * Inserts a queued job if the tenant's training quota admits it (the check and the insert are
+   * one transaction: concurrent creates cannot overshoot), then hands it to the trainers.
+   */
+  private async admitAndQueue(
+    tenantId: string,
+    job: Pick<
+      Prisma.TrainingJobUncheckedCreateInput,
+      'datasetId' | 'modelName' | 'algorithm' | 'task' | 'target' | 'features' | 'hyperparameters'
+    >,
+    meta: { createdBy: string; requestId: string },
+  ): Promise<TrainingJobView> {
+    const created = await this.quota.admit(
       tenantId,
       (tx) =>
         tx.trainingJob.create({
           data: {
             tenantId,
-            datasetId: dataset.id,
-            modelName: request.modelName,
-            algorithm: plan.algorithm,
-            task: plan.task,
-            target: plan.target,
-            features: plan.features,
-            hyperparameters: plan.hyperparameters as unknown as Prisma.InputJsonValue,
+            ...job,
             status: 'queued',
             requestId: meta.requestId,
             createdBy: meta.createdBy,
@@ -167,7 +240,12 @@ export class TrainingJobsService {
         }),
       { reclaimLostJobs: () => this.reclaimLostJobs(tenantId) },
     );
-    const data: TrainJobData = { trainingJobId: job.id, tenantId, requestId: meta.requestId };
+    return this.enqueue(created, meta.requestId);
+  }
+
+  /** Hands a new job to the trainers; a queue that cannot take it fails the job (503). */
+  private async enqueue(job: TrainingJob, requestId: string): Promise<TrainingJobView> {
+    const data: TrainJobData = { trainingJobId: job.id, tenantId: job.tenantId, requestId };
     try {
       // The row id is the BullMQ job id: a repeated add is a no-op, and cancel can find it.
       await this.queue.add(TrainingJobName.Train, data, {
@@ -176,7 +254,7 @@ export class TrainingJobsService {
       });
     } catch (error) {
       // Failed is terminal, so the job gives its concurrent-jobs slot back.
-      await this.db(tenantId).trainingJob.update({
+      await this.db(job.tenantId).trainingJob.update({
         where: { id: job.id },
         data: { status: 'failed', error: 'could not be queued', finishedAt: new Date() },
       });

@@ -8,6 +8,7 @@ import { TrainerHealthService } from './trainer-health.service.js';
 import { TrainingEventsNotifier } from './training-events.notifier.js';
 import { TrainingJobsController } from './training-jobs.controller.js';
 import { TrainingJobsService } from './training-jobs.service.js';
+import { VersionOptimizationController } from './version-optimization.controller.js';
 
 /**
  * Training as the gateway serves it: tenants' jobs (create, list, cancel, live events) and the
@@ -23,7 +24,7 @@ import { TrainingJobsService } from './training-jobs.service.js';
       defaultJobOptions: { ...TRAINING_JOB_DEFAULTS },
     }),
   ],
-  controllers: [TrainingJobsController, AdminTrainingController],
+  controllers: [TrainingJobsController, VersionOptimizationController, AdminTrainingController],
   providers: [TrainingJobsService, TrainingEventsNotifier, TrainerHealthService],
 })
 export class TrainingModule {}

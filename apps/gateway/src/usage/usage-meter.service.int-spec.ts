@@ -22,6 +22,7 @@ describe('UsageMeterService', () => {
       {
         REDIS_PREFIX: prefix,
         USAGE_FLUSH_MS: flushMs,
+        USAGE_OPEN_BATCH_GRACE_MS: 1_000,
         LIMITS_REDIS_TIMEOUT_MS: 1_000,
       } as GatewayConfig,
       createLogger({ name: 'usage-spec', level: 'silent' }),
@@ -229,7 +230,7 @@ describe('UsageMeterService', () => {
         };
       },
     });
-    // Short flushes: an open batch outlives its gateway by USAGE_FLUSH_MS + 1 s.
+    // An open batch outlives its gateway's last push by USAGE_OPEN_BATCH_GRACE_MS (1 s here).
     const killed = meter(100, counting);
     // 50 answers in one event-loop turn: one script call for all of them.
     await Promise.all(Array.from({ length: 50 }, () => killed.recordBeforeAnswer(event(1))));

@@ -127,7 +127,7 @@ interface CounterRow {
  * transaction that also records its id in usage_flushes, and only then deleted from Redis (the
  * ack). A crash before the commit leaves the batch for the next flush (of any gateway); a crash
  * after it but before the ack is recognised by the id. A killed gateway's open batch is closed
- * by any flush once its deadline has passed. The gateway that wrote a batch keeps its counts in
+ * by any flush once its deadline (USAGE_OPEN_BATCH_GRACE_MS after its last push) has passed. The gateway that wrote a batch keeps its counts in
  * memory until Postgres has them and writes them again if Redis lost them (`confirm`).
  * What can be lost: with USAGE_RECORDED_BEFORE_ANSWER nothing a client was answered; refused
  * and failed requests of a gateway's last USAGE_BUFFER_MS when it is killed; and what it held
@@ -310,11 +310,13 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * How long an open batch outlives its gateway's last push before any flush may close it: its
-   * own flush normally closes it first; past this its gateway is gone or idle.
+   * How long an open batch outlives its gateway's last push before any flush may close it. Its
+   * own flush normally closes it first; past this its gateway is gone or idle (a live one that
+   * pushes again then finds it closed and opens another). Independent of USAGE_FLUSH_MS, so a
+   * killed gateway's counts reach PostgreSQL within this plus another gateway's flush interval.
    */
   private openGraceMs(): number {
-    return this.config.USAGE_FLUSH_MS + 1_000;
+    return this.config.USAGE_OPEN_BATCH_GRACE_MS ?? 3_000;
   }
 
   /** Forgets the open batch, keeping its counts until Postgres confirms them (`confirm`). */

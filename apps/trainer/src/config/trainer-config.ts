@@ -27,6 +27,11 @@ export const trainerConfigSchema = z
     TRAINER_MAX_JOB_SECONDS: env.positiveInt(6 * 3600),
     /** On SIGTERM, how long running jobs may take to finish before they are left to recovery. */
     TRAINER_DRAIN_TIMEOUT_MS: env.nonNegativeInt(20_000),
+    /**
+     * How often queued and running jobs that have no BullMQ job (Redis lost its data) are queued
+     * again, and how old a job must be for that; 0 turns it off.
+     */
+    TRAINER_RECONCILE_MS: env.nonNegativeInt(30_000),
     /** How often the model registry's sweep runs (stuck uploads, leftover bytes); 0 = never. */
     REGISTRY_SWEEP_INTERVAL_MS: env.nonNegativeInt(600_000),
     /**

@@ -16,6 +16,7 @@ import {
 } from '@maas/model-registry';
 import { chooseTfjsBackend } from '@maas/tfjs-runtime';
 import {
+  OPTIMIZE_ALGORITHM,
   chooseMlpEngine,
   type Hyperparameters,
   mlpBackendName,
@@ -23,6 +24,7 @@ import {
 } from '@maas/training';
 import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
 import type { TrainingThreadInput, TrainingThreadMessage } from './training-thread.js';
+import { VersionOptimizer } from './version-optimizer.js';
 
 const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 const CANCEL_POLL_MS = 1_000;
@@ -63,6 +65,7 @@ export class TrainJobHandler {
     private readonly uploads: VersionUploadsService,
     private readonly reader: ArtifactReader,
     private readonly versionArtifacts: VersionArtifactsService,
+    private readonly optimizer: VersionOptimizer,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(TRAINER_CONFIG) private readonly config: TrainerConfig,
     @Inject(APP_LOGGER) private readonly logger: Logger,
@@ -115,6 +118,13 @@ export class TrainJobHandler {
     this.logger.info({ trainingJobId: id, requestId: job.data.requestId }, 'training started');
 
     try {
+      if (row.algorithm === OPTIMIZE_ALGORITHM) {
+        const { onnx, report } = await this.optimizer.optimize(row, (stage) =>
+          this.stage(job, row, stage),
+        );
+        const done = { type: 'done', onnx, metrics: report, backend: 'onnxruntime-node' } as const;
+        return await this.recordResult(row, { ...done, onnxMaxAbsDiff: 0 }, started);
+      }
       const budgetSeconds = await this.timeBudgetSeconds(row);
       const csv = await this.readDataset(row);
       const plan: TrainingPlan = {
@@ -148,7 +158,16 @@ export class TrainJobHandler {
     }
   }
 
+  /** An optimisation job's progress: the stage it has reached, like training's epochs. */
+  private async stage(job: Job<TrainJobData>, row: TrainingJob, stage: string): Promise<void> {
+    const data = { stage };
+    await this.prisma.trainingJob.update({ where: { id: row.id }, data: { progress: data } });
+    await this.event(row.id, 'progress', data);
+    await job.updateProgress(data);
+  }
+
   private async readDataset(row: TrainingJob): Promise<Uint8Array> {
+    if (!row.datasetId) throw new BadTrainingData('the job names no dataset');
     const dataset = await this.prisma.dataset.findUnique({ where: { id: row.datasetId } });
     if (!dataset || dataset.deletedAt) {
       throw new BadTrainingData(`dataset ${row.datasetId} was deleted`);

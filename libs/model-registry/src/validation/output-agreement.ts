@@ -10,6 +10,8 @@ export interface OutputAgreementOptions {
   seed?: number;
   /** Defaults to one thread, no spinning: a check, not a serving session. */
   session?: OrtSessionTuning;
+  /** Rows to compare on instead of generated ones (one run; `samples` is then their count). */
+  feeds?: { rows: number; tensors: Record<string, ort.Tensor> };
 }
 
 export interface OutputComparison {
@@ -46,8 +48,9 @@ export async function measureOutputAgreement(
   optimizedBytes: Uint8Array,
   options: OutputAgreementOptions = {},
 ): Promise<OutputAgreement> {
-  const samples = options.samples ?? 500;
-  const batchSize = options.batchSize ?? 50;
+  const given = options.feeds;
+  const samples = given ? given.rows : (options.samples ?? 500);
+  const batchSize = given ? Math.max(1, given.rows) : (options.batchSize ?? 50);
   const seed = options.seed ?? 1;
   const inputs = inputSpecs(sourceBytes);
   const sessionOptions = ortSessionOptions(
@@ -61,9 +64,9 @@ export async function measureOutputAgreement(
     const totals = new Map<string, { agree: number; rows: number; abs: number; peak: number }>();
     for (let done = 0; done < samples; done += batchSize) {
       const rows = Math.min(batchSize, samples - done);
-      const feeds = Object.fromEntries(
-        inputs.map((input) => [input.name, randomTensor(input, rows, random)]),
-      );
+      const feeds =
+        given?.tensors ??
+        Object.fromEntries(inputs.map((input) => [input.name, randomTensor(input, rows, random)]));
       const [expected, actual] = [await source.run(feeds), await optimized.run(feeds)];
       for (const name of source.outputNames) {
         const reference = expected[name];
@@ -121,6 +124,21 @@ function argMax(values: Float32Array, start: number, length: number): number {
     if (values[start + offset] > values[start + best]) best = offset;
   }
   return best;
+}
+
+/**
+ * Seeded inputs for `rows` rows generated from a model's input signature (as the agreement check
+ * uses them): for timing a model, or running two on the same rows.
+ */
+export function generatedFeeds(
+  modelBytes: Uint8Array,
+  rows: number,
+  seed = 1,
+): Record<string, ort.Tensor> {
+  const random = seededRandom(seed);
+  return Object.fromEntries(
+    inputSpecs(modelBytes).map((input) => [input.name, randomTensor(input, rows, random)]),
+  );
 }
 
 function inputSpecs(modelBytes: Uint8Array): InputSpec[] {

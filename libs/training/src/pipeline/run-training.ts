@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { TrainingStoppedError } from '../training-stopped.js';
-import { parseNumber, readCsvTable } from '../data/csv-reader.js';
+import { type CsvTable, parseNumber, readCsvTable } from '../data/csv-reader.js';
 import { trainTestSplit } from '../data/split.js';
 import { type ClassLabels, exportMlpToOnnx, exportTreeToOnnx } from '../export/onnx-export.js';
 import {
@@ -100,14 +100,11 @@ export async function runTraining(
   hooks: TrainingHooks = {},
 ): Promise<TrainingOutcome> {
   const table = await readCsvTable(csv);
-  const columnIndex = new Map(table.header.map((name, index) => [name, index]));
-  const missingColumn = [plan.target, ...plan.features].find((name) => !columnIndex.has(name));
-  if (missingColumn) throw new TrainingDataError(`column '${missingColumn}' is not in the dataset`);
-  const targetIndex = columnIndex.get(plan.target)!;
-  const featureIndices = plan.features.map((name) => columnIndex.get(name)!);
+  const { rows, targetIndex, featureRows, split, evaluated, onTrainingRows } = planRows(
+    table,
+    plan,
+  );
   const summaries = new Map(table.summary.columns.map((c) => [c.name, c]));
-  const rows = table.rows.filter((row) => row[targetIndex] !== '');
-  if (rows.length < 4) throw new TrainingDataError('fewer than 4 rows have a target value');
 
   const targetSummary = summaries.get(plan.target)!;
   const classification = plan.task === 'classification';
@@ -135,14 +132,7 @@ export async function runTraining(
     });
   }
   const h = plan.hyperparameters;
-  // testSplit 0 trains on every row; the metrics are then measured on the training rows.
-  const onTrainingRows = h.testSplit === 0;
-  const split = onTrainingRows
-    ? { train: rows.map((_, i) => i), test: [] as number[] }
-    : trainTestSplit(rows.length, h.testSplit, h.seed);
-  const featureRows = rows.map((row) => featureIndices.map((i) => row[i]));
   const trainRaw = split.train.map((i) => featureRows[i]);
-  const evaluated = onTrainingRows ? split.train : split.test;
   const testRaw = evaluated.map((i) => featureRows[i]);
   const yTrain = split.train.map((i) => y[i]);
   const yTest = evaluated.map((i) => y[i]);
@@ -292,21 +282,73 @@ export async function runTraining(
   };
 }
 
+/**
+ * The rows a plan trains and is evaluated on, split as runTraining splits them: rows with a
+ * target value, a seeded train/test split (testSplit 0: every row trains, and is evaluated on).
+ */
+export function planRows(
+  table: CsvTable,
+  plan: Pick<TrainingPlan, 'target' | 'features'> & {
+    hyperparameters: { testSplit: number; seed: number };
+  },
+) {
+  const columnIndex = new Map(table.header.map((name, index) => [name, index]));
+  const missingColumn = [plan.target, ...plan.features].find((name) => !columnIndex.has(name));
+  if (missingColumn) throw new TrainingDataError(`column '${missingColumn}' is not in the dataset`);
+  const targetIndex = columnIndex.get(plan.target)!;
+  const featureIndices = plan.features.map((name) => columnIndex.get(name)!);
+  const rows = table.rows.filter((row) => row[targetIndex] !== '');
+  if (rows.length < 4) throw new TrainingDataError('fewer than 4 rows have a target value');
+  const { testSplit, seed } = plan.hyperparameters;
+  const onTrainingRows = testSplit === 0;
+  const split = onTrainingRows
+    ? { train: rows.map((_, i) => i), test: [] as number[] }
+    : trainTestSplit(rows.length, testSplit, seed);
+  const featureRows = rows.map((row) => featureIndices.map((i) => row[i]));
+  const evaluated = onTrainingRows ? split.train : split.test;
+  return { rows, targetIndex, featureRows, split, evaluated, onTrainingRows };
+}
+
+/**
+ * The raw feature cells and target of the rows a trained model was evaluated on (its held-out
+ * rows; the training rows when it trained on all), for measuring a later copy of it the same way.
+ */
+export async function heldOutRows(
+  csv: Buffer,
+  plan: Parameters<typeof planRows>[1],
+): Promise<{ features: string[][]; targets: string[]; onTrainingRows: boolean }> {
+  const { rows, targetIndex, featureRows, evaluated, onTrainingRows } = planRows(
+    await readCsvTable(csv),
+    plan,
+  );
+  return {
+    features: evaluated.map((i) => featureRows[i]),
+    targets: evaluated.map((i) => rows[i][targetIndex]),
+    onTrainingRows,
+  };
+}
+
+/** How an exported model takes its features: one `features` matrix, or an input per feature. */
+export interface FeatureLayout {
+  allNumeric: boolean;
+  features: readonly { name: string; type: 'numeric' | 'categorical' }[];
+}
+
 /** ONNX feeds for raw feature rows, as a client would send them. */
 export function onnxFeeds(
-  pre: Preprocessor,
+  layout: FeatureLayout,
   rawRows: readonly (readonly string[])[],
 ): Record<string, ort.Tensor> {
   const n = rawRows.length;
   const numberOf = (raw: string) => parseNumber(raw) ?? Number.NaN;
-  if (pre.allNumeric) {
-    const width = pre.state.features.length;
+  if (layout.allNumeric) {
+    const width = layout.features.length;
     const data = new Float32Array(n * width);
     rawRows.forEach((row, i) => row.forEach((raw, j) => (data[i * width + j] = numberOf(raw))));
     return { features: new ort.Tensor('float32', data, [n, width]) };
   }
   const feeds: Record<string, ort.Tensor> = {};
-  pre.state.features.forEach((feature, j) => {
+  layout.features.forEach((feature, j) => {
     feeds[feature.name] =
       feature.type === 'numeric'
         ? new ort.Tensor(
@@ -335,7 +377,9 @@ async function checkOnnxAgrees(
   if (rawRows.length === 0) return 0;
   const session = await ort.InferenceSession.create(onnx);
   try {
-    const result = await session.run(onnxFeeds(pre, rawRows));
+    const result = await session.run(
+      onnxFeeds({ allNumeric: pre.allNumeric, features: pre.state.features }, rawRows),
+    );
     let maxDiff = 0;
     if (labels) {
       const probabilities = result.probabilities.data as Float32Array;

@@ -279,13 +279,12 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
     // B: nothing failed, and its p99 held.
     expect(during.failures).toEqual([]);
     expect(during.latencies.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
-    // Measured on the shared 2-core dev machine (load average 6-10 from other work): quiet p99
-    // 37-97 ms, during 49-155 ms, ratio 0.64-1.6 in four runs and 2.2 in one with a shorter
-    // quiet phase. The ambient load, not the attack, sets these p99s. 2x, with a 1 s floor
-    // so that CI's other test files (two run at once on two cores) cannot fail it on noise;
-    // the harm it guards against, the gateway inflating a bomb, stalled B for seconds.
+    // 2x, with a 25 ms floor for a quiet p99 so small that scheduler jitter is most of it. The
+    // suite runs alone (`*.alone-spec.ts`, after every other file): on two cores another file's
+    // load moves these p99s more than the attack does. The harm it guards against, the gateway
+    // inflating a bomb, stalled B for seconds.
     expect(p99(during.latencies)).toBeLessThanOrEqual(
-      Math.max(2 * p99(quiet.latencies), p99(quiet.latencies) + 1000),
+      Math.max(2 * p99(quiet.latencies), p99(quiet.latencies) + 25),
     );
     // The gateway's loop never stalled: inflating the bomb in the gateway, as before, held it
     // for seconds. (On this shared 2-core machine the quiet phase alone shows 20-200 ms.)

@@ -1,0 +1,23 @@
+// The console is a static single-page app the gateway serves at /console (same origin: no
+// CORS). `node tools/build.mjs` runs this build; `vite build` alone works too.
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  base: '/console/',
+  plugins: [react()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    // Every asset is a file under /console/assets/ (no data: URLs), so the gateway's
+    // Content-Security-Policy can name 'self' alone for images and fonts.
+    assetsInlineLimit: 0,
+    // The gateway serves assets with a year-long immutable cache: file names carry their hash.
+    assetsDir: 'assets',
+    sourcemap: false,
+    target: 'es2022',
+    // No inline module preload polyfill: the CSP has no 'unsafe-inline' for scripts.
+    modulePreload: { polyfill: false },
+  },
+});

@@ -1,0 +1,296 @@
+import { Injectable } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { PrismaService, type TrainingJob } from '@maas/db';
+import { ModelOptimizationError } from '@maas/onnx';
+import {
+  ArtifactReader,
+  generatedFeeds,
+  measureOutputAgreement,
+  type OutputAgreement,
+  ortSessionOptions,
+} from '@maas/model-registry';
+import {
+  featureLayoutOf,
+  heldOutRows,
+  labelAccuracy,
+  onnxFeeds,
+  type OptimizeJobSpec,
+  optimizeOnnx,
+} from '@maas/training';
+import * as ort from 'onnxruntime-node';
+
+/** An optimisation the platform refuses: the job fails at once, nothing is registered. */
+export class OptimizationRefused extends UnrecoverableError {}
+
+/** Timed runs per batch size (after warm-up runs); the median is reported. */
+const TIMED_RUNS = 30;
+const WARM_UP_RUNS = 5;
+/** Generated rows the source and the result are compared on. */
+const AGREEMENT_SAMPLES = 1000;
+
+/**
+ * Sessions as a worker serves with one intra-op thread and no spinning: latency per call at a
+ * given batch size, comparable between the source and the result on the same machine.
+ */
+const TIMING_SESSION = ortSessionOptions({
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  allowSpinning: false,
+});
+
+interface Accuracy {
+  method: 'held-out rows' | 'training rows' | 'evaluation inputs' | 'generated inputs';
+  rows: number;
+  /** classification accuracy of the source and the result, where the rows have targets */
+  before?: number;
+  after?: number;
+  /** top-1 agreement of the result with the source (same rows), for classifiers */
+  agreement?: number;
+  /** points lost: accuracy before − after, else 100 × (1 − agreement) */
+  drop: number;
+}
+
+export interface OptimizationOutcome {
+  onnx: Uint8Array;
+  report: Record<string, unknown>;
+}
+
+/**
+ * Runs one optimisation job (algorithm `optimize`): reads the source version, applies the
+ * transforms (@maas/training optimizeOnnx), measures both (size, latency at batch 1 and 32,
+ * accuracy), and refuses the result when it lost more than `maxAccuracyDrop` points. Accuracy
+ * is measured on the source's held-out rows when it was trained here, else on the rows sent as
+ * `evaluation.inputs`, else as top-1 agreement on inputs generated from its signature.
+ */
+@Injectable()
+export class VersionOptimizer {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly reader: ArtifactReader,
+  ) {}
+
+  async optimize(
+    row: TrainingJob,
+    progress: (stage: string) => Promise<void>,
+  ): Promise<OptimizationOutcome> {
+    const spec = row.hyperparameters as unknown as OptimizeJobSpec;
+    const source = await this.prisma.modelVersion.findFirst({
+      where: { id: spec.source.versionId, tenantId: row.tenantId },
+    });
+    if (!source || source.status !== 'ready') {
+      throw new OptimizationRefused(
+        `version ${spec.source.version} of '${row.modelName}' is no longer ready`,
+      );
+    }
+    await progress('reading the source version');
+    const sourceBytes = new Uint8Array(
+      await this.reader.read({
+        tenantId: row.tenantId,
+        artifactKey: source.artifactKey,
+        sha256: source.sha256,
+        encrypted: source.encrypted,
+      }),
+    );
+    await progress('transforming');
+    let optimized: { bytes: Uint8Array; transforms: string[] };
+    try {
+      optimized = optimizeOnnx(sourceBytes, spec);
+    } catch (error) {
+      if (error instanceof ModelOptimizationError || error instanceof RangeError) {
+        throw new OptimizationRefused(`cannot optimise this model: ${error.message}`);
+      }
+      throw error;
+    }
+    await progress('measuring accuracy');
+    const accuracy = await this.accuracy(
+      row,
+      spec,
+      source.trainingJobId,
+      sourceBytes,
+      optimized.bytes,
+    );
+    const agreement = await measureOutputAgreement(sourceBytes, optimized.bytes, {
+      samples: AGREEMENT_SAMPLES,
+      seed: 7,
+    });
+    if (accuracy.drop > spec.maxAccuracyDrop) {
+      throw new OptimizationRefused(
+        `refused: accuracy dropped ${accuracy.drop.toFixed(2)} points (${accuracy.method}, ${accuracy.rows} rows), more than maxAccuracyDrop ${spec.maxAccuracyDrop}; nothing was registered`,
+      );
+    }
+    await progress('measuring latency');
+    const latencyMs = {
+      batch1: {
+        before: await medianLatencyMs(sourceBytes, 1),
+        after: await medianLatencyMs(optimized.bytes, 1),
+      },
+      batch32: {
+        before: await medianLatencyMs(sourceBytes, 32),
+        after: await medianLatencyMs(optimized.bytes, 32),
+      },
+    };
+    return {
+      onnx: optimized.bytes,
+      report: {
+        optimization: {
+          source: { version: spec.source.version, sha256: source.sha256 },
+          transforms: optimized.transforms,
+          sizeBytes: {
+            before: sourceBytes.byteLength,
+            after: optimized.bytes.byteLength,
+            ratio: round(optimized.bytes.byteLength / sourceBytes.byteLength, 4),
+          },
+          latencyMs,
+          latencyMeasuredOn:
+            'the trainer, onnxruntime-node CPU with the worker session options and one intra-op thread; median of 30 runs',
+          accuracy: { ...accuracy, maxAccuracyDrop: spec.maxAccuracyDrop },
+          agreement: { samples: agreement.samples, outputs: agreement.outputs },
+        },
+      },
+    };
+  }
+
+  private async accuracy(
+    row: TrainingJob,
+    spec: OptimizeJobSpec,
+    sourceJobId: string | null,
+    sourceBytes: Uint8Array,
+    optimizedBytes: Uint8Array,
+  ): Promise<Accuracy> {
+    const trained = sourceJobId
+      ? await this.prisma.trainingJob.findUnique({ where: { id: sourceJobId } })
+      : null;
+    const sessions = await Promise.all(
+      [sourceBytes, optimizedBytes].map((bytes) =>
+        ort.InferenceSession.create(Buffer.from(bytes), TIMING_SESSION),
+      ),
+    );
+    try {
+      if (trained?.datasetId && trained.task === 'classification') {
+        const dataset = await this.prisma.dataset.findUnique({ where: { id: trained.datasetId } });
+        if (dataset && !dataset.deletedAt) {
+          const csv = await this.reader.read({
+            tenantId: row.tenantId,
+            artifactKey: dataset.storageKey,
+            sha256: dataset.sha256,
+            encrypted: dataset.encrypted,
+          });
+          const hyperparameters = trained.hyperparameters as { testSplit: number; seed: number };
+          const held = await heldOutRows(csv, {
+            target: trained.target,
+            features: trained.features,
+            hyperparameters,
+          });
+          const feeds = onnxFeeds(featureLayoutOf(sourceBytes, trained.features), held.features);
+          const [before, after] = await Promise.all(
+            sessions.map((session) => labelAccuracy(session, feeds, held.targets)),
+          );
+          return {
+            method: held.onTrainingRows ? 'training rows' : 'held-out rows',
+            rows: held.targets.length,
+            before: round(before, 4),
+            after: round(after, 4),
+            drop: round(100 * (before - after), 2),
+          };
+        }
+      }
+      // Not trained here: agreement with the source, on the rows sent or on generated ones.
+      const given = spec.evaluation ? evaluationFeeds(spec.evaluation.inputs) : undefined;
+      let agreement: OutputAgreement;
+      try {
+        agreement = await measureOutputAgreement(sourceBytes, optimizedBytes, {
+          samples: AGREEMENT_SAMPLES,
+          seed: 11,
+          ...(given && { feeds: given }),
+        });
+      } catch (error) {
+        throw new OptimizationRefused(
+          `the ${given ? 'evaluation inputs' : 'generated inputs'} do not run on the source version: ${(error as Error).message}`,
+        );
+      }
+      const method = given ? 'evaluation inputs' : 'generated inputs';
+      const classifier = agreement.outputs.find((output) => output.top1Agreement !== undefined);
+      if (classifier) {
+        const top1 = classifier.top1Agreement!;
+        return {
+          method,
+          rows: agreement.samples,
+          agreement: round(top1, 4),
+          drop: round(100 * (1 - top1), 2),
+        };
+      }
+      // Continuous outputs only (regression): the largest error relative to the source's range.
+      const worst = Math.max(0, ...agreement.outputs.map((output) => output.maxRelativeError));
+      return { method, rows: agreement.samples, drop: round(100 * worst, 2) };
+    } finally {
+      await Promise.all(sessions.map((session) => session.release()));
+    }
+  }
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+/** v2 JSON inputs as onnxruntime tensors (shape checked against the data's length). */
+function evaluationFeeds(inputs: NonNullable<OptimizeJobSpec['evaluation']>['inputs']): {
+  tensors: Record<string, ort.Tensor>;
+  rows: number;
+} {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of inputs) {
+    const count = input.shape.reduce((product, dim) => product * dim, 1);
+    if (count !== input.data.length) {
+      throw new OptimizationRefused(
+        `evaluation input '${input.name}': shape [${input.shape.join(', ')}] needs ${count} values, got ${input.data.length}`,
+      );
+    }
+    const numbers = () => input.data.map((value) => Number(value));
+    switch (input.datatype) {
+      case 'FP32':
+        feeds[input.name] = new ort.Tensor('float32', Float32Array.from(numbers()), input.shape);
+        break;
+      case 'FP64':
+        feeds[input.name] = new ort.Tensor('float64', Float64Array.from(numbers()), input.shape);
+        break;
+      case 'INT32':
+        feeds[input.name] = new ort.Tensor('int32', Int32Array.from(numbers()), input.shape);
+        break;
+      case 'INT64':
+        feeds[input.name] = new ort.Tensor(
+          'int64',
+          BigInt64Array.from(numbers(), (n) => BigInt(Math.trunc(n))),
+          input.shape,
+        );
+        break;
+      case 'BOOL':
+        feeds[input.name] = new ort.Tensor(
+          'bool',
+          Uint8Array.from(input.data, (value) => (value ? 1 : 0)),
+          input.shape,
+        );
+        break;
+      case 'BYTES':
+        feeds[input.name] = new ort.Tensor('string', input.data.map(String), input.shape);
+        break;
+    }
+  }
+  return { tensors: feeds, rows: inputs[0]?.shape[0] ?? 0 };
+}
+
+/** Median wall time of one run at `batch` rows, on inputs generated from the signature. */
+async function medianLatencyMs(modelBytes: Uint8Array, batch: number): Promise<number> {
+  const session = await ort.InferenceSession.create(Buffer.from(modelBytes), TIMING_SESSION);
+  try {
+    const feeds = generatedFeeds(modelBytes, batch, batch);
+    for (let i = 0; i < WARM_UP_RUNS; i += 1) await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < TIMED_RUNS; i += 1) {
+      const started = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - started);
+    }
+    times.sort((x, y) => x - y);
+    return round(times[Math.floor(times.length / 2)]!, 4);
+  } finally {
+    await session.release();
+  }
+}
