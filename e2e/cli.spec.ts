@@ -252,6 +252,30 @@ describe('maas CLI against a running platform', () => {
     expect(iris.stdout).toMatch(/0\s+setosa/);
   });
 
+  it('optimises a version into a new one with --wait, and refuses with exit 2 when asked nothing', async () => {
+    const optimized = await maas([
+      'models',
+      'optimize',
+      'linear',
+      '1',
+      '--quantize',
+      'fp16',
+      '--wait',
+      '--json',
+    ]);
+    expect(optimized.code, optimized.stderr).toBe(0);
+    expect(JSON.parse(optimized.stdout)).toMatchObject({
+      algorithm: 'optimize',
+      status: 'succeeded',
+      modelVersion: { model: 'linear', version: 2 },
+    });
+    const shown = await json<{ versions: { version: number }[] }>(['models', 'show', 'linear']);
+    expect(shown.versions.map((v) => v.version)).toEqual([1, 2]);
+    const nothing = await maas(['models', 'optimize', 'linear', '1']);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('give --quantize, --prune or both');
+  });
+
   it('exits 1 when the trained job fails, printing the job’s error', async () => {
     // The tenant is at its model limit, so the trained version cannot be registered.
     const quotas = await json<{ effective: Record<string, number> }>([

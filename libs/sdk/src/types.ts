@@ -45,6 +45,7 @@ export type ModelUpdate = BodyOf<'patchApiModelsName'>;
 export type VersionUpdate = BodyOf<'patchApiModelsNameVersionsVersion'>;
 export type LabelTarget = BodyOf<'putApiModelsNameLabelsLabel'>;
 export type TrainingJobCreate = BodyOf<'postApiTrainingJobs'>;
+export type VersionOptimize = BodyOf<'postApiModelsNameVersionsVersionOptimize'>;
 export type TenantUpdate = BodyOf<'patchApiAdminTenantsId'>;
 export type ApiKeyCreate = BodyOf<'postApiAdminTenantsIdApiKeys'>;
 export type QuotaLimits = BodyOf<'putApiAdminTenantsIdQuotas'>;

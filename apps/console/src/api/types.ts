@@ -95,34 +95,6 @@ export interface AdminTrainingJob {
   finishedAt: string | null;
 }
 
-/** A trained decision tree's node (GET …/versions/{v}/tree). */
-export type TreeNode =
-  | {
-      type: 'leaf';
-      samples: number;
-      prediction: string | number;
-      distribution?: Record<string, number>;
-    }
-  | {
-      type: 'split';
-      feature: string;
-      criterion: { name: string; value: number };
-      samples: number;
-      distribution?: Record<string, number>;
-      branches: { condition: string; node: TreeNode }[];
-    };
-
-export interface TreeView {
-  variant: string;
-  task: string;
-  criterion: string;
-  pruning: string;
-  leaves: number;
-  depth: number;
-  root: TreeNode;
-  rules: string[];
-}
-
 export interface Usage {
   from: string;
   to: string;

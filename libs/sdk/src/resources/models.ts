@@ -9,6 +9,8 @@ import type {
   ModelVersion,
   Page,
   PageQuery,
+  TrainingJob,
+  VersionOptimize,
   VersionUpdate,
 } from '../types.js';
 
@@ -99,6 +101,24 @@ export class ModelVersions {
   ): Promise<Record<string, unknown>> {
     return this.transport.call('get', '/api/models/{name}/versions/{version}/tree', {
       path: { name: model, version: String(version) },
+      ...options,
+    });
+  }
+
+  /**
+   * Queues an optimisation of a ready ONNX version (int8, fp16, pruning): a job like a training
+   * job (follow it with `client.training.events`); its new version's `metrics.optimization` is
+   * the report.
+   */
+  optimize(
+    model: string,
+    version: number | string,
+    body: VersionOptimize,
+    options: CallOptions = {},
+  ): Promise<TrainingJob> {
+    return this.transport.call('post', '/api/models/{name}/versions/{version}/optimize', {
+      path: { name: model, version: String(version) },
+      body,
       ...options,
     });
   }

@@ -1,7 +1,33 @@
 import { useGet } from '../../../api/list';
-import type { TreeNode, TreeView } from '../../../api/types';
 import { AsyncView, Facts, Panel } from '../../../components/ui';
 import { formatNumber } from '../../../lib/format';
+
+type TreeNode =
+  | {
+      type: 'leaf';
+      samples: number;
+      prediction: string | number;
+      distribution?: Record<string, number>;
+    }
+  | {
+      type: 'split';
+      feature: string;
+      criterion: { name: string; value: number };
+      samples: number;
+      distribution?: Record<string, number>;
+      branches: { condition: string; node: TreeNode }[];
+    };
+
+interface TreeView {
+  variant: string;
+  task: string;
+  criterion: string;
+  pruning: string;
+  leaves: number;
+  depth: number;
+  root: TreeNode;
+  rules: string[];
+}
 
 function distribution(d: Record<string, number> | undefined): string {
   if (!d) return '';
