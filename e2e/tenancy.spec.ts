@@ -804,6 +804,84 @@ describe('tenancy', () => {
     expect((await withKey(a.key, '/api/admin/training-jobs')).status).toBe(401);
   });
 
+  it('lets an admin cancel and retry any tenant’s job (the trainer is stopped: jobs stay queued)', async () => {
+    const jobs = async () =>
+      (
+        await json<{ items: { id: string; status: string }[] }>(
+          await admin(`/api/admin/training-jobs?tenantId=${c.id}`),
+          200,
+        )
+      ).items;
+    // Room for the retried job (the test above left c at its limit of 2).
+    await json(
+      await admin(`/api/admin/tenants/${c.id}/quotas`, {
+        method: 'PUT',
+        json: { concurrentTrainingJobs: 10 },
+      }),
+      200,
+    );
+    const queued = (await jobs()).find((job) => job.status === 'queued')!;
+    const post = (path: string) => admin(path, { method: 'POST', json: {} });
+    const cancelled = await json<{ id: string; status: string }>(
+      await post(`/api/admin/training-jobs/${queued.id}/cancel`),
+      200,
+    );
+    expect(cancelled).toMatchObject({ id: queued.id, status: 'cancelled' });
+    // A cancelled job runs again as a new job with the same spec; the old one stays cancelled.
+    const retried = await json<{
+      id: string;
+      status: string;
+      modelName: string;
+      algorithm: string;
+    }>(await post(`/api/admin/training-jobs/${queued.id}/retry`), 201);
+    expect(retried).toMatchObject({
+      status: 'queued',
+      modelName: 'quota-tree',
+      algorithm: 'decision_tree',
+    });
+    expect(retried.id).not.toBe(queued.id);
+    const after = await jobs();
+    expect(after.find((job) => job.id === queued.id)?.status).toBe('cancelled');
+    expect(after.find((job) => job.id === retried.id)?.status).toBe('queued');
+    // Only a failed or cancelled job is retried; unknown ids are 404; tenants are not admins.
+    expect((await post(`/api/admin/training-jobs/${retried.id}/retry`)).status).toBe(409);
+    expect((await post(`/api/admin/training-jobs/${randomUUID()}/cancel`)).status).toBe(404);
+    expect((await post('/api/admin/training-jobs/not-an-id/retry')).status).toBe(404);
+    const asTenant = await withKey(c.key, `/api/admin/training-jobs/${retried.id}/cancel`, {
+      method: 'POST',
+      json: {},
+    });
+    expect(asTenant.status).toBe(401);
+    await json(await post(`/api/admin/training-jobs/${retried.id}/cancel`), 200);
+  });
+
+  it('shows a tenant its own limits, what it uses of each, and its own keys without secrets', async () => {
+    const quotas = await json<{
+      plan: string;
+      month: string;
+      effective: Record<string, number>;
+      used: Record<string, number>;
+    }>(await withKey(c.key, '/api/quotas'), 200);
+    expect(quotas.month).toBe(new Date().toISOString().slice(0, 7));
+    expect(quotas.effective.concurrentTrainingJobs).toBe(10);
+    const active = (
+      await json<{ items: { status: string }[] }>(
+        await admin(`/api/admin/training-jobs?tenantId=${c.id}`),
+        200,
+      )
+    ).items.filter((job) => job.status === 'queued' || job.status === 'running').length;
+    expect(quotas.used.concurrentTrainingJobs).toBe(active);
+    expect(quotas.used.storageBytes).toBeGreaterThan(0);
+    const keys = await json<{ items: { id: string; prefix: string }[] }>(
+      await withKey(c.key, '/api/api-keys'),
+      200,
+    );
+    expect(keys.items.map((key) => key.id)).toContain(c.keyId);
+    expect(keys.items.map((key) => key.id)).not.toContain(a.keyId);
+    expect(JSON.stringify(keys)).not.toContain(c.key);
+    expect((await api('/api/quotas')).status).toBe(401);
+  });
+
   it('answers 503 on limited routes, never unlimited access, when Redis is unreachable', async () => {
     // A gateway whose Redis connection goes through a proxy the test can cut.
     const redisUrl = new URL(platform.redisUrl);

@@ -8,6 +8,7 @@ import { quarantineAdminRouteSpecs } from '../inference/quarantine-admin.control
 import { workersAdminRouteSpecs } from '../inference/workers-admin.controller.js';
 import { modelsRouteSpecs } from '../models/models.controller.js';
 import { adminQuotasRouteSpecs } from '../quotas/admin-quotas.controller.js';
+import { tenantAccountRouteSpecs } from '../quotas/tenant-account.controller.js';
 import { adminUsersRouteSpecs } from '../tenants/admin-users.controller.js';
 import { adminTenantsRouteSpecs } from '../tenants/admin-tenants.controller.js';
 import { adminTrainingRouteSpecs } from '../training/admin-training.controller.js';
@@ -62,6 +63,7 @@ export const ROUTE_SPECS: RouteSpecs = {
   ...adminTenantsRouteSpecs,
   ...adminUsersRouteSpecs,
   ...adminQuotasRouteSpecs,
+  ...tenantAccountRouteSpecs,
   ...adminAuditRouteSpecs,
   ...adminTrainingRouteSpecs,
   ...quarantineAdminRouteSpecs,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TenantsModule } from '../tenants/tenants.module.js';
 import { AdminQuotasController } from './admin-quotas.controller.js';
+import { TenantAccountController } from './tenant-account.controller.js';
 import { RequestLimits } from './request-limits.service.js';
 import { LimitsInterceptor } from './limits.interceptor.js';
 import { RateLimiterService } from './rate-limiter.service.js';
@@ -11,7 +12,7 @@ import { TrainingQuotaService } from './training-quota.service.js';
 
 @Module({
   imports: [TenantsModule],
-  controllers: [AdminQuotasController],
+  controllers: [AdminQuotasController, TenantAccountController],
   providers: [
     RateLimiterService,
     TenantLimitsService,

@@ -394,6 +394,48 @@ export class TrainingJobsService {
     return this.get(tenantId, id);
   }
 
+  /** The tenant a job belongs to, for the admin's actions on any tenant's job. */
+  async tenantOfJob(id: string): Promise<string> {
+    if (!UUID.test(id)) throw jobNotFound(id);
+    const job = await this.prisma.trainingJob.findUnique({
+      where: { id },
+      select: { tenantId: true },
+    });
+    if (!job) throw jobNotFound(id);
+    return job.tenantId;
+  }
+
+  /**
+   * A failed or cancelled job run again, as a new job with the same spec (counted against the
+   * tenant's training quota like any other); the old one stays as it ended.
+   */
+  async retry(
+    tenantId: string,
+    id: string,
+    meta: { createdBy: string; requestId: string },
+  ): Promise<TrainingJobView> {
+    const job = await this.find(tenantId, id);
+    if (job.status !== 'failed' && job.status !== 'cancelled') {
+      throw new DomainError(
+        'FAILED_PRECONDITION',
+        `training job '${id}' is ${job.status}; only a failed or cancelled job can be retried`,
+      );
+    }
+    return this.admitAndQueue(
+      tenantId,
+      {
+        ...(job.datasetId && { datasetId: job.datasetId }),
+        modelName: job.modelName,
+        algorithm: job.algorithm,
+        task: job.task,
+        target: job.target,
+        features: job.features,
+        hyperparameters: job.hyperparameters as Prisma.InputJsonValue,
+      },
+      meta,
+    );
+  }
+
   async eventsAfter(
     tenantId: string,
     jobId: string,
