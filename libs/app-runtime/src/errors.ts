@@ -28,7 +28,15 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
   ) {
-    super(message);
+    // A refusal of a client's request (a 4xx) is an answer, not a bug: no stack trace is
+    // captured for it (most of what creating one costs, paid per refused request in a flood).
+    const limit = Error.stackTraceLimit;
+    if (ERROR_STATUS[code] < 500) Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'DomainError';
   }
 }

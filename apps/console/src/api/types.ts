@@ -140,6 +140,15 @@ export interface Quotas {
   effective: Limits;
 }
 
+/** A tenant's own limits and what counts against each now (`GET /api/quotas`). */
+export interface QuotaUsage {
+  plan: string;
+  /** The calendar month (UTC) monthly limits count, YYYY-MM. */
+  month: string;
+  effective: Limits;
+  used: Record<string, number>;
+}
+
 export interface AuditEntry {
   id: string;
   at: string;

@@ -2,9 +2,10 @@ import { useState } from 'react';
 import { api } from '../api/client';
 import type { Usage } from '../api/types';
 import { Chart } from '../charts/charts';
-import { formatNumber, startOfMonthUtc } from '../lib/format';
+import { formatNumber, formatShare, startOfMonthUtc } from '../lib/format';
 import { useAsync } from '../lib/use-async';
 import { DataTable } from './DataTable';
+import { QuotaMeter } from './quotas';
 import { AsyncView, Empty, Facts, FilterSelect, Panel } from './ui';
 
 const RANGES = [
@@ -97,22 +98,17 @@ export function UsageCharts({
                             'Monthly quota',
                             quota === null
                               ? 'unlimited'
-                              : `${formatNumber(used)} of ${formatNumber(quota)} (${((used / Math.max(1, quota)) * 100).toFixed(1)}%)`,
+                              : `${formatNumber(used)} of ${formatNumber(quota)} (${formatShare(used, quota)})`,
                           ],
                         ] as [string, string][])
                       : []),
                   ]}
                 />
                 {quota != null && range === 'month' && (
-                  <meter
-                    className="quota-meter"
-                    min={0}
-                    max={quota}
-                    low={quota * 0.8}
-                    high={quota * 0.95}
-                    optimum={0}
-                    value={Math.min(used, quota)}
-                    aria-label="Share of the monthly request quota used"
+                  <QuotaMeter
+                    used={used}
+                    limit={quota}
+                    label="Share of the monthly request quota used"
                   />
                 )}
                 <Chart

@@ -38,6 +38,11 @@ export function formatLimit(value: number | null | undefined, bytes = false): st
   return bytes ? formatBytes(value) : value.toLocaleString();
 }
 
+/** What share of `limit` `used` is, as "12.5%" (a zero limit counts as one). */
+export function formatShare(used: number, limit: number): string {
+  return `${((used / Math.max(1, limit)) * 100).toFixed(1)}%`;
+}
+
 /** "3 s", "2 min 5 s", "1 h 4 min". */
 export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);

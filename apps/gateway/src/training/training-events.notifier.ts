@@ -89,11 +89,16 @@ export class TrainingEventsNotifier implements OnModuleInit, OnApplicationShutdo
   }
 
   /**
-   * Resolves when the job has a new event, or after `fallbackMs` (a notification lost with a
-   * connection is picked up then); sooner when notifications are not flowing at all.
+   * Resolves when the job has a new event ('notify'), or after `fallbackMs` ('poll': a
+   * notification lost with a connection is picked up then; sooner when notifications are not
+   * flowing at all), or when the stream closed ('closed').
    */
-  async nextChange(jobId: string, fallbackMs: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return;
+  async nextChange(
+    jobId: string,
+    fallbackMs: number,
+    signal: AbortSignal,
+  ): Promise<'notify' | 'poll' | 'closed'> {
+    if (signal.aborted) return 'closed';
     const wait = this.listener.connected ? fallbackMs : Math.min(fallbackMs, 1_000);
     const reason = await new Promise<'notify' | 'poll' | 'closed'>((resolve) => {
       let set = this.waiters.get(jobId);
@@ -113,6 +118,7 @@ export class TrainingEventsNotifier implements OnModuleInit, OnApplicationShutdo
       signal.addEventListener('abort', onAbort);
     });
     if (reason !== 'closed') this.reads.inc({ reason });
+    return reason;
   }
 
   private wake(jobId: string): void {

@@ -10,8 +10,10 @@ import {
   type Tenant,
   type TenantUser,
 } from '../../api/types';
+import { keyColumns } from '../../components/api-keys';
 import { AsyncTable, DataTable } from '../../components/DataTable';
 import { AddForm } from '../../components/forms';
+import { QUOTA_LIMITS } from '../../components/quotas';
 import { UsageCharts } from '../../components/UsageCharts';
 import {
   AsyncView,
@@ -33,23 +35,6 @@ import { formatLimit, formatTime } from '../../lib/format';
 import { navigate } from '../../lib/router';
 import { useAsync } from '../../lib/use-async';
 import { submitWith, useAction } from '../../lib/use-action';
-
-const LIMITS: { name: string; label: string; bytes?: boolean }[] = [
-  { name: 'requestsPerSecond', label: 'Requests per second' },
-  { name: 'burst', label: 'Burst' },
-  { name: 'monthlyRequests', label: 'Monthly requests' },
-  { name: 'monthlyTrainingMinutes', label: 'Training minutes per month' },
-  { name: 'concurrentTrainingJobs', label: 'Concurrent training jobs' },
-  { name: 'storageBytes', label: 'Storage (bytes)', bytes: true },
-  { name: 'maxModels', label: 'Models' },
-];
-
-const keyState = (key: ApiKey) =>
-  key.revokedAt
-    ? 'revoked'
-    : key.expiresAt && new Date(key.expiresAt).getTime() < Date.now()
-      ? 'expired'
-      : 'active';
 
 function KeysPanel({ tenantId }: { tenantId: string }) {
   const path = `/api/admin/tenants/${tenantId}/api-keys`;
@@ -94,15 +79,7 @@ function KeysPanel({ tenantId }: { tenantId: string }) {
         empty="No keys: create one below."
         label="API keys"
         rowTestId={(key) => `key-${key.name}`}
-        columns={[
-          { header: 'Name', cell: (key) => key.name },
-          { header: 'Prefix', cell: (key) => <code>{key.prefix}</code> },
-          { header: 'Scopes', cell: (key) => key.scopes.join(', ') },
-          { header: 'State', cell: (key) => <StatusBadge status={keyState(key)} /> },
-          { header: 'Last used', cell: (key) => formatTime(key.lastUsedAt) },
-          { header: 'Expires', cell: (key) => formatTime(key.expiresAt) },
-          { header: 'Created', cell: (key) => formatTime(key.createdAt) },
-        ]}
+        columns={keyColumns()}
         actions={(key) =>
           !key.revokedAt && (
             <DeleteButton
@@ -267,13 +244,18 @@ function QuotasPanel({
             </p>
             <DataTable
               label="Quotas"
-              rows={LIMITS}
+              rows={QUOTA_LIMITS}
               rowKey={(limit) => limit.name}
               columns={[
                 {
                   header: 'Limit',
                   rowHeader: true,
-                  cell: (limit) => <label htmlFor={`quota-${limit.name}`}>{limit.label}</label>,
+                  cell: (limit) => (
+                    <label htmlFor={`quota-${limit.name}`}>
+                      {limit.label}
+                      {limit.bytes && ' (bytes)'}
+                    </label>
+                  ),
                 },
                 {
                   header: 'In effect',
