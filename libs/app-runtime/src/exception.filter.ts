@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -120,14 +121,44 @@ export function sendError(
   void reply
     .status(status)
     .header('content-type', 'application/problem+json')
-    .send({
-      type: `https://maas.dev/problems/${problemTypeOf(error) ?? (TITLES[status] ?? 'error').toLowerCase().replace(/\s+/g, '-')}`,
-      title: TITLES[status] ?? 'Error',
-      status,
-      detail,
-      instance: pathOf(request.url),
-      requestId: request.id,
-    });
+    .send(problemOf(error, status, detail, request.url, request.id));
+}
+
+/** The problem+json body of an error answer (RFC 9457). */
+function problemOf(error: unknown, status: number, detail: string, url: string, requestId: string) {
+  return {
+    type: `https://maas.dev/problems/${problemTypeOf(error) ?? (TITLES[status] ?? 'error').toLowerCase().replace(/\s+/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    instance: pathOf(url),
+    requestId,
+  };
+}
+
+/**
+ * sendError for a request answered on the raw Node response, ahead of Fastify's router (a
+ * refusal that must cost as little as possible): the same problem+json, status and Retry-After.
+ * Returns the status sent.
+ */
+export function sendRawError(
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+  error: unknown,
+  logger: Logger,
+): number {
+  const url = request.url ?? '/';
+  const { status, detail, retryAfterSeconds } = errorAnswerOf(error, logger, { requestId, url });
+  const body = JSON.stringify(problemOf(error, status, detail, url, requestId));
+  response.writeHead(status, {
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(body)),
+    'x-request-id': requestId,
+    ...(retryAfterSeconds !== undefined && { 'retry-after': String(retryAfterSeconds) }),
+  });
+  response.end(body);
+  return status;
 }
 
 @Catch()

@@ -56,8 +56,15 @@ export function recordRequest(
 /** Servers whose app is closing: intercepted requests go to Fastify, which answers 503. */
 const closingServers = new WeakSet<Server>();
 
-/** Takes a request ahead of the router (true), or leaves it to the router (false). */
-export type RequestInterceptor = (request: IncomingMessage, response: ServerResponse) => boolean;
+/**
+ * Takes a request ahead of the router (true), or leaves it to the router (false). One that takes
+ * it may still hand it on later with `next` (after an asynchronous check, say).
+ */
+export type RequestInterceptor = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: () => void,
+) => boolean;
 
 /**
  * Puts `intercept` ahead of Fastify's router on an app's HTTP server, for a hot path that needs
@@ -70,8 +77,11 @@ export function interceptRequests(server: Server, intercept: RequestInterceptor)
   const routers = server.listeners('request') as RequestInterceptor[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!closingServers.has(server) && intercept(request, response)) return;
-    for (const route of routers) route(request, response);
+    const next = () => {
+      for (const route of routers) route(request, response, next);
+    };
+    if (!closingServers.has(server) && intercept(request, response, next)) return;
+    next();
   });
 }
 

@@ -36,6 +36,7 @@ export {
   type ErrorAnswer,
   errorAnswerOf,
   sendError,
+  sendRawError,
   usesInferenceErrorShape,
 } from './exception.filter.js';
 export { ZodPipe } from './zod-body.pipe.js';

@@ -1,3 +1,4 @@
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { attribute, buildModel, node, tensorProto, valueInfo } from './onnx-builders.js';
 import { decodeModel, encodeModel } from './onnx-codec.js';
@@ -33,6 +34,45 @@ function transposedGemm(alpha: number, beta: number): Uint8Array {
         ],
         inputs: [valueInfo('input', TensorDataType.FLOAT, ['batch', 8])],
         outputs: [valueInfo('output', TensorDataType.FLOAT, ['batch', 6])],
+      },
+    }),
+  );
+}
+
+/**
+ * A small CNN on [batch, 1, 8, 8]: Conv 1→4 (3×3, pad 1, bias), Relu, a depthwise Conv (group
+ * 4, 3×3, stride 2, no bias), Relu, Conv 4→2 (1×1, bias).
+ */
+function smallCnn(): Uint8Array {
+  const random = seededRandom(21);
+  const values = (count: number) => Array.from({ length: count }, () => random() * 2 - 1);
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes: [
+          node('Conv', ['input', 'w1', 'b1'], ['c1'], {
+            kernel_shape: attribute.ints([3, 3]),
+            pads: attribute.ints([1, 1, 1, 1]),
+          }),
+          node('Relu', ['c1'], ['r1']),
+          node('Conv', ['r1', 'w2'], ['c2'], {
+            kernel_shape: attribute.ints([3, 3]),
+            strides: attribute.ints([2, 2]),
+            pads: attribute.ints([1, 1, 1, 1]),
+            group: attribute.int(4),
+          }),
+          node('Relu', ['c2'], ['r2']),
+          node('Conv', ['r2', 'w3', 'b3'], ['output'], { kernel_shape: attribute.ints([1, 1]) }),
+        ],
+        initializers: [
+          tensorProto('w1', TensorDataType.FLOAT, [4, 1, 3, 3], values(36)),
+          tensorProto('b1', TensorDataType.FLOAT, [4], values(4)),
+          tensorProto('w2', TensorDataType.FLOAT, [4, 1, 3, 3], values(36)),
+          tensorProto('w3', TensorDataType.FLOAT, [2, 4, 1, 1], values(8)),
+          tensorProto('b3', TensorDataType.FLOAT, [2], values(2)),
+        ],
+        inputs: [valueInfo('input', TensorDataType.FLOAT, ['batch', 1, 8, 8])],
+        outputs: [valueInfo('output', TensorDataType.FLOAT, ['batch', 2, 4, 4])],
       },
     }),
   );
@@ -87,6 +127,32 @@ describe('quantizeInt8', () => {
     expect(bytes.byteLength).toBeLessThan(0.3 * mlp.byteLength);
   });
 
+  it('quantises Conv filters to ConvInteger (plain, strided depthwise and 1×1 with bias), tracking the float CNN', async () => {
+    const cnn = smallCnn();
+    const { bytes, report } = quantizeInt8(cnn);
+    expect(report).toMatchObject({ nodesRewritten: 3, weightsChanged: ['w1', 'w2', 'w3'] });
+    const opTypes = decodeModel(bytes).graph.node.map((current) => current.opType);
+    expect(opTypes.filter((opType) => opType === 'ConvInteger')).toHaveLength(3);
+    expect(opTypes).not.toContain('Conv');
+    const input = new ort.Tensor('float32', randomRows(6 * 64, 1, 13), [6, 1, 8, 8]);
+    const [expected, actual] = await Promise.all(
+      [cnn, bytes].map(async (model) => {
+        const result = await (await createSession(model)).run({ input });
+        return result.output;
+      }),
+    );
+    expect(actual.dims).toEqual([6, 2, 4, 4]);
+    const reference = expected.data as Float32Array;
+    const peak = reference.reduce((max, value) => Math.max(max, Math.abs(value)), 0);
+    expect(peak).toBeGreaterThan(0.1);
+    // 8-bit weights and activations: within a few per cent of the output's range.
+    expect(maxAbsDifference(reference, actual.data as Float32Array)).toBeLessThan(0.05 * peak);
+  });
+
+  it('leaves Conv in float in the qdq form (weights of MatMul and Gemm only)', () => {
+    expect(() => quantizeInt8(smallCnn(), { form: 'qdq' })).toThrow(/no MatMul, Gemm or Conv/);
+  });
+
   it('refuses a model with no MatMul or Gemm on constant weights', () => {
     const model = encodeModel(
       buildModel({
@@ -98,7 +164,7 @@ describe('quantizeInt8', () => {
       }),
     );
     expect(() => quantizeInt8(model)).toThrow(ModelOptimizationError);
-    expect(() => quantizeInt8(model)).toThrow(/no MatMul or Gemm/);
+    expect(() => quantizeInt8(model)).toThrow(/no MatMul, Gemm or Conv/);
   });
 
   it('refuses a model that is already quantised', () => {

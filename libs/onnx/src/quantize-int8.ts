@@ -2,6 +2,7 @@ import { decodeModel, encodeModel } from './onnx-codec.js';
 import { attribute, node, tensorProto } from './onnx-builders.js';
 import {
   type OnnxAttribute,
+  type OnnxGraph,
   type OnnxNode,
   type OnnxTensor,
   TensorDataType,
@@ -48,9 +49,10 @@ interface QuantizedWeight {
 
 /**
  * Weight-only int8 quantisation of MatMul and Gemm nodes whose weight (input B) is a constant
- * float matrix: symmetric, one scale per output column, zero point 0. Activations stay float
- * at the graph's edges; what happens to them inside depends on `form`. Other nodes (Conv
- * included) are left as they are.
+ * float matrix (symmetric, one scale per output column) and, in the dynamic form, of Conv nodes
+ * whose filter is a constant float tensor (symmetric, one scale per tensor: onnxruntime's
+ * ConvInteger takes a single weight zero point). Activations stay float at the graph's edges;
+ * what happens to them inside depends on `form`. Other nodes are left as they are.
  */
 export function quantizeInt8(
   modelBytes: Uint8Array,
@@ -77,9 +79,10 @@ export function quantizeInt8(
     );
   }
   const uses = denseWeightUses(graph).filter((use) => quantizable(graph.node[use.nodeIndex]));
-  if (uses.length === 0) {
+  const convolutions = form === 'dynamic' ? convolutionUses(graph) : [];
+  if (uses.length === 0 && convolutions.length === 0) {
     throw new ModelOptimizationError(
-      'nothing to quantise: no MatMul or Gemm node has a constant float weight matrix',
+      'nothing to quantise: no MatMul, Gemm or Conv node has a constant float weight',
     );
   }
 
@@ -106,6 +109,14 @@ export function quantizeInt8(
     replacements.set(use.nodeIndex, rewrite.nodes);
   }
 
+  for (const use of convolutions) {
+    const rewrite = convolutionNodes(graph.node[use.nodeIndex], use);
+    maxWeightError = Math.max(maxWeightError, rewrite.maxError);
+    cache.set(use.weight.name ?? '', rewrite.weight);
+    added.push(...rewrite.initializers);
+    replacements.set(use.nodeIndex, rewrite.nodes);
+  }
+
   graph.node = graph.node.flatMap((current, index) => replacements.get(index) ?? [current]);
   graph.initializer = [...graph.initializer, ...added];
   dropUnusedInitializers(graph);
@@ -115,7 +126,7 @@ export function quantizeInt8(
     report: {
       transform: 'quantize-int8',
       form,
-      nodesRewritten: uses.length,
+      nodesRewritten: uses.length + convolutions.length,
       weightsChanged: [...cache.keys()],
       maxWeightError,
       bytesBefore: modelBytes.byteLength,
@@ -266,6 +277,100 @@ function dynamicNodes(
   );
   if (bias) nodes.push(node('Add', [scaled, bias], [output]));
   return { nodes, initializers };
+}
+
+interface ConvolutionUse {
+  nodeIndex: number;
+  weight: OnnxTensor;
+  /** The bias (input 2) when it is a float initializer; a computed bias is not supported. */
+  bias?: OnnxTensor;
+}
+
+/** Conv nodes whose filter (input 1) is a float initializer, and whose bias is one or absent. */
+function convolutionUses(graph: OnnxGraph): ConvolutionUse[] {
+  const initializers = new Map(graph.initializer.map((tensor) => [tensor.name ?? '', tensor]));
+  const uses: ConvolutionUse[] = [];
+  graph.node.forEach((candidate, nodeIndex) => {
+    if (candidate.opType !== 'Conv' || (candidate.domain ?? '') !== '') return;
+    const weight = initializers.get(candidate.input[1] ?? '');
+    if (weight?.dataType !== TensorDataType.FLOAT || weight.dims.length < 3) return;
+    if (weight.dataLocation === 1) return;
+    const biasName = candidate.input[2];
+    const bias = biasName ? initializers.get(biasName) : undefined;
+    if (biasName && bias?.dataType !== TensorDataType.FLOAT) return;
+    uses.push({ nodeIndex, weight, ...(bias && { bias }) });
+  });
+  return uses;
+}
+
+/**
+ * Conv → DynamicQuantizeLinear on its input, ConvInteger on the uint8 filter (zero point 128,
+ * one scale for the tensor), Cast, Mul by the product of the scales, and the bias added back
+ * shaped [M, 1, …] to broadcast over the output's spatial axes. The Conv's attributes (strides,
+ * pads, dilations, group, kernel_shape, auto_pad) carry over to ConvInteger unchanged.
+ */
+function convolutionNodes(
+  source: OnnxNode,
+  use: ConvolutionUse,
+): Rewrite & { maxError: number; weight: QuantizedWeight } {
+  const name = use.weight.name ?? '';
+  const prefix = `${source.output[0]}_q${use.nodeIndex}`;
+  const values = floatValues(use.weight);
+  let maxAbs = 0;
+  for (const value of values) maxAbs = Math.max(maxAbs, Math.abs(value));
+  const scale = maxAbs > 0 ? maxAbs / 127 : 1;
+  const quantized = new Int8Array(values.length);
+  let maxError = 0;
+  values.forEach((value, index) => {
+    const q = Math.max(-127, Math.min(127, Math.round(value / scale)));
+    quantized[index] = q;
+    maxError = Math.max(maxError, Math.abs(value - q * Math.fround(scale)));
+  });
+  const initializers: OnnxTensor[] = [
+    weightTensor(`${name}_quantized`, use.weight.dims, quantized),
+    zeroPointTensor(`${name}_zero_point`, 1),
+    floatTensor(`${prefix}_w_scale`, [1], Float32Array.of(scale)),
+  ];
+  const output = source.output[0];
+  const scaled = use.bias ? `${prefix}_scaled` : output;
+  const nodes: OnnxNode[] = [
+    node(
+      'DynamicQuantizeLinear',
+      [source.input[0]],
+      [`${prefix}_x`, `${prefix}_x_scale`, `${prefix}_x_zero_point`],
+    ),
+    {
+      ...node(
+        'ConvInteger',
+        [`${prefix}_x`, `${name}_quantized`, `${prefix}_x_zero_point`, `${name}_zero_point`],
+        [`${prefix}_int32`],
+      ),
+      attribute: source.attribute,
+    },
+    node('Cast', [`${prefix}_int32`], [`${prefix}_float`], {
+      to: attribute.int(TensorDataType.FLOAT),
+    }),
+    node('Mul', [`${prefix}_x_scale`, `${prefix}_w_scale`], [`${prefix}_scale`]),
+    node('Mul', [`${prefix}_float`, `${prefix}_scale`], [scaled]),
+  ];
+  if (use.bias) {
+    // [M] → [M, 1, …, 1]: one trailing axis per spatial axis of the filter.
+    const spatial = use.weight.dims.length - 2;
+    initializers.push(
+      floatTensor(
+        `${prefix}_bias`,
+        [use.bias.dims[0] ?? 0, ...Array<number>(spatial).fill(1)],
+        floatValues(use.bias),
+      ),
+    );
+    nodes.push(node('Add', [scaled, `${prefix}_bias`], [output]));
+  }
+  return {
+    nodes,
+    initializers,
+    maxError,
+    weight: { values: quantized, scales: Float32Array.of(scale), maxError },
+  };
 }
 
 function transpose(values: Int8Array, rows: number, columns: number): Int8Array {

@@ -67,14 +67,21 @@ export class TrainingEventsNotifier implements OnModuleInit, OnApplicationShutdo
    * Takes one of the tenant's stream slots (429 when it has them all); the returned function
    * gives it back.
    */
+  /** Whether the tenant holds all the streams it may open on this gateway. */
+  atLimit(tenantId: string): boolean {
+    return (this.openStreams.get(tenantId) ?? 0) >= this.config.MAX_EVENT_STREAMS_PER_TENANT;
+  }
+
+  limitError(): DomainError {
+    return new DomainError(
+      'RESOURCE_EXHAUSTED',
+      `too many open event streams: at most ${this.config.MAX_EVENT_STREAMS_PER_TENANT} per tenant; close one or poll GET /api/training-jobs/{id}`,
+    );
+  }
+
   openStream(tenantId: string): () => void {
     const open = this.openStreams.get(tenantId) ?? 0;
-    if (open >= this.config.MAX_EVENT_STREAMS_PER_TENANT) {
-      throw new DomainError(
-        'RESOURCE_EXHAUSTED',
-        `too many open event streams: at most ${this.config.MAX_EVENT_STREAMS_PER_TENANT} per tenant; close one or poll GET /api/training-jobs/{id}`,
-      );
-    }
+    if (this.atLimit(tenantId)) throw this.limitError();
     this.openStreams.set(tenantId, open + 1);
     this.streams.inc();
     let released = false;

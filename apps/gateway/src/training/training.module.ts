@@ -4,6 +4,7 @@ import { TRAINING_JOB_DEFAULTS, TRAINING_QUEUE } from '@maas/jobs';
 import { DatasetsModule } from '../datasets/datasets.module.js';
 import { QuotasModule } from '../quotas/quotas.module.js';
 import { AdminTrainingController } from './admin-training.controller.js';
+import { EventStreamAdmission } from './event-stream-admission.js';
 import { TrainerHealthService } from './trainer-health.service.js';
 import { TrainingEventsNotifier } from './training-events.notifier.js';
 import { TrainingJobsController } from './training-jobs.controller.js';
@@ -25,6 +26,11 @@ import { VersionOptimizationController } from './version-optimization.controller
     }),
   ],
   controllers: [TrainingJobsController, VersionOptimizationController, AdminTrainingController],
-  providers: [TrainingJobsService, TrainingEventsNotifier, TrainerHealthService],
+  providers: [
+    TrainingJobsService,
+    TrainingEventsNotifier,
+    TrainerHealthService,
+    EventStreamAdmission,
+  ],
 })
 export class TrainingModule {}
