@@ -51,7 +51,8 @@ export const UserView = z
   })
   .meta({ id: 'User' });
 
-const Limits = z.record(z.string(), z.number().nullable());
+/** Limits by name; null: none. */
+export const Limits = z.record(z.string(), z.number().nullable());
 export const QuotasView = z
   .object({ plan: z.string(), overrides: Limits, effective: Limits })
   .meta({ id: 'Quotas' });

@@ -7,12 +7,11 @@ import { apiKeyView, ApiKeyService } from '../auth/api-key.service.js';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId } from '../auth/principal.js';
 import { json, page, type RouteSpecs } from '../docs/route-spec.js';
-import { ApiKeyView } from '../docs/view-schemas.js';
+import { ApiKeyView, Limits } from '../docs/view-schemas.js';
 import { currentMonth, startOfMonth } from './rate-limiter.service.js';
 import { TenantQuotasService } from './tenant-quotas.service.js';
 import { ACTIVE_TRAINING_STATUSES } from './training-quota.service.js';
 
-const Limits = z.record(z.string(), z.number().nullable());
 const TenantQuotaUsageView = z
   .object({
     plan: z.string(),

@@ -239,18 +239,19 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
    */
   recordBeforeAnswer(event: UsageEvent): Promise<void> {
     this.record(event);
+    // One push, and one deadline, for every answer recorded in this turn (no timer per request).
     this.nextPush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       this.nextPush = undefined;
-      return this.pushBuffer();
-    });
-    const pushed = this.nextPush;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.config.LIMITS_REDIS_TIMEOUT_MS ?? 1_000);
-      void pushed.finally(() => {
-        clearTimeout(timer);
-        resolve();
+      const pushed = this.pushBuffer();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.config.LIMITS_REDIS_TIMEOUT_MS ?? 1_000);
+        void pushed.finally(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     });
+    return this.nextPush;
   }
 
   /** Runs `task` after every push and close before it, one at a time. */
