@@ -70,7 +70,7 @@ else
   npx --no-install vitest run $(report '') --project unit --project integration --project e2e || status=$?
   # Latency-measuring suites, alone on the machine (see vitest.config.ts).
   _log "running the suites that measure latency, alone"
-  npx --no-install vitest run $(report '-alone') --project e2e-alone || status=$?
+  npx --no-install vitest run $(report '-alone') --project e2e-alone --no-file-parallelism || status=$?
 fi
 # One plain closing line for CI: "N passed, N failed".
 node -e '

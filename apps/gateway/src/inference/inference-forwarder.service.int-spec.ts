@@ -167,6 +167,37 @@ describe('InferenceForwarder: when a request may go to another worker', () => {
     expect(answer.status).toBe(0);
   });
 
+  it('replays a bystander of a worker loss once on the next worker; a second loss answers 502', async () => {
+    let lose = 1;
+    const transports = fakeTransports(async (address) => {
+      if (address === 'w1:1' || lose > 1) throw new WorkerUnreachableError(address, false, true);
+      return ok('{"from":"w2"}');
+    });
+    const { directory } = fakeDirectory([...TWO, { url: 'http://w3', link: 'w3:1', id: 'w3' }]);
+    const first = exchange(Buffer.from('{}'));
+    await forwarder(transports, directory).forward(
+      't1',
+      resolvedVersion('v1'),
+      'infer',
+      first.exchange,
+      usage(),
+    );
+    expect(transports.calls).toEqual(['w1:1', 'w2:1']);
+    expect(first.answer.status).toBe(200);
+    expect(String(first.answer.body)).toBe('{"from":"w2"}');
+
+    // Lost again where it was replayed: never a third worker.
+    lose = 2;
+    transports.calls.length = 0;
+    const second = exchange(Buffer.from('{}'));
+    const error = await forwarder(transports, directory)
+      .forward('t1', resolvedVersion('v1'), 'infer', second.exchange, usage())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerLostError);
+    expect(transports.calls).toEqual(['w1:1', 'w2:1']);
+    expect(second.answer.status).toBe(0);
+  });
+
   it('does not replay a request that timed out, and counts the timeout against its worker', async () => {
     const transports = fakeTransports(async () => {
       throw new DomainError('DEADLINE_EXCEEDED', 'inference worker did not answer in time');
@@ -230,6 +261,7 @@ describe('InferenceForwarder: when a request may go to another worker', () => {
     ].map((p) => p.catch((e: unknown) => e));
     await expect.poll(() => held.length).toBe(2);
     for (const { address, reject } of held) reject(new WorkerUnreachableError(address, false));
+    // No other worker to take B's request, a bystander of the loss: both answer 502.
     const errors = await Promise.all(inFlight);
     expect(errors.every((e) => e instanceof WorkerLostError)).toBe(true);
     expect(losses).toEqual([

@@ -73,7 +73,7 @@ export class WorkerLostError extends Error {
 const isDeadline = (error: unknown) =>
   (error as { code?: unknown } | null)?.code === 'DEADLINE_EXCEEDED';
 
-/** Requests in flight to one worker over HTTP, and the versions it answered since its last loss. */
+/** Requests in flight to one worker over HTTP, and the versions it has answered. */
 interface HttpLedger {
   inFlight: Set<HttpEntry>;
   answered: Set<string>;
@@ -82,6 +82,8 @@ interface HttpEntry {
   version: InFlightVersion;
   /** Counted in a loss already (the others in flight at that loss fail after it). */
   blamed: boolean;
+  /** That loss was blamed on other versions: this request is a bystander of it. */
+  bystander?: boolean;
 }
 
 /** What the worker answered, whichever transport carried it. */
@@ -98,10 +100,12 @@ interface WorkerAnswer {
  * Sends an inference request to the worker that owns the version (rendezvous order) and passes
  * its answer back unparsed. Bodies held in memory go over the worker link (framed, multiplexed
  * on one connection per worker); larger ones, and workers without a link, go over HTTP and
- * stream through. A request goes to the next worker only when it was never sent (connection
- * refused, not established, refused by a draining worker, still queued); one that reached a
- * worker whose connection was then lost answers 502 (WorkerLostError) and the loss counts
- * towards its version's quarantine. Timeouts count towards the worker's suspicion.
+ * stream through. A request goes to the next worker when it was never sent (connection
+ * refused, not established, refused by a draining worker, still queued), or, once, when it was
+ * a bystander of the loss (sent, but the loss is blamed on other versions in flight with it:
+ * another tenant's model stopped the worker). Otherwise one that reached a worker whose
+ * connection was then lost answers 502 (WorkerLostError) and the loss counts towards its
+ * version's quarantine. Timeouts count towards the worker's suspicion.
  */
 @Injectable()
 export class InferenceForwarder {
@@ -119,7 +123,7 @@ export class InferenceForwarder {
   ) {
     this.outcomes = new Counter({
       name: 'maas_gateway_worker_failures_total',
-      help: 'Requests a worker did not answer: replayed on the next worker (never sent), lost (sent, connection lost: 502), timeout (504); and workers made suspect by timeouts (suspect)',
+      help: 'Requests a worker did not answer: replayed on the next worker (never sent), bystander (sent, the loss blamed on another version: replayed once), lost (sent, connection lost: 502), timeout (504); and workers made suspect by timeouts (suspect)',
       labelNames: ['outcome'],
       registers: [metrics],
     });
@@ -150,6 +154,7 @@ export class InferenceForwarder {
       version: resolved.version.number,
     };
     let lastError: unknown;
+    let bystanderReplayed = false;
     for (const target of candidates) {
       let answer: WorkerAnswer;
       try {
@@ -162,6 +167,18 @@ export class InferenceForwarder {
         this.failed(target, tenantId, error);
         // Never sent: the next worker may take it (a stream cannot be sent twice).
         if (error instanceof WorkerUnreachableError && error.beforeSend && Buffer.isBuffer(body)) {
+          continue;
+        }
+        // Sent, but the worker was stopped by another version in flight with it: one more
+        // worker may take it. Once only — were the blame wrong, this request stops at most one
+        // more worker, and its second loss answers 502.
+        if (
+          error instanceof WorkerUnreachableError &&
+          error.bystander &&
+          !bystanderReplayed &&
+          Buffer.isBuffer(body)
+        ) {
+          bystanderReplayed = true;
           continue;
         }
         if (error instanceof WorkerUnreachableError && !error.beforeSend) {
@@ -179,13 +196,19 @@ export class InferenceForwarder {
       exchange.send(answer.body);
       return;
     }
+    // A bystander with no worker left to take it was lost all the same.
+    if (lastError instanceof WorkerUnreachableError && !lastError.beforeSend) {
+      throw new WorkerLostError();
+    }
     throw lastError;
   }
 
   /** What a worker's failure to answer says about it (counted, and its suspicion updated). */
   private failed(target: WorkerTarget, tenantId: string, error: unknown): void {
     if (error instanceof WorkerUnreachableError) {
-      this.outcomes.inc({ outcome: error.beforeSend ? 'replayed' : 'lost' });
+      this.outcomes.inc({
+        outcome: error.beforeSend ? 'replayed' : error.bystander ? 'bystander' : 'lost',
+      });
       this.directory.markUnreachable(target.url);
       return;
     }
@@ -268,10 +291,12 @@ export class InferenceForwarder {
         headers,
         body,
       });
+      if (ledger.answered.size >= 10_000) ledger.answered.clear();
       ledger.answered.add(inFlight.versionId);
     } catch (error) {
-      if (error instanceof WorkerUnreachableError && !error.beforeSend && !entry.blamed) {
-        this.httpLoss(target, ledger);
+      if (error instanceof WorkerUnreachableError && !error.beforeSend) {
+        if (!entry.blamed) this.httpLoss(target, ledger);
+        if (entry.bystander) throw new WorkerUnreachableError(origin, false, true);
       }
       throw error;
     } finally {
@@ -318,7 +343,10 @@ export class InferenceForwarder {
       inFlight.map((entry) => entry.version),
       ledger.answered,
     );
-    ledger.answered = new Set();
+    const blamed = new Set(suspects.map((suspect) => suspect.versionId));
+    for (const entry of inFlight) {
+      entry.bystander = blamed.size > 0 && !blamed.has(entry.version.versionId);
+    }
     void this.quarantine.recordLoss(target.id ?? target.url, suspects);
   }
 }

@@ -28,6 +28,11 @@ export class WorkerUnreachableError extends DomainError {
     readonly origin: string,
     /** Whether the request surely never reached the worker (a retry elsewhere is safe). */
     readonly beforeSend: boolean,
+    /**
+     * Sent, but the worker's loss is blamed on other versions in flight with it (lossSuspects):
+     * a bystander, which one other worker may take (once; see InferenceForwarder).
+     */
+    readonly bystander = false,
   ) {
     super('UNAVAILABLE', 'no inference worker is reachable');
   }

@@ -298,10 +298,57 @@ describe('WorkerLinkClient', () => {
     ].map((p) => p.catch((e: unknown) => e));
     await expect.poll(() => held.length).toBe(2);
     worker.dropConnections();
-    for (const error of await Promise.all(inFlight)) {
-      expect((error as WorkerUnreachableError).beforeSend).toBe(false);
-    }
+    const [suspect, bystander] = (await Promise.all(inFlight)) as WorkerUnreachableError[];
+    for (const error of [suspect!, bystander!]) expect(error.beforeSend).toBe(false);
+    // B's request is a bystander of a loss blamed on A's version; A's is not.
+    expect([suspect!.bystander, bystander!.bystander]).toEqual([false, true]);
     expect(losses).toEqual([{ address: worker.address, suspects: [version('tA', 'vA')] }]);
+  });
+
+  it('remembers the versions a worker answered across reconnections when it blames a loss', async () => {
+    const held: string[] = [];
+    const worker = await fakeWorker((socket, frame) => {
+      const { model } = parseMeta<LinkRequestMeta>(frame);
+      if (model === 'first') answer(socket, frame, 'ok');
+      else held.push(model);
+    });
+    cleanups.push(worker.close);
+    const link = client();
+    const losses: unknown[][] = [];
+    link.onLost((_address, suspects) => losses.push(suspects));
+    const version = (tenantId: string, versionId: string) => ({
+      tenantId,
+      versionId,
+      model: versionId,
+      version: 1,
+    });
+    await link.request(
+      worker.address,
+      'infer',
+      meta('first'),
+      Buffer.alloc(1),
+      version('tB', 'vB'),
+    );
+    // The worker restarts (its connection drops with nothing in flight)…
+    worker.dropConnections();
+    await expect
+      .poll(() =>
+        link.request(worker.address, 'infer', meta('first'), Buffer.alloc(1)).then(
+          () => true,
+          () => false,
+        ),
+      )
+      .toBe(true);
+    // …and on the new connection B's first request is in flight beside A's crasher.
+    const inFlight = [
+      link.request(worker.address, 'infer', meta('a'), Buffer.alloc(1), version('tA', 'vA')),
+      link.request(worker.address, 'infer', meta('b'), Buffer.alloc(1), version('tB', 'vB')),
+    ].map((p) => p.catch((e: unknown) => e));
+    await expect.poll(() => held.length).toBe(2);
+    worker.dropConnections();
+    const [a, b] = (await Promise.all(inFlight)) as WorkerUnreachableError[];
+    expect([a!.bystander, b!.bystander]).toEqual([false, true]);
+    expect(losses).toEqual([[version('tA', 'vA')]]);
   });
 
   it('parses host:port link addresses, IPv6 in brackets', () => {

@@ -26,6 +26,8 @@ const CONNECT_TIMEOUT_MS = 2000;
  * happy path never queues), and above Node's highWaterMark, so 'drain' is sure to come.
  */
 const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Versions a link remembers as answered (lossSuspects) before it starts over. */
+const MAX_ANSWERED_VERSIONS = 10_000;
 /** Bytes of requests one link queues while its worker does not read; past it 503. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
@@ -85,7 +87,8 @@ interface LinkEvents {
  * Connects on first use and again after the connection is lost. A request that never went out
  * (not connected, or still queued) fails with WorkerUnreachableError before-send (the forwarder
  * may try the next worker); one written when the connection is lost fails with it after-send
- * (never replayed), and the loss is reported with the versions to blame (lossSuspects). Writes
+ * (marked a bystander when the loss is blamed on other versions: see InferenceForwarder), and
+ * the loss is reported with the versions to blame (lossSuspects). Writes
  * respect backpressure: past WRITE_BUFFER_BYTES buffered, requests wait in a bounded queue for
  * 'drain', and one whose deadline passes there is dropped unsent. A new connection carries
  * frames only after the handshake proved WORKER_SECRET both ways.
@@ -97,8 +100,7 @@ class WorkerLink {
   private nextId = 0;
   private queue: Queued[] = [];
   private queuedBytes = 0;
-  /** Versions answered on the current connection (lossSuspects). */
-  private answered = new Set<string>();
+
   /** Closed by the gateway itself (shutdown) or over a corrupt stream: no loss to blame. */
   private closing = false;
 
@@ -106,6 +108,13 @@ class WorkerLink {
     readonly address: string,
     private readonly secret: string,
     private readonly events: LinkEvents,
+    /**
+     * Versions this worker address has answered (lossSuspects), kept by the client across
+     * reconnections: a version that answered before a worker restarted is no suspect on the new
+     * connection either (else a bystander's first request after a restart would share the
+     * blame for the next loss).
+     */
+    private readonly answered: Set<string>,
   ) {}
 
   async request(
@@ -210,7 +219,6 @@ class WorkerLink {
           );
           this.socket = socket;
           this.connecting = undefined;
-          this.answered = new Set();
           this.events.opened(this);
           resolve(socket);
         });
@@ -234,18 +242,22 @@ class WorkerLink {
   private lost(): void {
     const inFlight: InFlightVersion[] = [];
     for (const pending of this.pending.values()) {
+      if (pending.written && pending.version) inFlight.push(pending.version);
+    }
+    const suspects = inFlight.length > 0 ? lossSuspects(inFlight, this.answered) : [];
+    const blamed = new Set(suspects.map((suspect) => suspect.versionId));
+    for (const pending of this.pending.values()) {
       clearTimeout(pending.timer);
       // A written request may have reached the worker (and may be what stopped it); a queued
-      // one surely did not.
-      pending.reject(new WorkerUnreachableError(this.address, !pending.written));
-      if (pending.written && pending.version) inFlight.push(pending.version);
+      // one surely did not. A written one of a version the loss is not blamed on is a bystander.
+      const bystander =
+        pending.written && blamed.size > 0 && !blamed.has(pending.version?.versionId ?? '');
+      pending.reject(new WorkerUnreachableError(this.address, !pending.written, bystander));
     }
     this.pending.clear();
     this.queue = [];
     this.queuedBytes = 0;
-    if (inFlight.length > 0 && !this.closing) {
-      this.events.lost(this.address, lossSuspects(inFlight, this.answered));
-    }
+    if (inFlight.length > 0 && !this.closing) this.events.lost(this.address, suspects);
   }
 
   private settle(frame: Frame): void {
@@ -258,7 +270,10 @@ class WorkerLink {
       pending.reject(new WorkerUnreachableError(this.address, true));
       return;
     }
-    if (pending.version) this.answered.add(pending.version.versionId);
+    if (pending.version) {
+      if (this.answered.size >= MAX_ANSWERED_VERSIONS) this.answered.clear();
+      this.answered.add(pending.version.versionId);
+    }
     try {
       pending.resolve({ meta: parseMeta<LinkResponseMeta>(frame), body: frame.body });
     } catch (error) {
@@ -275,6 +290,8 @@ class WorkerLink {
 @Injectable()
 export class WorkerLinkClient implements OnModuleDestroy {
   private readonly links = new Map<string, WorkerLink>();
+  /** Versions each worker address has answered, kept across its connections (WorkerLink). */
+  private readonly answeredBy = new Map<string, Set<string>>();
   private readonly lossListeners: LinkLossListener[] = [];
   private readonly events: LinkEvents;
 
@@ -324,7 +341,13 @@ export class WorkerLinkClient implements OnModuleDestroy {
   ): Promise<LinkResponse> {
     let link = this.links.get(address);
     if (!link) {
-      link = new WorkerLink(address, this.config.WORKER_SECRET, this.events);
+      let answered = this.answeredBy.get(address);
+      if (!answered) {
+        if (this.answeredBy.size >= 1000) this.answeredBy.clear(); // workers come and go
+        answered = new Set();
+        this.answeredBy.set(address, answered);
+      }
+      link = new WorkerLink(address, this.config.WORKER_SECRET, this.events, answered);
       this.links.set(address, link);
     }
     return link.request(FrameKind[call], meta, body, this.config.INFERENCE_TIMEOUT_MS, version);

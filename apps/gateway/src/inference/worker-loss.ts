@@ -11,8 +11,8 @@ export interface InFlightVersion {
  * (each once). Every request in flight fails, but blaming each version would let one tenant's
  * model that crashes workers get the versions of busy tenants beside it quarantined too. So:
  *
- * - versions that never had an answer on this connection (or, over HTTP, from this worker since
- *   its last loss) are the suspects: a model that stops its worker stops it before answering;
+ * - versions that never had an answer from this worker address (over the link or HTTP) are the
+ *   suspects: a model that stops its worker stops it before answering;
  * - when every version in flight had answers there, they are blamed only if they are all one
  *   tenant's (it can only hurt itself); across tenants the loss is not attributed.
  *

@@ -48,6 +48,17 @@ export const inferenceConfigSchema = z
     MODEL_LOAD_FAILURE_CACHE_MS: env.nonNegativeInt(30_000),
     /** The same for a read that failed for want of storage (unavailable, timeout); 0: never. */
     MODEL_LOAD_TRANSIENT_FAILURE_CACHE_MS: env.nonNegativeInt(1000),
+    /**
+     * Threads the worker's onnxruntime sessions live and run on, one tenant per thread while
+     * there are enough (OrtThreads): one tenant's cold loads and slow models hold its own
+     * thread, never the event loop that answers every tenant.
+     */
+    ORT_MODEL_THREADS: env.positiveInt(4),
+    /**
+     * How far below the event loop the model threads run (Linux nice value, 0-19): loads and
+     * model compute yield the cores to the requests of every tenant first.
+     */
+    ORT_MODEL_THREAD_NICE: env.nonNegativeInt(5),
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */
     ORT_INTRA_OP_THREADS: env.nonNegativeInt(0),
     /**

@@ -34,7 +34,12 @@ export interface BatchResult {
   computeMs: number;
 }
 
-export type RunFn = (inputs: Tensor[], outputNames: string[]) => Promise<Tensor[]>;
+/** Runs the model on `inputs`, stacked from `requests` requests. */
+export type RunFn = (
+  inputs: Tensor[],
+  outputNames: string[],
+  requests: number,
+) => Promise<Tensor[]>;
 
 interface Job {
   inputs: Tensor[];
@@ -214,14 +219,14 @@ export class Batcher {
     try {
       let perJob: Tensor[][];
       if (jobs.length === 1) {
-        perJob = [await this.run(first.inputs, first.outputNames)];
+        perJob = [await this.run(first.inputs, first.outputNames, 1)];
       } else {
         const inputs = first.inputs.map((input) =>
           concatTensors(
             jobs.map((job) => job.inputs.find((candidate) => candidate.name === input.name)!),
           ),
         );
-        const outputs = await this.run(inputs, first.outputNames);
+        const outputs = await this.run(inputs, first.outputNames, jobs.length);
         const counts = jobs.map((job) => job.rows);
         const pieces = outputs.map((output) => {
           if (output.shape.length === 0 || output.shape[0] !== rows) {

@@ -19,8 +19,10 @@ import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-conf
 import {
   type LoadedModel,
   ModelCacheService,
+  RAW_BYTES_PER_ANSWER_BYTE,
   type ServingConfig,
 } from '../models/model-cache.service.js';
+import { OutputTooLargeError } from '../models/ort-threads.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
 import { AnswerTooLargeError, answerBytesAtLeast } from './answer-size.js';
 import { type BatchResult, rowsOf } from './batcher.js';
@@ -185,6 +187,14 @@ export class InferenceService {
     try {
       result = await loaded.batcher.submit(inputs, outputNames);
     } catch (error) {
+      if (error instanceof OutputTooLargeError) {
+        // Refused on the model thread: past any answer the cap allows (see RAW_BYTES_PER_ANSWER_BYTE).
+        this.metrics.answersTooLarge.inc();
+        throw new AnswerTooLargeError(
+          Math.ceil(error.bytes / RAW_BYTES_PER_ANSWER_BYTE),
+          this.config.MAX_RESPONSE_BYTES,
+        );
+      }
       const code = (error as { code?: string }).code;
       if (code === 'RESOURCE_EXHAUSTED') this.metrics.shed.inc({ reason: 'queue_full' });
       if (code === 'DEADLINE_EXCEEDED') this.metrics.shed.inc({ reason: 'deadline' });

@@ -1,10 +1,11 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { APP_LOGGER, DomainError, type Logger, LruCache } from '@maas/app-runtime';
 import { masterKeyFrom } from '@maas/config';
 import { type ModelVersion, PrismaService } from '@maas/db';
 import {
   ArtifactIntegrityError,
   ArtifactReader,
+  unsealThread,
   InvalidModelError,
   TenantDataKeys,
   type ObjectStore,
@@ -21,6 +22,7 @@ import {
   ModelMemoryBudget,
   type Resident,
 } from './model-memory-budget.js';
+import { OrtThreads } from './ort-threads.js';
 import { loadTfjsRuntime, tfjsBackendNames } from './tfjs-runtime.js';
 import { VersionLookupService } from './version-lookup.service.js';
 
@@ -57,6 +59,13 @@ function failure<E extends Error>(error: E, kind: FailureKind): E {
   return error;
 }
 
+/**
+ * The most raw output bytes one byte of answer can stand for: an 8-byte element written as a
+ * JSON digit and a comma (answerBytesAtLeast's lower bound), so raw bytes above 4× the answer
+ * cap never fit it, however encoded.
+ */
+export const RAW_BYTES_PER_ANSWER_BYTE = 4;
+
 /** Failed versions remembered at most; the oldest go first (each is a short message). */
 const MAX_REMEMBERED_FAILURES = 10_000;
 
@@ -92,7 +101,7 @@ function positiveInt(value: unknown, min: number): number | undefined {
  * released once its last in-flight request is done, and counts against the budget until then.
  */
 @Injectable()
-export class ModelCacheService implements OnModuleDestroy {
+export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly entries = new Map<string, Entry>();
   /** Evicted while requests held them: memory still in use until the last one is released. */
   private readonly draining = new Set<LoadedModel>();
@@ -101,6 +110,7 @@ export class ModelCacheService implements OnModuleDestroy {
   private useCounter = 0;
   private readonly artifacts: ArtifactReader;
   private readonly budget: ModelMemoryBudget;
+  private readonly ortThreads: OrtThreads;
 
   constructor(
     @Inject(OBJECT_STORE) store: ObjectStore,
@@ -112,6 +122,7 @@ export class ModelCacheService implements OnModuleDestroy {
   ) {
     // Decrypts with the tenant's data key (unwrapped by the master key) and checks the sha256.
     this.artifacts = new ArtifactReader(store, new TenantDataKeys(prisma, masterKeyFrom(config)));
+    this.ortThreads = new OrtThreads(config.ORT_MODEL_THREADS, config.ORT_MODEL_THREAD_NICE);
     this.budget = new ModelMemoryBudget(
       {
         budgetBytes: config.MODEL_CACHE_BYTES,
@@ -127,10 +138,21 @@ export class ModelCacheService implements OnModuleDestroy {
     );
   }
 
+  /** The artifact thread started (and warm) before the first cold load needs it. */
+  async onModuleInit(): Promise<void> {
+    await unsealThread.unseal(Buffer.from('warm-up'), { hash: true }).catch(() => undefined);
+  }
+
   /** The loaded version, held until `release` (eviction waits for it). */
   async acquire(version: ModelVersion): Promise<LoadedModel> {
     let entry = this.entries.get(version.id);
     let loaded: LoadedModel;
+    if (entry?.loaded && entry.loaded.runtime.alive === false) {
+      // Its model thread stopped and took the session with it: load it again.
+      this.logger.warn({ versionId: version.id }, 'model version lost with its thread: reloading');
+      this.evict(version.id, 'thread_lost');
+      entry = undefined;
+    }
     if (entry?.loaded) {
       entry.lastUsed = ++this.useCounter;
       loaded = entry.loaded;
@@ -315,8 +337,10 @@ export class ModelCacheService implements OnModuleDestroy {
         'permanent',
       );
     }
+    // (The bytes may be handed to a model thread below: their size is kept here.)
+    const sizeBytes = bytes.length;
     // The recorded size was an estimate until now: settle the reservation on the real bytes.
-    const chargedBytes = this.charge(bytes.length);
+    const chargedBytes = this.charge(sizeBytes);
     if (!reservation.resize(chargedBytes)) {
       throw chargedBytes > this.budget.limits.tenantShareBytes
         ? failure(this.budget.tooLarge(chargedBytes, `version ${version.number}`), 'permanent')
@@ -355,7 +379,7 @@ export class ModelCacheService implements OnModuleDestroy {
       {
         versionId: version.id,
         tenantId: version.tenantId,
-        sizeBytes: bytes.length,
+        sizeBytes,
         chargedBytes,
         backend: runtime.backend,
         loadMs: Date.now() - started,
@@ -366,7 +390,15 @@ export class ModelCacheService implements OnModuleDestroy {
     const options = this.batcherOptions(version, batchable);
     const batcher = new Batcher(
       options,
-      (feeds, outputNames) => runtime.run(feeds, outputNames),
+      // Raw outputs past RAW_BYTES_PER_ANSWER_BYTE × MAX_RESPONSE_BYTES per request cannot fit
+      // any answer (an encoded element takes at least 1/4 of its raw bytes): refused where they
+      // were computed. A refused stack is run again request by request (Batcher).
+      (feeds, outputNames, requests) =>
+        runtime.run(
+          feeds,
+          outputNames,
+          RAW_BYTES_PER_ANSWER_BYTE * this.config.MAX_RESPONSE_BYTES * requests,
+        ),
       (run) => {
         this.metrics.batchSize.observe(run.rows);
         this.metrics.batchRequests.observe(run.requests);
@@ -381,7 +413,7 @@ export class ModelCacheService implements OnModuleDestroy {
       batchable,
       inputs,
       outputs,
-      sizeBytes: bytes.length,
+      sizeBytes,
       chargedBytes,
       inFlight: 0,
       evicted: false,
@@ -389,7 +421,10 @@ export class ModelCacheService implements OnModuleDestroy {
     };
   }
 
-  /** The session for a version's checked bytes (tests of the cache policy fake it). */
+  /**
+   * The session for a version's checked bytes (tests of the cache policy fake it). ONNX bytes
+   * are handed to the tenant's model thread: not to be read after this.
+   */
   protected openRuntime(version: ModelVersion, bytes: Buffer): Promise<ModelRuntime> {
     return version.format === 'tfjs'
       ? loadTfjsRuntime(
@@ -400,6 +435,8 @@ export class ModelCacheService implements OnModuleDestroy {
       : createOrtRuntime(bytes, {
           intraOpThreads: this.config.ORT_INTRA_OP_THREADS,
           allowSpinning: this.config.ORT_ALLOW_SPINNING,
+          threads: this.ortThreads,
+          tenantId: version.tenantId,
         });
   }
 
@@ -489,5 +526,6 @@ export class ModelCacheService implements OnModuleDestroy {
     this.draining.clear();
     for (const model of loaded) model.batcher.close();
     await Promise.all(loaded.map((m) => m.runtime.release().catch(() => undefined)));
+    await this.ortThreads.close();
   }
 }

@@ -15,7 +15,8 @@ export interface Resident {
   draining: boolean;
 }
 
-export type EvictionReason = 'budget' | 'tenant_share';
+/** Why a version left the cache: room for a load, its tenant's share, or its thread stopped. */
+export type EvictionReason = 'budget' | 'tenant_share' | 'thread_lost';
 
 export interface BudgetLimits {
   /** MODEL_CACHE_BYTES */

@@ -1,6 +1,7 @@
 import { TensorDataType, attribute, buildModel, encodeModel, node, valueInfo } from '@maas/onnx';
 import { describe, expect, it } from 'vitest';
 import { createOrtRuntime } from './model-runtime.js';
+import { OrtThreads } from './ort-threads.js';
 
 describe('createOrtRuntime', () => {
   it('serves a model only an optimised session can load, as the upload check accepts it', async () => {
@@ -19,7 +20,8 @@ describe('createOrtRuntime', () => {
         },
       }),
     );
-    const runtime = await createOrtRuntime(bytes, { intraOpThreads: 1 });
+    const threads = new OrtThreads(1);
+    const runtime = await createOrtRuntime(bytes, { intraOpThreads: 1, threads, tenantId: 't' });
     try {
       const [out] = await runtime.run(
         [{ name: 'x', datatype: 'FP32', shape: [2], data: new Float32Array([1.5, -2]) }],
@@ -27,8 +29,24 @@ describe('createOrtRuntime', () => {
       );
       expect(out).toMatchObject({ name: 'out', datatype: 'FP32', shape: [2] });
       expect(Array.from(out!.data as Float32Array)).toEqual([1.5, -2]);
+      // A request onnxruntime refuses is the request's fault: 400, and the session serves on.
+      await expect(
+        runtime.run(
+          [{ name: 'x', datatype: 'FP32', shape: [3], data: new Float32Array(3) }],
+          ['out'],
+        ),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(
+        (
+          await runtime.run(
+            [{ name: 'x', datatype: 'FP32', shape: [2], data: new Float32Array(2) }],
+            ['out'],
+          )
+        )[0]!.shape,
+      ).toEqual([2]);
     } finally {
       await runtime.release();
+      await threads.close();
     }
   });
 });

@@ -1,4 +1,3 @@
-import * as ort from 'onnxruntime-node';
 import { DomainError } from '@maas/app-runtime';
 import { assertSelfContainedOnnx, ortSessionOptions } from '@maas/model-registry';
 import {
@@ -9,12 +8,20 @@ import {
   isFixedSizeDatatype,
   toOrtFeeds,
 } from '@maas/tensors';
+import { type OrtThreads, OrtThreadError } from './ort-threads.js';
 
 /** A loaded model version, whatever runs it. */
 export interface ModelRuntime {
   /** `onnxruntime` or `tfjs-<backend>`; reported in metadata and /readyz. */
   readonly backend: string;
-  run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  /** False once the runtime is gone (its model thread stopped): the cache loads it again. */
+  readonly alive?: boolean;
+  /**
+   * `maxOutputBytes`: outputs whose raw bytes exceed it are refused where they were computed
+   * (OutputTooLargeError), before they reach the event loop; runtimes that cannot tell may
+   * ignore it (the answer's own cap still applies).
+   */
+  run(inputs: Tensor[], outputNames: string[], maxOutputBytes?: number): Promise<Tensor[]>;
   release(): Promise<void>;
 }
 
@@ -34,13 +41,17 @@ export interface OrtRuntimeOptions {
   intraOpThreads: number;
   /** busy-wait in idle intra-op threads (onnxruntime's default is on) */
   allowSpinning?: boolean;
+  /** The model threads the session lives on, and whose thread it takes (see OrtThreads). */
+  threads: OrtThreads;
+  tenantId: string;
 }
 
 /**
- * An onnxruntime session for a version's bytes. The bytes are checked again here (a version
- * stored before the check existed must not load): a model that refers to anything outside
- * itself throws InvalidModelError before onnxruntime sees it, and the session is sandboxed
- * (external data only from an empty directory) in case anything slipped through.
+ * An onnxruntime session for a version's bytes, on its tenant's model thread. The bytes are
+ * checked again here (a version stored before the check existed must not load): a model that
+ * refers to anything outside itself throws InvalidModelError before onnxruntime sees it, and the
+ * session is sandboxed (external data only from an empty directory) in case anything slipped
+ * through.
  */
 export async function createOrtRuntime(
   bytes: Uint8Array,
@@ -48,7 +59,8 @@ export async function createOrtRuntime(
 ): Promise<ModelRuntime> {
   assertSelfContainedOnnx(bytes);
   // The upload check's session options too (ortSessionOptions): what validated is what loads.
-  const session = await ort.InferenceSession.create(
+  const session = await options.threads.open(
+    options.tenantId,
     bytes,
     ortSessionOptions({
       intraOpThreads: options.intraOpThreads,
@@ -57,22 +69,19 @@ export async function createOrtRuntime(
   );
   return {
     backend: 'onnxruntime',
-    async run(inputs, outputNames) {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, feed] of Object.entries(toOrtFeeds(inputs))) {
-        feeds[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
-      }
-      let results: ort.InferenceSession.ReturnType;
+    get alive() {
+      return session.alive;
+    },
+    async run(inputs, outputNames, maxOutputBytes) {
+      let results: Awaited<ReturnType<typeof session.run>>;
       try {
-        results = await session.run(feeds, outputNames);
+        results = await session.run(toOrtFeeds(inputs), outputNames, maxOutputBytes);
       } catch (error) {
-        throw modelRejected(error);
+        throw error instanceof OrtThreadError ? modelRejected(error) : error;
       }
       return outputNames.map((name) => {
         const tensor = results[name]!;
-        const output = fromOrtOutput(name, tensor.type, tensor.data, tensor.dims);
-        tensor.dispose?.();
-        return output;
+        return fromOrtOutput(name, tensor.type, tensor.data, tensor.dims);
       });
     },
     release: () => session.release(),

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../storage/object-store.js';
 import { CodedError } from '../coded-error.js';
 import { ObjectNotFoundError } from '../storage/storage-errors.js';
-import { decryptBuffer, DecryptionError } from './envelope.js';
+import { DecryptionError } from './envelope.js';
 import type { TenantDataKeys } from './tenant-data-keys.js';
+import { unsealThread } from './unseal-thread.js';
 
 /** The bytes in storage are not the bytes that were recorded (tampering or corruption). */
 export class ArtifactIntegrityError extends CodedError {
@@ -45,7 +45,8 @@ export interface StoredArtifact {
  * (AES-256-GCM under the tenant's data key), and check the recorded sha256 of the plaintext
  * before anything parses the bytes. Tampered, truncated, swapped or missing bytes reject with
  * ArtifactIntegrityError; a failure to read them at all (storage, data key lookup) with
- * ArtifactUnavailableError, which says nothing about the bytes.
+ * ArtifactUnavailableError, which says nothing about the bytes. Decryption and hashing run on
+ * a thread of their own (UnsealThread), so a cold load does not stall the requests around it.
  */
 export class ArtifactReader {
   constructor(
@@ -66,6 +67,7 @@ export class ArtifactReader {
       }
       throw new ArtifactUnavailableError(artifact.artifactKey, error);
     }
+    let dataKey: Buffer | undefined;
     if (artifact.encrypted) {
       if (!this.dataKeys) {
         throw new ArtifactIntegrityError(
@@ -73,30 +75,31 @@ export class ArtifactReader {
           'encrypted artifacts need a data key',
         );
       }
-      let dataKey: Awaited<ReturnType<TenantDataKeys['forTenant']>>;
       try {
         dataKey = await this.dataKeys.forTenant(artifact.tenantId);
       } catch (error) {
         throw new ArtifactUnavailableError(artifact.artifactKey, error);
       }
-      try {
-        bytes = decryptBuffer(bytes, dataKey, artifact.artifactKey);
-      } catch (error) {
-        if (error instanceof DecryptionError) {
-          throw new ArtifactIntegrityError(artifact.artifactKey, error.message);
-        }
-        throw error;
-      }
     }
-    if (artifact.sha256) {
-      const actual = createHash('sha256').update(bytes).digest('hex');
-      if (actual !== artifact.sha256) {
-        throw new ArtifactIntegrityError(
-          artifact.artifactKey,
-          `sha256 ${actual} does not match the recorded ${artifact.sha256}`,
-        );
+    if (!dataKey && !artifact.sha256) return bytes;
+    let unsealed: Awaited<ReturnType<typeof unsealThread.unseal>>;
+    try {
+      unsealed = await unsealThread.unseal(bytes, {
+        decrypt: dataKey && { key: dataKey, associatedData: artifact.artifactKey },
+        hash: Boolean(artifact.sha256),
+      });
+    } catch (error) {
+      if (error instanceof DecryptionError) {
+        throw new ArtifactIntegrityError(artifact.artifactKey, error.message);
       }
+      throw error;
     }
-    return bytes;
+    if (artifact.sha256 && unsealed.sha256 !== artifact.sha256) {
+      throw new ArtifactIntegrityError(
+        artifact.artifactKey,
+        `sha256 ${unsealed.sha256} does not match the recorded ${artifact.sha256}`,
+      );
+    }
+    return unsealed.plaintext;
   }
 }

@@ -96,21 +96,36 @@ export function encryptBuffer(plaintext: Buffer, dataKey: Buffer, associatedData
   ]);
 }
 
-export function decryptBuffer(stored: Buffer, dataKey: Buffer, associatedData: string): Buffer {
+/** Where an encrypted artifact's parts lie in its bytes (byte offsets into `stored`). */
+export interface EnvelopeParts {
+  nonce: Buffer;
+  /** [start, end) of the ciphertext */
+  ciphertext: [number, number];
+  tag: Buffer;
+}
+
+/** The parts of an encrypted artifact's layout, or DecryptionError when it has none. */
+export function envelopeParts(stored: Buffer): EnvelopeParts {
   if (stored.length < ENCRYPTION_OVERHEAD || !stored.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new DecryptionError('not an encrypted artifact (bad header or too short)');
   }
-  const nonce = stored.subarray(MAGIC.length, MAGIC.length + NONCE_BYTES);
-  const tag = stored.subarray(stored.length - TAG_BYTES);
+  return {
+    nonce: Buffer.from(stored.subarray(MAGIC.length, MAGIC.length + NONCE_BYTES)),
+    ciphertext: [MAGIC.length + NONCE_BYTES, stored.length - TAG_BYTES],
+    tag: Buffer.from(stored.subarray(stored.length - TAG_BYTES)),
+  };
+}
+
+export const TAMPERED_MESSAGE = 'authentication tag mismatch (tampered, truncated or wrong key)';
+
+export function decryptBuffer(stored: Buffer, dataKey: Buffer, associatedData: string): Buffer {
+  const { nonce, ciphertext, tag } = envelopeParts(stored);
   try {
     const decipher = createDecipheriv('aes-256-gcm', dataKey, nonce);
     decipher.setAAD(Buffer.from(associatedData));
     decipher.setAuthTag(tag);
-    return Buffer.concat([
-      decipher.update(stored.subarray(MAGIC.length + NONCE_BYTES, stored.length - TAG_BYTES)),
-      decipher.final(),
-    ]);
+    return Buffer.concat([decipher.update(stored.subarray(...ciphertext)), decipher.final()]);
   } catch {
-    throw new DecryptionError('authentication tag mismatch (tampered, truncated or wrong key)');
+    throw new DecryptionError(TAMPERED_MESSAGE);
   }
 }

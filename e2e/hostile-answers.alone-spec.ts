@@ -10,6 +10,13 @@ import {
 import { AppProcess, freePort, startTestPlatform, type TestPlatform } from '@maas/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  answered,
+  expectBystanderUnharmed,
+  steadyTraffic,
+  type Traffic,
+  trafficDuring,
+} from './bystander-traffic.js';
 import { type Api, apiFor, createTenant, metricValue, uploadModel } from './serving-helpers.js';
 
 /** INT64 `size` [1] → FP32 `out` [size]: a tiny request asks for as large an output as it likes. */
@@ -52,7 +59,8 @@ const ANSWER_CAP = 64 * 1024 * 1024;
 /**
  * One tenant's answers, crashes and slow workers cannot hurt other tenants' in-flight requests:
  * a real gateway and two real workers; tenant B keeps sending requests while tenant A's models
- * misbehave.
+ * misbehave, and must see no failure and keep its p99 within 2× its quiet p99 (runs alone:
+ * see bystander-traffic.ts).
  */
 describe('hostile answers: huge outputs and workers stopped mid-request', () => {
   let platform: TestPlatform;
@@ -74,26 +82,10 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
   const steadyRequest = () =>
     infer(b.key, 'steady', { name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] });
   const workers = () => [platform.inference, second];
-
-  /** Tenant B's traffic: two loops of requests, each status kept, until stopped. */
-  function steadyTraffic() {
-    const statuses: number[] = [];
-    let running = true;
-    const loops = [0, 1].map(async () => {
-      while (running) {
-        statuses.push((await steadyRequest().catch(() => ({ status: -1 }))).status);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    });
-    return {
-      statuses,
-      stop: async () => {
-        running = false;
-        await Promise.all(loops);
-        return statuses;
-      },
-    };
-  }
+  /** Tenant B's traffic: two loops of requests, 10 ms apart. */
+  const trafficOfB = () =>
+    steadyTraffic(async () => (await steadyRequest()).status, { loops: 2, pauseMs: 10 });
+  let quiet: Traffic;
 
   const liveWorkers = async () => {
     const response = await api('/api/admin/workers', {
@@ -126,6 +118,14 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       expect(response.status).toBe(200);
     }
     await uploadModel(api, b.key, 'steady', buildGemmModel({ weights: [[1], [1]], bias: [0] }));
+    // B serves its version from both workers, as a tenant that wants to ride out the loss of
+    // one does: what B measures when A stops a worker is then A's harm, not a cold start.
+    const replicated = await api('/api/models/steady/versions/1', {
+      method: 'PATCH',
+      headers: { 'x-api-key': b.key },
+      json: { servingConfig: { replicas: 2 } },
+    });
+    expect(replicated.status).toBe(200);
     await uploadModel(api, a.key, 'flood', buildFloodModel());
     await uploadModel(api, a.key, 'crash', buildSlowModel());
     db = new pg.Client({ connectionString: platform.database.url });
@@ -136,6 +136,9 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await steadyRequest()).status).toBe(200);
+    const traffic = trafficOfB();
+    await answered(traffic, 300);
+    quiet = await traffic.stop();
   }, 180_000);
 
   afterAll(async () => {
@@ -152,19 +155,20 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       metricValue(platform.gateway.url, 'maas_gateway_worker_link_connections_total');
     const before = await connections();
     expect(before).toBeGreaterThan(0);
-    const traffic = steadyTraffic();
-    await expect.poll(() => traffic.statuses.length).toBeGreaterThan(10);
+    const traffic = trafficOfB();
+    await answered(traffic, 10);
     // 100M FP32 elements as binary data: a 400 MB answer, past the link's 256 MiB frame limit
     // (a frame that large would make the gateway drop the connection and all on it).
-    const flood = await infer(
-      a.key,
-      'flood',
-      { name: 'size', datatype: 'INT64', shape: [1], data: [100_000_000] },
-      { parameters: { binary_data_output: true } },
+    const { result: flood, during } = await trafficDuring(traffic, () =>
+      infer(
+        a.key,
+        'flood',
+        { name: 'size', datatype: 'INT64', shape: [1], data: [100_000_000] },
+        { parameters: { binary_data_output: true } },
+      ),
     );
-    const seenDuring = traffic.statuses.length;
-    await expect.poll(() => traffic.statuses.length).toBeGreaterThan(seenDuring + 10);
-    const statuses = await traffic.stop();
+    const { statuses } = await traffic.stop();
+    expectBystanderUnharmed('huge output', quiet, during);
 
     expect(flood.status).toBe(422);
     expect(flood.body.error).toMatch(
@@ -178,8 +182,10 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       workers().map((w) => metricValue(w.opsUrl, 'maas_inference_answers_too_large_total')),
     );
     expect(refused.reduce((x, y) => x + y, 0)).toBe(1);
-    // The same connections carried everything: none was torn down and opened again.
-    expect(await connections()).toBe(before);
+    // The same connections carried everything: none was torn down and opened again. Links
+    // open on first use, so B's traffic may have opened the one to the other worker meanwhile;
+    // a torn-down link would be a third opening.
+    expect(await connections()).toBeLessThanOrEqual(workers().length);
     // A smaller answer of the same model is served as usual.
     expect((await infer(a.key, 'flood', small)).status).toBe(200);
     // A version may lower the cap for itself.
@@ -210,25 +216,39 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
         .some((line) => line.includes('"model version loaded"') && line.includes(crashVersionId));
     const slowRequest = { name: 'size', datatype: 'INT64', shape: [2], data: [3000, 3000] };
     const quickRequest = { name: 'size', datatype: 'INT64', shape: [2], data: [2, 2] };
-    const traffic = steadyTraffic();
+    const traffic = trafficOfB();
+    await answered(traffic, 10);
+    // What B saw from each crash until A had its answer (and 100 more of B's requests). The
+    // stopped worker's restart is not in it: here it takes a core of the machine B's client
+    // and the platform share, where in a cluster it restarts in its own pod. B's traffic goes
+    // on through the restart, and none of it may fail (asserted below).
+    const during: Traffic = { statuses: [], latencies: [] };
 
     for (let round = 1; round <= LOSSES_TO_QUARANTINE; round++) {
-      const marks = workers().map((w) => w.output.length);
-      const pending = infer(a.key, 'crash', slowRequest);
-      // The worker that loaded the version holds the request: it is running there now.
-      await expect
-        .poll(() => workers().findIndex((w, i) => loadedHere(w, marks[i]!)), { timeout: 20_000 })
-        .toBeGreaterThanOrEqual(0);
-      const victimIndex = workers().findIndex((w, i) => loadedHere(w, marks[i]!));
-      const victim = workers()[victimIndex]!;
-      const survivor = workers()[1 - victimIndex]!;
-      await victim.stop('SIGKILL');
+      const { result: victim, during: crash } = await trafficDuring(traffic, async () => {
+        const marks = workers().map((w) => w.output.length);
+        const pending = infer(a.key, 'crash', slowRequest);
+        // The worker that loaded the version holds the request: it is running there now.
+        await expect
+          .poll(() => workers().findIndex((w, i) => loadedHere(w, marks[i]!)), {
+            timeout: 20_000,
+            interval: 10,
+          })
+          .toBeGreaterThanOrEqual(0);
+        const victimIndex = workers().findIndex((w, i) => loadedHere(w, marks[i]!));
+        const victim = workers()[victimIndex]!;
+        const survivor = workers()[1 - victimIndex]!;
+        await victim.stop('SIGKILL');
 
-      const lost = await pending;
-      expect(lost.status).toBe(502);
-      expect(lost.body.error).toMatch(/stopped while it held this request.*not retried/);
-      // Not replayed: the other worker never loaded the version, let alone ran it.
-      expect(loadedHere(survivor, marks[1 - victimIndex]!)).toBe(false);
+        const lost = await pending;
+        expect(lost.status).toBe(502);
+        expect(lost.body.error).toMatch(/stopped while it held this request.*not retried/);
+        // Not replayed: the other worker never loaded the version, let alone ran it.
+        expect(loadedHere(survivor, marks[1 - victimIndex]!)).toBe(false);
+        return victim;
+      });
+      during.statuses.push(...crash.statuses);
+      during.latencies.push(...crash.latencies);
       await victim.start();
       await expect.poll(liveWorkers, { timeout: 15_000 }).toBe(2);
     }
@@ -249,13 +269,16 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
     expect(await metricValue(platform.gateway.url, 'maas_gateway_version_quarantines_total')).toBe(
       1,
     );
-    const statuses = await traffic.stop();
-    // B's version was never blamed; B lost at most the requests in flight on a stopped worker.
+    const { statuses } = await traffic.stop();
+    // B's version was never blamed, and B lost nothing: its requests in flight on a stopped
+    // worker were bystanders of a loss blamed on A's version, replayed on the other worker.
     const steady = await api('/api/models/steady/versions/1', { headers: { 'x-api-key': b.key } });
     expect(((await steady.json()) as { status: string }).status).toBe('ready');
-    expect(statuses.filter((s) => s !== 200 && s !== 502)).toEqual([]);
-    expect(statuses.filter((s) => s === 502).length).toBeLessThanOrEqual(2 * LOSSES_TO_QUARANTINE);
-    expect(statuses.slice(-5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expectBystanderUnharmed('crashing model (2 workers stopped)', quiet, during);
+    console.log(
+      `bystanders replayed: ${await metricValue(platform.gateway.url, 'maas_gateway_worker_failures_total', 'outcome="bystander"')}`,
+    );
 
     // Only an admin releases it (a tenant cannot reach the route).
     const path = `/api/admin/tenants/${a.tenantId}/models/crash/versions/1/unquarantine`;

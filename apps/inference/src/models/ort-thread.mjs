@@ -1,0 +1,81 @@
+// One model thread of an inference worker (see ort-threads.ts): holds onnxruntime sessions and
+// runs them, so that loading or running one tenant's model never holds the worker's event loop
+// (onnxruntime-node builds sessions and runs them synchronously on the calling thread).
+// Plain JavaScript: started as it is from src (tests) and from dist (copied by the build).
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+
+// Serving comes first: this thread (and the onnxruntime threads it starts, which inherit it)
+// runs at a lower CPU priority than the event loop that answers every tenant, so a tenant's
+// model building sessions or computing holds the cores only while nothing else needs them.
+// Linux: setpriority on a thread id sets that thread's nice value; elsewhere it is skipped.
+if (workerData?.nice > 0) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), workerData.nice);
+  } catch {
+    // not Linux, or not allowed: the thread runs at the process's priority
+  }
+}
+
+/** @type {Map<number, ort.InferenceSession>} */
+const sessions = new Map();
+
+/** Posts `message`, handing over the output buffers without a copy where they can be. */
+function reply(message, buffers = []) {
+  try {
+    parentPort.postMessage(message, buffers);
+  } catch {
+    parentPort.postMessage(message); // a buffer that cannot be transferred is copied
+  }
+}
+
+parentPort.on('message', async (message) => {
+  const { id, op, session: key } = message;
+  try {
+    if (op === 'open') {
+      sessions.set(
+        key,
+        await ort.InferenceSession.create(new Uint8Array(message.bytes), message.options),
+      );
+      reply({ id });
+    } else if (op === 'run') {
+      const session = sessions.get(key);
+      if (!session) throw new Error('no such session');
+      const feeds = {};
+      for (const [name, feed] of Object.entries(message.feeds)) {
+        feeds[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+      }
+      const results = await session.run(feeds, message.outputs);
+      // Outputs past the caller's limit never leave this thread: the event loop would only
+      // receive them to refuse them, and collect them afterwards.
+      let bytes = 0;
+      for (const name of message.outputs) {
+        const data = results[name].data;
+        bytes += ArrayBuffer.isView(data)
+          ? data.byteLength
+          : data.reduce((sum, text) => sum + text.length, 0);
+      }
+      if (message.maxOutputBytes !== undefined && bytes > message.maxOutputBytes) {
+        reply({ id, tooLarge: bytes });
+        return;
+      }
+      const outputs = {};
+      const buffers = new Set();
+      for (const name of message.outputs) {
+        const tensor = results[name];
+        outputs[name] = { type: tensor.type, data: tensor.data, dims: tensor.dims };
+        if (ArrayBuffer.isView(tensor.data)) buffers.add(tensor.data.buffer);
+      }
+      reply({ id, outputs }, [...buffers]);
+    } else if (op === 'release') {
+      const session = sessions.get(key);
+      sessions.delete(key);
+      await session?.release();
+      reply({ id });
+    }
+  } catch (error) {
+    reply({ id, error: error instanceof Error ? error.message : String(error) });
+  }
+});

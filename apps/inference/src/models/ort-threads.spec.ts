@@ -1,0 +1,132 @@
+import {
+  TensorDataType,
+  buildGemmModel,
+  buildModel,
+  encodeModel,
+  node,
+  tensorProto,
+  valueInfo,
+} from '@maas/onnx';
+import { ortSessionOptions } from '@maas/model-registry';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ModelThreadLostError,
+  OrtThreadError,
+  OrtThreads,
+  OutputTooLargeError,
+} from './ort-threads.js';
+
+const options = ortSessionOptions({ intraOpThreads: 1 });
+const identity = () =>
+  buildGemmModel({
+    weights: [
+      [1, 0],
+      [0, 1],
+    ],
+    bias: [0, 0],
+  });
+const feed = (values: number[]) => ({
+  input: { type: 'float32', data: new Float32Array(values), dims: [1, values.length] },
+});
+
+/** INT64 `size` [2] → a size × size matrix multiplied by itself four times: slow on demand. */
+const slowModel = () => {
+  const nodes = [node('Expand', ['scale', 'size'], ['m0'])];
+  for (let i = 1; i <= 4; i++) nodes.push(node('MatMul', [`m${i - 1}`, 'm0'], [`m${i}`]));
+  nodes.push(node('ReduceSum', ['m4'], ['out']));
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes,
+        initializers: [tensorProto('scale', TensorDataType.FLOAT, [1], [1e-3])],
+        inputs: [valueInfo('size', TensorDataType.INT64, [2])],
+        outputs: [valueInfo('out', TensorDataType.FLOAT, [1, 1])],
+      },
+    }),
+  );
+};
+
+describe('OrtThreads: each tenant’s sessions on a thread of their own', () => {
+  let threads: OrtThreads;
+  afterEach(async () => threads?.close());
+
+  it('gives each tenant its own thread while there are enough, and shares the least-used after', async () => {
+    threads = new OrtThreads(2);
+    const a1 = await threads.open('a', identity(), options);
+    const b = await threads.open('b', identity(), options);
+    const a2 = await threads.open('a', identity(), options);
+    expect(threads.tenantsPerThread()).toEqual([['a'], ['b']]);
+    const c = await threads.open('c', identity(), options);
+    expect(threads.tenantsPerThread().flat().sort()).toEqual(['a', 'b', 'c']);
+    // Runs answer with the session's own outputs.
+    expect(
+      Array.from((await b.run(feed([3, 4]), ['output'])).output!.data as Float32Array),
+    ).toEqual([3, 4]);
+    // A tenant whose last session is released leaves its thread.
+    await a1.release();
+    await a2.release();
+    expect(threads.tenantsPerThread().flat()).not.toContain('a');
+    for (const session of [b, c]) await session.release();
+  });
+
+  it("runs tenant B's model while tenant A's slow model holds A's thread, the event loop free throughout", async () => {
+    threads = new OrtThreads(2);
+    const slow = await threads.open('a', slowModel(), options);
+    const quick = await threads.open('b', identity(), options);
+    const order: string[] = [];
+    let turns = 0;
+    let running = true;
+    const spin = () => {
+      turns += 1;
+      if (running) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const size = { size: { type: 'int64', data: new BigInt64Array([1500n, 1500n]), dims: [2] } };
+    const slowRun = slow.run(size, ['out']).then(() => order.push('a'));
+    // B's runs start after A's and finish first: they never queue behind it.
+    for (let i = 0; i < 5; i++) {
+      await quick.run(feed([i, i]), ['output']);
+      order.push('b');
+    }
+    await slowRun;
+    running = false;
+    expect(order).toEqual(['b', 'b', 'b', 'b', 'b', 'a']);
+    // Seconds of matrix products never held this thread's loop.
+    expect(turns).toBeGreaterThan(10);
+  }, 60_000);
+
+  it("reports onnxruntime's refusal as OrtThreadError and a stopped thread as ModelThreadLostError", async () => {
+    threads = new OrtThreads(1);
+    const session = await threads.open('a', identity(), options);
+    await expect(session.run(feed([1, 2, 3]), ['output'])).rejects.toBeInstanceOf(OrtThreadError);
+    // Outputs past the run's limit stay on the thread: 2 FP32 values are 8 bytes.
+    await expect(session.run(feed([1, 2]), ['output'], 7)).rejects.toMatchObject({
+      name: 'OutputTooLargeError',
+      bytes: 8,
+    });
+    await expect(session.run(feed([1, 2]), ['output'], 7)).rejects.toBeInstanceOf(
+      OutputTooLargeError,
+    );
+    expect((await session.run(feed([1, 2]), ['output'], 8)).output!.dims).toEqual([1, 2]);
+    await expect(threads.open('a', new Uint8Array([1, 2, 3]), options)).rejects.toBeInstanceOf(
+      OrtThreadError,
+    );
+    // The thread stops with a run in flight: the run fails, the session is gone with it.
+    const slow = await threads.open('a', slowModel(), options);
+    const size = { size: { type: 'int64', data: new BigInt64Array([2000n, 2000n]), dims: [2] } };
+    const inFlight = slow.run(size, ['out']);
+    const worker = (
+      threads as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }
+    ).threads[0]!.worker;
+    await worker.terminate();
+    await expect(inFlight).rejects.toBeInstanceOf(ModelThreadLostError);
+    expect(session.alive).toBe(false);
+    await expect(session.run(feed([1, 2]), ['output'])).rejects.toBeInstanceOf(
+      ModelThreadLostError,
+    );
+    // The next load starts the thread again.
+    const again = await threads.open('a', identity(), options);
+    expect(again.alive).toBe(true);
+    expect((await again.run(feed([5, 6]), ['output'])).output!.dims).toEqual([1, 2]);
+  }, 60_000);
+});

@@ -1,0 +1,224 @@
+import { Worker } from 'node:worker_threads';
+import { DomainError } from '@maas/app-runtime';
+import type { InferenceSession } from 'onnxruntime-node';
+
+/** A thread's answer: `error` is onnxruntime's message (or "no such session"). */
+interface Reply {
+  id: number;
+  error?: string;
+  /** The outputs' bytes, past the run's maxOutputBytes: they stayed on the thread. */
+  tooLarge?: number;
+  outputs?: Record<string, { type: string; data: unknown; dims: readonly number[] }>;
+}
+
+interface Waiting {
+  resolve: (reply: Reply) => void;
+  reject: (error: unknown) => void;
+}
+
+interface ModelThread {
+  worker: Worker;
+  pending: Map<number, Waiting>;
+  /** Live sessions per tenant on this thread. */
+  tenants: Map<string, number>;
+  dead: boolean;
+}
+
+/** A request for a thread's work failed because the thread stopped (it is started again). */
+export class ModelThreadLostError extends DomainError {
+  constructor() {
+    super('UNAVAILABLE', 'the model thread serving this version stopped; retry shortly');
+  }
+}
+
+/** An onnxruntime error, reported by the thread that ran it. */
+export class OrtThreadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OrtThreadError';
+  }
+}
+
+/** A run's outputs were past its maxOutputBytes (`bytes`: their size on the thread). */
+export class OutputTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(`the outputs take ${bytes} bytes`);
+    this.name = 'OutputTooLargeError';
+  }
+}
+
+/** One session on a model thread. */
+export interface ThreadSession {
+  /** False once its thread stopped: the session is gone with it. */
+  readonly alive: boolean;
+  /** Rejects with OutputTooLargeError when the outputs take more than `maxOutputBytes`. */
+  run(
+    feeds: Record<string, { type: string; data: unknown; dims: readonly number[] }>,
+    outputs: string[],
+    maxOutputBytes?: number,
+  ): Promise<NonNullable<Reply['outputs']>>;
+  release(): Promise<void>;
+}
+
+const THREAD_PROGRAM = new URL('./ort-thread.mjs', import.meta.url);
+
+/**
+ * The threads an inference worker runs its onnxruntime sessions on (ORT_MODEL_THREADS), one
+ * tenant per thread while there are threads to spare. onnxruntime-node builds a session and
+ * runs it synchronously on the thread that calls it; on the event loop, one tenant's cold load
+ * of a large model (tens of ms to build the session, plus the collections its buffers cause)
+ * or a slow model's run would hold every other tenant's request on the worker. Here they hold
+ * only their own thread: a tenant's sessions all live on one thread (its bulkhead), and a
+ * tenant new to the worker gets the thread with the fewest tenants. Inputs go to the thread
+ * copied, outputs come back transferred (~50 µs more CPU per run than on the event loop, with
+ * 64 runs in flight; docs/performance.md).
+ * A thread that stops (it should not: a native crash takes the process) fails what it held
+ * with ModelThreadLostError, its sessions report `alive: false`, and the next load starts it
+ * again. The threads start with the worker.
+ */
+export class OrtThreads {
+  private readonly threads: (ModelThread | undefined)[];
+  private readonly tenantThread = new Map<string, number>();
+  private nextId = 0;
+  private nextSession = 0;
+
+  /** `nice`: the threads' CPU priority below the event loop's (Linux nice value; 0: the same). */
+  constructor(
+    size: number,
+    private readonly nice = 0,
+  ) {
+    this.threads = Array.from({ length: Math.max(1, size) }, () => undefined);
+    // Started now, not on a tenant's first load: starting one (an isolate, onnxruntime's
+    // bindings) costs ~50-100 ms of CPU, which a request replayed from a lost worker, or the
+    // first of a new tenant, should not wait for.
+    for (let i = 0; i < this.threads.length; i++) this.started(i);
+  }
+
+  /**
+   * Builds a session for `bytes` on the tenant's thread. The bytes go to the thread: when they
+   * own their ArrayBuffer it is transferred (and reads as empty here afterwards), else copied.
+   */
+  async open(
+    tenantId: string,
+    bytes: Uint8Array,
+    options: InferenceSession.SessionOptions,
+  ): Promise<ThreadSession> {
+    const index = this.threadFor(tenantId);
+    const thread = this.started(index);
+    const session = ++this.nextSession;
+    thread.tenants.set(tenantId, (thread.tenants.get(tenantId) ?? 0) + 1);
+    let released = false;
+    const forget = () => {
+      if (released) return;
+      released = true;
+      const left = (thread.tenants.get(tenantId) ?? 1) - 1;
+      if (left > 0) thread.tenants.set(tenantId, left);
+      else {
+        thread.tenants.delete(tenantId);
+        if (this.tenantThread.get(tenantId) === index) this.tenantThread.delete(tenantId);
+      }
+    };
+    // Handed over without a copy when the bytes own their memory (as ArtifactReader's do).
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const buffer = (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
+    try {
+      await this.call(thread, { op: 'open', session, bytes: buffer, options }, [buffer]);
+    } catch (error) {
+      forget();
+      throw error;
+    }
+    return {
+      get alive() {
+        return !thread.dead;
+      },
+      run: async (feeds, outputs, maxOutputBytes) => {
+        const reply = await this.call(thread, {
+          op: 'run',
+          session,
+          feeds,
+          outputs,
+          maxOutputBytes,
+        });
+        if (reply.tooLarge !== undefined) throw new OutputTooLargeError(reply.tooLarge);
+        return reply.outputs!;
+      },
+      release: async () => {
+        forget();
+        if (!thread.dead) await this.call(thread, { op: 'release', session });
+      },
+    };
+  }
+
+  /** Tenants per started thread (for tests and the admin view). */
+  tenantsPerThread(): string[][] {
+    return this.threads.flatMap((thread) => (thread ? [[...thread.tenants.keys()]] : []));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.threads.map(async (thread) => {
+        if (!thread || thread.dead) return;
+        thread.dead = true;
+        await thread.worker.terminate();
+      }),
+    );
+  }
+
+  /** The tenant's thread; a tenant new here gets the one with the fewest tenants. */
+  private threadFor(tenantId: string): number {
+    const known = this.tenantThread.get(tenantId);
+    if (known !== undefined && !this.threads[known]?.dead) return known;
+    let best = 0;
+    for (let i = 1; i < this.threads.length; i++) {
+      if (this.tenantCount(i) < this.tenantCount(best)) best = i;
+    }
+    this.tenantThread.set(tenantId, best);
+    return best;
+  }
+
+  private tenantCount(index: number): number {
+    const thread = this.threads[index];
+    return thread && !thread.dead ? thread.tenants.size : 0;
+  }
+
+  private started(index: number): ModelThread {
+    const existing = this.threads[index];
+    if (existing && !existing.dead) return existing;
+    const worker = new Worker(THREAD_PROGRAM, { workerData: { nice: this.nice } });
+    worker.unref();
+    const thread: ModelThread = { worker, pending: new Map(), tenants: new Map(), dead: false };
+    worker.on('message', (reply: Reply) => {
+      const waiting = thread.pending.get(reply.id);
+      thread.pending.delete(reply.id);
+      if (!waiting) return;
+      if (reply.error !== undefined) waiting.reject(new OrtThreadError(reply.error));
+      else waiting.resolve(reply);
+    });
+    const lost = () => {
+      thread.dead = true;
+      if (this.threads[index] === thread) this.threads[index] = undefined;
+      for (const [tenantId, at] of this.tenantThread) {
+        if (at === index) this.tenantThread.delete(tenantId);
+      }
+      for (const waiting of thread.pending.values()) waiting.reject(new ModelThreadLostError());
+      thread.pending.clear();
+    };
+    worker.on('error', lost);
+    worker.on('exit', lost);
+    this.threads[index] = thread;
+    return thread;
+  }
+
+  private call(
+    thread: ModelThread,
+    message: Record<string, unknown>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Reply> {
+    if (thread.dead) return Promise.reject(new ModelThreadLostError());
+    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    return new Promise<Reply>((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject });
+      thread.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+}

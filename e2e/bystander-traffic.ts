@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { expect } from 'vitest';
+
+/**
+ * Tenant B's side of the hostile-tenant suites (`*.alone-spec.ts`): steady inference traffic,
+ * each request timed, and the bound its p99 must keep while tenant A attacks. The suites run
+ * alone (scripts/test.sh runs them after every other file): on a 2-core machine another test
+ * file's load alone moves a p99 of tens of ms by hundreds.
+ */
+
+export interface Traffic {
+  statuses: number[];
+  latencies: number[];
+}
+
+/** The 99th percentile of `latencies` (nearest rank). */
+export function p99(latencies: readonly number[]): number {
+  return [...latencies].sort((x, y) => x - y)[Math.ceil(latencies.length * 0.99) - 1]!;
+}
+
+/**
+ * What B's p99 may reach under attack: 2× its quiet p99, with a 25 ms floor for a quiet p99 so
+ * small that scheduler jitter is most of it.
+ */
+export function latencyBound(quietP99: number): number {
+  return Math.max(2 * quietP99, quietP99 + 25);
+}
+
+/**
+ * B's traffic: `loops` loops of `request` (resolving to its status), `pauseMs` apart, each
+ * status and latency kept, until `stop()` (which resolves once every loop has finished).
+ */
+export function steadyTraffic(
+  request: () => Promise<number>,
+  { loops, pauseMs = 0 }: { loops: number; pauseMs?: number },
+): Traffic & { stop: () => Promise<Traffic> } {
+  const traffic: Traffic = { statuses: [], latencies: [] };
+  let running = true;
+  const all = Array.from({ length: loops }, async () => {
+    while (running) {
+      const started = performance.now();
+      const status = await request().catch(() => -1);
+      traffic.latencies.push(performance.now() - started);
+      traffic.statuses.push(status);
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  });
+  return {
+    ...traffic,
+    stop: async () => {
+      running = false;
+      await Promise.all(all);
+      return traffic;
+    },
+  };
+}
+
+/** Resolves once `traffic` holds more than `count` answers. */
+export async function answered(traffic: Traffic, count: number): Promise<void> {
+  while (traffic.statuses.length <= count) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Runs `attack` while `traffic` runs, and returns what B saw from its start until it settled
+ * (at least `minimum` answers): the slice of B's traffic the attack could harm.
+ */
+export async function trafficDuring<T>(
+  traffic: Traffic,
+  attack: () => Promise<T>,
+  minimum = 100,
+): Promise<{ result: T; during: Traffic }> {
+  const from = traffic.statuses.length;
+  const result = await attack();
+  await answered(traffic, from + minimum);
+  const to = traffic.statuses.length;
+  return {
+    result,
+    during: {
+      statuses: traffic.statuses.slice(from, to),
+      latencies: traffic.latencies.slice(from, to),
+    },
+  };
+}
+
+/** Run first by every attacker script: says it has started, then waits for the word to go. */
+const READY_THEN_WAIT = `
+process.stdout.write('ready\\n');
+await new Promise((go) => process.stdin.once('data', go));
+`;
+
+/**
+ * Starts `script` in its own Node process (as A's client would run on its own machine: run in
+ * the test's process, A's requests would delay B's client there and be measured as B's
+ * latency) and waits until it has booted, so B is not measured against Node's start-up. `run` lets it go and
+ * resolves with the JSON line it prints.
+ */
+export async function startAttacker<T>(
+  script: string,
+  ...args: string[]
+): Promise<{ child: ChildProcess; run: () => Promise<T> }> {
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', READY_THEN_WAIT + script, ...args],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  expect((await lines.next()).value).toBe('ready');
+  return {
+    child,
+    run: async () => {
+      child.stdin!.write('go\n');
+      return JSON.parse((await lines.next()).value as string) as T;
+    },
+  };
+}
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc (Linux); NaN once it
+ * has exited (the figure is logged, never asserted).
+ */
+export function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
+  const fields = stat.split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat: clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Logs B's quiet and attacked p99 and asserts B saw no failure and kept within the bound
+ * (latencyBound of its quiet p99, unless the suite says otherwise and why).
+ */
+export function expectBystanderUnharmed(
+  attack: string,
+  quiet: Traffic,
+  during: Traffic,
+  bound: (quietP99: number) => number = latencyBound,
+): void {
+  const quietP99 = p99(quiet.latencies);
+  const duringP99 = p99(during.latencies);
+  console.log(
+    `${attack}: B p99 quiet ${quietP99.toFixed(1)} ms (${quiet.latencies.length} requests), ` +
+      `during ${duringP99.toFixed(1)} ms (${during.latencies.length} requests)`,
+  );
+  expect(
+    during.statuses.filter((s) => s !== 200),
+    `${attack}: B's failures`,
+  ).toEqual([]);
+  expect(duringP99, `${attack}: B's p99`).toBeLessThanOrEqual(bound(quietP99));
+}

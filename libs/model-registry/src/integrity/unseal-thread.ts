@@ -1,0 +1,133 @@
+import { Worker } from 'node:worker_threads';
+import { DecryptionError, envelopeParts, TAMPERED_MESSAGE } from './envelope.js';
+
+/**
+ * The thread's whole program (CommonJS, run with `eval`, so it needs no build step and works
+ * from sources and from dist alike): AES-256-GCM decryption when asked, the sha256 of the
+ * plaintext when asked, the plaintext handed back without a copy (its ArrayBuffer transferred).
+ */
+const THREAD_PROGRAM = `
+const { parentPort } = require('node:worker_threads');
+const { createDecipheriv, createHash } = require('node:crypto');
+// Loading is background work: below the event loop's CPU priority (Linux: a thread id's nice).
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(tid, 10);
+} catch {}
+parentPort.on('message', ({ id, stored, decrypt, hash }) => {
+  let plaintext = Buffer.from(stored);
+  if (decrypt) {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', Buffer.from(decrypt.key), Buffer.from(decrypt.nonce));
+      decipher.setAAD(Buffer.from(decrypt.associatedData));
+      decipher.setAuthTag(Buffer.from(decrypt.tag));
+      const out = decipher.update(plaintext.subarray(decrypt.start, decrypt.end));
+      decipher.final();
+      plaintext = out;
+    } catch {
+      parentPort.postMessage({ id, tampered: true });
+      return;
+    }
+  }
+  const sha256 = hash ? createHash('sha256').update(plaintext).digest('hex') : undefined;
+  const whole = plaintext.byteOffset === 0 && plaintext.byteLength === plaintext.buffer.byteLength;
+  const buffer = whole
+    ? plaintext.buffer
+    : plaintext.buffer.slice(plaintext.byteOffset, plaintext.byteOffset + plaintext.byteLength);
+  parentPort.postMessage({ id, plaintext: buffer, sha256 }, [buffer]);
+});
+`;
+
+interface Reply {
+  id: number;
+  plaintext?: ArrayBuffer;
+  sha256?: string;
+  tampered?: true;
+}
+
+export interface Unsealed {
+  plaintext: Buffer;
+  /** sha256 (hex) of the plaintext, when asked for */
+  sha256?: string;
+}
+
+/**
+ * Decrypts and hashes model artifacts on a thread of their own, so that a worker loading a large
+ * version cold (tens of MB: ~1 ms per MB of AES-GCM and ~1 ms per MB of sha256, plus the
+ * collections their copies cause) keeps answering other tenants' requests meanwhile. The stored
+ * bytes go to the thread and the plaintext comes back without a copy. One thread per process,
+ * started on first use and not keeping the process alive; if it dies, what it held fails and
+ * the next call starts another.
+ */
+export class UnsealThread {
+  private worker?: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (reply: Reply) => void; reject: (error: unknown) => void }
+  >();
+  private nextId = 0;
+
+  /**
+   * `stored` is handed to the thread: the caller must not use it afterwards (its memory is
+   * transferred when it owns its ArrayBuffer, copied when it is a view into a larger one).
+   * Rejects with DecryptionError for bytes that do not decrypt under `decrypt.key`.
+   */
+  async unseal(
+    stored: Buffer,
+    options: { decrypt?: { key: Buffer; associatedData: string }; hash: boolean },
+  ): Promise<Unsealed> {
+    const parts = options.decrypt ? envelopeParts(stored) : undefined;
+    const whole = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength;
+    const buffer = (
+      whole
+        ? stored.buffer
+        : stored.buffer.slice(stored.byteOffset, stored.byteOffset + stored.byteLength)
+    ) as ArrayBuffer;
+    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    const worker = this.thread();
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage(
+        {
+          id,
+          stored: buffer,
+          hash: options.hash,
+          decrypt: parts && {
+            key: options.decrypt!.key,
+            associatedData: options.decrypt!.associatedData,
+            nonce: parts.nonce,
+            tag: parts.tag,
+            start: parts.ciphertext[0],
+            end: parts.ciphertext[1],
+          },
+        },
+        [buffer],
+      );
+    });
+    if (reply.tampered) throw new DecryptionError(TAMPERED_MESSAGE);
+    return { plaintext: Buffer.from(reply.plaintext!), sha256: reply.sha256 };
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(THREAD_PROGRAM, { eval: true });
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      const waiting = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      waiting?.resolve(reply);
+    });
+    const fail = (error: unknown) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiting of this.pending.values()) waiting.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the artifact thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/** The process's one UnsealThread. */
+export const unsealThread = new UnsealThread();
