@@ -22,6 +22,7 @@ export {
   buildExternalDataModel,
   buildGemmModel,
   buildLargeAddModel,
+  buildSlowMatMulModel,
   externalDataTensor,
   buildMlpModel,
   randomMlp,

@@ -133,6 +133,27 @@ export function buildLargeAddModel(mib: number, fill = 1): Uint8Array {
 }
 
 /**
+ * INT64 `size` [2] → a size[0] × size[1] matrix (every element 1e-3) multiplied by itself four
+ * times, summed to FP32 `out` [1, 1]: a few bytes of model whose run costs what the request
+ * asks ([3000, 3000] keeps a core busy for seconds; its warm-up, [0, 0], is instant).
+ */
+export function buildSlowMatMulModel(): Uint8Array {
+  const nodes = [node('Expand', ['scale', 'size'], ['m0'])];
+  for (let i = 1; i <= 4; i++) nodes.push(node('MatMul', [`m${i - 1}`, 'm0'], [`m${i}`]));
+  nodes.push(node('ReduceSum', ['m4'], ['out']));
+  return encodeModel(
+    buildModel({
+      graph: {
+        nodes,
+        initializers: [tensorProto('scale', TensorDataType.FLOAT, [1], [1e-3])],
+        inputs: [valueInfo('size', TensorDataType.INT64, [2])],
+        outputs: [valueInfo('out', TensorDataType.FLOAT, [1, 1])],
+      },
+    }),
+  );
+}
+
+/**
  * A 4-float tensor whose 16 bytes onnxruntime would read from the file `location` (ONNX
  * external data): what a hostile model uses to read a server's files. The platform refuses
  * such models; tests build them with this.

@@ -267,7 +267,12 @@ describe('WorkerLinkClient', () => {
     expect((neverSent as WorkerUnreachableError).beforeSend).toBe(true);
   });
 
-  it('reports a lost connection once, blaming the versions in flight it never answered', async () => {
+  /**
+   * A worker that answers model 'first' and holds every other request; a link to it on which
+   * tenant B's version vB has answered; and a crash with A's never-answered vA and B's vB in
+   * flight (`crash`: drops the connection once both are held, resolves with both errors).
+   */
+  async function crashWithBystander() {
     const held: string[] = [];
     const worker = await fakeWorker((socket, frame) => {
       const { model } = parseMeta<LinkRequestMeta>(frame);
@@ -284,7 +289,6 @@ describe('WorkerLinkClient', () => {
       model: versionId,
       version: 1,
     });
-    // Tenant B's version answered on this connection; tenant A's never did.
     await link.request(
       worker.address,
       'infer',
@@ -292,13 +296,21 @@ describe('WorkerLinkClient', () => {
       Buffer.alloc(1),
       version('tB', 'vB'),
     );
-    const inFlight = [
-      link.request(worker.address, 'infer', meta('a'), Buffer.alloc(1), version('tA', 'vA')),
-      link.request(worker.address, 'infer', meta('b'), Buffer.alloc(1), version('tB', 'vB')),
-    ].map((p) => p.catch((e: unknown) => e));
-    await expect.poll(() => held.length).toBe(2);
-    worker.dropConnections();
-    const [suspect, bystander] = (await Promise.all(inFlight)) as WorkerUnreachableError[];
+    const crash = async () => {
+      const inFlight = [
+        link.request(worker.address, 'infer', meta('a'), Buffer.alloc(1), version('tA', 'vA')),
+        link.request(worker.address, 'infer', meta('b'), Buffer.alloc(1), version('tB', 'vB')),
+      ].map((p) => p.catch((e: unknown) => e));
+      await expect.poll(() => held.length).toBe(2);
+      worker.dropConnections();
+      return (await Promise.all(inFlight)) as WorkerUnreachableError[];
+    };
+    return { worker, link, losses, version, crash };
+  }
+
+  it('reports a lost connection once, blaming the versions in flight it never answered', async () => {
+    const { worker, losses, version, crash } = await crashWithBystander();
+    const [suspect, bystander] = await crash();
     for (const error of [suspect!, bystander!]) expect(error.beforeSend).toBe(false);
     // B's request is a bystander of a loss blamed on A's version; A's is not.
     expect([suspect!.bystander, bystander!.bystander]).toEqual([false, true]);
@@ -306,29 +318,7 @@ describe('WorkerLinkClient', () => {
   });
 
   it('remembers the versions a worker answered across reconnections when it blames a loss', async () => {
-    const held: string[] = [];
-    const worker = await fakeWorker((socket, frame) => {
-      const { model } = parseMeta<LinkRequestMeta>(frame);
-      if (model === 'first') answer(socket, frame, 'ok');
-      else held.push(model);
-    });
-    cleanups.push(worker.close);
-    const link = client();
-    const losses: unknown[][] = [];
-    link.onLost((_address, suspects) => losses.push(suspects));
-    const version = (tenantId: string, versionId: string) => ({
-      tenantId,
-      versionId,
-      model: versionId,
-      version: 1,
-    });
-    await link.request(
-      worker.address,
-      'infer',
-      meta('first'),
-      Buffer.alloc(1),
-      version('tB', 'vB'),
-    );
+    const { worker, link, losses, version, crash } = await crashWithBystander();
     // The worker restarts (its connection drops with nothing in flight)…
     worker.dropConnections();
     await expect
@@ -340,15 +330,9 @@ describe('WorkerLinkClient', () => {
       )
       .toBe(true);
     // …and on the new connection B's first request is in flight beside A's crasher.
-    const inFlight = [
-      link.request(worker.address, 'infer', meta('a'), Buffer.alloc(1), version('tA', 'vA')),
-      link.request(worker.address, 'infer', meta('b'), Buffer.alloc(1), version('tB', 'vB')),
-    ].map((p) => p.catch((e: unknown) => e));
-    await expect.poll(() => held.length).toBe(2);
-    worker.dropConnections();
-    const [a, b] = (await Promise.all(inFlight)) as WorkerUnreachableError[];
+    const [a, b] = await crash();
     expect([a!.bystander, b!.bystander]).toEqual([false, true]);
-    expect(losses).toEqual([[version('tA', 'vA')]]);
+    expect(losses).toEqual([{ address: worker.address, suspects: [version('tA', 'vA')] }]);
   });
 
   it('parses host:port link addresses, IPv6 in brackets', () => {

@@ -1,12 +1,4 @@
-import {
-  TensorDataType,
-  buildGemmModel,
-  buildModel,
-  encodeModel,
-  node,
-  tensorProto,
-  valueInfo,
-} from '@maas/onnx';
+import { buildGemmModel, buildSlowMatMulModel } from '@maas/onnx';
 import { ortSessionOptions } from '@maas/model-registry';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -28,23 +20,6 @@ const identity = () =>
 const feed = (values: number[]) => ({
   input: { type: 'float32', data: new Float32Array(values), dims: [1, values.length] },
 });
-
-/** INT64 `size` [2] → a size × size matrix multiplied by itself four times: slow on demand. */
-const slowModel = () => {
-  const nodes = [node('Expand', ['scale', 'size'], ['m0'])];
-  for (let i = 1; i <= 4; i++) nodes.push(node('MatMul', [`m${i - 1}`, 'm0'], [`m${i}`]));
-  nodes.push(node('ReduceSum', ['m4'], ['out']));
-  return encodeModel(
-    buildModel({
-      graph: {
-        nodes,
-        initializers: [tensorProto('scale', TensorDataType.FLOAT, [1], [1e-3])],
-        inputs: [valueInfo('size', TensorDataType.INT64, [2])],
-        outputs: [valueInfo('out', TensorDataType.FLOAT, [1, 1])],
-      },
-    }),
-  );
-};
 
 describe('OrtThreads: each tenant’s sessions on a thread of their own', () => {
   let threads: OrtThreads;
@@ -71,7 +46,7 @@ describe('OrtThreads: each tenant’s sessions on a thread of their own', () => 
 
   it("runs tenant B's model while tenant A's slow model holds A's thread, the event loop free throughout", async () => {
     threads = new OrtThreads(2);
-    const slow = await threads.open('a', slowModel(), options);
+    const slow = await threads.open('a', buildSlowMatMulModel(), options);
     const quick = await threads.open('b', identity(), options);
     const order: string[] = [];
     let turns = 0;
@@ -112,7 +87,7 @@ describe('OrtThreads: each tenant’s sessions on a thread of their own', () => 
       OrtThreadError,
     );
     // The thread stops with a run in flight: the run fails, the session is gone with it.
-    const slow = await threads.open('a', slowModel(), options);
+    const slow = await threads.open('a', buildSlowMatMulModel(), options);
     const size = { size: { type: 'int64', data: new BigInt64Array([2000n, 2000n]), dims: [2] } };
     const inFlight = slow.run(size, ['out']);
     const worker = (
