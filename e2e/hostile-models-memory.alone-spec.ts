@@ -36,8 +36,8 @@ const A_MODELS = 10;
 const CACHE_BYTES = 72 * MiB;
 const MEMORY_FACTOR = 2;
 const TENANT_SHARE = 0.5;
-/** What B's p99 may grow by during A's cold-load storm (see the test: not yet latencyBound). */
-const COLD_LOAD_ALLOWANCE_MS = 200;
+/** What B's p99 may grow by during A's cold-load storm (see the test). */
+const COLD_LOAD_ALLOWANCE_MS = 100;
 const BUSY = 'the inference worker is busy loading other models; retry shortly';
 
 /** Peak and current resident memory of a process, from /proc (Linux). */
@@ -218,11 +218,13 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
 
     // B: no failure, a steady p99, its version loaded once and never evicted.
     expect(new Set(bStatuses)).toEqual(new Set([200]));
-    // Not yet within 2× (latencyBound): on this 2-core machine A's ~40 loads take ~2 s of CPU
-    // (reading, decrypting, building sessions) beside B's client, the gateway and the worker.
-    // They no longer hold the worker's event loop (model threads, the unseal thread, both below
-    // its CPU priority), which took B's p99 from 240-480 ms to 80-130 ms (quiet: ~20 ms); what
-    // is left is CPU contention, most of it in the first ~100 ms of the burst.
+    // Measured within latencyBound (2×, 50 ms noise floor) in 5 local runs but with 5-17 ms to
+    // spare (B: 52-69 ms against a quiet 19-26 ms), so this guards at quiet + 100 ms. What is
+    // left is CPU: A's loads (reading, decrypting, building sessions: ~20-60 ms of CPU each)
+    // share the 2 cores with B's client, the gateway and the worker. They no longer hold the
+    // worker's event loop (model threads and the unseal thread, below its CPU priority) and one
+    // tenant holds one load slot at a time (MAX_CONCURRENT_LOADS_PER_TENANT): before, B's p99
+    // was 240-480 ms.
     expectBystanderUnharmed(
       '50 cold loads of 10 large versions',
       quiet,

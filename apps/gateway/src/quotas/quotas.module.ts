@@ -7,6 +7,7 @@ import { RequestLimits } from './request-limits.service.js';
 import { LimitsInterceptor } from './limits.interceptor.js';
 import { RateLimiterService } from './rate-limiter.service.js';
 import { TenantLimitsService } from './tenant-limits.service.js';
+import { TenantQuotaUsageService } from './tenant-quota-usage.service.js';
 import { TenantQuotasService } from './tenant-quotas.service.js';
 import { TrainingQuotaService } from './training-quota.service.js';
 
@@ -17,6 +18,7 @@ import { TrainingQuotaService } from './training-quota.service.js';
     RateLimiterService,
     TenantLimitsService,
     TenantQuotasService,
+    TenantQuotaUsageService,
     RequestLimits,
     TrainingQuotaService,
     { provide: APP_INTERCEPTOR, useClass: LimitsInterceptor },

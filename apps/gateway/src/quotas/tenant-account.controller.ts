@@ -1,16 +1,11 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
-import { effectiveLimits } from '@maas/config';
-import { PrismaService } from '@maas/db';
-import { StorageQuotaService } from '@maas/model-registry';
 import { z } from 'zod';
 import { apiKeyView, ApiKeyService } from '../auth/api-key.service.js';
 import { TenantAuthGuard } from '../auth/guards.js';
 import { CurrentTenantId } from '../auth/principal.js';
 import { json, page, type RouteSpecs } from '../docs/route-spec.js';
 import { ApiKeyView, Limits } from '../docs/view-schemas.js';
-import { currentMonth, startOfMonth } from './rate-limiter.service.js';
-import { TenantQuotasService } from './tenant-quotas.service.js';
-import { ACTIVE_TRAINING_STATUSES } from './training-quota.service.js';
+import { TenantQuotaUsageService } from './tenant-quota-usage.service.js';
 
 const TenantQuotaUsageView = z
   .object({
@@ -50,39 +45,13 @@ export const tenantAccountRouteSpecs: RouteSpecs = {
 @UseGuards(TenantAuthGuard)
 export class TenantAccountController {
   constructor(
-    private readonly prisma: PrismaService,
-    private readonly quotas: TenantQuotasService,
-    private readonly storage: StorageQuotaService,
+    private readonly usage: TenantQuotaUsageService,
     private readonly apiKeys: ApiKeyService,
   ) {}
 
   @Get('quotas')
-  async quotaUsage(@CurrentTenantId() tenantId: string) {
-    const { tenant, overrides } = await this.quotas.get(tenantId);
-    const db = this.prisma.forTenant(tenantId);
-    const since = startOfMonth();
-    const [requests, training, active, storageBytes, models] = await Promise.all([
-      db.usageCounter.aggregate({ where: { hour: { gte: since } }, _sum: { requests: true } }),
-      db.trainingJob.aggregate({
-        where: { createdAt: { gte: since } },
-        _sum: { trainingSeconds: true },
-      }),
-      db.trainingJob.count({ where: { status: { in: [...ACTIVE_TRAINING_STATUSES] } } }),
-      this.storage.storageUsed(tenantId),
-      db.model.count({ where: { deletedAt: null } }),
-    ]);
-    return {
-      plan: tenant.plan,
-      month: currentMonth(),
-      effective: effectiveLimits(tenant.plan, overrides),
-      used: {
-        monthlyRequests: Number(requests._sum.requests ?? 0),
-        monthlyTrainingMinutes: Math.round((training._sum.trainingSeconds ?? 0) / 6) / 10,
-        concurrentTrainingJobs: active,
-        storageBytes,
-        maxModels: models,
-      },
-    };
+  quotaUsage(@CurrentTenantId() tenantId: string) {
+    return this.usage.usage(tenantId);
   }
 
   @Get('api-keys')

@@ -39,6 +39,8 @@ export const inferenceConfigSchema = z
     MODEL_CACHE_TENANT_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
     /** Model versions loading at once (reading, decrypting, building sessions). */
     MAX_CONCURRENT_LOADS: env.positiveInt(2),
+    /** Of those, loads one tenant may hold at once (the rest of its loads wait their turn). */
+    MAX_CONCURRENT_LOADS_PER_TENANT: env.positiveInt(1),
     /** How long a load waits for memory or a load slot before answering 503 with Retry-After. */
     MODEL_LOAD_WAIT_MS: env.positiveInt(10_000),
     /**

@@ -128,6 +128,7 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
         budgetBytes: config.MODEL_CACHE_BYTES,
         tenantShareBytes: Math.floor(config.MODEL_CACHE_BYTES * config.MODEL_CACHE_TENANT_SHARE),
         maxConcurrentLoads: config.MAX_CONCURRENT_LOADS,
+        maxLoadsPerTenant: config.MAX_CONCURRENT_LOADS_PER_TENANT,
         waitMs: config.MODEL_LOAD_WAIT_MS,
       },
       {

@@ -147,6 +147,7 @@ describe('ModelCacheService memory policy (fake runtimes)', () => {
       MODEL_MEMORY_FACTOR: 2,
       MODEL_CACHE_TENANT_SHARE: 1,
       MAX_CONCURRENT_LOADS: 3,
+      MAX_CONCURRENT_LOADS_PER_TENANT: 3,
     });
     const [v1, v2, v3] = await Promise.all(
       ['v1', 'v2', 'v3'].map((id) => stored(id, 't', 20 * KiB)),
@@ -182,7 +183,11 @@ describe('ModelCacheService memory policy (fake runtimes)', () => {
   });
 
   it('caps loads in progress at MAX_CONCURRENT_LOADS and gives a freed slot to the tenant with fewest', async () => {
-    start({ MODEL_CACHE_BYTES: 10_000 * KiB, MAX_CONCURRENT_LOADS: 2 });
+    start({
+      MODEL_CACHE_BYTES: 10_000 * KiB,
+      MAX_CONCURRENT_LOADS: 2,
+      MAX_CONCURRENT_LOADS_PER_TENANT: 2,
+    });
     const [a1, a2, a3, b1] = await Promise.all([
       stored('fa1', 'A', KiB),
       stored('fa2', 'A', KiB),
@@ -203,6 +208,35 @@ describe('ModelCacheService memory policy (fake runtimes)', () => {
     cache.release(await loads[0]!);
     cache.release(await loads[3]!);
     expect(cache.log.slice(2)).toEqual(['open fb1']);
+  });
+
+  it('lets one tenant hold at most MAX_CONCURRENT_LOADS_PER_TENANT slots, the others free for the rest', async () => {
+    start({
+      MODEL_CACHE_BYTES: 10_000 * KiB,
+      MAX_CONCURRENT_LOADS: 2,
+      MAX_CONCURRENT_LOADS_PER_TENANT: 1,
+    });
+    const [a1, a2, b1] = await Promise.all([
+      stored('pa1', 'A', KiB),
+      stored('pa2', 'A', KiB),
+      stored('pb1', 'B', KiB),
+    ]);
+    const g1 = gate();
+    cache.gates.set('pa1', g1.promise);
+    const loads = [a1!, a2!].map((v) => cache.acquire(v));
+    loads.forEach((p) => void p.catch(() => undefined));
+    // A's second load waits although a slot is free…
+    await vi.waitFor(() => expect(cache.log).toEqual(['open pa1']));
+    expect(await metrics.loadsInProgress.get()).toMatchObject({ values: [{ value: 1 }] });
+    expect(await metrics.loadsWaiting.get()).toMatchObject({ values: [{ value: 1 }] });
+    // …which B's load takes at once.
+    cache.release(await cache.acquire(b1!));
+    expect(cache.log).toEqual(['open pa1', 'open pb1']);
+    // A's first load done, its second starts.
+    g1.open();
+    cache.release(await loads[0]!);
+    cache.release(await loads[1]!);
+    expect(cache.log).toEqual(['open pa1', 'open pb1', 'open pa2']);
   });
 
   it('bounds the wait for room: 503 with Retry-After, nothing read, nothing remembered', async () => {

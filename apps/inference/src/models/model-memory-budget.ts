@@ -24,6 +24,11 @@ export interface BudgetLimits {
   /** MODEL_CACHE_BYTES × MODEL_CACHE_TENANT_SHARE */
   tenantShareBytes: number;
   maxConcurrentLoads: number;
+  /**
+   * Loads one tenant may hold at once (MAX_CONCURRENT_LOADS_PER_TENANT): a tenant flooding
+   * cold versions takes this many slots and the CPU they burn, never all of them.
+   */
+  maxLoadsPerTenant: number;
   /** How long a load waits for memory or a slot before it is refused with 503. */
   waitMs: number;
 }
@@ -81,9 +86,10 @@ export class LoadReservation {
  * another tenant's; anyone's when the whole budget is short. A load that cannot fit yet
  * waits (for loads to finish, draining versions to be released), at most `waitMs`, then gets
  * 503 with Retry-After; one that alone needs more than a tenant share is refused (413).
- * At most `maxConcurrentLoads` hold reservations at once; a freed slot goes to the waiting
- * load of the tenant with the fewest loads running, so one tenant's cold-start flood cannot
- * queue ahead of everyone else.
+ * At most `maxConcurrentLoads` hold reservations at once, at most `maxLoadsPerTenant` of them
+ * one tenant's; a freed slot goes to the waiting load of the tenant with the fewest loads
+ * running, so one tenant's cold-start flood can neither queue ahead of everyone else nor burn
+ * every slot's CPU.
  */
 export class ModelMemoryBudget {
   private readonly active = new Set<LoadReservation>();
@@ -233,13 +239,18 @@ export class ModelMemoryBudget {
     this.updateGauges();
   }
 
-  /** Tenants with the fewest loads running first, then first come. */
+  /**
+   * Tenants with the fewest loads running first, then first come; a tenant already holding
+   * maxLoadsPerTenant waits for one of its own to finish.
+   */
   private grantOrder(): Waiter[] {
     const running = new Map<string, number>();
     for (const r of this.active) running.set(r.tenantId, (running.get(r.tenantId) ?? 0) + 1);
-    return [...this.waiters].sort(
-      (a, b) => (running.get(a.tenantId) ?? 0) - (running.get(b.tenantId) ?? 0) || a.seq - b.seq,
-    );
+    return this.waiters
+      .filter((w) => (running.get(w.tenantId) ?? 0) < this.limits.maxLoadsPerTenant)
+      .sort(
+        (a, b) => (running.get(a.tenantId) ?? 0) - (running.get(b.tenantId) ?? 0) || a.seq - b.seq,
+      );
   }
 
   private usage(tenantId: string, residents: Resident[]): { tenantUsed: number; total: number } {
