@@ -61,8 +61,14 @@ export const inferenceConfigSchema = z
      * model compute yield the cores to the requests of every tenant first.
      */
     ORT_MODEL_THREAD_NICE: env.nonNegativeInt(5),
-    /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */
-    ORT_INTRA_OP_THREADS: env.nonNegativeInt(0),
+    /**
+     * onnxruntime intra-op threads per session (0 lets onnxruntime choose: one per core). One by
+     * default: the worker's parallelism is across requests (batching) and tenants (model
+     * threads); without spinning, splitting one small batch over several threads costs more in
+     * wake-ups than it saves (bench/serving, 2 cores: a 32-row request 2.6 → 0.95 ms of worker
+     * CPU with 1 instead of 2). Raise it for large models answering one request at a time.
+     */
+    ORT_INTRA_OP_THREADS: env.nonNegativeInt(1),
     /**
      * Whether onnxruntime's idle threads busy-wait for the next run. Off by default: spinning
      * buys a few µs per call but burns ~1 ms of CPU after every run, which the HTTP side of a
