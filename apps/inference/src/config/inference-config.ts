@@ -64,9 +64,9 @@ export const inferenceConfigSchema = z
     /**
      * onnxruntime intra-op threads per session (0 lets onnxruntime choose: one per core). One by
      * default: the worker's parallelism is across requests (batching) and tenants (model
-     * threads); without spinning, splitting one small batch over several threads costs more in
-     * wake-ups than it saves (bench/serving, 2 cores: a 32-row request 2.6 → 0.95 ms of worker
-     * CPU with 1 instead of 2). Raise it for large models answering one request at a time.
+     * threads), and one thread is what the hand-written baseline of bench/serving uses too (see
+     * docs/performance.md for what it measured). Raise it for large models answering one
+     * request at a time.
      */
     ORT_INTRA_OP_THREADS: env.nonNegativeInt(1),
     /**
