@@ -118,7 +118,12 @@ export {
   ArtifactReader,
   type StoredArtifact,
 } from './integrity/artifact-reader.js';
-export { UnsealThread, unsealThread, type Unsealed } from './integrity/unseal-thread.js';
+export {
+  transferableBuffer,
+  UnsealThread,
+  unsealThread,
+  type Unsealed,
+} from './integrity/unseal-thread.js';
 export {
   DecryptionError,
   ENCRYPTION_OVERHEAD,

@@ -11,7 +11,7 @@ import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worke
 import { VersionQuarantine } from './version-quarantine.service.js';
 import { WorkerDirectory, type WorkerTarget } from './worker-directory.service.js';
 import { WorkerLinkClient } from './worker-link.client.js';
-import { type InFlightVersion, lossSuspects } from './worker-loss.js';
+import { type InFlightVersion, lossSuspects, rememberAnswered } from './worker-loss.js';
 
 const FORWARDED_REQUEST_HEADERS = [
   'content-type',
@@ -291,8 +291,7 @@ export class InferenceForwarder {
         headers,
         body,
       });
-      if (ledger.answered.size >= 10_000) ledger.answered.clear();
-      ledger.answered.add(inFlight.versionId);
+      rememberAnswered(ledger.answered, inFlight.versionId);
     } catch (error) {
       if (error instanceof WorkerUnreachableError && !error.beforeSend) {
         if (!entry.blamed) this.httpLoss(target, ledger);

@@ -17,7 +17,7 @@ import {
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerUnreachableError } from './inference-worker.client.js';
-import { type InFlightVersion, lossSuspects } from './worker-loss.js';
+import { type InFlightVersion, lossSuspects, rememberAnswered } from './worker-loss.js';
 
 const CONNECT_TIMEOUT_MS = 2000;
 /**
@@ -26,8 +26,6 @@ const CONNECT_TIMEOUT_MS = 2000;
  * happy path never queues), and above Node's highWaterMark, so 'drain' is sure to come.
  */
 const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Versions a link remembers as answered (lossSuspects) before it starts over. */
-const MAX_ANSWERED_VERSIONS = 10_000;
 /** Bytes of requests one link queues while its worker does not read; past it 503. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
@@ -270,10 +268,7 @@ class WorkerLink {
       pending.reject(new WorkerUnreachableError(this.address, true));
       return;
     }
-    if (pending.version) {
-      if (this.answered.size >= MAX_ANSWERED_VERSIONS) this.answered.clear();
-      this.answered.add(pending.version.versionId);
-    }
+    if (pending.version) rememberAnswered(this.answered, pending.version.versionId);
     try {
       pending.resolve({ meta: parseMeta<LinkResponseMeta>(frame), body: frame.body });
     } catch (error) {

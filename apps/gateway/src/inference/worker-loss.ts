@@ -31,3 +31,12 @@ export function lossSuspects(
   if (neverAnswered.length > 0) return neverAnswered;
   return new Set(all.map((v) => v.tenantId)).size === 1 ? all : [];
 }
+
+/** Versions remembered as answered by one worker before the record starts over. */
+const MAX_ANSWERED_VERSIONS = 10_000;
+
+/** Records that `versionId` answered on a worker (the `answered` lossSuspects reads), bounded. */
+export function rememberAnswered(answered: Set<string>, versionId: string): void {
+  if (answered.size >= MAX_ANSWERED_VERSIONS) answered.clear();
+  answered.add(versionId);
+}

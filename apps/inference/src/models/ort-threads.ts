@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '@maas/app-runtime';
+import { transferableBuffer } from '@maas/model-registry';
 import type { InferenceSession } from 'onnxruntime-node';
 
 /** A thread's answer: `error` is onnxruntime's message (or "no such session"). */
@@ -119,8 +120,7 @@ export class OrtThreads {
       }
     };
     // Handed over without a copy when the bytes own their memory (as ArtifactReader's do).
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const buffer = (whole ? bytes.buffer : new Uint8Array(bytes).buffer) as ArrayBuffer;
+    const buffer = transferableBuffer(bytes);
     try {
       await this.call(thread, { op: 'open', session, bytes: buffer, options }, [buffer]);
     } catch (error) {

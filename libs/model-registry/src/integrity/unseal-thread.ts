@@ -38,6 +38,18 @@ parentPort.on('message', ({ id, stored, decrypt, hash }) => {
 });
 `;
 
+/**
+ * `view`'s bytes as an ArrayBuffer to hand to a thread: its own buffer when it covers all of it
+ * (transferred without a copy; the view reads as empty afterwards), else a copy (a view into a
+ * pool or a larger buffer must not take its neighbours along).
+ */
+export function transferableBuffer(view: Uint8Array): ArrayBuffer {
+  const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+  return (
+    whole ? view.buffer : view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength)
+  ) as ArrayBuffer;
+}
+
 interface Reply {
   id: number;
   plaintext?: ArrayBuffer;
@@ -77,12 +89,7 @@ export class UnsealThread {
     options: { decrypt?: { key: Buffer; associatedData: string }; hash: boolean },
   ): Promise<Unsealed> {
     const parts = options.decrypt ? envelopeParts(stored) : undefined;
-    const whole = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength;
-    const buffer = (
-      whole
-        ? stored.buffer
-        : stored.buffer.slice(stored.byteOffset, stored.byteOffset + stored.byteLength)
-    ) as ArrayBuffer;
+    const buffer = transferableBuffer(stored);
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     const worker = this.thread();
     const reply = await new Promise<Reply>((resolve, reject) => {
