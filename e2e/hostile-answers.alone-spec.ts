@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   answered,
   expectBystanderUnharmed,
+  bystanderClient,
   steadyTraffic,
   type Traffic,
   trafficDuring,
@@ -60,8 +61,11 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
     });
     return { status: response.status, body: (await response.json()) as { error?: string } };
   };
+  let bClient: ReturnType<typeof bystanderClient> | undefined;
   const steadyRequest = () =>
-    infer(b.key, 'steady', { name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] });
+    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post('/v2/models/steady/infer', {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] }],
+    });
   const workers = () => [platform.inference, second];
   /** Tenant B's traffic: two loops of requests, 10 ms apart. */
   const trafficOfB = () =>
@@ -123,6 +127,7 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
   }, 180_000);
 
   afterAll(async () => {
+    bClient?.close();
     await second?.stop('SIGKILL');
     await db?.end();
     await platform?.stop();

@@ -22,6 +22,7 @@ import {
   answered,
   expectBystanderUnharmed,
   startAttacker,
+  bystanderClient,
   steadyTraffic,
   trafficDuring,
 } from './bystander-traffic.js';
@@ -100,8 +101,11 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     const text = await response.text();
     return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
   };
+  let bClient: ReturnType<typeof bystanderClient> | undefined;
   const inferB = () =>
-    infer(b.key, 'small', [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [3, 4] }]);
+    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post('/v2/models/small/infer', {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [3, 4] }],
+    });
   const inferBroken = (model: string) =>
     infer(a.key, `${model}/versions/2`, [{ name: 'x', datatype: 'INT32', shape: [1], data: [7] }]);
 
@@ -189,6 +193,7 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
   }, 240_000);
 
   afterAll(async () => {
+    bClient?.close();
     if (process.env.MEMORY_DUMP_LOGS) console.log(platform?.inference.logs.slice(-8000));
     await prisma?.$disconnect();
     await platform?.stop();

@@ -7,7 +7,14 @@ import {
   uploadModelVersion,
 } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuMsOf, latencyBound, p99, startAttacker, type Traffic } from './bystander-traffic.js';
+import {
+  bystanderClient,
+  cpuMsOf,
+  latencyBound,
+  p99,
+  startAttacker,
+  type Traffic,
+} from './bystander-traffic.js';
 import { metricValue } from './serving-helpers.js';
 
 // Tenant B runs steady inference while tenant A attacks the shared gateway and worker: B must
@@ -89,6 +96,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
   let platform: TestPlatform;
   let a: { tenantId: string; key: string };
   let b: { tenantId: string; key: string };
+  let bClient: ReturnType<typeof bystanderClient>;
 
   /**
    * B's traffic: inference calls, 4 at a time, each timed — at least `B_REQUESTS`, and on until
@@ -104,14 +112,11 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
         while (sent < B_REQUESTS || !attackOver) {
           sent += 1;
           const started = performance.now();
-          const response = await fetch(`${platform.gateway.url}/v2/models/b-model/infer`, {
-            method: 'POST',
-            headers: { 'x-api-key': b.key, 'content-type': 'application/json' },
-            body: B_BODY,
-          });
-          await response.arrayBuffer();
+          const { status } = await bClient.post('/v2/models/b-model/infer', B_BODY).catch(() => ({
+            status: -1,
+          }));
           traffic.latencies.push(performance.now() - started);
-          traffic.statuses.push(response.status);
+          traffic.statuses.push(status);
         }
       }),
     );
@@ -130,31 +135,38 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     attackerPid?: number,
     bound: (quietP99: number) => number = latencyBound,
   ): Promise<T> => {
-    const quiet = await steadyB();
-    expect(quiet.statuses.every((s) => s === 200)).toBe(true);
-    const quietP99 = p99(quiet.latencies);
     const processes: Record<string, number | undefined> = {
       gateway: platform.gateway.pid,
       worker: platform.inference.pid,
       "B's client": process.pid,
       "A's client": attackerPid,
     };
-    const cpuBefore = Object.fromEntries(
-      Object.entries(processes).map(([name, pid]) => [name, cpuMsOf(pid)]),
-    );
+    const cpuNow = () =>
+      Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuMsOf(pid)]));
+    const cpuSince = (before: Record<string, number>) =>
+      Object.entries(processes)
+        .filter(([, pid]) => pid !== undefined)
+        .map(([name, pid]) => `${name} ${Math.round(cpuMsOf(pid) - before[name]!)}`)
+        .join(', ');
+    const quietCpu = cpuNow();
+    const quietStarted = performance.now();
+    const quiet = await steadyB();
+    const quietMs = performance.now() - quietStarted;
+    const quietCpuSpent = cpuSince(quietCpu);
+    expect(quiet.statuses.every((s) => s === 200)).toBe(true);
+    const quietP99 = p99(quiet.latencies);
+    const cpuBefore = cpuNow();
     const started = performance.now();
     const running = attack();
     const [traffic, result] = await Promise.all([steadyB(running), running]);
     const wallMs = performance.now() - started;
-    const cpu = Object.entries(processes)
-      .filter(([, pid]) => pid !== undefined)
-      .map(([name, pid]) => `${name} ${Math.round(cpuMsOf(pid) - cpuBefore[name]!)}`)
-      .join(', ');
+    const cpu = cpuSince(cpuBefore);
     expect(traffic.statuses.filter((s) => s !== 200)).toEqual([]);
     const duringP99 = p99(traffic.latencies);
     console.log(
-      `B p99 quiet ${quietP99.toFixed(1)} ms, during ${duringP99.toFixed(1)} ms ` +
-        `(${traffic.latencies.length} requests); CPU ms over ${Math.round(wallMs)} ms: ${cpu}`,
+      `B p99 quiet ${quietP99.toFixed(1)} ms (${quiet.latencies.length} requests; CPU ms over ` +
+        `${Math.round(quietMs)} ms: ${quietCpuSpent}), during ${duringP99.toFixed(1)} ms ` +
+        `(${traffic.latencies.length} requests; CPU ms over ${Math.round(wallMs)} ms: ${cpu})`,
     );
     expect(duringP99).toBeLessThanOrEqual(bound(quietP99));
     return result;
@@ -208,11 +220,13 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     }
     await uploadModelVersion(platform, a.key, 'a-model', gemm);
     await uploadModelVersion(platform, b.key, 'b-model', gemm);
+    bClient = bystanderClient(platform.gateway.url, b.key);
     // Warm B's model (each test measures B alone just before its attack).
     await steadyB();
   }, 180_000);
 
   afterAll(async () => {
+    bClient?.close();
     await platform?.stop();
   });
 

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { buildGemmModel, buildLargeAddModel } from '@maas/onnx';
 import { gzipBomb, startTestPlatform, type TestPlatform, zipBomb } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { latencyBound, p99 } from './bystander-traffic.js';
+import { bystanderClient, latencyBound, p99 } from './bystander-traffic.js';
 import { type Api, apiFor, createTenant, uploadModel } from './serving-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -101,6 +101,7 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
   let api: Api;
   let keyA: string;
   let keyB: string;
+  let bClient: ReturnType<typeof bystanderClient> | undefined;
   let files: string;
 
   beforeAll(async () => {
@@ -147,6 +148,7 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
   }, 180_000);
 
   afterAll(async () => {
+    bClient?.close();
     await platform?.stop();
     if (files) await rm(files, { recursive: true, force: true });
   });
@@ -165,14 +167,12 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
       while (latencies.length + failures.length < MIN_REQUESTS || !until()) {
         const started = performance.now();
         try {
-          const response = await fetch(`${platform.gateway.url}/v2/models/linear/infer`, {
-            method: 'POST',
-            headers: { 'x-api-key': keyB, 'content-type': 'application/json' },
-            body,
-          });
-          const answer = await response.text();
-          if (response.status !== 200 || !answer.includes('7.5')) {
-            failures.push(`${response.status} ${answer.slice(0, 200)}`);
+          const { status, text } = await (bClient ??= bystanderClient(
+            platform.gateway.url,
+            keyB,
+          )).post('/v2/models/linear/infer', body);
+          if (status !== 200 || !text.includes('7.5')) {
+            failures.push(`${status} ${text.slice(0, 200)}`);
           } else latencies.push(performance.now() - started);
         } catch (error) {
           failures.push(String(error));

@@ -32,12 +32,13 @@ let cpu;
 try {
   const { key } = await createTenantWithKey(platform, 'slowloris');
   await uploadModelVersion(platform, key, 'a-model', buildGemmModel({ weights: [[1]], bias: [0] }));
-  process.kill(platform.gateway.pid, 'SIGUSR2');
+  const startProfiling = () => process.kill(platform.gateway.pid, 'SIGUSR2');
+  if (attack !== 'sse') startProfiling();
   const before = process.cpuUsage();
   const stat = () =>
     readFileSync(`/proc/${platform.gateway.pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const ticks = () => Number(stat()[11]) + Number(stat()[12]);
-  const t0 = ticks();
+  let t0 = ticks();
   if (attack === 'sse') {
     // A job to stream: a dataset and a tree job (its stream stays open until the job ends).
     const dataset = await fetch(`${platform.gateway.url}/api/datasets?name=d`, {
@@ -61,6 +62,10 @@ try {
     }).then((r) => r.json());
     if (!job.id) throw new Error(`no job to stream: ${JSON.stringify(job)}`);
     const url = `${platform.gateway.url}/api/training-jobs/${job.id}/events`;
+    // The streams alone, not the dataset and job set up for them.
+    startProfiling();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    t0 = ticks();
     const held = [];
     const statuses = {};
     for (let wave = 0; wave < 20; wave += 1) {

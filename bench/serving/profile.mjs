@@ -75,6 +75,11 @@ try {
   for (let i = 0; i < 200; i++) await send();
   process.kill(platform.gateway.pid, 'SIGUSR2');
   process.kill(platform.inference.pid, 'SIGUSR2');
+  const ticks = (pid) => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  const before = [platform.gateway.pid, platform.inference.pid].map(ticks);
   const end = performance.now() + seconds * 1000;
   let ok = 0;
   await Promise.all(
@@ -82,8 +87,13 @@ try {
       while (performance.now() < end) if (await send()) ok++;
     }),
   );
+  const [gateway, worker] = [platform.gateway.pid, platform.inference.pid].map((pid, i) =>
+    (((ticks(pid) - before[i]) * 10_000) / ok).toFixed(0),
+  );
   await pool.close();
-  console.log(`${mode}: ${Math.round(ok / seconds)} req/s`);
+  console.log(
+    `${mode}: ${Math.round(ok / seconds)} req/s, CPU per request (profiler on): gateway ${gateway} µs, worker ${worker} µs`,
+  );
 } finally {
   await platform.stop();
 }

@@ -4,7 +4,7 @@ import { freePort, testRedisUrl } from '@maas/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { RateLimiterService } from './rate-limiter.service.js';
+import { LEASE_MS, RateLimiterService } from './rate-limiter.service.js';
 
 describe('RateLimiterService', () => {
   let redis: Redis;
@@ -79,6 +79,62 @@ describe('RateLimiterService', () => {
       ...Array(2).fill('monthly-quota-exceeded'),
     ]);
     expect(await limiter.monthlyUsed('t6')).toBe(3);
+  });
+
+  it('grants a steady tenant from a lease: far fewer Redis calls than requests, none too many', async () => {
+    const limiter = new RateLimiterService(redis, config);
+    const spec = {
+      key: limiter.key('tenant', 'steady'),
+      requestsPerSecond: 0.001,
+      burst: 1_000,
+      monthly: { key: limiter.monthlyRequestsKey('steady'), limit: 10_000, seed: async () => 0 },
+    };
+    await redis.set(spec.monthly.key, '0');
+    const evalsha = vi.spyOn(redis, 'evalsha');
+    const results = [];
+    // One request at a time, as a client with one connection sends them.
+    for (let i = 0; i < 300; i++) results.push(await limiter.take(spec));
+    const calls = evalsha.mock.calls.length;
+    evalsha.mockRestore();
+    expect(results.every((r) => r.outcome === 'admitted')).toBe(true);
+    // Leases double while they run dry (1, 2, 4 … up to a tenth of the burst): ~10 calls.
+    expect(calls).toBeLessThan(30);
+    // RateLimit-Remaining counts down one by one, lease or not.
+    expect(results.map((r) => r.remaining)).toEqual(Array.from({ length: 300 }, (_, i) => 999 - i));
+    // What was leased and not used goes back, to the bucket and to the month.
+    await limiter.onModuleDestroy();
+    expect(await limiter.monthlyUsed('steady')).toBe(300);
+    const state = await redis.hget(spec.key, 'tokens');
+    expect(Math.floor(Number(state))).toBe(700);
+  });
+
+  it('never admits more than the bucket across gateways, and a lease left unused comes back', async () => {
+    const other = createRedis(testRedisUrl(), 'limits-spec-3');
+    const [first, second] = [
+      new RateLimiterService(redis, config),
+      new RateLimiterService(other, config),
+    ];
+    const spec = { key: first.key('tenant', 'shared'), requestsPerSecond: 0.001, burst: 100 };
+    let admitted = 0;
+    // The first gateway's traffic leases tokens it then stops using.
+    for (let i = 0; i < 30; i++) {
+      if ((await first.take(spec)).outcome === 'admitted') admitted += 1;
+    }
+    let refusedAt = -1;
+    for (let i = 0; i < 100 && refusedAt < 0; i++) {
+      if ((await second.take(spec)).outcome === 'admitted') admitted += 1;
+      else refusedAt = i;
+    }
+    // Refused while the first gateway's lease still holds tokens: none is granted twice.
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(admitted).toBeLessThan(100);
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 100));
+    // The lease has ended: its tokens are back, and the second gateway gets exactly them.
+    for (let i = 0; i < 100; i++) {
+      if ((await second.take(spec)).outcome === 'admitted') admitted += 1;
+    }
+    expect(admitted).toBe(100);
+    await other.quit();
   });
 
   it('starts a missing monthly counter from what Postgres metered', async () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { DomainError, REDIS, RedisScript } from '@maas/app-runtime';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
@@ -8,9 +8,12 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js'
  * and taken in one Lua call so that concurrent gateways cannot admit one request too many.
  * Takes up to `n` tokens at once (the requests one gateway received in the same event-loop turn),
  * granting as many as the bucket and the monthly quota allow: exactly what n takes in a row
- * would grant. Time comes from Redis (TIME), so gateways with skewed clocks share one timeline.
+ * would grant. Then leases up to `extra` more for this gateway to grant locally (at most half of
+ * what the bucket has left, and a tenth of what the month has left), so that a steady tenant
+ * costs one Redis call per lease, not one per request. Time comes from Redis (TIME), so
+ * gateways with skewed clocks share one timeline.
  * Returns {admitted (1) | bucket empty (0) | monthly quota spent (2) | monthly counter missing (3),
- * granted, tokens left × 1000, monthly requests left (-1: no monthly quota)}.
+ * granted, tokens left × 1000, monthly requests left (-1: no monthly quota), leased}.
  */
 const TAKE_SCRIPT = new RedisScript(`
 local rate = tonumber(ARGV[1])
@@ -18,6 +21,7 @@ local burst = tonumber(ARGV[2])
 local monthlyLimit = tonumber(ARGV[3])
 local monthTtl = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
+local extra = tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -35,15 +39,48 @@ end
 local granted = math.min(n, math.floor(tokens))
 if monthlyLeft >= 0 then granted = math.min(granted, monthlyLeft) end
 tokens = tokens - granted
+local leased = 0
+if granted == n and extra > 0 then
+  leased = math.min(extra, math.floor(tokens / 2))
+  if monthlyLeft >= 0 then leased = math.min(leased, math.floor((monthlyLeft - granted) / 10)) end
+  tokens = tokens - leased
+end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-if granted > 0 and monthlyLeft >= 0 then
-  redis.call('INCRBY', KEYS[2], granted)
+if granted + leased > 0 and monthlyLeft >= 0 then
+  redis.call('INCRBY', KEYS[2], granted + leased)
   redis.call('EXPIRE', KEYS[2], monthTtl)
-  monthlyLeft = monthlyLeft - granted
+  monthlyLeft = monthlyLeft - granted - leased
 end
-return {granted > 0 and 1 or 0, granted, math.floor(tokens * 1000), monthlyLeft}
+return {granted > 0 and 1 or 0, granted, math.floor(tokens * 1000), monthlyLeft, leased}
 `);
+
+/**
+ * Gives back the `ARGV[3]` tokens of a lease this gateway did not use: to the bucket (refilled
+ * to now first, so the bucket ends as if they had never been taken, capped at `burst`) and to
+ * the monthly counter.
+ */
+const RETURN_SCRIPT = new RedisScript(`
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local unused = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens ~= nil then
+  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000 + unused)
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DECRBY', KEYS[2], unused) end
+return 1
+`);
+
+/** How long a lease of tokens lives; what is left of it then goes back to Redis. */
+export const LEASE_MS = 200;
+/** The largest lease, as a share of the bucket's burst (a bucket of < 10 tokens leases none). */
+const LEASE_SHARE_OF_BURST = 0.1;
 
 export interface BucketSpec {
   key: string;
@@ -84,9 +121,26 @@ interface TakeBatch {
   waiters: { resolve: (result: TakeResult) => void; reject: (error: unknown) => void }[];
 }
 
+/**
+ * Tokens this gateway took from Redis ahead of its requests, granted locally until they run out
+ * or the lease ends (then the rest goes back). `served` counts the takes of the lease's window,
+ * locally and through Redis: the demand the next lease is sized by.
+ */
+interface Lease {
+  spec: BucketSpec;
+  tokens: number;
+  expiresAt: number;
+  served: number;
+  /** tokens Redis had left when the lease was taken (for RateLimit-Remaining) */
+  bucketLeft: number;
+  timer?: NodeJS.Timeout;
+}
+
 @Injectable()
-export class RateLimiterService {
+export class RateLimiterService implements OnModuleDestroy {
   private readonly batches = new Map<string, TakeBatch>();
+  private readonly leases = new Map<string, Lease>();
+  private sweptAt = 0;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -102,11 +156,34 @@ export class RateLimiterService {
   }
 
   /**
-   * Atomically takes one token; Redis not answering is 503, never unlimited access. Takes from
-   * the same buckets within one event-loop turn share one Redis call.
+   * Atomically takes one token; Redis not answering is 503, never unlimited access. A token of
+   * this gateway's lease is granted without Redis; otherwise takes from the same buckets within
+   * one event-loop turn share one Redis call, which may take a lease for the next ones.
    */
   take(spec: BucketSpec): Promise<TakeResult> {
     const group = `${spec.key}\n${spec.monthly?.key ?? ''}`;
+    const lease = this.leases.get(group);
+    if (lease) {
+      if (lease.expiresAt <= performance.now()) {
+        void this.endLease(group, lease);
+      } else {
+        lease.served += 1;
+        // (limits changed since it was taken: through Redis, where the new ones apply)
+        const sameLimits =
+          lease.spec.burst === spec.burst &&
+          lease.spec.requestsPerSecond === spec.requestsPerSecond;
+        if (lease.tokens >= 1 && sameLimits) {
+          lease.tokens -= 1;
+          const remaining = Math.floor(lease.bucketLeft + lease.tokens);
+          return Promise.resolve({
+            outcome: 'admitted',
+            limit: spec.burst,
+            remaining,
+            waitMs: Math.ceil(((spec.burst - remaining) * 1000) / spec.requestsPerSecond),
+          });
+        }
+      }
+    }
     let batch = this.batches.get(group);
     if (!batch) {
       batch = { spec, waiters: [] };
@@ -117,19 +194,50 @@ export class RateLimiterService {
     return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
   }
 
+  /** Gives every lease's unused tokens back (a gateway stopping keeps none). */
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.leases].map(([group, lease]) => this.endLease(group, lease)));
+  }
+
   private flush(): void {
-    const batches = [...this.batches.values()];
+    const batches = [...this.batches.entries()];
     this.batches.clear();
-    for (const { spec, waiters } of batches) {
-      this.takeMany(spec, waiters.length).then(
+    this.forgetIdleWindows();
+    for (const [group, { spec, waiters }] of batches) {
+      this.takeMany(group, spec, waiters.length).then(
         (results) => waiters.forEach((waiter, i) => waiter.resolve(results[i]!)),
         (error: unknown) => waiters.forEach((waiter) => waiter.reject(error)),
       );
     }
   }
 
-  private async takeMany(spec: BucketSpec, n: number): Promise<TakeResult[]> {
-    let result = await this.takeOnce(spec, n);
+  /** Drops, at most once a second, the windows of buckets nobody has taken from lately. */
+  private forgetIdleWindows(): void {
+    const now = performance.now();
+    if (now - this.sweptAt < 1000) return;
+    this.sweptAt = now;
+    for (const [group, lease] of this.leases) {
+      if (lease.tokens < 1 && lease.expiresAt + LEASE_MS < now) this.leases.delete(group);
+    }
+  }
+
+  /**
+   * Tokens to lease beyond the takes at hand: the demand of the last lease window (the takes it
+   * counted, these included when it ran dry before its end, so a lease doubles while it runs
+   * out early), capped at a tenth of the burst. A group with no recent window leases none:
+   * sparse traffic pays one Redis call per request, exactly as without leases.
+   */
+  private leaseSize(group: string, spec: BucketSpec): number {
+    const cap = Math.floor(spec.burst * LEASE_SHARE_OF_BURST);
+    const last = this.leases.get(group);
+    if (cap < 1 || !last) return 0;
+    // A window that ended within the last LEASE_MS still says something of the next.
+    return last.expiresAt + LEASE_MS > performance.now() ? Math.min(cap, last.served) : 0;
+  }
+
+  private async takeMany(group: string, spec: BucketSpec, n: number): Promise<TakeResult[]> {
+    const extra = this.leaseSize(group, spec);
+    let result = await this.takeOnce(group, spec, n, extra);
     if (result === 'unseeded' && spec.monthly) {
       const seed = await spec.monthly.seed();
       await this.withTimeout(
@@ -137,7 +245,7 @@ export class RateLimiterService {
       ).catch(() => {
         throw new DomainError('UNAVAILABLE', 'rate limiting is unavailable; try again shortly');
       });
-      result = await this.takeOnce(spec, n);
+      result = await this.takeOnce(group, spec, n, extra);
     }
     if (result === 'unseeded') {
       throw new DomainError('UNAVAILABLE', 'rate limiting is unavailable; try again shortly');
@@ -145,8 +253,54 @@ export class RateLimiterService {
     return result;
   }
 
-  /** One Lua call for n takes, answered per take in arrival order. */
-  private async takeOnce(spec: BucketSpec, n: number): Promise<TakeResult[] | 'unseeded'> {
+  /** Starts a window for `group` holding `leased` tokens (none: a window that only counts). */
+  private startLease(group: string, spec: BucketSpec, n: number, leased: number, left: number) {
+    const previous = this.leases.get(group);
+    if (previous) void this.endLease(group, previous);
+    const lease: Lease = {
+      spec,
+      tokens: leased,
+      expiresAt: performance.now() + LEASE_MS,
+      served: n,
+      bucketLeft: left,
+    };
+    if (leased > 0) {
+      lease.timer = setTimeout(() => void this.endLease(group, lease), LEASE_MS);
+      lease.timer.unref();
+    }
+    this.leases.set(group, lease);
+  }
+
+  /**
+   * Gives back what is left of `lease` (best effort: tokens Redis does not take back are only a
+   * lease's worth, gone when the bucket refills). The lease stays in the map, empty, for the
+   * next lease's size, until it is replaced.
+   */
+  private async endLease(group: string, lease: Lease): Promise<void> {
+    if (lease.timer) clearTimeout(lease.timer);
+    const unused = Math.floor(lease.tokens);
+    lease.tokens = 0;
+    if (this.leases.get(group) === lease && lease.expiresAt > performance.now()) {
+      lease.expiresAt = performance.now();
+    }
+    if (unused < 1) return;
+    const { spec } = lease;
+    await this.withTimeout(
+      RETURN_SCRIPT.run(
+        this.redis,
+        [spec.key, spec.monthly?.key ?? `${spec.key}:none`],
+        [spec.requestsPerSecond, spec.burst, unused],
+      ),
+    ).catch(() => undefined);
+  }
+
+  /** One Lua call for n takes (and a lease of `extra`), answered per take in arrival order. */
+  private async takeOnce(
+    group: string,
+    spec: BucketSpec,
+    n: number,
+    extra: number,
+  ): Promise<TakeResult[] | 'unseeded'> {
     const monthly = spec.monthly;
     const keys = [spec.key, monthly?.key ?? `${spec.key}:none`];
     const args = [
@@ -155,10 +309,12 @@ export class RateLimiterService {
       monthly ? monthly.limit : -1,
       MONTH_TTL_SECONDS,
       n,
+      extra,
     ];
-    let reply: [number, number, number, number];
+    let reply: [number, number, number, number, number];
     try {
       reply = (await this.withTimeout(TAKE_SCRIPT.run(this.redis, keys, args))) as [
+        number,
         number,
         number,
         number,
@@ -167,10 +323,12 @@ export class RateLimiterService {
     } catch {
       throw new DomainError('UNAVAILABLE', 'rate limiting is unavailable; try again shortly');
     }
-    const [code, granted, tokensTimes1000, monthlyLeft] = reply;
+    const [code, granted, tokensTimes1000, monthlyLeft, leased] = reply;
     if (code === 3) return 'unseeded';
     const rate = spec.requestsPerSecond;
-    const tokensLeft = tokensTimes1000 / 1000;
+    // What this gateway leased is left to its next requests: counted as remaining.
+    const tokensLeft = tokensTimes1000 / 1000 + leased;
+    this.startLease(group, spec, n, leased, tokensTimes1000 / 1000);
     const monthlySpent = code === 2 || monthlyLeft === 0;
     return Array.from({ length: n }, (_, i): TakeResult => {
       if (i < granted) {
@@ -190,7 +348,7 @@ export class RateLimiterService {
         outcome: 'rate-limited',
         limit: spec.burst,
         remaining: 0,
-        waitMs: Math.ceil(((1 - tokensLeft) * 1000) / rate),
+        waitMs: Math.ceil(((1 - tokensTimes1000 / 1000) * 1000) / rate),
       };
     });
   }
