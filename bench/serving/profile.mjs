@@ -80,6 +80,23 @@ try {
     return Number(f[11]) + Number(f[12]);
   };
   const before = [platform.gateway.pid, platform.inference.pid].map(ticks);
+  // The worker's CPU by thread (event loop, model threads, onnxruntime's and libuv's pools):
+  // the V8 profile below sees the event loop only.
+  const threadTicks = (pid) =>
+    new Map(
+      readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.split(') ')[1].split(' ');
+        return [
+          tid,
+          {
+            name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+            ticks: Number(f[11]) + Number(f[12]),
+          },
+        ];
+      }),
+    );
+  const threadsBefore = threadTicks(platform.inference.pid);
   const end = performance.now() + seconds * 1000;
   let ok = 0;
   await Promise.all(
@@ -90,7 +107,27 @@ try {
   const [gateway, worker] = [platform.gateway.pid, platform.inference.pid].map((pid, i) =>
     (((ticks(pid) - before[i]) * 10_000) / ok).toFixed(0),
   );
+  const byName = new Map();
+  for (const [tid, { name, ticks: t }] of threadTicks(platform.inference.pid)) {
+    const spent = t - (threadsBefore.get(tid)?.ticks ?? 0);
+    // Node's threads all carry the process's name: told apart by id (the event loop's is the pid).
+    const label =
+      name === 'node'
+        ? tid === String(platform.inference.pid)
+          ? 'event loop'
+          : `node#${tid}`
+        : name;
+    byName.set(label, (byName.get(label) ?? 0) + spent);
+  }
   await pool.close();
+  console.log(
+    'worker CPU per request by thread: ' +
+      [...byName]
+        .filter(([, t]) => t > 0)
+        .sort((x, y) => y[1] - x[1])
+        .map(([name, t]) => `${name} ${((t * 10_000) / ok).toFixed(0)} µs`)
+        .join(', '),
+  );
   console.log(
     `${mode}: ${Math.round(ok / seconds)} req/s, CPU per request (profiler on): gateway ${gateway} µs, worker ${worker} µs`,
   );
