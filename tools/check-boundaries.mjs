@@ -59,7 +59,14 @@ const probes = [
     what: 'the browser console importing a server lib',
     filePath: 'apps/console/src/__boundary_probe__.ts',
     code: "export * as probe from '@maas/db';\n",
-    expect: 'A project tagged with "scope:console" can only depend on libs tagged with',
+    expect:
+      'A project tagged with "type:browser" can only depend on libs tagged with "type:client"',
+  },
+  {
+    what: 'the browser console using the SDK (allowed: the rule must stay quiet)',
+    filePath: 'apps/console/src/__boundary_probe__.ts',
+    code: "export type { Model } from '@maas/sdk';\n",
+    expect: null,
   },
   {
     what: 'a spec using the testing lib (allowed: the rule must stay quiet)',

@@ -17,14 +17,17 @@ export type QueryOf<O extends keyof operations> = operations[O] extends {
 
 export type Model = Schemas['Model'];
 export type ModelVersion = Schemas['ModelVersion'];
+export type TensorSpec = Schemas['TensorSpec'];
 export type Label = Schemas['Label'];
 export type Dataset = Schemas['Dataset'];
 export type TrainingJob = Schemas['TrainingJob'];
+export type TrainingProgress = Schemas['TrainingProgress'];
 export type Usage = Schemas['Usage'];
 export type Tenant = Schemas['Tenant'];
 export type ApiKey = Schemas['ApiKey'];
 export type ApiKeyCreated = Schemas['ApiKeyCreated'];
 export type Quotas = Schemas['Quotas'];
+export type TenantQuotaUsage = Schemas['TenantQuotaUsage'];
 export type User = Schemas['User'];
 export type TokenPair = Schemas['TokenPair'];
 export type AuditEntry = Schemas['AuditEntry'];

@@ -6,6 +6,8 @@ import { instant } from './route-spec.js';
  * the API reference. Loose where the value is the caller's own (metadata, hyperparameters).
  */
 const json = z.unknown();
+/** A JSON object whose fields are the caller's or the trainer's (metrics, hyperparameters). */
+export const JsonObject = z.record(z.string(), json);
 
 export const TokenPair = z
   .object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().optional() })
@@ -89,10 +91,10 @@ export const VersionView = z
     sizeBytes: z.number().nullable(),
     encrypted: z.boolean(),
     tfjs: z.object({ sha256: z.string(), sizeBytes: z.number() }).nullable(),
-    inputs: json,
-    outputs: json,
+    inputs: z.array(TensorSpecView).nullable(),
+    outputs: z.array(TensorSpecView).nullable(),
     servingConfig: json,
-    metrics: json,
+    metrics: JsonObject.nullable(),
     trainingJobId: z.string().nullable(),
     createdBy: z.string().nullable(),
     createdAt: instant,
@@ -117,6 +119,11 @@ export const DatasetView = z
   })
   .meta({ id: 'Dataset' });
 
+/** What a job reached last: an MLP's epoch and losses, or a tree's or an optimisation's stage. */
+const TrainingProgressView = z
+  .record(z.string(), z.union([z.number(), z.string()]))
+  .meta({ id: 'TrainingProgress' });
+
 export const TrainingJobView = z
   .object({
     id: z.uuid(),
@@ -127,9 +134,9 @@ export const TrainingJobView = z
     task: z.string(),
     target: z.string(),
     features: z.array(z.string()),
-    hyperparameters: json,
-    progress: json,
-    metrics: json,
+    hyperparameters: JsonObject,
+    progress: TrainingProgressView.nullable(),
+    metrics: JsonObject.nullable(),
     backend: z.string().nullable(),
     modelVersion: z.object({ model: z.string(), version: z.number().int() }).nullable(),
     error: z.string().optional(),
@@ -151,7 +158,7 @@ export const AdminTrainingJobView = z
     algorithm: z.string(),
     task: z.string(),
     status: z.string(),
-    progress: json,
+    progress: TrainingProgressView.nullable(),
     backend: z.string().nullable(),
     error: z.string().nullable(),
     attempts: z.number().int(),
@@ -195,6 +202,23 @@ export const UsageView = z
   })
   .meta({ id: 'Usage' });
 
-export const WorkerView = z.object({ id: z.string() }).loose().meta({ id: 'InferenceWorker' });
-
-export const JsonObject = z.record(z.string(), json);
+export const WorkerView = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    capacity: z.number().int(),
+    inFlight: z.number().int(),
+    backends: z.array(z.string()),
+    startedAt: instant,
+    heartbeatAt: instant,
+    loadedVersions: z.array(
+      z.object({
+        versionId: z.uuid(),
+        tenantId: z.uuid(),
+        model: z.string(),
+        version: z.number().int(),
+        format: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'InferenceWorker' });
