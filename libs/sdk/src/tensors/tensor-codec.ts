@@ -20,13 +20,8 @@ export type Datatype = (typeof DATATYPES)[number];
 
 export type TensorParameters = Record<string, string | number | boolean>;
 
-/**
- * What an input's data can be. Typed arrays name their datatype (Uint8Array is UINT8 unless
- * `datatype: 'BOOL'`, Uint16Array UINT16 unless `'FP16'`, then raw half bits); plain arrays:
- * booleans are BOOL, strings and byte arrays BYTES, bigints INT64 and numbers FP32 unless
- * `datatype` says otherwise. FP16 also takes numbers (Float32Array, number[]).
- */
-export type TensorInputData =
+/** The typed arrays tensors of fixed-size datatypes are held in. */
+export type NumericArray =
   | Float32Array
   | Float64Array
   | Int8Array
@@ -36,7 +31,16 @@ export type TensorInputData =
   | Uint8Array
   | Uint16Array
   | Uint32Array
-  | BigUint64Array
+  | BigUint64Array;
+
+/**
+ * What an input's data can be. Typed arrays name their datatype (Uint8Array is UINT8 unless
+ * `datatype: 'BOOL'`, Uint16Array UINT16 unless `'FP16'`, then raw half bits); plain arrays:
+ * booleans are BOOL, strings and byte arrays BYTES, bigints INT64 and numbers FP32 unless
+ * `datatype` says otherwise. FP16 also takes numbers (Float32Array, number[]).
+ */
+export type TensorInputData =
+  | NumericArray
   | readonly number[]
   | readonly bigint[]
   | readonly boolean[]
@@ -83,17 +87,6 @@ export type TensorOutput = {
 }[Datatype];
 
 type FixedDatatype = Exclude<Datatype, 'BYTES' | 'BOOL' | 'FP16'>;
-export type NumericArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
 
 export interface ArrayConstructorOf {
   new (length: number): NumericArray;
