@@ -1,3 +1,4 @@
+import type { TreeDescription, TreeNodeDescription } from '@maas/training';
 import { z } from 'zod';
 import { instant } from './route-spec.js';
 
@@ -222,3 +223,55 @@ export const WorkerView = z
     ),
   })
   .meta({ id: 'InferenceWorker' });
+
+const TreeSplitView = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('threshold'), threshold: z.number() }),
+  z.object({ kind: z.literal('categories'), categories: z.array(z.string()) }),
+  z.object({ kind: z.literal('category'), category: z.string() }),
+]);
+const classWeights = z
+  .record(z.string(), z.number())
+  .optional()
+  .describe('classification: the weight of each class among the training rows here');
+const treeCriterion = z.enum([
+  'informationGain',
+  'gainRatio',
+  'giniDecrease',
+  'entropyDecrease',
+  'varianceDecrease',
+]);
+/** A node of a trained tree: a leaf's prediction, or a split and its branches (recursive). */
+export const TreeNodeView: z.ZodType<TreeNodeDescription> = z
+  .lazy(() =>
+    z.union([
+      z.object({
+        type: z.literal('leaf'),
+        samples: z.number(),
+        prediction: z.union([z.string(), z.number()]),
+        distribution: classWeights,
+      }),
+      z.object({
+        type: z.literal('split'),
+        feature: z.string(),
+        split: TreeSplitView,
+        criterion: z.object({ name: treeCriterion, value: z.number() }),
+        samples: z.number(),
+        distribution: classWeights,
+        branches: z.array(z.object({ condition: z.string(), node: TreeNodeView })),
+      }),
+    ]),
+  )
+  .meta({ id: 'TreeNode' });
+
+export const DecisionTreeView: z.ZodType<TreeDescription> = z
+  .object({
+    variant: z.enum(['id3', 'c4.5', 'cart']),
+    task: z.enum(['classification', 'regression']),
+    criterion: treeCriterion,
+    pruning: z.string(),
+    leaves: z.number().int(),
+    depth: z.number().int(),
+    root: TreeNodeView,
+    rules: z.array(z.string()).describe('one per leaf: IF outlook = sunny AND … THEN no'),
+  })
+  .meta({ id: 'DecisionTree' });
