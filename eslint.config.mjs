@@ -9,7 +9,8 @@ import tseslint from 'typescript-eslint';
 // reads the tags from the cached Nx project graph and skips itself without one, so lint runs
 // after `nx show projects` (scripts/test.sh); tools/check-boundaries.mjs proves that it bites.
 // The client side stands apart: the SDK (type:client) runs in browsers and in other people's
-// projects, so it may use nothing of the server's; the CLI (type:cli) only the SDK.
+// projects, so it may use nothing of the server's; the CLI (type:cli) and the browser console
+// (type:browser, the shapes the gateway answers with) only the SDK.
 const libKinds = ['type:util', 'type:data', 'type:contract', 'type:feature', 'type:runtime'];
 const kindConstraints = [
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
@@ -23,6 +24,7 @@ const kindConstraints = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: libKinds },
   { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:client'] },
   { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:client'] },
+  { sourceTag: 'type:browser', onlyDependOnLibsWithTags: ['type:client'] },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: [...libKinds, 'type:test', 'type:client'] },
   { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['*'] },
 ];
@@ -33,10 +35,13 @@ const scopeConstraints = [
   { sourceTag: 'scope:trainer', onlyDependOnLibsWithTags: ['scope:shared', 'scope:trainer'] },
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'] },
-  // The console is a browser bundle: no lib of ours is built for a browser, so it imports none.
-  { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:console'] },
+  // The console is a browser bundle: of our libs only the SDK is written for browsers.
+  { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:console', 'type:client'] },
 ];
 const depConstraints = [...kindConstraints, ...scopeConstraints];
+// The one way back: the Open Inference Protocol's datatype table is the SDK's, a module that
+// imports nothing, and @maas/tensors builds on it instead of keeping its own copy.
+const allow = ['@maas/sdk/datatypes'];
 const specDepConstraints = [
   { sourceTag: '*', onlyDependOnLibsWithTags: [...libKinds, 'type:test', 'type:client'] },
   ...scopeConstraints.map((c) => ({
@@ -78,7 +83,7 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'off',
-      '@nx/enforce-module-boundaries': ['error', { allow: [], depConstraints }],
+      '@nx/enforce-module-boundaries': ['error', { allow, depConstraints }],
     },
   },
   {
@@ -87,7 +92,7 @@ export default tseslint.config(
     // beside the specs that share them (never built, never imported by production code).
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.fixtures.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': ['error', { allow: [], depConstraints: specDepConstraints }],
+      '@nx/enforce-module-boundaries': ['error', { allow, depConstraints: specDepConstraints }],
     },
   },
   prettier,

@@ -1,12 +1,26 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 const libsDir = fileURLToPath(new URL('./libs', import.meta.url));
-// Tests import libs from source, so no build is needed for unit tests.
-const alias = Object.fromEntries(
-  readdirSync(libsDir).map((lib) => [`@maas/${lib}`, `${libsDir}/${lib}/src/index.ts`]),
+/** A lib's subpath exports that name their source (`@maas/sdk/datatypes`), by import path. */
+function sourceSubpaths(lib: string): [string, string][] {
+  const { exports = {} } = JSON.parse(readFileSync(`${libsDir}/${lib}/package.json`, 'utf8')) as {
+    exports?: Record<string, string | Record<string, string>>;
+  };
+  return Object.entries(exports).flatMap(([subpath, target]) =>
+    subpath !== '.' && typeof target === 'object' && target['maas-source']
+      ? [[`@maas/${lib}${subpath.slice(1)}`, `${libsDir}/${lib}/${target['maas-source']}`]]
+      : [],
+  );
+}
+// Tests import libs from source, so no build is needed for unit tests. Exact matches: a
+// subpath is not the lib's index with a suffix.
+const alias = readdirSync(libsDir).flatMap((lib) =>
+  [[`@maas/${lib}`, `${libsDir}/${lib}/src/index.ts`], ...sourceSubpaths(lib)].map(
+    ([name, file]) => ({ find: new RegExp(`^${name}$`), replacement: file }),
+  ),
 );
 
 const excluded = ['**/node_modules/**', '**/dist/**'];

@@ -5,12 +5,7 @@
 # test against the real services. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib/services.sh
-source scripts/lib/bootstrap.sh
-
-PG_PORT="${MAAS_TEST_PG_PORT:-55432}"
-REDIS_PORT="${MAAS_TEST_REDIS_PORT:-56379}"
-DATA_DIR=".test-data"
+source scripts/lib/test-services.sh
 export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true
 
 ensure_node_modules
@@ -36,22 +31,7 @@ docker-compose -f docker-compose.yml -f docker-compose.gpu.yml config -q
 node tools/validate-k8s.mjs
 
 # Services already running (a developer's earlier run) are reused and left running.
-started_pg=false started_redis=false
-cleanup() {
-  if $started_redis; then stop_redis "$REDIS_PORT" || true; fi
-  if $started_pg; then stop_postgres "$DATA_DIR/pg" || true; fi
-}
-trap cleanup EXIT
-ensure_postgres_installed
-if ! "$(postgres_bin_dir)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
-  start_postgres "$DATA_DIR/pg" "$PG_PORT" --fast
-  started_pg=true
-fi
-ensure_redis_installed
-if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
-  start_redis "$DATA_DIR/redis" "$REDIS_PORT"
-  started_redis=true
-fi
+start_test_services
 
 ensure_chromium_installed
 

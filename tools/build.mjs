@@ -1,13 +1,16 @@
 // Compiles each project's src/ to its dist/ with SWC (decorator metadata for Nest); a project
 // with a vite.config.mjs (the browser console, apps/console) is bundled by Vite instead.
 // Type checking is a separate step (`npm run typecheck`); this one only emits. A project with a
-// tsconfig.build.json (the packable @maas/sdk) also gets its .d.ts files from tsc.
+// tsconfig.build.json (the packable @maas/sdk) also gets its .d.ts files from tsc. The SDK's
+// generated route types (libs/sdk/src/generated/openapi.ts, not committed) are written from
+// docs/openapi.json first, whenever libs/sdk is among the projects built.
 // Usage: node tools/build.mjs [projectRoot ...]   (default: every app and lib)
 import { transformFile } from '@swc/core';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateSdkTypes } from './generate-sdk-types.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const swcOptions = {
@@ -94,5 +97,6 @@ const projects = requested.length
       ...(await readdir(join(root, 'apps'))).map((d) => `apps/${d}`),
     ];
 const started = Date.now();
+if (projects.some((p) => p.replace(/\/+$/, '') === 'libs/sdk')) await generateSdkTypes();
 for (const p of projects) await buildProject(p);
 console.log(`built ${projects.length} projects in ${Date.now() - started} ms`);

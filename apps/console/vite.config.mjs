@@ -1,12 +1,14 @@
 // The console is a static single-page app the gateway serves at /console (same origin: no
 // CORS). `node tools/build.mjs` runs this build; `vite build` alone works too.
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 export default defineConfig({
   root: import.meta.dirname,
   base: '/console/',
   plugins: [react()],
+  // @maas/sdk (the console's one lib) from its sources, as tsc sees it: no build order.
+  resolve: { conditions: ['maas-source', ...defaultClientConditions] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -19,5 +21,7 @@ export default defineConfig({
     target: 'es2022',
     // No inline module preload polyfill: the CSP has no 'unsafe-inline' for scripts.
     modulePreload: { polyfill: false },
+    // The SDK's Node-only upload path imports these lazily; the console never reaches it.
+    rollupOptions: { external: ['node:fs', 'node:stream'] },
   },
 });

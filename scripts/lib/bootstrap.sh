@@ -15,6 +15,8 @@ ensure_node_modules() {
 generate_and_build() {
   _log "generating the Prisma client"
   npx --no-install prisma generate >/dev/null
+  # The build also writes the SDK's generated route types (tools/generate-sdk-types.mjs) before
+  # anything compiles them; the type check after it reads them.
   _log "building apps and libs"
   node tools/build.mjs
 }

@@ -1,4 +1,5 @@
 /** Plain-text rendering for people: tables, sizes, numbers, sparklines, progress bars. */
+import { formatBytes as byteSize } from '@maas/sdk';
 
 export interface Column<Row> {
   header: string;
@@ -42,16 +43,9 @@ export function formatNumber(value: number): string {
   return String(Number(value.toPrecision(6)));
 }
 
+/** A size in binary units (the SDK's formatBytes), or - when there is none. */
 export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return bytes === null || bytes === undefined ? '-' : byteSize(bytes);
 }
 
 /** `2026-03-01T12:00:00.000Z` → `2026-03-01 12:00:00Z`. */

@@ -64,5 +64,6 @@ export {
   typedArrayFor,
 } from './tensors/tensor-codec.js';
 export { fromFloat16Bits, toFloat16Bits } from './tensors/float16.js';
+export { formatBytes } from './format.js';
 export type * from './types.js';
 export type { components, operations, paths } from './generated/openapi.js';

@@ -1,20 +1,14 @@
-/** Open Inference Protocol (KServe v2 / Triton) datatype names. */
-export const DATATYPES = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'FP32',
-  'FP64',
-  'BYTES',
-  'BF16',
-] as const;
+import {
+  DATATYPES as SDK_DATATYPES,
+  TYPED_ARRAYS,
+  type TypedArrayByDatatype as SdkTypedArrayByDatatype,
+} from '@maas/sdk/datatypes';
+
+/**
+ * Open Inference Protocol (KServe v2 / Triton) datatype names: the SDK's (the protocol's one
+ * table, `@maas/sdk/datatypes`) and BF16, which the server accepts and the SDK does not encode.
+ */
+export const DATATYPES = [...SDK_DATATYPES, 'BF16'] as const;
 
 export type Datatype = (typeof DATATYPES)[number];
 
@@ -50,19 +44,7 @@ export type NumericTypedArray =
   | BigUint64Array;
 
 /** The typed array each fixed-size datatype is held in (FP16/BF16 as raw bits, BOOL as 0/1). */
-export interface TypedArrayByDatatype {
-  BOOL: Uint8Array;
-  UINT8: Uint8Array;
-  UINT16: Uint16Array;
-  UINT32: Uint32Array;
-  UINT64: BigUint64Array;
-  INT8: Int8Array;
-  INT16: Int16Array;
-  INT32: Int32Array;
-  INT64: BigInt64Array;
-  FP16: Uint16Array;
-  FP32: Float32Array;
-  FP64: Float64Array;
+export interface TypedArrayByDatatype extends SdkTypedArrayByDatatype {
   BF16: Uint16Array;
 }
 
@@ -74,21 +56,7 @@ export interface TypedArrayConstructorOf<T extends NumericTypedArray> {
 
 const TYPED_ARRAY_CONSTRUCTORS: {
   [D in FixedSizeDatatype]: TypedArrayConstructorOf<TypedArrayByDatatype[D]>;
-} = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-  BF16: Uint16Array,
-};
+} = { ...TYPED_ARRAYS, BF16: Uint16Array };
 
 const BYTE_SIZES: Readonly<Record<Datatype, number | null>> = {
   BOOL: 1,

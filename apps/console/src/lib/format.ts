@@ -1,14 +1,8 @@
-/** 1536 → "1.5 KiB". */
+import { formatBytes as byteSize } from '@maas/sdk';
+
+/** 1536 → "1.5 KiB" (the SDK's formatBytes), or a dash when there is none. */
 export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return bytes === null || bytes === undefined ? '—' : byteSize(bytes);
 }
 
 /** An instant as the reader's local date and time, or a dash. */

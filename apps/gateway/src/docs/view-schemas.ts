@@ -1,3 +1,4 @@
+import type { TreeDescription, TreeNodeDescription } from '@maas/training';
 import { z } from 'zod';
 import { instant } from './route-spec.js';
 
@@ -6,6 +7,8 @@ import { instant } from './route-spec.js';
  * the API reference. Loose where the value is the caller's own (metadata, hyperparameters).
  */
 const json = z.unknown();
+/** A JSON object whose fields are the caller's or the trainer's (metrics, hyperparameters). */
+export const JsonObject = z.record(z.string(), json);
 
 export const TokenPair = z
   .object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().optional() })
@@ -89,10 +92,10 @@ export const VersionView = z
     sizeBytes: z.number().nullable(),
     encrypted: z.boolean(),
     tfjs: z.object({ sha256: z.string(), sizeBytes: z.number() }).nullable(),
-    inputs: json,
-    outputs: json,
+    inputs: z.array(TensorSpecView).nullable(),
+    outputs: z.array(TensorSpecView).nullable(),
     servingConfig: json,
-    metrics: json,
+    metrics: JsonObject.nullable(),
     trainingJobId: z.string().nullable(),
     createdBy: z.string().nullable(),
     createdAt: instant,
@@ -117,6 +120,11 @@ export const DatasetView = z
   })
   .meta({ id: 'Dataset' });
 
+/** What a job reached last: an MLP's epoch and losses, or a tree's or an optimisation's stage. */
+const TrainingProgressView = z
+  .record(z.string(), z.union([z.number(), z.string()]))
+  .meta({ id: 'TrainingProgress' });
+
 export const TrainingJobView = z
   .object({
     id: z.uuid(),
@@ -127,9 +135,9 @@ export const TrainingJobView = z
     task: z.string(),
     target: z.string(),
     features: z.array(z.string()),
-    hyperparameters: json,
-    progress: json,
-    metrics: json,
+    hyperparameters: JsonObject,
+    progress: TrainingProgressView.nullable(),
+    metrics: JsonObject.nullable(),
     backend: z.string().nullable(),
     modelVersion: z.object({ model: z.string(), version: z.number().int() }).nullable(),
     error: z.string().optional(),
@@ -151,7 +159,7 @@ export const AdminTrainingJobView = z
     algorithm: z.string(),
     task: z.string(),
     status: z.string(),
-    progress: json,
+    progress: TrainingProgressView.nullable(),
     backend: z.string().nullable(),
     error: z.string().nullable(),
     attempts: z.number().int(),
@@ -195,6 +203,75 @@ export const UsageView = z
   })
   .meta({ id: 'Usage' });
 
-export const WorkerView = z.object({ id: z.string() }).loose().meta({ id: 'InferenceWorker' });
+export const WorkerView = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    capacity: z.number().int(),
+    inFlight: z.number().int(),
+    backends: z.array(z.string()),
+    startedAt: instant,
+    heartbeatAt: instant,
+    loadedVersions: z.array(
+      z.object({
+        versionId: z.uuid(),
+        tenantId: z.uuid(),
+        model: z.string(),
+        version: z.number().int(),
+        format: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'InferenceWorker' });
 
-export const JsonObject = z.record(z.string(), json);
+const TreeSplitView = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('threshold'), threshold: z.number() }),
+  z.object({ kind: z.literal('categories'), categories: z.array(z.string()) }),
+  z.object({ kind: z.literal('category'), category: z.string() }),
+]);
+const classWeights = z
+  .record(z.string(), z.number())
+  .optional()
+  .describe('classification: the weight of each class among the training rows here');
+const treeCriterion = z.enum([
+  'informationGain',
+  'gainRatio',
+  'giniDecrease',
+  'entropyDecrease',
+  'varianceDecrease',
+]);
+/** A node of a trained tree: a leaf's prediction, or a split and its branches (recursive). */
+export const TreeNodeView: z.ZodType<TreeNodeDescription> = z
+  .lazy(() =>
+    z.union([
+      z.object({
+        type: z.literal('leaf'),
+        samples: z.number(),
+        prediction: z.union([z.string(), z.number()]),
+        distribution: classWeights,
+      }),
+      z.object({
+        type: z.literal('split'),
+        feature: z.string(),
+        split: TreeSplitView,
+        criterion: z.object({ name: treeCriterion, value: z.number() }),
+        samples: z.number(),
+        distribution: classWeights,
+        branches: z.array(z.object({ condition: z.string(), node: TreeNodeView })),
+      }),
+    ]),
+  )
+  .meta({ id: 'TreeNode' });
+
+export const DecisionTreeView: z.ZodType<TreeDescription> = z
+  .object({
+    variant: z.enum(['id3', 'c4.5', 'cart']),
+    task: z.enum(['classification', 'regression']),
+    criterion: treeCriterion,
+    pruning: z.string(),
+    leaves: z.number().int(),
+    depth: z.number().int(),
+    root: TreeNodeView,
+    rules: z.array(z.string()).describe('one per leaf: IF outlook = sunny AND … THEN no'),
+  })
+  .meta({ id: 'DecisionTree' });

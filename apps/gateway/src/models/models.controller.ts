@@ -41,7 +41,7 @@ import {
 } from '../auth/principal.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { json, NO_CONTENT, page, type RawContent, type RouteSpecs } from '../docs/route-spec.js';
-import { LabelView, ModelView, VersionView } from '../docs/view-schemas.js';
+import { DecisionTreeView, LabelView, ModelView, VersionView } from '../docs/view-schemas.js';
 import { pageFields, PageQuery } from '../http/page-query.js';
 import { uploadBody } from './upload-body.js';
 
@@ -161,7 +161,7 @@ export const modelsRouteSpecs: RouteSpecs = {
   'GET /api/models/{name}/versions/{version}/tree': {
     summary:
       "A trained decision tree version's tree: JSON nodes (feature, split, criterion value, samples, distribution) and IF … THEN rules; 409 for other versions",
-    responses: { 200: json('The tree', z.record(z.string(), z.unknown())) },
+    responses: { 200: json('The tree', DecisionTreeView) },
     errors: [409],
   },
   'GET /api/models/{name}/versions/{version}/artifact': {

@@ -1,10 +1,11 @@
 // Development only: lets the validation child run from TypeScript sources, as unit tests
 // import libs from source (vitest compiles them itself; a forked child has no vitest). Loaded
 // with `node --import <this file>`, it registers itself as module hooks that compile .ts with
-// SWC (the options of tools/build.mjs), resolve `@maas/<lib>` to libs/<lib>/src/index.ts and
-// a relative './x.js' to './x.ts' when only the source exists. A build never uses it.
+// SWC (the options of tools/build.mjs), resolve `@maas/<lib>` to libs/<lib>/src/index.ts (a
+// subpath such as `@maas/sdk/datatypes` to the source its package.json exports name) and a
+// relative './x.js' to './x.ts' when only the source exists. A build never uses it.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { register } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,13 @@ if (isMainThread) register(import.meta.url);
 export async function resolve(specifier, context, next) {
   const lib = /^@maas\/([a-z0-9-]+)$/.exec(specifier);
   if (lib) return { url: new URL(`${lib[1]}/src/index.ts`, LIBS).href, shortCircuit: true };
+  const subpath = /^@maas\/([a-z0-9-]+)\/([a-z0-9-]+)$/.exec(specifier);
+  if (subpath) {
+    const manifest = new URL(`${subpath[1]}/package.json`, LIBS);
+    const { exports } = JSON.parse(readFileSync(manifest, 'utf8'));
+    const source = exports?.[`./${subpath[2]}`]?.['maas-source'];
+    if (source) return { url: new URL(source, manifest).href, shortCircuit: true };
+  }
   if (
     /^\.\.?\//.test(specifier) &&
     specifier.endsWith('.js') &&

@@ -2,6 +2,7 @@ import type { CallOptions } from '../http/typed-paths.js';
 import type { Transport } from '../http/transport.js';
 import { postUpload, type UploadProgress, type UploadSource } from '../http/upload.js';
 import type {
+  DecisionTree,
   Label,
   Model,
   ModelCreate,
@@ -94,11 +95,7 @@ export class ModelVersions {
   }
 
   /** A trained decision tree as JSON and rules (409 for other versions). */
-  tree(
-    model: string,
-    version: number | string,
-    options: CallOptions = {},
-  ): Promise<Record<string, unknown>> {
+  tree(model: string, version: number | string, options: CallOptions = {}): Promise<DecisionTree> {
     return this.transport.call('get', '/api/models/{name}/versions/{version}/tree', {
       path: { name: model, version: String(version) },
       ...options,

@@ -1,32 +1,12 @@
+import { DATATYPES, type Datatype, TYPED_ARRAYS, type TypedArrayByDatatype } from './datatypes.js';
 import { fromFloat16Bits, toFloat16Bits } from './float16.js';
 
-/** Open Inference Protocol datatypes the platform serves. */
-export const DATATYPES = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'FP32',
-  'FP64',
-  'BYTES',
-] as const;
-export type Datatype = (typeof DATATYPES)[number];
+export { DATATYPES, type Datatype } from './datatypes.js';
 
 export type TensorParameters = Record<string, string | number | boolean>;
 
-/**
- * What an input's data can be. Typed arrays name their datatype (Uint8Array is UINT8 unless
- * `datatype: 'BOOL'`, Uint16Array UINT16 unless `'FP16'`, then raw half bits); plain arrays:
- * booleans are BOOL, strings and byte arrays BYTES, bigints INT64 and numbers FP32 unless
- * `datatype` says otherwise. FP16 also takes numbers (Float32Array, number[]).
- */
-export type TensorInputData =
+/** The typed arrays tensors of fixed-size datatypes are held in. */
+export type NumericArray =
   | Float32Array
   | Float64Array
   | Int8Array
@@ -36,7 +16,16 @@ export type TensorInputData =
   | Uint8Array
   | Uint16Array
   | Uint32Array
-  | BigUint64Array
+  | BigUint64Array;
+
+/**
+ * What an input's data can be. Typed arrays name their datatype (Uint8Array is UINT8 unless
+ * `datatype: 'BOOL'`, Uint16Array UINT16 unless `'FP16'`, then raw half bits); plain arrays:
+ * booleans are BOOL, strings and byte arrays BYTES, bigints INT64 and numbers FP32 unless
+ * `datatype` says otherwise. FP16 also takes numbers (Float32Array, number[]).
+ */
+export type TensorInputData =
+  | NumericArray
   | readonly number[]
   | readonly bigint[]
   | readonly boolean[]
@@ -52,21 +41,11 @@ export interface TensorInput {
   parameters?: TensorParameters;
 }
 
-/** How each datatype's output data is given back. */
-export interface OutputDataByDatatype {
+/** How each datatype's output data is given back: in its typed array, but for these. */
+export interface OutputDataByDatatype extends Omit<TypedArrayByDatatype, 'BOOL' | 'FP16'> {
   BOOL: boolean[];
-  UINT8: Uint8Array;
-  UINT16: Uint16Array;
-  UINT32: Uint32Array;
-  UINT64: BigUint64Array;
-  INT8: Int8Array;
-  INT16: Int16Array;
-  INT32: Int32Array;
-  INT64: BigInt64Array;
   /** Values (not bits), widened to float32. */
   FP16: Float32Array;
-  FP32: Float32Array;
-  FP64: Float64Array;
   /** UTF-8 decoded. */
   BYTES: string[];
 }
@@ -83,17 +62,6 @@ export type TensorOutput = {
 }[Datatype];
 
 type FixedDatatype = Exclude<Datatype, 'BYTES' | 'BOOL' | 'FP16'>;
-export type NumericArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
 
 export interface ArrayConstructorOf {
   new (length: number): NumericArray;
@@ -101,20 +69,7 @@ export interface ArrayConstructorOf {
   readonly BYTES_PER_ELEMENT: number;
 }
 
-const CONSTRUCTORS: Record<FixedDatatype | 'BOOL' | 'FP16', ArrayConstructorOf> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
+const CONSTRUCTORS: Record<FixedDatatype | 'BOOL' | 'FP16', ArrayConstructorOf> = TYPED_ARRAYS;
 
 /**
  * The typed array a fixed-size datatype's elements are held in (BOOL as 0/1 bytes, FP16 as

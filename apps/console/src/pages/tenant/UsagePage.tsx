@@ -6,6 +6,12 @@ import { UsageCharts } from '../../components/UsageCharts';
 import { AsyncView, Facts, Page, Panel } from '../../components/ui';
 import { formatLimit, formatShare } from '../../lib/format';
 
+/** What counts against the limit `name` now (listed for the limits something counts against). */
+function usedOf(quota: QuotaUsage, name: string): number {
+  const used: Record<string, number> = quota.used;
+  return used[name];
+}
+
 /** Each limit that something counts against, with what counts now and a meter. */
 function QuotaUsagePanel() {
   const quotas = useGet<QuotaUsage>('/api/quotas', { pollMs: 15_000 });
@@ -31,7 +37,7 @@ function QuotaUsagePanel() {
                 { header: 'Limit', rowHeader: true, cell: (limit) => limit.label },
                 {
                   header: 'Used',
-                  cell: (limit) => formatLimit(value.used[limit.name], limit.bytes),
+                  cell: (limit) => formatLimit(usedOf(value, limit.name), limit.bytes),
                 },
                 {
                   header: 'Of',
@@ -45,7 +51,7 @@ function QuotaUsagePanel() {
                   className: 'quota-share',
                   cell: (limit) => {
                     const max = value.effective[limit.name];
-                    const used = value.used[limit.name];
+                    const used = usedOf(value, limit.name);
                     return max == null ? (
                       '—'
                     ) : (

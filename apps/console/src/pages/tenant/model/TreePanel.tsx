@@ -1,33 +1,7 @@
 import { useGet } from '../../../api/list';
+import type { DecisionTree, TreeNode } from '../../../api/types';
 import { AsyncView, Facts, Panel } from '../../../components/ui';
 import { formatNumber } from '../../../lib/format';
-
-type TreeNode =
-  | {
-      type: 'leaf';
-      samples: number;
-      prediction: string | number;
-      distribution?: Record<string, number>;
-    }
-  | {
-      type: 'split';
-      feature: string;
-      criterion: { name: string; value: number };
-      samples: number;
-      distribution?: Record<string, number>;
-      branches: { condition: string; node: TreeNode }[];
-    };
-
-interface TreeView {
-  variant: string;
-  task: string;
-  criterion: string;
-  pruning: string;
-  leaves: number;
-  depth: number;
-  root: TreeNode;
-  rules: string[];
-}
 
 function distribution(d: Record<string, number> | undefined): string {
   if (!d) return '';
@@ -69,7 +43,7 @@ function NodeView({ node }: { node: TreeNode }) {
 
 /** A trained decision tree: its rules (one per leaf) and the tree itself. */
 export function TreePanel({ model, version }: { model: string; version: number }) {
-  const tree = useGet<TreeView>(
+  const tree = useGet<DecisionTree>(
     `/api/models/${encodeURIComponent(model)}/versions/${version}/tree`,
   );
   return (
