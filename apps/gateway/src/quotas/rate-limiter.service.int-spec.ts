@@ -11,6 +11,20 @@ describe('RateLimiterService', () => {
   const prefix = `limits-spec-${randomUUID().slice(0, 8)}`;
   const config = { REDIS_PREFIX: prefix, LIMITS_REDIS_TIMEOUT_MS: 500 } as GatewayConfig;
 
+  /** A tenant's bucket with a monthly quota (its counter seeded with 0 when Redis has none). */
+  const bucketOf = (
+    limiter: RateLimiterService,
+    tenant: string,
+    requestsPerSecond: number,
+    burst: number,
+    monthlyLimit: number,
+  ) => ({
+    key: limiter.key('tenant', tenant),
+    requestsPerSecond,
+    burst,
+    monthly: { key: limiter.monthlyRequestsKey(tenant), limit: monthlyLimit, seed: async () => 0 },
+  });
+
   beforeAll(() => {
     redis = createRedis(testRedisUrl(), 'limits-spec');
   });
@@ -26,12 +40,7 @@ describe('RateLimiterService', () => {
     // Two clients stand for two gateways.
     const other = createRedis(testRedisUrl(), 'limits-spec-2');
     const limiters = [new RateLimiterService(redis, config), new RateLimiterService(other, config)];
-    const spec = {
-      key: limiters[0].key('tenant', 't1'),
-      requestsPerSecond: 10_000,
-      burst: 10_000,
-      monthly: { key: limiters[0].monthlyRequestsKey('t1'), limit: 37, seed: async () => 0 },
-    };
+    const spec = bucketOf(limiters[0], 't1', 10_000, 10_000, 37);
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => limiters[i % 2].take(spec)),
     );
@@ -44,12 +53,7 @@ describe('RateLimiterService', () => {
   it('takes concurrent requests in one Redis call, answering each as if taken one by one', async () => {
     const limiter = new RateLimiterService(redis, config);
     await limiter.take({ key: limiter.key('tenant', 'warm'), requestsPerSecond: 1, burst: 1 });
-    const spec = {
-      key: limiter.key('tenant', 't5'),
-      requestsPerSecond: 1,
-      burst: 4,
-      monthly: { key: limiter.monthlyRequestsKey('t5'), limit: 100, seed: async () => 0 },
-    };
+    const spec = bucketOf(limiter, 't5', 1, 4, 100);
     await redis.set(spec.monthly.key, '0');
     const evalsha = vi.spyOn(redis, 'evalsha');
     const results = await Promise.all(Array.from({ length: 10 }, () => limiter.take(spec)));
@@ -83,12 +87,7 @@ describe('RateLimiterService', () => {
 
   it('grants a steady tenant from a lease: far fewer Redis calls than requests, none too many', async () => {
     const limiter = new RateLimiterService(redis, config);
-    const spec = {
-      key: limiter.key('tenant', 'steady'),
-      requestsPerSecond: 0.001,
-      burst: 1_000,
-      monthly: { key: limiter.monthlyRequestsKey('steady'), limit: 10_000, seed: async () => 0 },
-    };
+    const spec = bucketOf(limiter, 'steady', 0.001, 1_000, 10_000);
     await redis.set(spec.monthly.key, '0');
     const evalsha = vi.spyOn(redis, 'evalsha');
     const results = [];

@@ -4,6 +4,23 @@ import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 /**
+ * The start of both bucket scripts: `rate` and `burst` (ARGV[1], ARGV[2]), `now` in ms on
+ * Redis's clock, and the bucket KEYS[1]'s `tokens` refilled to now (full, and `known` false,
+ * when Redis has no bucket: a new one, or one expired because it was full).
+ */
+const BUCKET_NOW = `
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local known = tonumber(state[1]) ~= nil
+local tokens = burst
+if known then
+  tokens = math.min(burst, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate / 1000)
+end`;
+
+/**
  * Token bucket (refill `rate` per second up to `burst`) plus an optional monthly counter, checked
  * and taken in one Lua call so that concurrent gateways cannot admit one request too many.
  * Takes up to `n` tokens at once (the requests one gateway received in the same event-loop turn),
@@ -15,20 +32,11 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js'
  * Returns {admitted (1) | bucket empty (0) | monthly quota spent (2) | monthly counter missing (3),
  * granted, tokens left × 1000, monthly requests left (-1: no monthly quota), leased}.
  */
-const TAKE_SCRIPT = new RedisScript(`
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+const TAKE_SCRIPT = new RedisScript(`${BUCKET_NOW}
 local monthlyLimit = tonumber(ARGV[3])
 local monthTtl = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local extra = tonumber(ARGV[6])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil then tokens = burst; ts = now end
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
 local monthlyLeft = -1
 if monthlyLimit >= 0 then
   local stored = redis.call('GET', KEYS[2])
@@ -60,18 +68,10 @@ return {granted > 0 and 1 or 0, granted, math.floor(tokens * 1000), monthlyLeft,
  * to now first, so the bucket ends as if they had never been taken, capped at `burst`) and to
  * the monthly counter.
  */
-const RETURN_SCRIPT = new RedisScript(`
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+const RETURN_SCRIPT = new RedisScript(`${BUCKET_NOW}
 local unused = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens ~= nil then
-  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000 + unused)
-  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+if known then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(math.min(burst, tokens + unused)), 'ts', now)
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DECRBY', KEYS[2], unused) end
 return 1
