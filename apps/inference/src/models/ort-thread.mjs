@@ -4,8 +4,18 @@
 // Plain JavaScript: started as it is from src (tests) and from dist (copied by the build).
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+
+// A model's bytes are garbage once onnxruntime has built its session from them, but V8 frees
+// memory outside its heap only when it collects, and this thread's small heap gives it no
+// reason to: each model thread would hold the bytes of its last loads (tens of MiB apiece),
+// uncharged by the worker's memory budget. A collection of this thread's heap after each load
+// (a few ms; loads are rare) frees them at once. (The flag exposes gc() to new contexts.)
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc');
 
 // Serving comes first: this thread (and the onnxruntime threads it starts, which inherit it)
 // runs at a lower CPU priority than the event loop that answers every tenant, so a tenant's
@@ -39,7 +49,9 @@ parentPort.on('message', async (message) => {
         key,
         await ort.InferenceSession.create(new Uint8Array(message.bytes), message.options),
       );
+      delete message.bytes;
       reply({ id });
+      collect();
     } else if (op === 'run') {
       const session = sessions.get(key);
       if (!session) throw new Error('no such session');
