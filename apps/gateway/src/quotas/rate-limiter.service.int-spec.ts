@@ -136,6 +136,28 @@ describe('RateLimiterService', () => {
     await other.quit();
   });
 
+  it('never admits more than the monthly quota across gateways with leases, and ends at it exactly', async () => {
+    const other = createRedis(testRedisUrl(), 'limits-spec-4');
+    const limiters = [new RateLimiterService(redis, config), new RateLimiterService(other, config)];
+    const spec = bucketOf(limiters[0], 'month-lease', 100_000, 100_000, 500);
+    await redis.set(spec.monthly.key, '0');
+    let admitted = 0;
+    const takeAll = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        if ((await limiters[i % 2]!.take(spec)).outcome === 'admitted') admitted += 1;
+      }
+    };
+    await takeAll(700);
+    expect(admitted).toBeLessThanOrEqual(500);
+    // Once the leases have ended their unused requests are back in the month, and taken.
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 100));
+    await takeAll(100);
+    await Promise.all(limiters.map((limiter) => limiter.onModuleDestroy()));
+    expect(admitted).toBe(500);
+    expect(await limiters[0]!.monthlyUsed('month-lease')).toBe(500);
+    await other.quit();
+  });
+
   it('starts a missing monthly counter from what Postgres metered', async () => {
     const limiter = new RateLimiterService(redis, config);
     const spec = {
