@@ -14,6 +14,8 @@ const { createDecipheriv, createHash } = require('node:crypto');
 // prompts: a collection after each artifact (a few ms; loads are rare) frees them at once.
 require('node:v8').setFlagsFromString('--expose-gc');
 const collect = require('node:vm').runInNewContext('gc');
+// (The flag is V8-wide: cleared again once gc() is in hand, as the model threads do.)
+require('node:v8').setFlagsFromString('--no-expose-gc');
 // Loading is background work: below the event loop's CPU priority (Linux: a thread id's nice).
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
