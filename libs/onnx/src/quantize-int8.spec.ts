@@ -149,6 +149,53 @@ describe('quantizeInt8', () => {
     expect(maxAbsDifference(reference, actual.data as Float32Array)).toBeLessThan(0.05 * peak);
   });
 
+  it('scales each Conv output channel on its own: a channel of small weights beside one of large weights keeps its resolution', async () => {
+    // Channel 0's weights are ~1000× channel 1's: one scale for the tensor would round every
+    // weight of channel 1 to 0 and leave that channel's output at its bias.
+    const random = seededRandom(5);
+    const weights = Array.from(
+      { length: 2 * 9 },
+      (_, index) => (random() * 2 - 1) * (index < 9 ? 1 : 0.001),
+    );
+    const cnn = encodeModel(
+      buildModel({
+        graph: {
+          nodes: [
+            node('Conv', ['input', 'w', 'b'], ['output'], { kernel_shape: attribute.ints([3, 3]) }),
+          ],
+          initializers: [
+            tensorProto('w', TensorDataType.FLOAT, [2, 1, 3, 3], weights),
+            tensorProto('b', TensorDataType.FLOAT, [2], [0.1, 0]),
+          ],
+          inputs: [valueInfo('input', TensorDataType.FLOAT, ['batch', 1, 6, 6])],
+          outputs: [valueInfo('output', TensorDataType.FLOAT, ['batch', 2, 4, 4])],
+        },
+      }),
+    );
+    const { bytes, report } = quantizeInt8(cnn);
+    const scale = decodeModel(bytes).graph.initializer.find((t) => t.name?.endsWith('_w_scale'));
+    expect(scale?.dims).toEqual([2, 1, 1]);
+    // Per channel, the rounding error is at most half a step of the large channel's scale.
+    expect(report.maxWeightError).toBeLessThanOrEqual(1 / 127 / 2 + 1e-6);
+    const input = new ort.Tensor('float32', randomRows(3 * 36, 1, 17), [3, 1, 6, 6]);
+    const [expected, actual] = await Promise.all(
+      [cnn, bytes].map(async (model) => (await (await createSession(model)).run({ input })).output),
+    );
+    const channel = (data: Float32Array, index: number) =>
+      Float32Array.from(
+        { length: 3 * 16 },
+        (_, i) => data[Math.floor(i / 16) * 32 + index * 16 + (i % 16)],
+      );
+    for (const index of [0, 1]) {
+      const reference = channel(expected.data as Float32Array, index);
+      const quantized = channel(actual.data as Float32Array, index);
+      const peak = reference.reduce((max, value) => Math.max(max, Math.abs(value)), 0);
+      expect(peak).toBeGreaterThan(index === 0 ? 0.1 : 1e-4);
+      // Each channel within a few per cent of its own range (the small one too).
+      expect(maxAbsDifference(reference, quantized)).toBeLessThan(0.05 * peak);
+    }
+  });
+
   it('leaves Conv in float in the qdq form (weights of MatMul and Gemm only)', () => {
     expect(() => quantizeInt8(smallCnn(), { form: 'qdq' })).toThrow(/no MatMul, Gemm or Conv/);
   });

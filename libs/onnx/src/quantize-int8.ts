@@ -50,8 +50,8 @@ interface QuantizedWeight {
 /**
  * Weight-only int8 quantisation of MatMul and Gemm nodes whose weight (input B) is a constant
  * float matrix (symmetric, one scale per output column) and, in the dynamic form, of Conv nodes
- * whose filter is a constant float tensor (symmetric, one scale per tensor: onnxruntime's
- * ConvInteger takes a single weight zero point). Activations stay float at the graph's edges;
+ * whose filter is a constant float tensor (symmetric, one scale per output channel; the zero
+ * point is 128 for all of them, as onnxruntime's ConvInteger takes a single one). Activations stay float at the graph's edges;
  * what happens to them inside depends on `form`. Other nodes are left as they are.
  */
 export function quantizeInt8(
@@ -305,8 +305,8 @@ function convolutionUses(graph: OnnxGraph): ConvolutionUse[] {
 
 /**
  * Conv → DynamicQuantizeLinear on its input, ConvInteger on the uint8 filter (zero point 128,
- * one scale for the tensor), Cast, Mul by the product of the scales, and the bias added back
- * shaped [M, 1, …] to broadcast over the output's spatial axes. The Conv's attributes (strides,
+ * one scale per output channel), Cast, Mul by the input's scale times the channels' scales
+ * (shaped [M, 1, …]), and the bias added back, shaped alike. The Conv's attributes (strides,
  * pads, dilations, group, kernel_shape, auto_pad) carry over to ConvInteger unchanged.
  */
 function convolutionNodes(
@@ -316,20 +316,35 @@ function convolutionNodes(
   const name = use.weight.name ?? '';
   const prefix = `${source.output[0]}_q${use.nodeIndex}`;
   const values = floatValues(use.weight);
-  let maxAbs = 0;
-  for (const value of values) maxAbs = Math.max(maxAbs, Math.abs(value));
-  const scale = maxAbs > 0 ? maxAbs / 127 : 1;
+  // One scale per output channel (the filter's first axis): a channel of small weights keeps
+  // its resolution beside one of large weights. Symmetric, so every channel's zero point is the
+  // same 128 and ConvInteger's single filter zero point still holds.
+  const channels = use.weight.dims[0] ?? 1;
+  const perChannel = values.length / channels;
+  const scales = new Float32Array(channels);
   const quantized = new Int8Array(values.length);
   let maxError = 0;
-  values.forEach((value, index) => {
-    const q = Math.max(-127, Math.min(127, Math.round(value / scale)));
-    quantized[index] = q;
-    maxError = Math.max(maxError, Math.abs(value - q * Math.fround(scale)));
-  });
+  for (let channel = 0; channel < channels; channel += 1) {
+    const start = channel * perChannel;
+    let maxAbs = 0;
+    for (let index = start; index < start + perChannel; index += 1) {
+      maxAbs = Math.max(maxAbs, Math.abs(values[index]));
+    }
+    const scale = maxAbs > 0 ? maxAbs / 127 : 1;
+    scales[channel] = scale;
+    for (let index = start; index < start + perChannel; index += 1) {
+      const q = Math.max(-127, Math.min(127, Math.round(values[index] / scale)));
+      quantized[index] = q;
+      maxError = Math.max(maxError, Math.abs(values[index] - q * scales[channel]));
+    }
+  }
+  // [M] → [M, 1, …, 1]: one trailing axis per spatial axis of the filter, to broadcast over
+  // the output's [N, M, spatial…].
+  const channelShape = [channels, ...Array<number>(use.weight.dims.length - 2).fill(1)];
   const initializers: OnnxTensor[] = [
     weightTensor(`${name}_quantized`, use.weight.dims, quantized),
     zeroPointTensor(`${name}_zero_point`, 1),
-    floatTensor(`${prefix}_w_scale`, [1], Float32Array.of(scale)),
+    floatTensor(`${prefix}_w_scale`, channelShape, scales),
   ];
   const output = source.output[0];
   const scaled = use.bias ? `${prefix}_scaled` : output;
@@ -354,22 +369,14 @@ function convolutionNodes(
     node('Mul', [`${prefix}_float`, `${prefix}_scale`], [scaled]),
   ];
   if (use.bias) {
-    // [M] → [M, 1, …, 1]: one trailing axis per spatial axis of the filter.
-    const spatial = use.weight.dims.length - 2;
-    initializers.push(
-      floatTensor(
-        `${prefix}_bias`,
-        [use.bias.dims[0] ?? 0, ...Array<number>(spatial).fill(1)],
-        floatValues(use.bias),
-      ),
-    );
+    initializers.push(floatTensor(`${prefix}_bias`, channelShape, floatValues(use.bias)));
     nodes.push(node('Add', [scaled, `${prefix}_bias`], [output]));
   }
   return {
     nodes,
     initializers,
     maxError,
-    weight: { values: quantized, scales: Float32Array.of(scale), maxError },
+    weight: { values: quantized, scales, maxError },
   };
 }
 
