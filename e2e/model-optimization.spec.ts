@@ -18,6 +18,7 @@ interface OptimizationReport {
   transforms: string[];
   sizeBytes: { before: number; after: number; ratio: number };
   latencyMs: Record<'batch1' | 'batch32', { before: number; after: number }>;
+  latencyMeasuredOn: { app: string; workerId?: string; backend?: string; reason?: string };
   accuracy: {
     method: string;
     rows: number;
@@ -80,7 +81,10 @@ describe('model optimisation: int8 and pruning as new versions, with a report', 
     });
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    // The last test stops the worker: the trainer then waits this long for a measurement.
+    platform = await startTestPlatform({
+      env: { trainer: { TRAINER_WORKER_BENCHMARK_TIMEOUT_MS: '10000' } },
+    });
     api = apiFor(platform);
     tenant = await createTenant(platform, 'optimizer');
     const datasetId = await uploadDataset(api, tenant.key, 'synthetic', syntheticCsv(600, 6, 5));
@@ -126,6 +130,14 @@ describe('model optimisation: int8 and pruning as new versions, with a report', 
       expect(report.latencyMs[batch].before).toBeGreaterThan(0);
       expect(report.latencyMs[batch].after).toBeGreaterThan(0);
     }
+    // Measured where it will serve: on the inference worker, through its model cache.
+    expect(report.latencyMeasuredOn).toMatchObject({
+      app: 'inference',
+      workerId: expect.any(String),
+      backend: 'onnxruntime',
+    });
+    const workerMetrics = await (await fetch(`${platform.inference.opsUrl}/metrics`)).text();
+    expect(workerMetrics).toMatch(/^maas_latency_benchmarks_total\{[^}]*result="ok"[^}]*\} [1-9]/m);
     // The new version serves, and answers as the source does on the same rows.
     const [source, result] = await Promise.all([
       infer('mlp', trainedVersion),
@@ -207,4 +219,18 @@ describe('model optimisation: int8 and pruning as new versions, with a report', 
       404,
     );
   });
+
+  // Last: it stops the worker.
+  it('measures the latency on the trainer, and says so, when no inference worker answers', async () => {
+    await platform.inference.stop();
+    const job = await optimized('mlp', trainedVersion, { pruneSparsity: 0.3 });
+    expect(job.status).toBe('succeeded');
+    const report = (await versionOf('mlp', job.modelVersion!.version)).metrics.optimization;
+    expect(report.latencyMeasuredOn).toMatchObject({
+      app: 'trainer',
+      reason: expect.stringContaining('no inference worker'),
+    });
+    expect(report.latencyMs.batch1.after).toBeGreaterThan(0);
+    expect(report.latencyMs.batch32.after).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import { storageConfigFrom } from '@maas/config';
 import { PrismaService } from '@maas/db';
 import { createObjectStore, type ObjectStore, OBJECT_STORE } from '@maas/model-registry';
 import { type InferenceConfig, InferenceConfigModule } from './config/inference-config.js';
+import { LatencyBenchmarkService } from './benchmarks/latency-benchmark.service.js';
 import { InferenceService } from './inference/inference.service.js';
 import { InferenceMetrics } from './inference/inference.metrics.js';
 import { GatewayAuthHook } from './inference/gateway-auth.hook.js';
@@ -49,6 +50,7 @@ export class InferenceModule {
         WorkerLinkServer,
         InferenceService,
         OpsServerService,
+        LatencyBenchmarkService,
       ],
       exports: [OBJECT_STORE],
       global: true,

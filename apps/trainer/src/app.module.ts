@@ -11,6 +11,7 @@ import {
 import type { Redis } from 'ioredis';
 import { type TrainerConfig, TrainerConfigModule } from './config/trainer-config.js';
 import { TrainJobHandler } from './jobs/train-job.handler.js';
+import { WorkerLatencyClient } from './jobs/worker-latency.client.js';
 import { VersionOptimizer } from './jobs/version-optimizer.js';
 import { LostJobsReconciler } from './jobs/lost-jobs.reconciler.js';
 import { TrainingWorkerService } from './jobs/training-worker.service.js';
@@ -40,6 +41,7 @@ export class TrainerModule {
       providers: [
         TrainJobHandler,
         VersionOptimizer,
+        WorkerLatencyClient,
         TrainingWorkerService,
         LostJobsReconciler,
         RegistrySweepService,

@@ -1,7 +1,18 @@
-export { TRAINING_JOB_DEFAULTS, TRAINING_QUEUE, TrainingJobName } from './queues.js';
+export {
+  BENCHMARK_QUEUE,
+  BenchmarkJobName,
+  LATENCY_JOB_LIMITS,
+  TRAINING_JOB_DEFAULTS,
+  TRAINING_QUEUE,
+  TrainingJobName,
+  latencyJobProblem,
+} from './queues.js';
 export type {
   HealthJobData,
   HealthJobResult,
+  LatencyJobData,
+  LatencyJobResult,
+  LatencyMeasurement,
   TrainJobData,
   TrainingJobPayloads,
 } from './queues.js';

@@ -38,6 +38,7 @@ export {
   type OutputAgreementOptions,
   type OutputComparison,
   generatedFeeds,
+  generatedInputs,
   measureOutputAgreement,
 } from './validation/output-agreement.js';
 export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';

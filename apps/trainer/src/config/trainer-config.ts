@@ -32,6 +32,12 @@ export const trainerConfigSchema = z
      * again, and how old a job must be for that; 0 turns it off.
      */
     TRAINER_RECONCILE_MS: env.nonNegativeInt(30_000),
+    /**
+     * How long an optimisation job waits for an inference worker to measure the source and the
+     * optimised version (the report's latency); past it the trainer measures them itself and
+     * the report says so.
+     */
+    TRAINER_WORKER_BENCHMARK_TIMEOUT_MS: env.positiveInt(30_000),
     /** How often the model registry's sweep runs (stuck uploads, leftover bytes); 0 = never. */
     REGISTRY_SWEEP_INTERVAL_MS: env.nonNegativeInt(600_000),
     /**

@@ -42,6 +42,13 @@ export interface TrainJobResult {
 }
 
 type ThreadOutcome = Extract<TrainingThreadMessage, { type: 'done' }> | { type: 'cancelled' };
+/**
+ * A result to register; `completeMetrics` adds what can only be measured once the version exists
+ * (an optimised version's latency on a worker), before the job is recorded as done.
+ */
+type Registrable = Extract<ThreadOutcome, { type: 'done' }> & {
+  completeMetrics?: (versionId: string) => Promise<Record<string, unknown>>;
+};
 
 /** A bad dataset or spec: the job fails at once, without retries. */
 class BadTrainingData extends UnrecoverableError {}
@@ -119,11 +126,15 @@ export class TrainJobHandler {
 
     try {
       if (row.algorithm === OPTIMIZE_ALGORITHM) {
-        const { onnx, report } = await this.optimizer.optimize(row, (stage) =>
+        const { onnx, report, completeReport } = await this.optimizer.optimize(row, (stage) =>
           this.stage(job, row, stage),
         );
         const done = { type: 'done', onnx, metrics: report, backend: 'onnxruntime-node' } as const;
-        return await this.recordResult(row, { ...done, onnxMaxAbsDiff: 0 }, started);
+        return await this.recordResult(
+          row,
+          { ...done, onnxMaxAbsDiff: 0, completeMetrics: completeReport },
+          started,
+        );
       }
       const budgetSeconds = await this.timeBudgetSeconds(row);
       const csv = await this.readDataset(row);
@@ -377,7 +388,7 @@ export class TrainJobHandler {
    */
   private async recordResult(
     row: TrainingJob,
-    outcome: Extract<ThreadOutcome, { type: 'done' }>,
+    outcome: Registrable,
     started: number,
   ): Promise<TrainJobResult> {
     for (let tries = 0; ; tries++) {
@@ -402,7 +413,7 @@ export class TrainJobHandler {
 
   private async register(
     row: TrainingJob,
-    outcome: Extract<ThreadOutcome, { type: 'done' }>,
+    outcome: Registrable,
     started: number,
   ): Promise<TrainJobResult> {
     await this.modelFor(row);
@@ -434,7 +445,15 @@ export class TrainJobHandler {
       throw error;
     }
     if (outcome.tfjs) await this.attachTfjsCopy(row, version.id, outcome.tfjs);
-    await this.finishSucceeded(row, version.number, outcome.metrics, outcome.backend, started);
+    let metrics = outcome.metrics;
+    if (outcome.completeMetrics) {
+      metrics = await outcome.completeMetrics(version.id);
+      await this.prisma.modelVersion.update({
+        where: { id: version.id },
+        data: { metrics: metrics as Prisma.InputJsonValue },
+      });
+    }
+    await this.finishSucceeded(row, version.number, metrics, outcome.backend, started);
     this.logger.info(
       { trainingJobId: row.id, model: row.modelName, version: version.number },
       'training succeeded',

@@ -1,5 +1,6 @@
 import { TensorDataType, decodeModel, seededRandom } from '@maas/onnx';
 import * as ort from 'onnxruntime-node';
+import { type Datatype, ortTypeForDatatype, type Tensor, type TensorSpec } from '@maas/tensors';
 import { type OrtSessionTuning, ortSessionOptions } from './ort-session-options.js';
 
 export interface OutputAgreementOptions {
@@ -64,9 +65,7 @@ export async function measureOutputAgreement(
     const totals = new Map<string, { agree: number; rows: number; abs: number; peak: number }>();
     for (let done = 0; done < samples; done += batchSize) {
       const rows = Math.min(batchSize, samples - done);
-      const feeds =
-        given?.tensors ??
-        Object.fromEntries(inputs.map((input) => [input.name, randomTensor(input, rows, random)]));
+      const feeds = given?.tensors ?? randomFeeds(inputs, rows, random);
       const [expected, actual] = [await source.run(feeds), await optimized.run(feeds)];
       for (const name of source.outputNames) {
         const reference = expected[name];
@@ -135,10 +134,83 @@ export function generatedFeeds(
   rows: number,
   seed = 1,
 ): Record<string, ort.Tensor> {
-  const random = seededRandom(seed);
+  return randomFeeds(inputSpecs(modelBytes), rows, seededRandom(seed));
+}
+
+function randomFeeds(
+  inputs: readonly InputSpec[],
+  rows: number,
+  random: () => number,
+): Record<string, ort.Tensor> {
   return Object.fromEntries(
-    inputSpecs(modelBytes).map((input) => [input.name, randomTensor(input, rows, random)]),
+    inputs.map((input) => {
+      const datatype = GENERATED_DATATYPES[input.elemType];
+      if (!datatype) {
+        throw new Error(
+          `input '${input.name}' has element type ${input.elemType}; agreement inputs are generated for float, double, int32, int64 and bool only`,
+        );
+      }
+      // Symbolic dimensions: the first is the batch, any other gets 1.
+      const dims = input.dims.map((dim, index) => dim ?? (index === 0 ? rows : 1));
+      const data = randomData(input.name, datatype, dims, random);
+      return [input.name, new ort.Tensor(ortTypeForDatatype(datatype)!, data, dims)];
+    }),
   );
+}
+
+/**
+ * generatedFeeds for a version's stored signature (free dims, -1, as for generatedFeeds'
+ * symbolic ones), as tensors a serving runtime takes: what a worker measures a version on.
+ */
+export function generatedInputs(
+  signature: readonly TensorSpec[],
+  rows: number,
+  seed = 1,
+): Tensor[] {
+  const random = seededRandom(seed);
+  return signature.map((spec) => {
+    const shape = spec.shape.map((dim, index) => (dim >= 0 ? dim : index === 0 ? rows : 1));
+    return {
+      name: spec.name,
+      datatype: spec.datatype,
+      shape,
+      data: randomData(spec.name, spec.datatype, shape, random),
+    };
+  });
+}
+
+const GENERATED_DATATYPES: Partial<Record<number, Datatype>> = {
+  [TensorDataType.FLOAT]: 'FP32',
+  [TensorDataType.DOUBLE]: 'FP64',
+  [TensorDataType.INT32]: 'INT32',
+  [TensorDataType.INT64]: 'INT64',
+  [TensorDataType.BOOL]: 'BOOL',
+};
+
+/** Floats uniform in [0, 1), integers in [0, 10), booleans as 0/1. */
+function randomData(
+  name: string,
+  datatype: Datatype,
+  dims: readonly number[],
+  random: () => number,
+): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
+  const length = dims.reduce((product, dim) => product * dim, 1);
+  switch (datatype) {
+    case 'FP32':
+      return Float32Array.from({ length }, random);
+    case 'FP64':
+      return Float64Array.from({ length }, random);
+    case 'INT32':
+      return Int32Array.from({ length }, () => Math.floor(random() * 10));
+    case 'INT64':
+      return BigInt64Array.from({ length }, () => BigInt(Math.floor(random() * 10)));
+    case 'BOOL':
+      return Uint8Array.from({ length }, () => (random() < 0.5 ? 1 : 0));
+    default:
+      throw new Error(
+        `input '${name}' is ${datatype}; inputs are generated for FP32, FP64, INT32, INT64 and BOOL only`,
+      );
+  }
 }
 
 function inputSpecs(modelBytes: Uint8Array): InputSpec[] {
@@ -157,38 +229,4 @@ function inputSpecs(modelBytes: Uint8Array): InputSpec[] {
         ),
       };
     });
-}
-
-function randomTensor(input: InputSpec, rows: number, random: () => number): ort.Tensor {
-  // Symbolic dimensions: the first is the batch, any other gets 1.
-  const dims = input.dims.map((dim, index) => dim ?? (index === 0 ? rows : 1));
-  const count = dims.reduce((product, dim) => product * dim, 1);
-  switch (input.elemType) {
-    case TensorDataType.FLOAT:
-      return new ort.Tensor('float32', Float32Array.from({ length: count }, random), dims);
-    case TensorDataType.DOUBLE:
-      return new ort.Tensor('float64', Float64Array.from({ length: count }, random), dims);
-    case TensorDataType.INT32:
-      return new ort.Tensor(
-        'int32',
-        Int32Array.from({ length: count }, () => Math.floor(random() * 10)),
-        dims,
-      );
-    case TensorDataType.INT64:
-      return new ort.Tensor(
-        'int64',
-        BigInt64Array.from({ length: count }, () => BigInt(Math.floor(random() * 10))),
-        dims,
-      );
-    case TensorDataType.BOOL:
-      return new ort.Tensor(
-        'bool',
-        Uint8Array.from({ length: count }, () => (random() < 0.5 ? 1 : 0)),
-        dims,
-      );
-    default:
-      throw new Error(
-        `input '${input.name}' has element type ${input.elemType}; agreement inputs are generated for float, double, int32, int64 and bool only`,
-      );
-  }
 }
