@@ -120,6 +120,7 @@ export {
   type StoredArtifact,
 } from './integrity/artifact-reader.js';
 export {
+  THREAD_GC_HELPER,
   transferableBuffer,
   UnsealThread,
   unsealThread,

@@ -4,8 +4,7 @@
 // Plain JavaScript: started as it is from src (tests) and from dist (copied by the build).
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
@@ -13,12 +12,8 @@ import * as ort from 'onnxruntime-node';
 // memory outside its heap only when it collects, and this thread's small heap gives it no
 // reason to: each model thread would hold the bytes of its last loads (tens of MiB apiece),
 // uncharged by the worker's memory budget. A collection of this thread's heap after each load
-// (a few ms; loads are rare) frees them at once. (The flag exposes gc() to a new context; it is
-// V8-wide, so it is cleared again at once: left set, 32-row serving ran ~20 % slower, with
-// several times the GC threads' CPU, in `bench/serving/profile.mjs binary 5 8 32`.)
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc');
-setFlagsFromString('--no-expose-gc');
+// (a few ms; loads are rare) frees them at once (thread-gc.cjs, @maas/model-registry).
+const collect = createRequire(import.meta.url)(workerData.gcHelper).threadCollector();
 
 // Serving comes first: this thread (and the onnxruntime threads it starts, which inherit it)
 // runs at a lower CPU priority than the event loop that answers every tenant, so a tenant's

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '@maas/app-runtime';
-import { transferableBuffer } from '@maas/model-registry';
+import { THREAD_GC_HELPER, transferableBuffer } from '@maas/model-registry';
 import type { InferenceSession } from 'onnxruntime-node';
 
 /** A thread's answer: `error` is onnxruntime's message (or "no such session"). */
@@ -184,7 +184,9 @@ export class OrtThreads {
   private started(index: number): ModelThread {
     const existing = this.threads[index];
     if (existing && !existing.dead) return existing;
-    const worker = new Worker(THREAD_PROGRAM, { workerData: { nice: this.nice } });
+    const worker = new Worker(THREAD_PROGRAM, {
+      workerData: { nice: this.nice, gcHelper: THREAD_GC_HELPER },
+    });
     worker.unref();
     const thread: ModelThread = { worker, pending: new Map(), tenants: new Map(), dead: false };
     worker.on('message', (reply: Reply) => {

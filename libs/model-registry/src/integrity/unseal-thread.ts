@@ -1,5 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DecryptionError, envelopeParts, TAMPERED_MESSAGE } from './envelope.js';
+
+/**
+ * The path of thread-gc.cjs (beside this file in src and in dist): `threadCollector()` gives a
+ * thread its own gc(), for threads that load models to free a load's bytes at once.
+ */
+export const THREAD_GC_HELPER = fileURLToPath(new URL('./thread-gc.cjs', import.meta.url));
 
 /**
  * The thread's whole program (CommonJS, run with `eval`, so it needs no build step and works
@@ -12,10 +19,8 @@ const { createDecipheriv, createHash } = require('node:crypto');
 // The stored bytes of a load are garbage once its plaintext is handed back, but V8 frees
 // memory outside its heap only when it collects, which this thread's small heap rarely
 // prompts: a collection after each artifact (a few ms; loads are rare) frees them at once.
-require('node:v8').setFlagsFromString('--expose-gc');
-const collect = require('node:vm').runInNewContext('gc');
-// (The flag is V8-wide: cleared again once gc() is in hand, as the model threads do.)
-require('node:v8').setFlagsFromString('--no-expose-gc');
+// (thread-gc.cjs: the model threads use the same.)
+const collect = require(require('node:worker_threads').workerData.gcHelper).threadCollector();
 // Loading is background work: below the event loop's CPU priority (Linux: a thread id's nice).
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
@@ -128,7 +133,10 @@ export class UnsealThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_PROGRAM, { eval: true });
+    const worker = new Worker(THREAD_PROGRAM, {
+      eval: true,
+      workerData: { gcHelper: THREAD_GC_HELPER },
+    });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);
