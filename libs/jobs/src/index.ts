@@ -16,3 +16,4 @@ export type {
   TrainJobData,
   TrainingJobPayloads,
 } from './queues.js';
+export { roundTrip, type RoundTrip } from './job-round-trip.js';

@@ -1,12 +1,13 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
-import { type Job, Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { DomainError } from '@maas/app-runtime';
 import {
   type HealthJobData,
   type HealthJobResult,
   TrainingJobName,
   TRAINING_QUEUE,
+  roundTrip,
 } from '@maas/jobs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
@@ -27,26 +28,18 @@ export class TrainerHealthService implements OnModuleDestroy {
       connection: { url: this.config.REDIS_URL },
       prefix: `${this.config.REDIS_PREFIX}:bull`,
     });
-    await this.events.waitUntilReady();
+    await this.events.waitUntilReady(); // not counted in the round trip
     const started = Date.now();
     const data: HealthJobData = { requestedAt: new Date().toISOString(), requestId };
-    const job: Job<HealthJobData, HealthJobResult> = await this.queue.add(
+    const answer = await roundTrip<HealthJobData, HealthJobResult>(
+      this.queue,
+      this.events,
       TrainingJobName.Health,
       data,
-      {
-        attempts: 1,
-        // Kept briefly: waitUntilFinished reads the result, which a removed job no longer has.
-        removeOnComplete: { age: 60 },
-        removeOnFail: { age: 60 },
-      },
+      PING_TIMEOUT_MS,
     );
-    try {
-      const result = (await job.waitUntilFinished(this.events, PING_TIMEOUT_MS)) as HealthJobResult;
-      return { ...result, roundTripMs: Date.now() - started };
-    } catch {
-      await job.remove().catch(() => undefined);
-      throw new DomainError('UNAVAILABLE', 'no trainer answered within 10 s');
-    }
+    if (!answer.ok) throw new DomainError('UNAVAILABLE', 'no trainer answered within 10 s');
+    return { ...answer.result, roundTripMs: Date.now() - started };
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,11 +1,12 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { type Job, Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { APP_LOGGER, type Logger } from '@maas/app-runtime';
 import {
   BENCHMARK_QUEUE,
   BenchmarkJobName,
   type LatencyJobData,
   type LatencyJobResult,
+  roundTrip,
 } from '@maas/jobs';
 import { TRAINER_CONFIG, type TrainerConfig } from '../config/trainer-config.js';
 
@@ -29,31 +30,16 @@ export class WorkerLatencyClient implements OnModuleDestroy {
     const prefix = `${this.config.REDIS_PREFIX}:bull`;
     this.queue ??= new Queue(BENCHMARK_QUEUE, { connection, prefix });
     this.events ??= new QueueEvents(BENCHMARK_QUEUE, { connection, prefix });
-    await this.events.waitUntilReady();
-    const job: Job<LatencyJobData, LatencyJobResult> = await this.queue.add(
+    const answer = await roundTrip<LatencyJobData, LatencyJobResult>(
+      this.queue,
+      this.events,
       BenchmarkJobName.Latency,
       data,
-      {
-        attempts: 1,
-        // Kept briefly: waitUntilFinished reads the result, which a removed job no longer has.
-        removeOnComplete: { age: 300 },
-        removeOnFail: { age: 300 },
-      },
+      this.config.TRAINER_WORKER_BENCHMARK_TIMEOUT_MS,
     );
-    try {
-      return (await job.waitUntilFinished(
-        this.events,
-        this.config.TRAINER_WORKER_BENCHMARK_TIMEOUT_MS,
-      )) as LatencyJobResult;
-    } catch (error) {
-      // Still waiting: take it back, so no worker runs it for nobody.
-      await job.remove().catch(() => undefined);
-      this.logger.warn(
-        { jobId: job.id, reason: (error as Error).message },
-        'no inference worker measured the versions',
-      );
-      return null;
-    }
+    if (answer.ok) return answer.result;
+    this.logger.warn({ reason: answer.reason }, 'no inference worker measured the versions');
+    return null;
   }
 
   async onModuleDestroy(): Promise<void> {

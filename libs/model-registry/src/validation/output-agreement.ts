@@ -1,4 +1,4 @@
-import { TensorDataType, decodeModel, seededRandom } from '@maas/onnx';
+import { decodeModel, seededRandom, toV2Datatype } from '@maas/onnx';
 import * as ort from 'onnxruntime-node';
 import { type Datatype, ortTypeForDatatype, type Tensor, type TensorSpec } from '@maas/tensors';
 import { type OrtSessionTuning, ortSessionOptions } from './ort-session-options.js';
@@ -144,8 +144,8 @@ function randomFeeds(
 ): Record<string, ort.Tensor> {
   return Object.fromEntries(
     inputs.map((input) => {
-      const datatype = GENERATED_DATATYPES[input.elemType];
-      if (!datatype) {
+      const datatype = toV2Datatype(input.elemType) as Datatype | undefined;
+      if (!datatype || !GENERATED.has(datatype)) {
         throw new Error(
           `input '${input.name}' has element type ${input.elemType}; agreement inputs are generated for float, double, int32, int64 and bool only`,
         );
@@ -179,13 +179,8 @@ export function generatedInputs(
   });
 }
 
-const GENERATED_DATATYPES: Partial<Record<number, Datatype>> = {
-  [TensorDataType.FLOAT]: 'FP32',
-  [TensorDataType.DOUBLE]: 'FP64',
-  [TensorDataType.INT32]: 'INT32',
-  [TensorDataType.INT64]: 'INT64',
-  [TensorDataType.BOOL]: 'BOOL',
-};
+/** The datatypes inputs are generated for (randomData). */
+const GENERATED = new Set<Datatype>(['FP32', 'FP64', 'INT32', 'INT64', 'BOOL']);
 
 /** Floats uniform in [0, 1), integers in [0, 10), booleans as 0/1. */
 function randomData(
