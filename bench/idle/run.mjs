@@ -6,7 +6,7 @@
 //
 //   node tools/build.mjs && TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres \
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/idle/run.mjs [window seconds, 60]
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
 import { createTenantWithKey, startTestPlatform, uploadModelVersion } from '@maas/testing';
@@ -23,6 +23,25 @@ function cpuSecondsOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // fields 14, 15 of stat
+}
+
+/**
+ * CPU nanoseconds of a process's threads: its main thread (the event loop) as `main`, the others
+ * by thread name, threads of one name summed (V8's helper threads are all `node`).
+ */
+function threadNanosOf(pid) {
+  const byName = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name =
+        tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      byName.set(name, (byName.get(name) ?? 0) + ns);
+    } catch {
+      // the thread ended
+    }
+  }
+  return byName;
 }
 
 const { env, notes } = shippedSettings();
@@ -62,7 +81,28 @@ try {
   const apps = { gateway: platform.gateway, worker: platform.inference, trainer: platform.trainer };
   const before = Object.fromEntries(Object.entries(apps).map(([n, a]) => [n, cpuSecondsOf(a.pid)]));
   const started = performance.now();
-  await sleep(WINDOW_S * 1000);
+  // Each app's CPU by thread in sub-windows (scheduler nanoseconds), to tell a steady cost from
+  // a burst (a collection) and say which thread it was on.
+  const SUB_S = Number(process.env.IDLE_SUB_SECONDS ?? 15);
+  let last = Object.fromEntries(Object.entries(apps).map(([n, a]) => [n, threadNanosOf(a.pid)]));
+  const subWindows = [];
+  for (let at = 0; at < WINDOW_S; at += SUB_S) {
+    await sleep(Math.min(SUB_S, WINDOW_S - at) * 1000);
+    const now = Object.fromEntries(Object.entries(apps).map(([n, a]) => [n, threadNanosOf(a.pid)]));
+    subWindows.push(
+      Object.fromEntries(
+        Object.keys(apps).map((name) => {
+          const busy = [...now[name]]
+            .map(([thread, ns]) => [thread, (ns - (last[name].get(thread) ?? 0)) / 1e6])
+            .filter(([, ms]) => ms >= 1)
+            .sort((x, y) => y[1] - x[1])
+            .map(([thread, ms]) => `${thread} ${ms.toFixed(0)}`);
+          return [name, busy.join(', ') || '—'];
+        }),
+      ),
+    );
+    last = now;
+  }
   const seconds = (performance.now() - started) / 1000;
   const rows = Object.entries(apps).map(([name, app]) => {
     const percent = (100 * (cpuSecondsOf(app.pid) - before[name])) / seconds;
@@ -73,6 +113,8 @@ try {
       met: percent <= TARGET_PERCENT ? 'yes' : 'NO',
     };
   });
+  console.log(`CPU ms by thread in each ${SUB_S} s sub-window:`);
+  console.table(subWindows);
   console.log(`idle over ${seconds.toFixed(1)} s (noisy on a shared machine):`);
   console.table(rows);
 } finally {

@@ -2,7 +2,6 @@ export { rendezvousOrder } from './rendezvous.js';
 export {
   type WorkerInfo,
   type WorkerKeys,
-  liveWorkers,
   publishHeartbeat,
   withdrawWorker,
   workerKeys,

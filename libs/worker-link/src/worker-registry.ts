@@ -52,31 +52,3 @@ export async function withdrawWorker(redis: Redis, prefix: string, id: string): 
   const keys = workerKeys(prefix);
   await redis.multi().del(keys.worker(id)).zrem(keys.index, id).exec();
 }
-
-/** Workers whose heartbeat is younger than ttlMs, oldest entries pruned from the index. */
-export async function liveWorkers(
-  redis: Redis,
-  prefix: string,
-  ttlMs: number,
-): Promise<WorkerInfo[]> {
-  const keys = workerKeys(prefix);
-  const cutoff = Date.now() - ttlMs;
-  const [, ids] = (await redis
-    .multi()
-    .zremrangebyscore(keys.index, '-inf', cutoff)
-    .zrangebyscore(keys.index, cutoff, '+inf')
-    .exec())!.map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  }) as [number, string[]];
-  if (ids.length === 0) return [];
-  const records = await redis.mget(ids.map((id) => keys.worker(id)));
-  return records.flatMap((record) => {
-    if (record === null) return [];
-    try {
-      return [JSON.parse(record) as WorkerInfo];
-    } catch {
-      return [];
-    }
-  });
-}

@@ -4,8 +4,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { REDIS } from '@maas/app-runtime';
-import { liveWorkers, rendezvousOrder, type WorkerInfo } from '@maas/worker-link';
+import { REDIS, RedisScript } from '@maas/app-runtime';
+import { rendezvousOrder, type WorkerInfo, workerKeys } from '@maas/worker-link';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { WorkerSuspicion } from './worker-suspicion.js';
@@ -15,6 +15,20 @@ const REFRESH_MS = 1000;
 const INDEX_MAX_AGE_MS = 60_000;
 /** A worker that refused a connection is tried last for this long. */
 const UNREACHABLE_MS = 5000;
+
+/**
+ * The live workers' records in one call (every second on every gateway): prunes index entries
+ * older than ARGV[1] (ms), and returns the records of the rest (ARGV[2] + id; nil once a
+ * record's TTL ran out). KEYS: the index (workerKeys).
+ */
+const LIVE_WORKERS_SCRIPT = new RedisScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+if #ids == 0 then return {} end
+local records = {}
+for i, id in ipairs(ids) do records[i] = ARGV[2] .. id end
+return redis.call('MGET', unpack(records))
+`);
 
 /**
  * A worker to send a request to: its HTTP base URL, its link address when it has one, and its
@@ -64,7 +78,7 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   refresh(): Promise<void> {
-    this.refreshing ??= liveWorkers(this.redis, this.config.REDIS_PREFIX, INDEX_MAX_AGE_MS)
+    this.refreshing ??= this.liveWorkers()
       .then(
         (workers) => {
           this.workers = workers;
@@ -73,6 +87,23 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
       )
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  private async liveWorkers(): Promise<WorkerInfo[]> {
+    const keys = workerKeys(this.config.REDIS_PREFIX);
+    const records = (await LIVE_WORKERS_SCRIPT.run(
+      this.redis,
+      [keys.index],
+      [Date.now() - INDEX_MAX_AGE_MS, keys.worker('')],
+    )) as (string | null)[];
+    return records.flatMap((record) => {
+      if (record === null) return [];
+      try {
+        return [JSON.parse(record) as WorkerInfo];
+      } catch {
+        return [];
+      }
+    });
   }
 
   /** Live workers as last read from Redis. */

@@ -42,36 +42,34 @@ return 1
 `);
 
 /**
- * Closes open batches, putting them on the list flushes apply: the one named in ARGV[1] (its
- * gateway's, at each flush), or with ARGV[1] = '' every one whose deadline has passed (its
- * gateway was killed, or has been idle since). KEYS: `open`, `batches`.
+ * Closes this gateway's open batch (ARGV[1]), putting it on the list flushes apply; SWEEP_SCRIPT
+ * closes those of gateways that are gone. KEYS: `open`, `batches`.
  */
 const CLOSE_SCRIPT = new RedisScript(`
-local ids
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-else
-  ids = {ARGV[1]}
-end
-local closed = 0
-for _, id in ipairs(ids) do
-  if redis.call('ZREM', KEYS[1], id) == 1 then
-    redis.call('SADD', KEYS[2], id)
-    closed = closed + 1
-  end
-end
-return closed
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
 `);
 
-/** Moves `pending` to a batch of its own (one atomic step), so new usage lands in a fresh hash. */
-const SEAL_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('SADD', KEYS[3], ARGV[1])
-return 1
-`;
+/**
+ * A flush's look at Redis, in one call: closes the open batches whose deadline has passed
+ * (their gateway was killed, or has been idle since), seals a `pending` hash left by an older
+ * release into a batch of its own (ARGV[1] its id), and returns every batch to apply. An idle
+ * gateway makes this one round trip per USAGE_FLUSH_MS.
+ * KEYS: `open`, `batches`, `pending`, `batch:<ARGV[1]>`.
+ */
+const SWEEP_SCRIPT = new RedisScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  if redis.call('ZREM', KEYS[1], id) == 1 then redis.call('SADD', KEYS[2], id) end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('RENAME', KEYS[3], KEYS[4])
+  redis.call('SADD', KEYS[2], ARGV[1])
+end
+return redis.call('SMEMBERS', KEYS[2])
+`);
 
 /**
  * Sets a batch aside for an operator (`quarantine:<id>`, listed in the `quarantined` set) and
@@ -196,14 +194,12 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.flush(), this.config.USAGE_FLUSH_MS);
     this.timer.unref();
-    this.pushTimer = setInterval(() => void this.pushBuffer(), this.config.USAGE_BUFFER_MS);
-    this.pushTimer.unref();
     void this.flush();
   }
 
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
-    clearInterval(this.pushTimer);
+    clearTimeout(this.pushTimer);
     await this.flush();
   }
 
@@ -225,6 +221,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
     if (!counts) {
       counts = { requests: 0, rows: 0, errors: 0, latency: 0 };
       this.buffer.set(field, counts);
+      this.schedulePush();
     }
     counts.requests += 1;
     counts.rows += Math.max(0, Math.floor(event.rows));
@@ -252,6 +249,19 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       });
     });
     return this.nextPush;
+  }
+
+  /**
+   * A push USAGE_BUFFER_MS from now, once counts wait in memory: no timer runs while there are
+   * none (an idle gateway does not wake for it).
+   */
+  private schedulePush(): void {
+    if (this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      void this.pushBuffer();
+    }, this.config.USAGE_BUFFER_MS);
+    this.pushTimer.unref();
   }
 
   /** Runs `task` after every push and close before it, one at a time. */
@@ -285,6 +295,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
           if (!current) this.buffer.set(field, counts);
           else for (const metric of METRICS) current[metric] += counts[metric];
         }
+        this.schedulePush();
         // Metering must never fail a request that has already been answered.
         this.logger.warn({ err: error }, 'usage not yet recorded (redis); will retry');
       }
@@ -401,25 +412,18 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   private async flushOnce(): Promise<void> {
     await this.pushBuffer();
     await this.closeOwnBatch();
-    const batches = this.key('batches');
-    // Open batches whose gateway is gone (killed) or idle past their deadline.
-    await CLOSE_SCRIPT.run(this.redis, [this.key('open'), batches], ['']);
+    const sealed = randomUUID();
+    // Open batches whose gateway is gone (killed) or idle past their deadline are closed, and
+    // every closed batch listed: one that fails does not hold up the others.
+    const listed = (await SWEEP_SCRIPT.run(
+      this.redis,
+      [this.key('open'), this.key('batches'), this.key('pending'), this.key(`batch:${sealed}`)],
+      [sealed],
+    )) as string[];
     let failures = 0;
-    // Batches left by a crashed or failed flush, of this gateway or another, come first; one
-    // that fails does not hold up the others (nor the new one).
-    for (const id of await this.redis.smembers(batches)) {
+    for (const id of listed) {
       if (!(await this.applyOrCountFailure(id))) failures++;
     }
-    const id = randomUUID();
-    const sealed = await this.redis.eval(
-      SEAL_SCRIPT,
-      3,
-      this.key('pending'),
-      this.key(`batch:${id}`),
-      batches,
-      id,
-    );
-    if (sealed === 1 && !(await this.applyOrCountFailure(id))) failures++;
     await this.confirm();
     if (failures === 0) this.lastFlushAt = Date.now();
   }
