@@ -51,8 +51,8 @@ interface QuantizedWeight {
  * Weight-only int8 quantisation of MatMul and Gemm nodes whose weight (input B) is a constant
  * float matrix (symmetric, one scale per output column) and, in the dynamic form, of Conv nodes
  * whose filter is a constant float tensor (symmetric, one scale per output channel; the zero
- * point is 128 for all of them, as onnxruntime's ConvInteger takes a single one). Activations stay float at the graph's edges;
- * what happens to them inside depends on `form`. Other nodes are left as they are.
+ * point is 128 for all of them, as onnxruntime's ConvInteger takes a single one). Activations
+ * stay float at the graph's edges; what happens to them inside depends on `form`. Other nodes are left as they are.
  */
 export function quantizeInt8(
   modelBytes: Uint8Array,
@@ -111,7 +111,7 @@ export function quantizeInt8(
 
   for (const use of convolutions) {
     const rewrite = convolutionNodes(graph.node[use.nodeIndex], use);
-    maxWeightError = Math.max(maxWeightError, rewrite.maxError);
+    maxWeightError = Math.max(maxWeightError, rewrite.weight.maxError);
     cache.set(use.weight.name ?? '', rewrite.weight);
     added.push(...rewrite.initializers);
     replacements.set(use.nodeIndex, rewrite.nodes);
@@ -140,9 +140,13 @@ function quantizable(candidate: OnnxNode): boolean {
   return candidate.opType !== 'Gemm' || intAttribute(candidate.attribute, 'transA', 0) === 0;
 }
 
-/** Symmetric int8 with a scale per slice along `axis` (the output columns). */
+/**
+ * Symmetric int8 with a scale per slice along `axis`: a matrix's output columns (1, or 0 under
+ * transB), a Conv filter's output channels (0).
+ */
 function quantizeColumns(weight: OnnxTensor, axis: 0 | 1): QuantizedWeight {
-  const columns = weight.dims[1];
+  // A tensor of more than two axes is read as [dims[0], the rest]: a Conv filter's output channels.
+  const columns = weight.dims.slice(1).reduce((product, dim) => product * dim, 1);
   const values = floatValues(weight);
   const rows = weight.dims[0];
   const channels = axis === 1 ? columns : rows;
@@ -312,39 +316,22 @@ function convolutionUses(graph: OnnxGraph): ConvolutionUse[] {
 function convolutionNodes(
   source: OnnxNode,
   use: ConvolutionUse,
-): Rewrite & { maxError: number; weight: QuantizedWeight } {
+): Rewrite & { weight: QuantizedWeight } {
   const name = use.weight.name ?? '';
   const prefix = `${source.output[0]}_q${use.nodeIndex}`;
-  const values = floatValues(use.weight);
-  // One scale per output channel (the filter's first axis): a channel of small weights keeps
-  // its resolution beside one of large weights. Symmetric, so every channel's zero point is the
-  // same 128 and ConvInteger's single filter zero point still holds.
-  const channels = use.weight.dims[0] ?? 1;
-  const perChannel = values.length / channels;
-  const scales = new Float32Array(channels);
-  const quantized = new Int8Array(values.length);
-  let maxError = 0;
-  for (let channel = 0; channel < channels; channel += 1) {
-    const start = channel * perChannel;
-    let maxAbs = 0;
-    for (let index = start; index < start + perChannel; index += 1) {
-      maxAbs = Math.max(maxAbs, Math.abs(values[index]));
-    }
-    const scale = maxAbs > 0 ? maxAbs / 127 : 1;
-    scales[channel] = scale;
-    for (let index = start; index < start + perChannel; index += 1) {
-      const q = Math.max(-127, Math.min(127, Math.round(values[index] / scale)));
-      quantized[index] = q;
-      maxError = Math.max(maxError, Math.abs(values[index] - q * scales[channel]));
-    }
-  }
+  // One scale per output channel (the filter's first axis, the rows of the filter seen as
+  // [M, C·k…]): a channel of small weights keeps its resolution beside one of large weights.
+  // Symmetric, so every channel's zero point is the same 128 and ConvInteger's single filter
+  // zero point still holds.
+  const weight = quantizeColumns(use.weight, 0);
+  const channels = weight.scales.length;
   // [M] → [M, 1, …, 1]: one trailing axis per spatial axis of the filter, to broadcast over
   // the output's [N, M, spatial…].
   const channelShape = [channels, ...Array<number>(use.weight.dims.length - 2).fill(1)];
   const initializers: OnnxTensor[] = [
-    weightTensor(`${name}_quantized`, use.weight.dims, quantized),
+    weightTensor(`${name}_quantized`, use.weight.dims, weight.values),
     zeroPointTensor(`${name}_zero_point`, 1),
-    floatTensor(`${prefix}_w_scale`, channelShape, scales),
+    floatTensor(`${prefix}_w_scale`, channelShape, weight.scales),
   ];
   const output = source.output[0];
   const scaled = use.bias ? `${prefix}_scaled` : output;
@@ -375,8 +362,7 @@ function convolutionNodes(
   return {
     nodes,
     initializers,
-    maxError,
-    weight: { values: quantized, scales, maxError },
+    weight,
   };
 }
 
