@@ -39,6 +39,7 @@ export {
   type OutputComparison,
   generatedFeeds,
   generatedInputs,
+  medianRunMs,
   measureOutputAgreement,
 } from './validation/output-agreement.js';
 export { MODEL_NAME_PATTERN, assertValidModelName } from './validation/model-name.js';

@@ -16,7 +16,7 @@ import {
   type LatencyMeasurement,
   latencyJobProblem,
 } from '@maas/jobs';
-import { generatedInputs } from '@maas/model-registry';
+import { generatedInputs, medianRunMs } from '@maas/model-registry';
 import { Counter, type Registry } from 'prom-client';
 import { INFERENCE_CONFIG, type InferenceConfig } from '../config/inference-config.js';
 import { ModelCacheService } from '../models/model-cache.service.js';
@@ -83,7 +83,7 @@ export class LatencyBenchmarkService implements OnApplicationBootstrap, OnModule
     }
   }
 
-  async measure(data: LatencyJobData): Promise<LatencyJobResult> {
+  private async measure(data: LatencyJobData): Promise<LatencyJobResult> {
     const problem = latencyJobProblem(data);
     if (problem) throw new UnrecoverableError(`latency job refused: ${problem}`);
     const measurements: LatencyMeasurement[] = [];
@@ -101,15 +101,7 @@ export class LatencyBenchmarkService implements OnApplicationBootstrap, OnModule
           // A fixed dim 0 takes its own row count only.
           if (batch > 1 && !loaded.batchable) continue;
           const inputs = generatedInputs(loaded.inputs, batch, SEED);
-          for (let i = 0; i < data.warmUpRuns; i += 1) await loaded.runtime.run(inputs, outputs);
-          const times: number[] = [];
-          for (let i = 0; i < data.runs; i += 1) {
-            const started = performance.now();
-            await loaded.runtime.run(inputs, outputs);
-            times.push(performance.now() - started);
-          }
-          times.sort((x, y) => x - y);
-          const medianMs = Number(times[Math.floor(times.length / 2)]!.toFixed(4));
+          const medianMs = await medianRunMs(() => loaded.runtime.run(inputs, outputs), data);
           measurements.push({ versionId, batch, medianMs, runs: data.runs });
         }
       } finally {

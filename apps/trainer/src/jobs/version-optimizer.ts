@@ -5,6 +5,7 @@ import { ModelOptimizationError } from '@maas/onnx';
 import {
   ArtifactReader,
   generatedFeeds,
+  medianRunMs,
   measureOutputAgreement,
   type OutputAgreement,
   ortSessionOptions,
@@ -62,10 +63,11 @@ export interface OptimizationOutcome {
 
 /**
  * Runs one optimisation job (algorithm `optimize`): reads the source version, applies the
- * transforms (@maas/training optimizeOnnx), measures both (size, accuracy; latency once the result
- * is registered, see `latency`), and refuses the result when it lost more than `maxAccuracyDrop` points. Accuracy
- * is measured on the source's held-out rows when it was trained here, else on the rows sent as
- * `evaluation.inputs`, else as top-1 agreement on inputs generated from its signature.
+ * transforms (@maas/training optimizeOnnx), measures both (size and accuracy; latency once the
+ * result is registered, through `completeReport`), and refuses the result when it lost more than
+ * `maxAccuracyDrop` points. Accuracy is measured on the source's held-out rows when it was
+ * trained here, else on the rows sent as `evaluation.inputs`, else as top-1 agreement on inputs
+ * generated from its signature.
  */
 @Injectable()
 export class VersionOptimizer {
@@ -338,15 +340,10 @@ async function medianLatencyMs(modelBytes: Uint8Array, batch: number): Promise<n
   const session = await ort.InferenceSession.create(Buffer.from(modelBytes), TIMING_SESSION);
   try {
     const feeds = generatedFeeds(modelBytes, batch, batch);
-    for (let i = 0; i < WARM_UP_RUNS; i += 1) await session.run(feeds);
-    const times: number[] = [];
-    for (let i = 0; i < TIMED_RUNS; i += 1) {
-      const started = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - started);
-    }
-    times.sort((x, y) => x - y);
-    return round(times[Math.floor(times.length / 2)]!, 4);
+    return await medianRunMs(() => session.run(feeds), {
+      runs: TIMED_RUNS,
+      warmUpRuns: WARM_UP_RUNS,
+    });
   } finally {
     await session.release();
   }

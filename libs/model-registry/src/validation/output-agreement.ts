@@ -159,6 +159,25 @@ function randomFeeds(
 }
 
 /**
+ * Median wall time of `run` in ms (4 decimals), over `runs` timed calls after `warmUpRuns`
+ * untimed ones: how a model's latency is reported, on the trainer and on a worker alike.
+ */
+export async function medianRunMs(
+  run: () => Promise<unknown>,
+  { runs, warmUpRuns }: { runs: number; warmUpRuns: number },
+): Promise<number> {
+  for (let i = 0; i < warmUpRuns; i += 1) await run();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  times.sort((x, y) => x - y);
+  return Number(times[Math.floor(times.length / 2)]!.toFixed(4));
+}
+
+/**
  * generatedFeeds for a version's stored signature (free dims, -1, as for generatedFeeds'
  * symbolic ones), as tensors a serving runtime takes: what a worker measures a version on.
  */
