@@ -158,7 +158,12 @@ describe('graceful shutdown', () => {
     const exited = platform.gateway.stop('SIGTERM');
     await waitForLog(platform.gateway, /draining/);
     const responses = await inFlight.finish();
-    expect(responses.map((r) => r.status)).toEqual(Array(IN_FLIGHT).fill(200));
+    // On failure: what the first answers said and what the apps logged (the cause is otherwise lost with them).
+    expect(
+      responses.map((r) => r.status),
+      `${JSON.stringify(responses.slice(0, 2))}\ngateway: ${platform.gateway.logs.slice(-3000)}\n` +
+        `worker: ${platform.inference.logs.slice(-3000)}`,
+    ).toEqual(Array(IN_FLIGHT).fill(200));
     for (const response of responses) {
       expect(JSON.parse(response.body).outputs[0].shape).toEqual([1, 4]);
     }
