@@ -9,6 +9,7 @@ import {
   type InjectionToken,
   type Provider,
 } from '@nestjs/common';
+import { setIoDeadline } from './io-deadline.js';
 
 /** A dependency whose reachability decides readiness (Postgres, Redis, storage, ...). */
 export interface ReadinessCheck {
@@ -44,7 +45,7 @@ async function runCheck(
     await Promise.race([
       check.check(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new CheckTimedOut()), CHECK_TIMEOUT_MS);
+        timer = setIoDeadline(() => reject(new CheckTimedOut()), CHECK_TIMEOUT_MS);
       }),
     ]);
     return { name: check.name, ok: true, required };

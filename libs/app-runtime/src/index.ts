@@ -16,6 +16,7 @@ export {
   readinessOf,
 } from './health.js';
 export { OpsServer, type OpsServerOptions } from './ops-server.js';
+export { setIoDeadline } from './io-deadline.js';
 export type { ReadinessCheck } from './health.js';
 export { createHttpApp, interceptRequests, recordRequest, requestIdFor } from './http-app.js';
 export { type AppBootConfig, type AppBootstrap, bootstrapApp } from './bootstrap-app.js';

@@ -1,6 +1,12 @@
 import { connect, type Socket } from 'node:net';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
-import { APP_LOGGER, DomainError, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
+import {
+  APP_LOGGER,
+  DomainError,
+  type Logger,
+  METRICS_REGISTRY,
+  setIoDeadline,
+} from '@maas/app-runtime';
 import {
   type Frame,
   FrameKind,
@@ -144,7 +150,7 @@ class WorkerLink {
         reject,
         version,
         written: writeNow,
-        timer: setTimeout(() => this.expire(id), timeoutMs),
+        timer: setIoDeadline(() => this.expire(id), timeoutMs),
       };
       this.pending.set(id, pending);
       if (!writeNow) {

@@ -188,6 +188,20 @@ describe('RateLimiterService', () => {
     expect((await limiter.take(spec)).outcome).toBe('admitted');
   });
 
+  it('admits a request whose answer came in time although the process stalled past the deadline', async () => {
+    // A gateway starved of CPU wakes with its 20 ms deadline expired and Redis's answer waiting:
+    // that answer counts (setIoDeadline); a plain timer answered 503 to every request in the call.
+    const limiter = new RateLimiterService(redis, { ...config, LIMITS_REDIS_TIMEOUT_MS: 20 });
+    const taken = limiter.take({
+      key: limiter.key('tenant', 'stalled'),
+      requestsPerSecond: 1,
+      burst: 5,
+    });
+    const until = Date.now() + 150;
+    while (Date.now() < until); // the stall
+    expect((await taken).outcome).toBe('admitted');
+  });
+
   it('answers 503 (never unlimited) when Redis is unreachable', async () => {
     const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, 'limits-spec-dead');
     dead.on('error', () => undefined);

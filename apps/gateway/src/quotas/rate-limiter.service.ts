@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DomainError, REDIS, RedisScript } from '@maas/app-runtime';
+import { DomainError, REDIS, RedisScript, setIoDeadline } from '@maas/app-runtime';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
@@ -360,7 +360,8 @@ export class RateLimiterService implements OnModuleDestroy {
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
+      // (Past the deadline, an answer already waiting still counts: see setIoDeadline.)
+      const timer = setIoDeadline(
         () => reject(new Error('redis timeout')),
         this.config.LIMITS_REDIS_TIMEOUT_MS,
       );
