@@ -1,4 +1,4 @@
-import { DomainError } from '@maas/app-runtime';
+import { DomainError, setIoDeadline } from '@maas/app-runtime';
 import type { InferenceMetrics } from '../inference/inference.metrics.js';
 
 const MiB = 1024 * 1024;
@@ -145,7 +145,9 @@ export class ModelMemoryBudget {
       this.waiters.push(waiter);
       this.pump();
       if (!this.waiters.includes(waiter)) return;
-      waiter.timer = setTimeout(() => {
+      // (A grant that a stalled process finds waiting with the expired deadline still counts.)
+      waiter.timer = setIoDeadline(() => {
+        if (!this.waiters.includes(waiter)) return; // granted or refused meanwhile
         this.removeWaiter(waiter);
         this.metrics.loadRefusals.inc({ reason: 'wait_timeout' });
         reject(busy());
