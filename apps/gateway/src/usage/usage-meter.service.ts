@@ -5,7 +5,14 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { APP_LOGGER, type Logger, METRICS_REGISTRY, REDIS, RedisScript } from '@maas/app-runtime';
+import {
+  APP_LOGGER,
+  type Logger,
+  METRICS_REGISTRY,
+  REDIS,
+  RedisScript,
+  setIoDeadline,
+} from '@maas/app-runtime';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { PrismaService } from '@maas/db';
 import type { Redis } from 'ioredis';
@@ -241,7 +248,7 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
       this.nextPush = undefined;
       const pushed = this.pushBuffer();
       return new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.config.LIMITS_REDIS_TIMEOUT_MS ?? 1_000);
+        const timer = setIoDeadline(resolve, this.config.LIMITS_REDIS_TIMEOUT_MS ?? 1_000);
         void pushed.finally(() => {
           clearTimeout(timer);
           resolve();

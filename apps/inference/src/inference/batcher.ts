@@ -1,4 +1,4 @@
-import { DomainError } from '@maas/app-runtime';
+import { DomainError, setIoDeadline } from '@maas/app-runtime';
 import { type Tensor, concatTensors, splitTensor } from '@maas/tensors';
 
 export interface BatcherOptions {
@@ -129,7 +129,8 @@ export class Batcher {
         resolve,
         reject,
       };
-      job.timer = setTimeout(() => this.expire(job), this.options.queueTimeoutMs);
+      // (A slot freed by a run that finished during a stall is seen before this deadline.)
+      job.timer = setIoDeadline(() => this.expire(job), this.options.queueTimeoutMs);
       job.timer.unref?.();
       this.queue.push(job);
       this.pump();
