@@ -109,6 +109,30 @@ describe('WorkerLinkClient', () => {
     expect(worker.connections()).toBe(1);
   });
 
+  it('takes an answer that arrived during a stall past the request deadline', async () => {
+    const worker = await fakeWorker((socket, frame) => {
+      // Answered at once (written uncorked), then this process stalls for 120 ms: the client
+      // wakes with its 30 ms deadline expired and the answer waiting to be read.
+      const body = Buffer.from('in time');
+      socket.write(
+        Buffer.concat([
+          frameHead(frame.id, FrameKind.response, { status: 200, contentType: 'text/plain' }, 7),
+          body,
+        ]),
+      );
+      const until = Date.now() + 120;
+      while (Date.now() < until);
+    });
+    cleanups.push(worker.close);
+    const link = client(30);
+    // (connected first: the connect has a deadline of its own)
+    await link
+      .request(worker.address, 'infer', meta('warm'), Buffer.alloc(1))
+      .catch(() => undefined);
+    const answer = await link.request(worker.address, 'infer', meta('m'), Buffer.alloc(1));
+    expect(answer.body.toString()).toBe('in time');
+  });
+
   it('fails a refused request as unreachable-before-send, so the next worker may take it', async () => {
     const worker = await fakeWorker((socket, frame) =>
       writeFrame(socket, frameHead(frame.id, FrameKind.refused, {}, 0)),

@@ -200,10 +200,10 @@ class WorkerLink {
   private connect(): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
       const socket = connect({ ...parseLinkAddress(this.address), noDelay: true });
-      const timer = setTimeout(
-        () => socket.destroy(new Error('connect timeout')),
-        CONNECT_TIMEOUT_MS,
-      );
+      // (setIoDeadline: a connection established during a stall is not destroyed for it.)
+      const timer = setIoDeadline(() => {
+        if (socket.connecting) socket.destroy(new Error('connect timeout'));
+      }, CONNECT_TIMEOUT_MS);
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.setKeepAlive(true, 10_000);
