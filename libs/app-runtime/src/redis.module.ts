@@ -28,6 +28,11 @@ export function createRedis(url: string, connectionName: string): Redis {
     // Commands issued in the same tick go out in one write: under load the gateway's
     // per-request limit call was otherwise a write syscall each (bench/serving/profile.mjs).
     enableAutoPipelining: true,
+    // Scripts are not: their callers (the rate limiter's take, the usage push) already send one
+    // call per event-loop turn for every request of that turn, and auto-pipelining one command
+    // costs a pipeline of its own (~50 µs of CPU per call at low concurrency, where each request
+    // is a turn: bench/serving/settings-cost.mjs).
+    autoPipeliningIgnoredCommands: ['evalsha', 'eval'],
   });
 }
 
