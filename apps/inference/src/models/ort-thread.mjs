@@ -11,8 +11,8 @@ import * as ort from 'onnxruntime-node';
 // A model's bytes are garbage once onnxruntime has built its session from them, but V8 frees
 // memory outside its heap only when it collects, and this thread's small heap gives it no
 // reason to: each model thread would hold the bytes of its last loads (tens of MiB apiece),
-// uncharged by the worker's memory budget. A young-generation collection of this thread's heap
-// after each load (~0.3 ms) frees them at once (thread-gc.cjs, @maas/model-registry).
+// uncharged by the worker's memory budget. A collection of this thread's heap after each load
+// (a few ms; loads are rare) frees them at once (thread-gc.cjs, @maas/model-registry).
 const collect = createRequire(import.meta.url)(workerData.gcHelper).threadCollector();
 
 // Serving comes first: this thread (and the onnxruntime threads it starts, which inherit it)

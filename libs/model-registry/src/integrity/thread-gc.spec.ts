@@ -14,7 +14,7 @@ const { threadCollector } = require(workerData.gcHelper);
 let got = 0;
 for (let round = 0; round < workerData.rounds; round += 1) {
   const collect = threadCollector();
-  if (collect.name === 'collectYoung') got += 1;
+  if (typeof collect === 'function' && collect.name === 'gc') got += 1;
 }
 threadCollector()();
 parentPort.postMessage(got);
@@ -76,7 +76,7 @@ async function residentDropAfterLoad(collect: boolean): Promise<number> {
 }
 
 describe('threadCollector (thread-gc.cjs)', () => {
-  it("frees a load's transferred bytes at once (a young-generation collection)", async () => {
+  it("frees a load's transferred bytes at once (the collection after a load)", async () => {
     // Without the collector the 64 MiB stay resident; with it they are gone when it returns.
     expect(await residentDropAfterLoad(false)).toBeLessThan(16);
     expect(await residentDropAfterLoad(true)).toBeGreaterThan(48);

@@ -18,7 +18,7 @@ const { parentPort } = require('node:worker_threads');
 const { createDecipheriv, createHash } = require('node:crypto');
 // The stored bytes of a load are garbage once its plaintext is handed back, but V8 frees
 // memory outside its heap only when it collects, which this thread's small heap rarely
-// prompts: a young-generation collection after each artifact (~0.3 ms) frees them at once.
+// prompts: a collection after each artifact (a few ms; loads are rare) frees them at once.
 // (thread-gc.cjs: the model threads use the same.)
 const collect = require(require('node:worker_threads').workerData.gcHelper).threadCollector();
 // Loading is background work: below the event loop's CPU priority (Linux: a thread id's nice).
