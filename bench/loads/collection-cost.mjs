@@ -1,9 +1,10 @@
 // What freeing a load's bytes costs a model thread (run by hand; no services needed): a worker
 // thread receives a model's bytes (64 MiB by default), transferred as the inference worker's
-// model threads and artifact thread receive them, drops them, and collects: alternately with the full collection those
-// threads used to run after each load and with the young-generation one thread-gc.cjs runs
-// now. Prints the process's CPU per collection (V8's helper threads included) and whether the
-// bytes left resident memory.
+// model threads and artifact thread receive them, drops them, and collects: alternately with
+// the full collection those threads run after each load (thread-gc.cjs) and with a
+// young-generation one (cheaper; tried in their place and not kept: a test process running
+// model threads with it exited unexpectedly once). Prints the process's CPU per collection
+// (V8's helper threads included) and whether the bytes left resident memory.
 //
 //   node bench/loads/collection-cost.mjs [rounds per kind = 50] [MiB = 64]
 //
