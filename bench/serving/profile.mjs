@@ -10,12 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
-import {
-  adminToken,
-  createTenantWithKey,
-  startTestPlatform,
-  uploadModelVersion,
-} from '@maas/testing';
+import { startTestPlatform, uploadModelVersion } from '@maas/testing';
+import { benchTenant } from './bench-tenant.mjs';
 import { binaryBody, jsonBody } from './bodies.mjs';
 
 const mode = process.argv[2] ?? 'binary';
@@ -38,14 +34,7 @@ const onnx = buildMlpModel({
   })),
 });
 try {
-  const token = await adminToken(platform);
-  const { key, tenantId } = await createTenantWithKey(platform, 'profile', { token });
-  // Quotas stay on, set high enough not to be what is measured.
-  await fetch(`${platform.gateway.url}/api/admin/tenants/${tenantId}/quotas`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ requestsPerSecond: 1e6, burst: 1e6, monthlyRequests: 1e9 }),
-  });
+  const { key } = await benchTenant(platform, 'profile');
   await uploadModelVersion(platform, key, 'mlp', onnx);
   const headers = { 'x-api-key': key };
   const rows = Array.from({ length: rowsPerRequest }, () =>

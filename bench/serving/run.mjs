@@ -19,18 +19,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
-import {
-  AppProcess,
-  adminToken,
-  createTenantWithKey,
-  freePort,
-  gatewayFetch,
-  startTestPlatform,
-  uploadModelVersion,
-} from '@maas/testing';
+import { AppProcess, freePort, startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/worker-link';
 import pg from 'pg';
 import { shippedSettings } from '../shipped-settings.mjs';
+import { benchTenant } from './bench-tenant.mjs';
 import { binaryBody, jsonBody } from './bodies.mjs';
 import { RawConnection, serialise } from './raw-client.mjs';
 
@@ -321,15 +314,7 @@ const platform = await startTestPlatform({
 });
 try {
   const gw = platform.gateway.url;
-  const token = await adminToken(platform);
-  const { tenantId, key } = await createTenantWithKey(platform, 'bench', { token });
-  // Quotas stay on, set high enough not to be what is measured.
-  const quotas = await gatewayFetch(platform, `/api/admin/tenants/${tenantId}/quotas`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${token}` },
-    json: { requestsPerSecond: 1_000_000, burst: 1_000_000, monthlyRequests: 1_000_000_000 },
-  });
-  console.log(`quotas: PUT answered ${quotas.status}`);
+  const { key, tenantId } = await benchTenant(platform, 'bench');
   await uploadModelVersion(platform, key, 'mlp', onnx);
   const platformCpu = {
     gateway: platform.gateway.pid,

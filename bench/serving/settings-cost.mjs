@@ -9,13 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { buildGemmModel } from '@maas/onnx';
-import {
-  adminToken,
-  createTenantWithKey,
-  startTestPlatform,
-  uploadModelVersion,
-} from '@maas/testing';
+import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
+import { benchTenant } from './bench-tenant.mjs';
 
 const seconds = Number(process.argv[2] ?? 6);
 const connections = Number(process.argv[3] ?? 4);
@@ -39,13 +35,7 @@ async function measure(settings) {
     env: { gateway: { ...env.gateway, ...settings }, inference: env.inference },
   });
   try {
-    const token = await adminToken(platform);
-    const { key, tenantId } = await createTenantWithKey(platform, 'settings', { token });
-    await fetch(`${platform.gateway.url}/api/admin/tenants/${tenantId}/quotas`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ requestsPerSecond: 1e6, burst: 1e6, monthlyRequests: 1e9 }),
-    });
+    const { key } = await benchTenant(platform, 'settings');
     const weights = [
       [1, 0],
       [0, 1],
