@@ -5,12 +5,15 @@ import { InferenceModule } from './app.module.js';
 import { inferenceConfigSchema } from './config/inference-config.js';
 import { WorkerLinkServer } from './inference/link-server.js';
 import { WorkerHeartbeatService } from './models/worker-heartbeat.service.js';
+import { INFERENCE_V8_FLAGS } from './v8-flags.js';
 
 void bootstrapApp({
   name: 'inference',
   loadConfig: (env) => loadConfig(inferenceConfigSchema, env),
   // Nothing a tenant's model names relative to the working directory exists (docs/security.md).
   sandboxDirectory: true,
+  // Full collections grow the heap by a fixed factor (v8-flags.ts: no back-to-back collections).
+  v8Flags: INFERENCE_V8_FLAGS,
   module: (config, logger) => InferenceModule.forRoot(config, logger),
   http: (config) => ({
     bodyLimit: config.MAX_REQUEST_BYTES,

@@ -38,6 +38,11 @@ export interface AppBootstrap<Config extends AppBootConfig> {
     config: Config,
     logger: Logger,
   ) => void | Promise<void>;
+  /**
+   * V8 flags the app sets for itself before it is built, beside the ones every app sets
+   * (`--memory-reducer-single-gc`). Only flags V8 reads each time it decides belong here.
+   */
+  v8Flags?: readonly string[];
   /** The line logged once the app listens, with `port` and `fields`. */
   listening: { message: string; fields?: (config: Config) => Record<string, unknown> };
 }
@@ -52,10 +57,15 @@ export interface AppBootstrap<Config extends AppBootConfig> {
  */
 const V8_IDLE_FLAGS = '--memory-reducer-single-gc';
 
+/** Sets V8 flags in this process (every isolate, worker threads included), in order. */
+export function applyV8Flags(flags: readonly string[]): void {
+  for (const flag of flags) setFlagsFromString(flag);
+}
+
 async function startApp<Config extends AppBootConfig>(
   options: AppBootstrap<Config>,
 ): Promise<NestFastifyApplication> {
-  setFlagsFromString(V8_IDLE_FLAGS);
+  applyV8Flags([V8_IDLE_FLAGS, ...(options.v8Flags ?? [])]);
   let config: Config;
   try {
     config = options.loadConfig(process.env);
