@@ -37,8 +37,6 @@ const A_MODELS = 10;
 const CACHE_BYTES = 72 * MiB;
 const MEMORY_FACTOR = 2;
 const TENANT_SHARE = 0.5;
-/** What B's p99 may grow by during A's cold-load storm (see the test). */
-const COLD_LOAD_ALLOWANCE_MS = 100;
 const BUSY = 'the inference worker is busy loading other models; retry shortly';
 
 /** Peak and current resident memory of a process, from /proc (Linux). */
@@ -223,19 +221,15 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
 
     // B: no failure, a steady p99, its version loaded once and never evicted.
     expect(new Set(bStatuses)).toEqual(new Set([200]));
-    // Measured within latencyBound (2×, 50 ms noise floor) in 5 runs of 6 but with as little as
-    // 3 ms to spare (B: 44-62 ms against a quiet 12-33 ms, 2026-12-06), so this guards at
-    // quiet + 100 ms. What is left is CPU: A's loads (reading, decrypting, building sessions:
-    // ~20-60 ms of CPU each) share the 2 cores with B's client, the gateway and the worker.
-    // They no longer hold the worker's event loop (model threads and the unseal thread, below
-    // its CPU priority) and one tenant holds one load slot at a time
-    // (MAX_CONCURRENT_LOADS_PER_TENANT): before, B's p99 was 240-480 ms.
-    expectBystanderUnharmed(
-      '50 cold loads of 10 large versions',
-      quiet,
-      during,
-      (quietP99) => quietP99 + COLD_LOAD_ALLOWANCE_MS,
-    );
+    // Within latencyBound (2×, 50 ms noise floor). What A's loads cost is CPU (reading,
+    // decrypting, building sessions: ~20-60 ms each), shared with B's client, the gateway and
+    // the worker on 2 cores. They never hold the worker's event loop (model threads and the
+    // unseal thread, below its CPU priority), one tenant holds one load slot at a time
+    // (MAX_CONCURRENT_LOADS_PER_TENANT: before, B's p99 was 240-480 ms), and while B is served
+    // A's loads may hold that slot half the time (LOAD_TIME_SHARE_PER_TENANT: without it B's
+    // p99 was 44-62 ms against a quiet 12-33, once 3 ms inside this bound; with it 20.6-29.1
+    // against a quiet 21.3-23.2, 2026-12-07).
+    expectBystanderUnharmed('50 cold loads of 10 large versions', quiet, during);
     const logs = worker.logLines();
     expect(
       logs.filter((l) => l.msg === 'model version evicted' && l.versionId === bVersionId),
@@ -258,6 +252,9 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
       await metricValue(ops, 'maas_model_cache_evictions_total', 'reason="tenant_share"'),
     ).toBeGreaterThan(0);
     expect(await metricValue(ops, 'maas_model_cache_evictions_total', 'reason="budget"')).toBe(0);
+    // A's loads paused while B was served (LOAD_TIME_SHARE_PER_TENANT), none is left paused.
+    expect(await metricValue(ops, 'maas_model_load_pauses_total')).toBeGreaterThan(0);
+    expect(await metricValue(ops, 'maas_model_loads_paused')).toBe(0);
     expect(await metricValue(ops, 'maas_model_loads_waiting')).toBe(0);
     expect(await metricValue(ops, 'maas_model_loads_in_progress')).toBe(0);
     expect(await metricValue(ops, 'maas_model_load_reserved_bytes')).toBe(0);

@@ -41,6 +41,14 @@ export const inferenceConfigSchema = z
     MAX_CONCURRENT_LOADS: env.positiveInt(2),
     /** Of those, loads one tenant may hold at once (the rest of its loads wait their turn). */
     MAX_CONCURRENT_LOADS_PER_TENANT: env.positiveInt(1),
+    /**
+     * The share of wall time one tenant's loads may hold a load slot while other tenants are
+     * being served: after a load of d ms that tenant starts its next one d × (1 / share − 1) ms
+     * later (0.5: a pause as long as the load). Its cold loads (reading, decrypting, building
+     * sessions: CPU) then take at most this share of a core from the tenants already served.
+     * 1: no pause. A worker no other tenant uses loads without pausing.
+     */
+    LOAD_TIME_SHARE_PER_TENANT: z.coerce.number().gt(0).max(1).default(0.5),
     /** How long a load waits for memory or a load slot before answering 503 with Retry-After. */
     MODEL_LOAD_WAIT_MS: env.positiveInt(10_000),
     /**

@@ -23,6 +23,8 @@ export class InferenceMetrics {
   readonly loadReservedBytes: Gauge;
   readonly loadsWaiting: Gauge;
   readonly loadsInProgress: Gauge;
+  readonly loadsPaused: Gauge;
+  readonly loadPauses: Counter;
   readonly loadRefusals: Counter<'reason'>;
   readonly negativeCacheHits: Counter;
   readonly artifactReads: Counter<'result'>;
@@ -114,6 +116,16 @@ export class InferenceMetrics {
     this.loadsInProgress = new Gauge({
       name: 'maas_model_loads_in_progress',
       help: 'Model loads holding a slot and a memory reservation',
+      registers,
+    });
+    this.loadsPaused = new Gauge({
+      name: 'maas_model_loads_paused',
+      help: 'Model loads waiting out their tenant’s pause after its last load (LOAD_TIME_SHARE_PER_TENANT), while other tenants are being served',
+      registers,
+    });
+    this.loadPauses = new Counter({
+      name: 'maas_model_load_pauses_total',
+      help: 'Model loads held back by their tenant’s pause after its last load (LOAD_TIME_SHARE_PER_TENANT)',
       registers,
     });
     this.loadRefusals = new Counter({

@@ -108,6 +108,8 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly failures = new LruCache<RememberedFailure>(MAX_REMEMBERED_FAILURES);
   /** Orders uses for LRU eviction (a clock could tie within a millisecond). */
   private useCounter = 0;
+  /** When each tenant last asked for a version (performance.now()): who is being served. */
+  private readonly lastAskedAt = new Map<string, number>();
   private readonly artifacts: ArtifactReader;
   private readonly budget: ModelMemoryBudget;
   private readonly ortThreads: OrtThreads;
@@ -130,9 +132,11 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
         maxConcurrentLoads: config.MAX_CONCURRENT_LOADS,
         maxLoadsPerTenant: config.MAX_CONCURRENT_LOADS_PER_TENANT,
         waitMs: config.MODEL_LOAD_WAIT_MS,
+        loadTimeShare: config.LOAD_TIME_SHARE_PER_TENANT,
       },
       {
         residents: () => this.residents(),
+        othersServedWithin: (tenantId, ms) => this.othersServedWithin(tenantId, ms),
         evict: (versionId, reason) => this.evict(versionId, reason),
       },
       metrics,
@@ -146,6 +150,7 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
 
   /** The loaded version, held until `release` (eviction waits for it). */
   async acquire(version: ModelVersion): Promise<LoadedModel> {
+    this.lastAskedAt.set(version.tenantId, performance.now());
     let entry = this.entries.get(version.id);
     let loaded: LoadedModel;
     if (entry?.loaded && entry.loaded.runtime.alive === false) {
@@ -175,6 +180,20 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
       loaded.batcher.configure(options);
     }
     return loaded;
+  }
+
+  /**
+   * Whether a tenant other than `tenantId` asked for a version within the last `ms` (the load
+   * budget pauses a tenant's loads only then). Forgets tenants silent for far longer.
+   */
+  private othersServedWithin(tenantId: string, ms: number): boolean {
+    const now = performance.now();
+    let served = false;
+    for (const [tenant, at] of this.lastAskedAt) {
+      if (now - at > 60_000) this.lastAskedAt.delete(tenant);
+      else if (tenant !== tenantId && now - at <= ms) served = true;
+    }
+    return served;
   }
 
   release(loaded: LoadedModel): void {

@@ -239,6 +239,78 @@ describe('ModelCacheService memory policy (fake runtimes)', () => {
     expect(cache.log).toEqual(['open pa1', 'open pb1', 'open pa2']);
   });
 
+  describe('LOAD_TIME_SHARE_PER_TENANT', () => {
+    /** A's two cold versions, one slot for A, its first load held open `loadMs` (fake clock). */
+    async function twoLoadsOfA(share: number, loadMs: number, otherTenantServed: boolean) {
+      vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
+      start({
+        MODEL_CACHE_BYTES: 10_000 * KiB,
+        MAX_CONCURRENT_LOADS: 2,
+        MAX_CONCURRENT_LOADS_PER_TENANT: 1,
+        LOAD_TIME_SHARE_PER_TENANT: share,
+      });
+      const id = `${share}-${otherTenantServed}`;
+      const [a1, a2, b1] = await Promise.all([
+        stored(`s${id}a1`, 'A', KiB),
+        stored(`s${id}a2`, 'A', KiB),
+        stored(`s${id}b1`, 'B', KiB),
+      ]);
+      if (otherTenantServed) await touch(b1!);
+      const g1 = gate();
+      cache.gates.set(a1!.id, g1.promise);
+      const first = cache.acquire(a1!);
+      const second = cache.acquire(a2!);
+      // (Polled on real I/O turns: vi.waitFor would move the fake clock the load is timed by.)
+      const giveUpAt = Date.now() + 5_000; // (Date is not faked)
+      while (cache.log.at(-1) !== `open ${a1!.id}`) {
+        if (Date.now() > giveUpAt) throw new Error(`a1 never opened: ${cache.log.join(', ')}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      vi.advanceTimersByTime(loadMs);
+      g1.open();
+      cache.release(await first);
+      return { second, a2: a2! };
+    }
+
+    it('pauses a tenant’s next load as long as its last one took while another tenant is served', async () => {
+      // A's first load held its slot 400 ms; at a share of 0.5 its next starts 400 ms later.
+      const { second, a2 } = await twoLoadsOfA(0.5, 400, true);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(cache.log).not.toContain(`open ${a2.id}`);
+      expect(await metrics.loadsPaused.get()).toMatchObject({ values: [{ value: 1 }] });
+      expect(await metrics.loadPauses.get()).toMatchObject({ values: [{ value: 1 }] });
+      await vi.advanceTimersByTimeAsync(390);
+      expect(cache.log).not.toContain(`open ${a2.id}`);
+      await vi.advanceTimersByTimeAsync(20);
+      cache.release(await second);
+      expect(cache.log.at(-1)).toBe(`open ${a2.id}`);
+      expect(await metrics.loadsPaused.get()).toMatchObject({ values: [{ value: 0 }] });
+    });
+
+    it('a quarter share pauses three times the load', async () => {
+      const { second, a2 } = await twoLoadsOfA(0.25, 100, true);
+      await vi.advanceTimersByTimeAsync(290);
+      expect(cache.log).not.toContain(`open ${a2.id}`);
+      await vi.advanceTimersByTimeAsync(20);
+      cache.release(await second);
+      expect(cache.log.at(-1)).toBe(`open ${a2.id}`);
+    });
+
+    it('does not pause a tenant nobody else is waiting on: its next load starts at once', async () => {
+      const { second, a2 } = await twoLoadsOfA(0.5, 400, false);
+      cache.release(await second);
+      expect(cache.log.at(-1)).toBe(`open ${a2.id}`);
+      expect(await metrics.loadsPaused.get()).toMatchObject({ values: [{ value: 0 }] });
+      expect(await metrics.loadPauses.get()).toMatchObject({ values: [{ value: 0 }] });
+    });
+
+    it('a share of 1 never pauses', async () => {
+      const { second, a2 } = await twoLoadsOfA(1, 400, true);
+      cache.release(await second);
+      expect(cache.log.at(-1)).toBe(`open ${a2.id}`);
+    });
+  });
+
   it('bounds the wait for room: 503 with Retry-After, nothing read, nothing remembered', async () => {
     start({
       MODEL_CACHE_BYTES: 100 * KiB,

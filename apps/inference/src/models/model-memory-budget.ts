@@ -31,10 +31,21 @@ export interface BudgetLimits {
   maxLoadsPerTenant: number;
   /** How long a load waits for memory or a slot before it is refused with 503. */
   waitMs: number;
+  /**
+   * The share of wall time one tenant's loads may hold a load slot while other tenants are
+   * being served (LOAD_TIME_SHARE_PER_TENANT, 0 < share ≤ 1): after a load of d ms its tenant
+   * starts no other for d × (1 / share − 1) ms. 1 (and a worker nobody else uses): no pause.
+   */
+  loadTimeShare: number;
 }
+
+/** How recently another tenant must have been served for a tenant's loads to pause. */
+export const OTHERS_ACTIVE_MS = 1_000;
 
 export interface BudgetResidents {
   residents(): Iterable<Resident>;
+  /** Whether a tenant other than `tenantId` had a request served within the last `ms`. */
+  othersServedWithin(tenantId: string, ms: number): boolean;
   /** Releases it now when idle; otherwise it drains (still a resident, `draining`). */
   evict(versionId: string, reason: EvictionReason): void;
 }
@@ -46,11 +57,15 @@ interface Waiter {
   grant(reservation: LoadReservation): void;
   refuse(error: Error): void;
   timer?: NodeJS.Timeout;
+  /** Held back by its tenant's pause at least once (counted once). */
+  paused?: boolean;
 }
 
 /** Memory a load holds from before it reads a byte until its version is resident (or failed). */
 export class LoadReservation {
   private released = false;
+  /** When the slot was granted (performance.now()): how long the load held it. */
+  readonly grantedAt = performance.now();
 
   constructor(
     private readonly budget: ModelMemoryBudget,
@@ -98,6 +113,9 @@ export class ModelMemoryBudget {
   private pumping = false;
   private pumpAgain = false;
   private closed = false;
+  /** Per tenant: when its next load may start while others are being served (loadTimeShare). */
+  private readonly nextLoadAt = new Map<string, number>();
+  private pauseTimer?: NodeJS.Timeout;
 
   constructor(
     readonly limits: BudgetLimits,
@@ -184,6 +202,7 @@ export class ModelMemoryBudget {
   /** Refuses every waiting load (shutdown). */
   close(): void {
     this.closed = true;
+    clearTimeout(this.pauseTimer);
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) {
@@ -195,6 +214,13 @@ export class ModelMemoryBudget {
   /** @internal by LoadReservation */
   drop(reservation: LoadReservation): void {
     this.active.delete(reservation);
+    const share = this.limits.loadTimeShare;
+    if (share < 1) {
+      const now = performance.now();
+      const pause = (now - reservation.grantedAt) * (1 / share - 1);
+      const next = Math.max(this.nextLoadAt.get(reservation.tenantId) ?? 0, now + pause);
+      this.nextLoadAt.set(reservation.tenantId, next);
+    }
     this.changed();
     this.updateGauges();
   }
@@ -238,6 +264,7 @@ export class ModelMemoryBudget {
     } finally {
       this.pumping = false;
     }
+    this.wakeAfterPauses();
     this.updateGauges();
   }
 
@@ -248,11 +275,51 @@ export class ModelMemoryBudget {
   private grantOrder(): Waiter[] {
     const running = new Map<string, number>();
     for (const r of this.active) running.set(r.tenantId, (running.get(r.tenantId) ?? 0) + 1);
+    const now = performance.now();
     return this.waiters
       .filter((w) => (running.get(w.tenantId) ?? 0) < this.limits.maxLoadsPerTenant)
+      .filter((w) => {
+        if (!this.paused(w.tenantId, now)) return true;
+        if (!w.paused) this.metrics.loadPauses.inc();
+        w.paused = true;
+        return false;
+      })
       .sort(
         (a, b) => (running.get(a.tenantId) ?? 0) - (running.get(b.tenantId) ?? 0) || a.seq - b.seq,
       );
+  }
+
+  /**
+   * Whether `tenantId`'s loads wait out their pause (loadTimeShare): only while another tenant
+   * is being served or loading, so a worker nobody else uses loads at full speed.
+   */
+  private paused(tenantId: string, now: number): boolean {
+    const next = this.nextLoadAt.get(tenantId);
+    if (next === undefined) return false;
+    if (next <= now) {
+      this.nextLoadAt.delete(tenantId);
+      return false;
+    }
+    const othersLoading = [...this.active].some((r) => r.tenantId !== tenantId);
+    return othersLoading || this.cache.othersServedWithin(tenantId, OTHERS_ACTIVE_MS);
+  }
+
+  /** Pumps again when the earliest pause of a waiting tenant ends. */
+  private wakeAfterPauses(): void {
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    const now = performance.now();
+    let earliest = Infinity;
+    let paused = 0;
+    for (const w of this.waiters) {
+      if (!this.paused(w.tenantId, now)) continue;
+      paused++;
+      earliest = Math.min(earliest, this.nextLoadAt.get(w.tenantId)!);
+    }
+    this.metrics.loadsPaused.set(paused);
+    if (earliest === Infinity) return;
+    this.pauseTimer = setTimeout(() => this.changed(), Math.ceil(earliest - now));
+    this.pauseTimer.unref();
   }
 
   private usage(tenantId: string, residents: Resident[]): { tenantUsed: number; total: number } {
