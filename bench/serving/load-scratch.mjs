@@ -22,6 +22,7 @@ try {
   const send = async () => { const r = await pool.request({ method: 'POST', path: '/v2/models/mlp/infer', headers, body }); await r.body.arrayBuffer(); return r.statusCode === 200; };
   for (let i = 0; i < 300; i++) await send();
   writeFileSync('/tmp/load-pids', `${platform.gateway.pid} ${platform.inference.pid}\n`);
+  if (process.env.HEAP_SAMPLE) { writeFileSync('/tmp/heap-sample-now', ''); setTimeout(() => writeFileSync('/tmp/heap-sample-now', ''), 4000); }
   const end = performance.now() + seconds * 1000; let ok = 0;
   await Promise.all(Array.from({ length: +conns }, async () => { while (performance.now() < end) if (await send()) ok++; }));
   writeFileSync('/tmp/load-done', String(ok));
