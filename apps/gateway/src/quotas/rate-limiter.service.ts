@@ -104,7 +104,21 @@ export interface TakeResult {
 // A monthly counter is kept ~2 months, so it outlives the month it counts.
 const MONTH_TTL_SECONDS = 62 * 24 * 3600;
 
-export const currentMonth = (now = new Date()) => now.toISOString().slice(0, 7);
+/** The calendar month (UTC) last asked for, and the span of time it covers. */
+let lastMonth: { name: string; from: number; until: number } | undefined;
+
+/**
+ * The calendar month (UTC) of `now`, as `YYYY-MM`. Every inference request asks (the monthly
+ * quota's key): answered from the month last computed while `now` falls within it.
+ */
+export function currentMonth(now: Date = new Date()): string {
+  const t = now.getTime();
+  if (lastMonth && t >= lastMonth.from && t < lastMonth.until) return lastMonth.name;
+  const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const until = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  lastMonth = { name: now.toISOString().slice(0, 7), from, until };
+  return lastMonth.name;
+}
 
 /** Midnight UTC on the first of this month: where monthly quotas start counting. */
 export const startOfMonth = (now = new Date()) =>

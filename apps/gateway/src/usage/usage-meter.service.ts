@@ -92,6 +92,21 @@ redis.call('HDEL', KEYS[5], ARGV[1])
 return 1
 `;
 
+/** The hour (UTC, ISO 8601) last asked for by hourOf, and where it ends. */
+let lastHour: { name: string; from: number; until: number } | undefined;
+const HOUR_MS = 3_600_000;
+
+/**
+ * The start of the UTC hour of `t` (ms since the epoch) in ISO 8601: usage is counted per hour.
+ * Every answered request asks: answered from the hour last computed while `t` falls within it.
+ */
+export function hourOf(t: number): string {
+  if (lastHour && t >= lastHour.from && t < lastHour.until) return lastHour.name;
+  const from = Math.floor(t / HOUR_MS) * HOUR_MS;
+  lastHour = { name: new Date(from).toISOString(), from, until: from + HOUR_MS };
+  return lastHour.name;
+}
+
 /** Flushes a batch may fail, while Postgres answers, before it is quarantined. */
 export const MAX_BATCH_ATTEMPTS = 3;
 
@@ -215,11 +230,9 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
    * USAGE_BUFFER_MS (and before every flush), not with a Redis call per request.
    */
   record(event: UsageEvent): void {
-    const hour = new Date(event.at ?? Date.now());
-    hour.setUTCMinutes(0, 0, 0);
     const field = JSON.stringify([
       event.tenantId,
-      hour.toISOString(),
+      hourOf(event.at?.getTime() ?? Date.now()),
       event.apiKeyId,
       event.modelName,
       event.modelVersion,
