@@ -241,13 +241,19 @@ describe('ModelCacheService memory policy (fake runtimes)', () => {
 
   describe('LOAD_TIME_SHARE_PER_TENANT', () => {
     /** A's two cold versions, one slot for A, its first load held open `loadMs` (fake clock). */
-    async function twoLoadsOfA(share: number, loadMs: number, otherTenantServed: boolean) {
+    async function twoLoadsOfA(
+      share: number,
+      loadMs: number,
+      otherTenantServed: boolean,
+      waitMs = 10_000,
+    ) {
       vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
       start({
         MODEL_CACHE_BYTES: 10_000 * KiB,
         MAX_CONCURRENT_LOADS: 2,
         MAX_CONCURRENT_LOADS_PER_TENANT: 1,
         LOAD_TIME_SHARE_PER_TENANT: share,
+        MODEL_LOAD_WAIT_MS: waitMs,
       });
       const id = `${share}-${otherTenantServed}`;
       const [a1, a2, b1] = await Promise.all([
@@ -302,6 +308,22 @@ describe('ModelCacheService memory policy (fake runtimes)', () => {
       expect(cache.log.at(-1)).toBe(`open ${a2.id}`);
       expect(await metrics.loadsPaused.get()).toMatchObject({ values: [{ value: 0 }] });
       expect(await metrics.loadPauses.get()).toMatchObject({ values: [{ value: 0 }] });
+    });
+
+    it('a load paused past MODEL_LOAD_WAIT_MS is refused like any wait: 503, and no longer counted as paused', async () => {
+      // Waits from t≈0; A's first load ends at 400 and pauses the second until ~800; at 600
+      // its wait is over.
+      const { second, a2 } = await twoLoadsOfA(0.5, 400, true, 600);
+      const failure = failureOf(second);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(await metrics.loadsPaused.get()).toMatchObject({ values: [{ value: 1 }] });
+      await vi.advanceTimersByTimeAsync(250);
+      const error = await failure;
+      expect(error?.code).toBe('UNAVAILABLE');
+      expect(error?.retryAfterSeconds).toBe(1);
+      expect(cache.log).not.toContain(`open ${a2.id}`);
+      expect(await metrics.loadsPaused.get()).toMatchObject({ values: [{ value: 0 }] });
+      expect(await counts(metrics.loadRefusals)).toEqual({ 'reason=wait_timeout': 1 });
     });
 
     it('a share of 1 never pauses', async () => {

@@ -208,6 +208,7 @@ export class ModelMemoryBudget {
     for (const waiter of waiters) {
       waiter.refuse(new DomainError('UNAVAILABLE', 'the worker is shutting down'));
     }
+    this.metrics.loadsPaused.set(0);
     this.updateGauges();
   }
 
@@ -233,6 +234,8 @@ export class ModelMemoryBudget {
 
   private removeWaiter(waiter: Waiter): void {
     this.waiters = this.waiters.filter((w) => w !== waiter);
+    // (It may have been the paused one: the pause gauge and timer follow.)
+    this.wakeAfterPauses();
     this.updateGauges();
   }
 
