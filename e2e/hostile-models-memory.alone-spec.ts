@@ -228,7 +228,7 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     // (MAX_CONCURRENT_LOADS_PER_TENANT: before, B's p99 was 240-480 ms), and while B is served
     // A's loads may hold that slot half the time (LOAD_TIME_SHARE_PER_TENANT: without it B's
     // p99 was 44-62 ms against a quiet 12-33, once 3 ms inside this bound; with it 14.7-29.1
-    // against a quiet 9.5-23.2 in 5 local runs and 25.2 against 9.5 in CI, 2026-12-07).
+    // against a quiet 9.5-23.2 in 5 local runs, 25.2 and 37.4 against 9.5 and 10.1 in CI).
     expectBystanderUnharmed('50 cold loads of 10 large versions', quiet, during);
     const logs = worker.logLines();
     expect(
