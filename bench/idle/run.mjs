@@ -6,11 +6,12 @@
 //
 //   node tools/build.mjs && TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres \
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/idle/run.mjs [window seconds, 60]
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
 import { createTenantWithKey, startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
+import { threadNanos } from '../thread-cpu.mjs';
 
 const WINDOW_S = Number(process.argv[2] ?? 60);
 const LOAD_S = Number(process.env.IDLE_LOAD_SECONDS ?? 5);
@@ -31,15 +32,16 @@ function cpuSecondsOf(pid) {
  */
 function threadNanosOf(pid) {
   const byName = new Map();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name =
-        tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      byName.set(name, (byName.get(name) ?? 0) + ns);
-    } catch {
-      // the thread ended
+  for (const [tid, ns] of threadNanos(pid)) {
+    let name = 'main';
+    if (tid !== String(pid)) {
+      try {
+        name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        continue; // the thread ended
+      }
     }
+    byName.set(name, (byName.get(name) ?? 0) + ns);
   }
   return byName;
 }

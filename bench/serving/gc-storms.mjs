@@ -7,12 +7,12 @@
 //
 //   node tools/build.mjs && TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres \
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/serving/gc-storms.mjs [rounds] [seconds]
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { buildMlpModel, randomMlp } from '@maas/onnx';
 import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
+import { threadNanos } from '../thread-cpu.mjs';
 import { benchTenant } from './bench-tenant.mjs';
 import { binaryBody } from './bodies.mjs';
 
@@ -31,22 +31,6 @@ const { body, headerLength } = binaryBody(
   Array.from({ length: ROWS }, () => Array.from({ length: 784 }, Math.random)),
 );
 
-/** Nanoseconds each thread of `pid` has run, by thread id (the scheduler's accounting). */
-function threadNs(pid) {
-  const byThread = new Map();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      byThread.set(
-        tid,
-        Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]),
-      );
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return byThread;
-}
-
 const majors = async (platform) => {
   const text = await (await fetch(`${platform.inference.opsUrl}/metrics`)).text();
   return Number(
@@ -55,10 +39,10 @@ const majors = async (platform) => {
 };
 
 async function run(variant) {
-  const shipped = shippedSettings();
-  const inference = { ...shipped };
+  const { env } = shippedSettings();
+  const inference = { ...env.inference };
   if (variant === 'without the flag') inference.NODE_OPTIONS = `--import ${withholdFlag}`;
-  const platform = await startTestPlatform({ env: { gateway: shipped, inference } });
+  const platform = await startTestPlatform({ env: { gateway: env.gateway, inference } });
   try {
     const { key } = await benchTenant(platform, 'gc-storms');
     await uploadModelVersion(platform, key, 'mlp', onnx);
@@ -86,7 +70,7 @@ async function run(variant) {
     const pid = platform.inference.pid;
     // The model thread is the one thread that spends more than the event loop's tenth at batch
     // 32; V8's helper threads are the rest of the process's busy threads.
-    const before = threadNs(pid);
+    const before = threadNanos(pid);
     const majorsBefore = await majors(platform);
     const end = performance.now() + seconds * 1000;
     await Promise.all(
@@ -94,7 +78,7 @@ async function run(variant) {
         while (performance.now() < end) await send();
       }),
     );
-    const after = threadNs(pid);
+    const after = threadNanos(pid);
     const fullCollections = (await majors(platform)) - majorsBefore;
     await pool.close();
     const n = latencies.length;

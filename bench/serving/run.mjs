@@ -13,7 +13,7 @@
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/serving/run.mjs [seconds] [--no-as-shipped]
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { AppProcess, freePort, startTestPlatform, uploadModelVersion } from '@ma
 import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/worker-link';
 import pg from 'pg';
 import { shippedSettings } from '../shipped-settings.mjs';
+import { processNanos } from '../thread-cpu.mjs';
 import { benchTenant } from './bench-tenant.mjs';
 import { binaryBody, jsonBody } from './bodies.mjs';
 import { RawConnection, serialise } from './raw-client.mjs';
@@ -58,33 +59,11 @@ function cycle(make, count = 64) {
   return () => made[next++ % count];
 }
 
-/**
- * CPU seconds a process's threads have run so far, from the scheduler's own nanosecond
- * accounting (/proc/<pid>/task/<tid>/schedstat, Linux); utime/stime are sampled per clock tick
- * and misattribute short bursts of work.
- */
+/** CPU seconds the threads of `pids` have run so far (scheduler accounting: thread-cpu.mjs). */
 function cpuSecondsOf(pids) {
   let ns = 0;
-  for (const pid of [pids].flat()) ns += cpuNanosecondsOf(pid);
+  for (const pid of [pids].flat()) ns += processNanos(pid);
   return ns / 1e9;
-}
-
-function cpuNanosecondsOf(pid) {
-  let ns = 0;
-  let tasks = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return 0; // the process ended (a PostgreSQL backend closed)
-  }
-  for (const task of tasks) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return ns;
 }
 
 /**

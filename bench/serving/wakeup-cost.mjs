@@ -9,8 +9,8 @@
 //
 //   node bench/serving/wakeup-cost.mjs [seconds] [rounds]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { threadNanos } from '../thread-cpu.mjs';
 
 const seconds = Number(process.argv[2] ?? 4);
 const rounds = Number(process.argv[3] ?? 2);
@@ -49,9 +49,7 @@ async function measure(connections) {
       req.on('error', reject);
       req.end(body);
     });
-  const cpuUs = () =>
-    Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/schedstat`, 'utf8').split(' ')[0]) /
-    1000;
+  const cpuUs = () => (threadNanos(child.pid).get(String(child.pid)) ?? 0) / 1000;
   try {
     for (let i = 0; i < 2000; i++) await send();
     const before = cpuUs();
