@@ -58,7 +58,7 @@ export interface AppBootstrap<Config extends AppBootConfig> {
 const V8_IDLE_FLAGS = '--memory-reducer-single-gc';
 
 /** Sets V8 flags in this process (every isolate, worker threads included), in order. */
-export function applyV8Flags(flags: readonly string[]): void {
+function applyV8Flags(flags: readonly string[]): void {
   for (const flag of flags) setFlagsFromString(flag);
 }
 

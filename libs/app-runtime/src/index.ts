@@ -19,12 +19,7 @@ export { OpsServer, type OpsServerOptions } from './ops-server.js';
 export { setIoDeadline } from './io-deadline.js';
 export type { ReadinessCheck } from './health.js';
 export { createHttpApp, interceptRequests, recordRequest, requestIdFor } from './http-app.js';
-export {
-  type AppBootConfig,
-  type AppBootstrap,
-  applyV8Flags,
-  bootstrapApp,
-} from './bootstrap-app.js';
+export { type AppBootConfig, type AppBootstrap, bootstrapApp } from './bootstrap-app.js';
 export { AppCoreModule, type AppCoreOptions } from './app-core.module.js';
 export type { AnsweredRequest, HttpAppOptions, RequestInterceptor } from './http-app.js';
 export {

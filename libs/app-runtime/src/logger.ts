@@ -88,7 +88,7 @@ class BufferedDestination implements DestinationStream {
 
   constructor() {
     // Hooked before any sink is made: exit listeners run in order, and pino's own for a sink
-    // (flush, then end it) must come after the lines gathered here were handed to it.
+    // ends it, after which the flushSync here would throw instead of writing what is gathered.
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', () => {
@@ -107,10 +107,7 @@ class BufferedDestination implements DestinationStream {
       return;
     }
     unwritten.add(this);
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.writeLines();
-    }, ACCESS_LOG_FLUSH_MS).unref();
+    this.timer ??= setTimeout(() => this.writeLines(), ACCESS_LOG_FLUSH_MS).unref();
   }
 
   flush(callback?: (error?: Error) => void): void {

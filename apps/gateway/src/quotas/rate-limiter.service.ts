@@ -111,12 +111,13 @@ let lastMonth: { name: string; from: number; until: number } | undefined;
  * The calendar month (UTC) of `now`, as `YYYY-MM`. Every inference request asks (the monthly
  * quota's key): answered from the month last computed while `now` falls within it.
  */
-export function currentMonth(now: Date = new Date()): string {
-  const t = now.getTime();
+export function currentMonth(now?: Date): string {
+  const t = now?.getTime() ?? Date.now();
   if (lastMonth && t >= lastMonth.from && t < lastMonth.until) return lastMonth.name;
-  const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  const until = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-  lastMonth = { name: now.toISOString().slice(0, 7), from, until };
+  const at = now ?? new Date(t);
+  const from = startOfMonth(at).getTime();
+  const until = Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
+  lastMonth = { name: at.toISOString().slice(0, 7), from, until };
   return lastMonth.name;
 }
 
