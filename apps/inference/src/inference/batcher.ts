@@ -107,6 +107,11 @@ export class Batcher {
     this.pump();
   }
 
+  /**
+   * Queues one request. Its inputs are the batcher's from here on: the run function may hand
+   * their data to the runtime without a copy (ModelCacheService's does), so the caller must not
+   * read the data afterwards (the tensors' shapes stay as they were).
+   */
   submit(inputs: Tensor[], outputNames: string[]): Promise<BatchResult> {
     if (this.closed) {
       return Promise.reject(new DomainError('UNAVAILABLE', 'model version is being unloaded'));

@@ -39,12 +39,13 @@ function versionRow(id: string, key: string): ModelVersion {
   } as unknown as ModelVersion;
 }
 
-const row: Tensor = {
+/** A request's decoded input: each its own (a submitted request's data is handed over). */
+const row = (): Tensor => ({
   name: 'input',
   datatype: 'FP32',
   shape: [1, 64],
   data: new Float32Array(64).fill(0.5),
-};
+});
 
 describe('ModelCacheService', () => {
   let root: string;
@@ -95,8 +96,12 @@ describe('ModelCacheService', () => {
     // and its memory counts until then, so b waits for it instead of going over the budget.
     expect(a.evicted).toBe(true);
     expect(cache.loadedVersionIds()).toEqual([]);
-    const result = await a.batcher.submit([row], ['output']);
+    const request = row();
+    const result = await a.batcher.submit([request], ['output']);
     expect(result.outputs[0]!.shape).toEqual([1, 10]);
+    // The request's data went to the model thread without a copy: it reads as empty here.
+    expect(request.data).toHaveLength(0);
+    expect(request.shape).toEqual([1, 64]);
     expect((await metrics.artifactReads.get()).values).toEqual([
       expect.objectContaining({ labels: { result: 'ok' }, value: 1 }),
     ]);
@@ -104,13 +109,13 @@ describe('ModelCacheService', () => {
     cache.release(a);
     const b = await loadingB;
     expect(cache.loadedVersionIds()).toEqual(['b']);
-    await expect(a.runtime.run([row], ['output'])).rejects.toThrow();
+    await expect(a.runtime.run([row()], ['output'])).rejects.toThrow();
     cache.release(b);
     // A new request loads a afresh, in the room of the now idle b.
     const again = await cache.acquire(versionRow('a', 'a.onnx'));
     expect(again).not.toBe(a);
     expect(b.evicted).toBe(true);
-    expect((await again.batcher.submit([row], ['output'])).outputs[0]!.shape).toEqual([1, 10]);
+    expect((await again.batcher.submit([row()], ['output'])).outputs[0]!.shape).toEqual([1, 10]);
     cache.release(again);
     const evictions = await metrics.cacheEvictions.get();
     expect(evictions.values).toEqual([

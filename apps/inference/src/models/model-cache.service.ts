@@ -412,12 +412,16 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
       options,
       // Raw outputs past RAW_BYTES_PER_ANSWER_BYTE × MAX_RESPONSE_BYTES per request cannot fit
       // any answer (an encoded element takes at least 1/4 of its raw bytes): refused where they
-      // were computed. A refused stack is run again request by request (Batcher).
+      // were computed. A refused stack is run again request by request (Batcher). The inputs
+      // are handed over: a batch's stack is the batcher's own, and a request's decoded inputs
+      // are not read once they have run (a stack run again request by request uses the
+      // requests' own inputs, not the stack).
       (feeds, outputNames, requests) =>
         runtime.run(
           feeds,
           outputNames,
           RAW_BYTES_PER_ANSWER_BYTE * this.config.MAX_RESPONSE_BYTES * requests,
+          true,
         ),
       (run) => {
         this.metrics.batchSize.observe(run.rows);

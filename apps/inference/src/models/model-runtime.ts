@@ -19,9 +19,16 @@ export interface ModelRuntime {
   /**
    * `maxOutputBytes`: outputs whose raw bytes exceed it are refused where they were computed
    * (OutputTooLargeError), before they reach the event loop; runtimes that cannot tell may
-   * ignore it (the answer's own cap still applies).
+   * ignore it (the answer's own cap still applies). `handOver`: the caller will not read the
+   * inputs' data again, and a runtime on another thread may take it without a copy (it may
+   * read as empty afterwards).
    */
-  run(inputs: Tensor[], outputNames: string[], maxOutputBytes?: number): Promise<Tensor[]>;
+  run(
+    inputs: Tensor[],
+    outputNames: string[],
+    maxOutputBytes?: number,
+    handOver?: boolean,
+  ): Promise<Tensor[]>;
   release(): Promise<void>;
 }
 
@@ -72,10 +79,10 @@ export async function createOrtRuntime(
     get alive() {
       return session.alive;
     },
-    async run(inputs, outputNames, maxOutputBytes) {
+    async run(inputs, outputNames, maxOutputBytes, handOver) {
       let results: Awaited<ReturnType<typeof session.run>>;
       try {
-        results = await session.run(toOrtFeeds(inputs), outputNames, maxOutputBytes);
+        results = await session.run(toOrtFeeds(inputs), outputNames, maxOutputBytes, handOver);
       } catch (error) {
         throw error instanceof OrtThreadError ? modelRejected(error) : error;
       }

@@ -52,11 +52,16 @@ export class OutputTooLargeError extends Error {
 export interface ThreadSession {
   /** False once its thread stopped: the session is gone with it. */
   readonly alive: boolean;
-  /** Rejects with OutputTooLargeError when the outputs take more than `maxOutputBytes`. */
+  /**
+   * Rejects with OutputTooLargeError when the outputs take more than `maxOutputBytes`.
+   * `handOver`: the caller will not read the feeds' data again, so it goes to the thread without
+   * the copy a structured clone makes (see handOverFeeds).
+   */
   run(
     feeds: Record<string, { type: string; data: unknown; dims: readonly number[] }>,
     outputs: string[],
     maxOutputBytes?: number,
+    handOver?: boolean,
   ): Promise<NonNullable<Reply['outputs']>>;
   release(): Promise<void>;
 }
@@ -131,14 +136,12 @@ export class OrtThreads {
       get alive() {
         return !thread.dead;
       },
-      run: async (feeds, outputs, maxOutputBytes) => {
-        const reply = await this.call(thread, {
-          op: 'run',
-          session,
-          feeds,
-          outputs,
-          maxOutputBytes,
-        });
+      run: async (feeds, outputs, maxOutputBytes, handOver = false) => {
+        const reply = await this.call(
+          thread,
+          { op: 'run', session, feeds, outputs, maxOutputBytes },
+          handOver ? handOverFeeds(feeds) : [],
+        );
         if (reply.tooLarge !== undefined) throw new OutputTooLargeError(reply.tooLarge);
         return reply.outputs!;
       },
@@ -220,7 +223,45 @@ export class OrtThreads {
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     return new Promise<Reply>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      thread.worker.postMessage({ ...message, id }, transfer);
+      try {
+        thread.worker.postMessage({ ...message, id }, transfer);
+      } catch (error) {
+        // A buffer that cannot be transferred (nothing was detached): copied instead.
+        if (transfer.length === 0) throw error;
+        thread.worker.postMessage({ ...message, id });
+      }
     });
   }
+}
+
+/**
+ * The buffers to transfer with `feeds`, whose typed arrays the caller hands over. An array that
+ * spans the whole of its own ArrayBuffer (a decoded request's, a batch's concatenation) goes as
+ * it is and reads as empty here afterwards; a view into a larger buffer (a request body that
+ * other requests' frames may share) is copied into one of its own first, and the view is left
+ * as it was. Either way the thread receives the data without a second copy, where a structured
+ * clone copies it into the message and again into a new buffer on the thread (two copies and an
+ * allocation of the batch's size per run: tens of µs for a 32-row request; docs/performance.md).
+ */
+export function handOverFeeds(
+  feeds: Record<string, { type: string; data: unknown; dims: readonly number[] }>,
+): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const feed of Object.values(feeds)) {
+    const data = feed.data;
+    if (!ArrayBuffer.isView(data) || data instanceof DataView) continue;
+    const typed = data as Uint8Array;
+    const whole =
+      typed.buffer instanceof ArrayBuffer &&
+      typed.byteOffset === 0 &&
+      typed.byteLength === typed.buffer.byteLength;
+    if (whole) {
+      buffers.add(typed.buffer);
+    } else {
+      const own = typed.slice();
+      feed.data = own;
+      buffers.add(own.buffer as ArrayBuffer);
+    }
+  }
+  return [...buffers];
 }
