@@ -233,6 +233,24 @@ describe('FP32 data read from JSON text (json-data-runs)', () => {
     ).toThrow(/not valid JSON/);
   });
 
+  it('lifts nothing from a header that does not name the key, whatever its binary part holds', () => {
+    const header = Buffer.from(
+      '{"inputs":[{"name":"b","datatype":"UINT8","shape":[16],"parameters":{"binary_data_size":16}}]}',
+    );
+    // The binary part spells a data key and an array: it is not JSON and is never scanned.
+    const body = Buffer.concat([header, Buffer.from('"data": [1,2,3] ')]);
+    expect(liftDataRuns(body, header.length)).toBeUndefined();
+    const request = decodeInferRequest(body, { headerLength: header.length });
+    expect(Buffer.from(request.inputs[0]!.data as Uint8Array).toString()).toBe('"data": [1,2,3] ');
+    // The same key in the JSON part is lifted, and a key the caller did not ask for is not.
+    const json = Buffer.from('{"data":[1,2],"rows":[3]}');
+    expect(liftDataRuns(json, json.length)?.runs.map((run) => run.count)).toEqual([2]);
+    expect(liftDataRuns(json, json.length, new Set(['rows']))?.runs.map((r) => r.count)).toEqual([
+      1,
+    ]);
+    expect(liftDataRuns(json, json.length, new Set(['cols']))).toBeUndefined();
+  });
+
   it('reads large bodies (the module memory grows) and then small ones again', () => {
     const random = seededRandom(7);
     for (const count of [200_000, 784, 32 * 784]) {

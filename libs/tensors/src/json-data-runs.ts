@@ -151,6 +151,9 @@ export function liftDataRuns(
   keys: ReadonlySet<string> = DATA_KEY,
 ): LiftedJson | undefined {
   if (end > MAX_LIFTED_BYTES) return undefined;
+  // A body that does not hold any key as written (a binary request's header) has nothing to
+  // lift: one search for each, instead of looking at every string it holds.
+  if (!mentionsAnyKey(bytes, end, keys)) return undefined;
   // Most strings of a body are shorter than any key and need no lookup.
   const shortest = Math.min(...[...keys].map((key) => key.length));
   const runs: DataRun[] = [];
@@ -182,6 +185,21 @@ export function liftDataRuns(
   }
   if (runs.length === 0) return undefined;
   return { text: text + bytes.toString('utf8', copied, end), runs };
+}
+
+/** `"<key>"` of each key, as bytes, for the key sets seen so far. */
+const quotedKeys = new WeakMap<ReadonlySet<string>, Buffer[]>();
+
+/** Whether `bytes[0, end)` holds `"<key>"` for some key (the scan matches keys as written). */
+function mentionsAnyKey(bytes: Buffer, end: number, keys: ReadonlySet<string>): boolean {
+  let quoted = quotedKeys.get(keys);
+  if (quoted === undefined) {
+    quoted = [...keys].map((key) => Buffer.from(`"${key}"`, 'latin1'));
+    quotedKeys.set(keys, quoted);
+  }
+  // Only the JSON part: a binary request's tensor bytes follow it.
+  const text = end === bytes.length ? bytes : bytes.subarray(0, end);
+  return quoted.some((key) => text.includes(key));
 }
 
 /** The runs lifted from one request body, and how many of them the decoder has consumed. */
