@@ -9,24 +9,18 @@
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 node bench/serving/gc-storms.mjs [rounds] [seconds]
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { buildMlpModel, randomMlp } from '@maas/onnx';
 import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
 import { threadNanos } from '../thread-cpu.mjs';
 import { benchTenant } from './bench-tenant.mjs';
-import { binaryBody } from './bodies.mjs';
+import { benchMlp, binaryBody } from './bodies.mjs';
 
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 8);
 const CONNECTIONS = 8;
 const ROWS = 32;
 const withholdFlag = fileURLToPath(new URL('./withhold-heap-growing.mjs', import.meta.url));
-const onnx = buildMlpModel({
-  layers: randomMlp([784, 256, 256, 10], 7).map((layer, i, all) => ({
-    ...layer,
-    activation: i === all.length - 1 ? 'none' : 'relu',
-  })),
-});
+const onnx = benchMlp();
 const { body, headerLength } = binaryBody(
   Array.from({ length: ROWS }, () => Array.from({ length: 784 }, Math.random)),
 );

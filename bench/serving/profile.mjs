@@ -9,10 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { buildMlpModel, randomMlp } from '@maas/onnx';
 import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { benchTenant } from './bench-tenant.mjs';
-import { binaryBody, jsonBody } from './bodies.mjs';
+import { benchMlp, binaryBody, jsonBody } from './bodies.mjs';
 
 const mode = process.argv[2] ?? 'binary';
 const seconds = Number(process.argv[3] ?? 5);
@@ -27,12 +26,7 @@ const profiled = (name) => ({
 const platform = await startTestPlatform({
   env: { gateway: profiled('gateway'), inference: profiled('inference') },
 });
-const onnx = buildMlpModel({
-  layers: randomMlp([784, 256, 256, 10], 7).map((layer, i, all) => ({
-    ...layer,
-    activation: i === all.length - 1 ? 'none' : 'relu',
-  })),
-});
+const onnx = benchMlp();
 try {
   const { key } = await benchTenant(platform, 'profile');
   await uploadModelVersion(platform, key, 'mlp', onnx);
