@@ -159,6 +159,30 @@ describe('ApiKeyService', () => {
     });
   });
 
+  it('keeps naming a verified key’s tenant across refreshes of its record, and stops once its hash changes', async () => {
+    const { keys } = setup({ API_KEY_CACHE_MS: 0 });
+    const created = await keys.create(tenantId, { name: 'verified' });
+    // Not verified yet: fair admission names the client by its IP.
+    expect(keys.tenantOfVerifiedKey(created.key)).toBeUndefined();
+    await keys.authenticate(created.key, '192.0.2.41');
+    expect(keys.tenantOfVerifiedKey(created.key)).toBe(tenantId);
+    // Stale on every use (cache time 0): each use starts a read that replaces the record.
+    for (let i = 0; i < 3; i++) {
+      await keys.authenticate(created.key, '192.0.2.41');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(keys.tenantOfVerifiedKey(created.key)).toBe(tenantId);
+    }
+    // A record whose hash is not the one verified (the key re-issued behind the cache's back)
+    // does not inherit the verification.
+    await prisma.apiKey.update({
+      where: { id: created.id },
+      data: { secretHash: 'f'.repeat(64) },
+    });
+    await expect(keys.authenticate(created.key, '192.0.2.41')).resolves.toBeTruthy(); // stale
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(keys.tenantOfVerifiedKey(created.key)).toBeUndefined();
+  });
+
   it('answers a key past its cache time from the stale record while it is read again', async () => {
     const { keys } = setup({ API_KEY_CACHE_MS: 0 });
     const created = await keys.create(tenantId, { name: 'stale' });

@@ -283,6 +283,16 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
         this.databaseLookups.inc({ found: String(record !== null) });
         if (generation === this.generation) {
           if (record) {
+            // A refreshed record with the same hash is the same key: the secret verified against
+            // the record it replaces still matches, so the hot path does not hash it again and
+            // fair admission keeps naming its client by tenant (not by IP until the next request
+            // re-verifies it, every API_KEY_CACHE_MS).
+            const previous = this.found.peek(prefix)?.value;
+            const verified =
+              previous?.secretHash === record.secretHash
+                ? this.verifiedSecrets.get(previous)
+                : undefined;
+            if (verified) this.verifiedSecrets.set(record, verified);
             this.found.set(prefix, record);
             this.unknown.delete(prefix);
           } else {
