@@ -33,6 +33,7 @@ void bootstrapApp({
           return tenant ? `tenant:${tenant}` : `ip:${proxies.of(request)}`;
         },
         registry: app.get(METRICS_REGISTRY),
+        alonePerTurn: config.ADMISSIONS_PER_TURN_ALONE,
       }),
     );
     const routes = app.get(RouteCatalog);

@@ -74,6 +74,12 @@ export const gatewayConfigSchema = z
     MAX_CONCURRENT_API_REQUESTS_PER_TENANT: env.positiveInt(16),
     /** Training-event streams (SSE) one tenant may hold open on one gateway; more get 429. */
     MAX_EVENT_STREAMS_PER_TENANT: env.positiveInt(16),
+    /**
+     * Requests a client alone on this gateway (no other client for a second) may start per
+     * event-loop turn; with others about each starts 4 (http/fair-admission.ts). 4 splits every
+     * burst, alone or not, at a cost in CPU per request.
+     */
+    ADMISSIONS_PER_TURN_ALONE: env.positiveInt(64),
     /** Largest dataset CSV (413 past it, checked while streaming). */
     MAX_DATASET_BYTES: env.positiveInt(256 * MiB),
     MAX_JSON_BODY_BYTES: env.positiveInt(MiB),

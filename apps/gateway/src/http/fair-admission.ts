@@ -165,6 +165,7 @@ export function admitRequestsFairly(
     clientOf: (request: IncomingMessage) => string;
     registry: Registry;
     perTurn?: number;
+    alonePerTurn?: number;
   },
 ): FairAdmission {
   const deferred = new Counter({
@@ -174,6 +175,7 @@ export function admitRequestsFairly(
   });
   const admission = new FairAdmission({
     perTurn: options.perTurn,
+    alonePerTurn: options.alonePerTurn,
     onDeferred: () => deferred.inc(),
   });
   new Gauge({
