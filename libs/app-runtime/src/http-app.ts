@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Logger } from 'pino';
 import { ProxyTrust } from './client-ip.js';
 import { AppExceptionFilter } from './exception.filter.js';
-import { accessLogOf, PinoNestLogger } from './logger.js';
+import { PinoNestLogger, writeAccessLine } from './logger.js';
 import { HttpMetrics } from './metrics.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,10 +47,7 @@ export function recordRequest(
   const { method, route, status, durationMs } = answered;
   metrics.requests.inc({ method, route, status: String(status) });
   metrics.duration.observe({ method, route }, durationMs / 1000);
-  accessLogOf(logger).info(
-    { ...answered, durationMs: Math.round(durationMs * 100) / 100 },
-    'request',
-  );
+  writeAccessLine(logger, { ...answered, durationMs: Math.round(durationMs * 100) / 100 });
 }
 
 /** Servers whose app is closing: intercepted requests go to Fastify, which answers 503. */

@@ -5,8 +5,9 @@ export {
   createLogger,
   PinoNestLogger,
   REDACTED_PATHS,
+  writeAccessLine,
 } from './logger.js';
-export type { Logger } from './logger.js';
+export type { AccessLine, Logger } from './logger.js';
 export { HttpMetrics, METRICS_REGISTRY, MetricsController, MetricsModule } from './metrics.js';
 export {
   HealthController,

@@ -10,11 +10,17 @@ import { describe, expect, it } from 'vitest';
 async function runChild(
   body: string,
   untilLines?: number,
-): Promise<{ lines: Record<string, unknown>[]; code: number | null; signal: string | null }> {
+  level = 'info',
+): Promise<{
+  lines: Record<string, unknown>[];
+  raw: string[];
+  code: number | null;
+  signal: string | null;
+}> {
   const built = fileURLToPath(new URL('../dist/logger.js', import.meta.url));
   const script = `
-    const { createLogger, accessLogOf } = await import(${JSON.stringify(built)});
-    const logger = createLogger({ name: 'spec', level: 'info' });
+    const { createLogger, accessLogOf, writeAccessLine } = await import(${JSON.stringify(built)});
+    const logger = createLogger({ name: 'spec', level: ${JSON.stringify(level)} });
     const access = accessLogOf(logger);
     ${body}
   `;
@@ -31,11 +37,9 @@ async function runChild(
   const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
     child.on('close', (c, s) => resolve([c, s])),
   );
-  const lines = out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { lines, code, signal };
+  const raw = out.split('\n').filter(Boolean);
+  const lines = raw.map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { lines, raw, code, signal };
 }
 
 describe('the buffered access log', () => {
@@ -66,5 +70,35 @@ describe('the buffered access log', () => {
     );
     expect(signal).toBe('SIGKILL');
     expect(lines.map((l) => l.requestId)).toEqual(['a', 'b']);
+  });
+
+  it('writes a request line exactly as pino would, however hostile the URL, and none below info', async () => {
+    const fields = {
+      requestId: 'r-1',
+      method: 'POST',
+      url: '/v2/models/a"b\\\\c\u0001\u2028é😀/infer?x=</script>',
+      route: '/v2/models/:model/infer',
+      status: 200,
+      durationMs: 12.35,
+    };
+    const { raw, code } = await runChild(`
+      const fields = ${JSON.stringify(fields)};
+      access.info({ ...fields }, 'request');
+      writeAccessLine(logger, fields);
+      writeAccessLine(logger, { ...fields, durationMs: NaN });
+      access.info({ ...fields, durationMs: NaN }, 'request');
+    `);
+    expect(code).toBe(0);
+    const withoutTime = (line: string) => line.replace(/"time":"[^"]*"/, '"time":"T"');
+    expect(raw).toHaveLength(4);
+    expect(withoutTime(raw[1]!)).toBe(withoutTime(raw[0]!));
+    expect(withoutTime(raw[2]!)).toBe(withoutTime(raw[3]!));
+    expect(JSON.parse(raw[1]!)).toMatchObject({ ...fields, level: 'info', msg: 'request' });
+    const quiet = await runChild(
+      `writeAccessLine(logger, ${JSON.stringify(fields)});`,
+      undefined,
+      'warn',
+    );
+    expect(quiet.raw).toEqual([]);
   });
 });

@@ -39,8 +39,16 @@ export const APP_LOGGER = Symbol('APP_LOGGER');
 export const ACCESS_LOG_FLUSH_MS = 100;
 const ACCESS_LOG_BUFFER_BYTES = 4096;
 
+/** An app logger's access log: pino on the buffer, and what writeAccessLine needs. */
+interface AccessLog {
+  logger: Logger;
+  destination: BufferedDestination;
+  /** `,"app":…,"name":…` as pino writes the app's bindings after level and time. */
+  bindings: string;
+}
+
 /** App loggers made by createLogger, and their buffered access log (accessLogOf). */
-const accessLogs = new WeakMap<Logger, Logger>();
+const accessLogs = new WeakMap<Logger, AccessLog>();
 
 function loggerOptions(options: { name: string; level: string }) {
   return {
@@ -59,13 +67,68 @@ export function createLogger(options: { name: string; level: string }): Logger {
   });
   // Request lines hold only the fields recordRequest writes (id, method, URL, route, status,
   // duration), none of them a redacted path: redaction, a walk of every line, is left out.
-  accessLogs.set(logger, pino(loggerOptions(options), new BufferedDestination()));
+  const destination = new BufferedDestination();
+  accessLogs.set(logger, {
+    logger: pino(loggerOptions(options), destination),
+    destination,
+    bindings: `,"app":${JSON.stringify(options.name)},"name":${JSON.stringify(options.name)}`,
+  });
   return logger;
 }
 
 /** Where an app writes its request lines: the buffered access log of a createLogger logger. */
 export function accessLogOf(logger: Logger): Logger {
-  return accessLogs.get(logger) ?? logger;
+  return accessLogs.get(logger)?.logger ?? logger;
+}
+
+/** The ISO-8601 second last written (`2026-12-07T05:48:03.`) and the millisecond it began at. */
+let isoSecond = { from: 0, text: '' };
+
+/**
+ * `new Date(now).toISOString()`, from the second last formatted (a whole formatting costs
+ * ~1.5 µs, a request line's largest part).
+ */
+export function isoTimeNow(now = Date.now()): string {
+  let ms = now - isoSecond.from;
+  if (ms < 0 || ms >= 1000) {
+    const from = now - (now % 1000);
+    isoSecond = { from, text: new Date(from).toISOString().slice(0, 20) };
+    ms = now - from;
+  }
+  return `${isoSecond.text}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
+
+/** What a request line says (recordRequest's fields). */
+export interface AccessLine {
+  requestId: string;
+  method: string;
+  url: string;
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+/**
+ * Writes one request line to `logger`'s access log at info: the line pino would write for
+ * `accessLogOf(logger).info(line, 'request')`, field for field and in the same order, made here
+ * because its shape never changes (pino's general path cost ~9 µs per request line, this
+ * ~2). A logger not made by createLogger gets the line through pino.
+ */
+export function writeAccessLine(logger: Logger, line: AccessLine): void {
+  const access = accessLogs.get(logger);
+  if (!access) {
+    logger.info({ ...line }, 'request');
+    return;
+  }
+  if (!access.logger.isLevelEnabled('info')) return;
+  const duration = Number.isFinite(line.durationMs) ? line.durationMs : null;
+  const status = Number.isFinite(line.status) ? line.status : null;
+  access.destination.write(
+    `{"level":"info","time":"${isoTimeNow()}"${access.bindings}` +
+      `,"requestId":${JSON.stringify(line.requestId)},"method":${JSON.stringify(line.method)}` +
+      `,"url":${JSON.stringify(line.url)},"route":${JSON.stringify(line.route)}` +
+      `,"status":${status},"durationMs":${duration},"msg":"request"}\n`,
+  );
 }
 
 /** Access logs with lines still buffered, written out synchronously when the process exits. */
