@@ -44,9 +44,10 @@ export interface FairAdmissionOptions {
  * A client alone on the gateway (no other client admitted within CONTENTION_WINDOW_MS) has the
  * larger `alonePerTurn` share: its bursts are not split, so they reach the worker in one write
  * and run in one call (an interleaved A/B of a lone client at 64 connections, binary 1-row:
- * 311 → 278 µs of server CPU per request; docs/performance.md). What it costs: a client that
- * arrives in the very poll of a lone client's burst waits behind up to `alonePerTurn` of its
- * requests once; from then on both are about and the shares are `perTurn` again.
+ * 424 → 388 µs of server CPU per request, rows per runtime call 11.6 → 15.9;
+ * docs/performance.md). What it costs: a client that arrives in the very poll of a lone
+ * client's burst waits behind up to `alonePerTurn` of its requests once; from then on both are
+ * about and the shares are `perTurn` again.
  */
 export class FairAdmission {
   /** Requests started this turn, by client. */
