@@ -250,18 +250,12 @@ export function handOverFeeds(
   for (const feed of Object.values(feeds)) {
     const data = feed.data;
     if (!ArrayBuffer.isView(data) || data instanceof DataView) continue;
-    const typed = data as Uint8Array;
-    const whole =
-      typed.buffer instanceof ArrayBuffer &&
-      typed.byteOffset === 0 &&
-      typed.byteLength === typed.buffer.byteLength;
-    if (whole) {
-      buffers.add(typed.buffer);
-    } else {
-      const own = typed.slice();
-      feed.data = own;
-      buffers.add(own.buffer as ArrayBuffer);
+    const buffer = transferableBuffer(data);
+    // A copy: the feed becomes the same kind of typed array over it.
+    if (buffer !== data.buffer) {
+      feed.data = new (data.constructor as new (buffer: ArrayBuffer) => ArrayBufferView)(buffer);
     }
+    buffers.add(buffer);
   }
   return [...buffers];
 }

@@ -61,13 +61,15 @@ parentPort.on('message', (message) => {
 /**
  * `view`'s bytes as an ArrayBuffer to hand to a thread: its own buffer when it covers all of it
  * (transferred without a copy; the view reads as empty afterwards), else a copy (a view into a
- * pool or a larger buffer must not take its neighbours along).
+ * pool or a larger buffer must not take its neighbours along, and shared memory cannot be
+ * transferred).
  */
-export function transferableBuffer(view: Uint8Array): ArrayBuffer {
-  const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
-  return (
-    whole ? view.buffer : view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength)
-  ) as ArrayBuffer;
+export function transferableBuffer(view: ArrayBufferView): ArrayBuffer {
+  const { buffer, byteOffset, byteLength } = view;
+  if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) {
+    return buffer;
+  }
+  return new Uint8Array(buffer, byteOffset, byteLength).slice().buffer;
 }
 
 interface Reply {
