@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Logger } from 'pino';
 import { ProxyTrust } from './client-ip.js';
 import { AppExceptionFilter } from './exception.filter.js';
-import { PinoNestLogger, writeAccessLine } from './logger.js';
+import { type AccessLine, PinoNestLogger, writeAccessLine } from './logger.js';
 import { HttpMetrics } from './metrics.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -24,16 +24,8 @@ export function requestIdFor(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
 }
 
-/** One answered request, as the request log and the HTTP metrics record it. */
-export interface AnsweredRequest {
-  requestId: string;
-  method: string;
-  url: string;
-  /** The route template (`/v2/models/:model/infer`), or 'unmatched'. */
-  route: string;
-  status: number;
-  durationMs: number;
-}
+/** One answered request, as the request log (its line) and the HTTP metrics record it. */
+export type AnsweredRequest = AccessLine;
 
 /**
  * Counts and times an answered request and writes its line to the app's access log (every app,

@@ -103,6 +103,7 @@ export interface AccessLine {
   requestId: string;
   method: string;
   url: string;
+  /** The route template (`/v2/models/:model/infer`), or 'unmatched'. */
   route: string;
   status: number;
   durationMs: number;
