@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildGemmModel, buildLargeAddModel } from '@maas/onnx';
 import { gzipBomb, startTestPlatform, type TestPlatform, zipBomb } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bystanderClient, latencyBound, p99 } from './bystander-traffic.js';
+import { bystanderClient, latencyBound, p99, spawnAttackerClient } from './bystander-traffic.js';
 import { type Api, apiFor, createTenant, uploadModel } from './serving-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -68,19 +67,14 @@ process.stdout.write(JSON.stringify(results));
 `;
 
 function runAttacker(plan: unknown): { done: Promise<AttackResult[]> } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', ATTACKER], {
+  const child = spawnAttackerClient(['--input-type=module', '-e', ATTACKER], {
     env: { PATH: process.env.PATH ?? '', ATTACK_PLAN: JSON.stringify(plan) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  try {
-    setPriority(child.pid!, 10);
-  } catch {
-    // runs at our priority
-  }
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const done = new Promise<AttackResult[]>((resolve, reject) => {
     child.on('close', (code) => {
       if (code === 0) resolve(JSON.parse(out) as AttackResult[]);
