@@ -10,6 +10,10 @@
 //     TEST_REDIS_URL=redis://127.0.0.1:56379 \
 //     A='{"gateway":{"ADMISSIONS_PER_TURN_ALONE":"4"}}' B='{}' MODE=binary ROWS=1 \
 //     node bench/serving/ab.mjs [window pairs] [connections]
+//
+// Two builds: a side's "root" names another checkout whose apps run instead of this one's, made
+// and built by `bash bench/serving/ab-checkout.sh <commit> /tmp/maas-base`; then
+// A='{"root":"/tmp/maas-base"}' B='{}' compares that commit with this working tree's build.
 import { execFileSync } from 'node:child_process';
 import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
@@ -55,6 +59,7 @@ try {
         gateway: { ...env.gateway, ...extra.gateway },
         inference: { ...env.inference, ...extra.inference },
       },
+      appRoot: extra.root,
     });
     sides.push({ name, extra, platform });
     const { key } = await benchTenant(platform, 'ab');

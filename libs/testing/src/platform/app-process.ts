@@ -18,10 +18,15 @@ export class AppProcess {
   private boundOpsPort?: number;
   private boundLinkPort?: number;
 
+  /**
+   * `root`: the checkout whose build runs (default this one); a benchmark comparing two builds
+   * (bench/serving/ab.mjs) points one side at another checkout, built there.
+   */
   constructor(
     readonly name: AppName,
     readonly port: number,
     readonly env: Record<string, string>,
+    readonly root = REPO_ROOT,
   ) {}
 
   get url(): string {
@@ -80,7 +85,7 @@ export class AppProcess {
       this.boundLinkPort = Number(ports.LINK_PORT ?? this.env.LINK_PORT) || undefined;
     }
     const child = spawn(process.execPath, [`apps/${this.name}/dist/main.js`], {
-      cwd: REPO_ROOT,
+      cwd: this.root,
       env: {
         PATH: process.env.PATH ?? '',
         ...this.env,

@@ -41,6 +41,8 @@ export async function startTestPlatform(
     databaseUrl?: string;
     /** A Redis of the test's own (e.g. startPrivateRedis's) instead of TEST_REDIS_URL's. */
     redisUrl?: string;
+    /** Another checkout whose apps (built there) run instead of this one's (see AppProcess). */
+    appRoot?: string;
   } = {},
 ): Promise<TestPlatform> {
   const database: TestDatabase = options.databaseUrl
@@ -65,21 +67,32 @@ export async function startTestPlatform(
   ]);
   // Gateway ↔ worker traffic is authenticated with it; a test's env may override either side.
   const workerSecret = randomBytes(32).toString('hex');
-  const inference = new AppProcess('inference', inferencePort, {
-    ...common,
-    WORKER_SECRET: workerSecret,
-    ...options.env?.inference,
-  });
-  const trainer = new AppProcess('trainer', trainerPort, { ...common, ...options.env?.trainer });
-  const gateway = new AppProcess('gateway', gatewayPort, {
-    ...common,
-    MAAS_ADMIN_EMAIL: admin.email,
-    MAAS_ADMIN_PASSWORD: admin.password,
-    JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
-    WORKER_SECRET: workerSecret,
-    INFERENCE_WORKER_URL: inference.url,
-    ...options.env?.gateway,
-  });
+  const inference = new AppProcess(
+    'inference',
+    inferencePort,
+    { ...common, WORKER_SECRET: workerSecret, ...options.env?.inference },
+    options.appRoot,
+  );
+  const trainer = new AppProcess(
+    'trainer',
+    trainerPort,
+    { ...common, ...options.env?.trainer },
+    options.appRoot,
+  );
+  const gateway = new AppProcess(
+    'gateway',
+    gatewayPort,
+    {
+      ...common,
+      MAAS_ADMIN_EMAIL: admin.email,
+      MAAS_ADMIN_PASSWORD: admin.password,
+      JWT_SECRET: 'test-secret-that-is-at-least-32-characters-long',
+      WORKER_SECRET: workerSecret,
+      INFERENCE_WORKER_URL: inference.url,
+      ...options.env?.gateway,
+    },
+    options.appRoot,
+  );
   const started: AppProcess[] = [];
   const stop = async () => {
     await Promise.all(started.map((app) => app.stop()));
