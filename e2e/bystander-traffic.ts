@@ -78,29 +78,102 @@ export function bystanderClient(baseUrl: string, key: string, maxSockets = 4) {
 }
 
 /**
- * B's traffic: `loops` loops of `request` (resolving to its status), `pauseMs` apart, each
- * status and latency kept, until `stop()` (which resolves once every loop has finished).
+ * B's client process: `loops` loops of POSTs of `body` over node:http keep-alive (see
+ * bystanderClient), each timed here; the answers go to stdout as JSON lines `[status, ms]` (with
+ * the answer's start when it failed, or lacked `expectText`), flushed every 20 ms; any line on
+ * stdin stops it, then it prints `done`.
  */
-export function steadyTraffic(
-  request: () => Promise<number>,
-  { loops, pauseMs = 0 }: { loops: number; pauseMs?: number },
-): Traffic & { stop: () => Promise<Traffic> } {
-  const traffic: Traffic = { statuses: [], latencies: [] };
-  let running = true;
-  const all = Array.from({ length: loops }, async () => {
-    while (running) {
-      const started = performance.now();
-      const status = await request().catch(() => -1);
-      traffic.latencies.push(performance.now() - started);
-      traffic.statuses.push(status);
-      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    }
+const BYSTANDER_CLIENT = `
+import { Agent, request } from 'node:http';
+const { url, key, body, loops, pauseMs, expectText } = JSON.parse(process.argv[1]);
+const agent = new Agent({ keepAlive: true, maxSockets: loops });
+const payload = Buffer.from(body);
+const headers = { 'x-api-key': key, 'content-type': 'application/json', 'content-length': String(payload.length) };
+let lines = [];
+const flush = () => { if (lines.length > 0) process.stdout.write(lines.join('')); lines = []; };
+const flushing = setInterval(flush, 20);
+let running = true;
+process.stdin.once('data', () => (running = false));
+const post = () => new Promise((resolve) => {
+  const sent = request(url, { method: 'POST', agent, headers }, (response) => {
+    const chunks = [];
+    response.on('data', (chunk) => chunks.push(chunk));
+    response.on('end', () => resolve([response.statusCode, Buffer.concat(chunks).toString('utf8')]));
+    response.on('error', (error) => resolve([-1, String(error)]));
   });
+  sent.on('error', (error) => resolve([-1, String(error)]));
+  sent.end(payload);
+});
+await Promise.all(Array.from({ length: loops }, async () => {
+  while (running) {
+    const started = performance.now();
+    const [status, text] = await post();
+    const ms = performance.now() - started;
+    const ok = status === 200 && (expectText === undefined || text.includes(expectText));
+    lines.push(JSON.stringify(ok ? [status, ms] : [status === 200 ? -2 : status, ms, text.slice(0, 200)]) + '\\n');
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+}));
+clearInterval(flushing);
+flush();
+process.stdout.write('done\\n');
+agent.destroy();
+`;
+
+/**
+ * Tenant B's steady traffic from a client process of its own (as B's client runs on B's machine),
+ * timed there: in the test's process B's latencies included the test's
+ * own pauses (its heap is vitest's and every module's; a 12 ms collection there stalled all of
+ * B's loops at once, the largest of B's quiet latencies), which no attack caused. `statuses`
+ * and `latencies` fill as answers come (every 20 ms); an answer that was not 200, or lacked
+ * `expectText`, is a failure (status -2 when it was a 200) with its text in `failures`.
+ * Resolves once the client has its first answer (so a window starts on a warm client).
+ */
+export async function remoteTraffic(
+  baseUrl: string,
+  key: string,
+  path: string,
+  body: unknown,
+  { loops, pauseMs = 0, expectText }: { loops: number; pauseMs?: number; expectText?: string },
+): Promise<Traffic & { failures: string[]; pid: number; stop: () => Promise<Traffic> }> {
+  const traffic = { statuses: [] as number[], latencies: [] as number[], failures: [] as string[] };
+  const settings = {
+    url: baseUrl + path,
+    key,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    loops,
+    pauseMs,
+    expectText,
+  };
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', BYSTANDER_CLIENT, JSON.stringify(settings)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) =>
+      code === 0 || code === null ? resolve() : reject(new Error(`B's client exited ${code}`)),
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line === 'done') return;
+      const [status, ms, text] = JSON.parse(line) as [number, number, string?];
+      traffic.statuses.push(status);
+      traffic.latencies.push(ms);
+      if (text !== undefined) traffic.failures.push(`${status} ${text}`);
+    });
+  });
+  await Promise.race([
+    answered(traffic, 0),
+    done.then(() => {
+      throw new Error("B's client stopped before its first answer");
+    }),
+  ]);
   return {
     ...traffic,
+    pid: child.pid!,
     stop: async () => {
-      running = false;
-      await Promise.all(all);
+      child.stdin!.end('stop\n');
+      await done;
       return traffic;
     },
   };

@@ -15,7 +15,7 @@ import {
   answered,
   expectBystanderUnharmed,
   bystanderClient,
-  steadyTraffic,
+  remoteTraffic,
   type Traffic,
   trafficDuring,
 } from './bystander-traffic.js';
@@ -62,14 +62,19 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
     return { status: response.status, body: (await response.json()) as { error?: string } };
   };
   let bClient: ReturnType<typeof bystanderClient> | undefined;
+  const B_BODY = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] };
   const steadyRequest = () =>
-    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post('/v2/models/steady/infer', {
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] }],
-    });
+    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post(
+      '/v2/models/steady/infer',
+      B_BODY,
+    );
   const workers = () => [platform.inference, second];
   /** Tenant B's traffic: two loops of requests, 10 ms apart. */
   const trafficOfB = () =>
-    steadyTraffic(async () => (await steadyRequest()).status, { loops: 2, pauseMs: 10 });
+    remoteTraffic(platform.gateway.url, b.key, '/v2/models/steady/infer', B_BODY, {
+      loops: 2,
+      pauseMs: 10,
+    });
   let quiet: Traffic;
 
   const liveWorkers = async () => {
@@ -121,7 +126,7 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await steadyRequest()).status).toBe(200);
-    const traffic = trafficOfB();
+    const traffic = await trafficOfB();
     await answered(traffic, 300);
     quiet = await traffic.stop();
   }, 180_000);
@@ -141,7 +146,7 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       metricValue(platform.gateway.url, 'maas_gateway_worker_link_connections_total');
     const before = await connections();
     expect(before).toBeGreaterThan(0);
-    const traffic = trafficOfB();
+    const traffic = await trafficOfB();
     await answered(traffic, 10);
     // 100M FP32 elements as binary data: a 400 MB answer, past the link's 256 MiB frame limit
     // (a frame that large would make the gateway drop the connection and all on it).
@@ -206,7 +211,7 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
         .some((line) => line.includes('"model version loaded"') && line.includes(versionId));
     const slowRequest = { name: 'size', datatype: 'INT64', shape: [2], data: [3000, 3000] };
     const quickRequest = { name: 'size', datatype: 'INT64', shape: [2], data: [2, 2] };
-    const traffic = trafficOfB();
+    const traffic = await trafficOfB();
     await answered(traffic, 10);
     // What B saw from each crash until A had its answer (and 100 more of B's requests). The
     // stopped worker's restart is not in it: here it takes a core of the machine B's client

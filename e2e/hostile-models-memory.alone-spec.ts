@@ -23,7 +23,7 @@ import {
   expectBystanderUnharmed,
   startAttacker,
   bystanderClient,
-  steadyTraffic,
+  remoteTraffic,
   trafficDuring,
 } from './bystander-traffic.js';
 import { plantReadyVersion } from './planted-version-helpers.js';
@@ -100,10 +100,12 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
   };
   let bClient: ReturnType<typeof bystanderClient> | undefined;
+  const B_BODY = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [3, 4] }] };
   const inferB = () =>
-    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post('/v2/models/small/infer', {
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [3, 4] }],
-    });
+    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post(
+      '/v2/models/small/infer',
+      B_BODY,
+    );
   const inferBroken = (model: string) =>
     infer(a.key, `${model}/versions/2`, [{ name: 'x', datatype: 'INT32', shape: [1], data: [7] }]);
 
@@ -203,12 +205,13 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     expect((await inferB()).status).toBe(200);
     const before = await memoryOf(worker.pid!);
     // B's traffic, two calls at a time: first alone, then all through A's storm.
-    const trafficOfB = () => steadyTraffic(async () => (await inferB()).status, { loops: 2 });
-    const alone = trafficOfB();
+    const trafficOfB = () =>
+      remoteTraffic(platform.gateway.url, b.key, '/v2/models/small/infer', B_BODY, { loops: 2 });
+    const alone = await trafficOfB();
     await answered(alone, 300);
     const quiet = await alone.stop();
 
-    const traffic = trafficOfB();
+    const traffic = await trafficOfB();
     await answered(traffic, 10);
     // A's 50 requests from a process of their own (see startAttacker).
     const attacker = await startAttacker<

@@ -6,7 +6,14 @@ import { performance } from 'node:perf_hooks';
 import { buildGemmModel, buildLargeAddModel } from '@maas/onnx';
 import { gzipBomb, startTestPlatform, type TestPlatform, zipBomb } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bystanderClient, latencyBound, p99, spawnAttackerClient } from './bystander-traffic.js';
+import {
+  answered,
+  latencyBound,
+  p99,
+  remoteTraffic,
+  spawnAttackerClient,
+  trafficDuring,
+} from './bystander-traffic.js';
 import { type Api, apiFor, createTenant, uploadModel } from './serving-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -95,7 +102,6 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
   let api: Api;
   let keyA: string;
   let keyB: string;
-  let bClient: ReturnType<typeof bystanderClient> | undefined;
   let files: string;
 
   beforeAll(async () => {
@@ -142,7 +148,6 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
   }, 180_000);
 
   afterAll(async () => {
-    bClient?.close();
     await platform?.stop();
     if (files) await rm(files, { recursive: true, force: true });
   });
@@ -151,32 +156,25 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
     inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
   });
 
-  /** Tenant B's steady traffic: two clients in a loop until `until` says stop (and ≥ min). */
-  async function traffic(
-    until: () => boolean,
+  /**
+   * Tenant B's steady traffic from its own client process: two loops, ~50 requests/s each
+   * (steady, well inside B's rate limit), each answer checked (B's inputs give 7.5).
+   */
+  const trafficOfB = () =>
+    remoteTraffic(platform.gateway.url, keyB, '/v2/models/linear/infer', body, {
+      loops: 2,
+      pauseMs: 20,
+      expectText: '7.5',
+    });
+
+  /** B's answers while `phase` runs, and on until at least MIN_REQUESTS came. */
+  async function window(
+    traffic: Awaited<ReturnType<typeof trafficOfB>>,
+    phase: () => Promise<unknown>,
   ): Promise<{ latencies: number[]; failures: string[] }> {
-    const latencies: number[] = [];
-    const failures: string[] = [];
-    const client = async () => {
-      while (latencies.length + failures.length < MIN_REQUESTS || !until()) {
-        const started = performance.now();
-        try {
-          const { status, text } = await (bClient ??= bystanderClient(
-            platform.gateway.url,
-            keyB,
-          )).post('/v2/models/linear/infer', body);
-          if (status !== 200 || !text.includes('7.5')) {
-            failures.push(`${status} ${text.slice(0, 200)}`);
-          } else latencies.push(performance.now() - started);
-        } catch (error) {
-          failures.push(String(error));
-        }
-        // ~50 requests/s per client: steady, well inside B's rate limit.
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    await Promise.all([client(), client()]);
-    return { latencies, failures };
+    const failuresBefore = traffic.failures.length;
+    const { during } = await trafficDuring(traffic, phase, MIN_REQUESTS);
+    return { latencies: during.latencies, failures: traffic.failures.slice(failuresBefore) };
   }
 
   async function eventLoopLag(): Promise<{ max: number; p99: number }> {
@@ -192,10 +190,10 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
 
   it('refuses A (422/413, never 5xx) while B sees no failure, a steady p99 and a free event loop', async () => {
     // Warm up B's model on the worker, then measure the quiet baseline.
-    await traffic(() => true);
+    const traffic = await trafficOfB();
+    await answered(traffic, MIN_REQUESTS);
     await eventLoopLag(); // each read resets the gateway's lag histogram: the next covers a phase
-    const quietStarted = performance.now();
-    const quiet = await traffic(() => performance.now() - quietStarted > QUIET_MS);
+    const quiet = await window(traffic, () => new Promise((r) => setTimeout(r, QUIET_MS)));
     const quietLag = await eventLoopLag();
     expect(quiet.failures).toEqual([]);
     const gatewayPid = platform.gateway.pid!;
@@ -229,13 +227,14 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
         ],
       ],
     });
-    let attacking = true;
     const attackStarted = performance.now();
-    const [results, during] = await Promise.all([
-      attack.done.finally(() => (attacking = false)),
-      traffic(() => !attacking),
-    ]);
-    const attackMs = performance.now() - attackStarted;
+    let attackMs = 0;
+    let results: AttackResult[] = [];
+    const during = await window(traffic, async () => {
+      results = await attack.done;
+      attackMs = performance.now() - attackStarted;
+    });
+    await traffic.stop();
     const lag = await eventLoopLag();
     clearInterval(sampler);
 
