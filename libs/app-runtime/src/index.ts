@@ -9,6 +9,7 @@ export {
 } from './logger.js';
 export type { AccessLine, Logger } from './logger.js';
 export { HttpMetrics, METRICS_REGISTRY, MetricsController, MetricsModule } from './metrics.js';
+export { LabelledCounter, LabelledHistogram } from './fast-metrics.js';
 export {
   HealthController,
   HealthModule,

@@ -8,8 +8,9 @@ import {
   type DynamicModule,
 } from '@nestjs/common';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { dependencyErrorCounts } from './errors.js';
+import { LabelledCounter, LabelledHistogram } from './fast-metrics.js';
 
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 
@@ -83,17 +84,18 @@ function registerEventLoopLag(registry: Registry, prefix: string): void {
 /** One registry per process, with the default process metrics and HTTP request series. */
 @Injectable()
 export class HttpMetrics {
-  readonly requests: Counter<'method' | 'route' | 'status'>;
-  readonly duration: Histogram<'method' | 'route'>;
+  // Every request updates both: LabelledCounter/LabelledHistogram, not prom-client's own.
+  readonly requests: LabelledCounter<'method' | 'route' | 'status'>;
+  readonly duration: LabelledHistogram<'method' | 'route'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
-    this.requests = new Counter({
+    this.requests = new LabelledCounter({
       name: 'maas_http_requests_total',
       help: 'HTTP requests by route template, method and status',
       labelNames: ['method', 'route', 'status'],
       registers: [registry],
     });
-    this.duration = new Histogram({
+    this.duration = new LabelledHistogram({
       name: 'maas_http_request_duration_seconds',
       help: 'HTTP request duration by route template',
       labelNames: ['method', 'route'],

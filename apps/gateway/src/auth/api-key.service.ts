@@ -1,7 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DomainError, LruCache, METRICS_REGISTRY, notFound } from '@maas/app-runtime';
+import {
+  DomainError,
+  LabelledCounter,
+  LruCache,
+  METRICS_REGISTRY,
+  notFound,
+} from '@maas/app-runtime';
 import { type ApiKey, PrismaService } from '@maas/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import { CacheInvalidationService } from './cache-invalidation.service.js';
@@ -53,8 +59,8 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
   // lastUsedAt is written in batches (one UPDATE per interval), not once per request.
   private lastUsed = new Map<string, Date>();
   private lastUsedTimer?: NodeJS.Timeout;
-  /** One child counter per result, bound once (the hot path skips label hashing). */
-  private readonly lookups: Record<LookupResult, { inc(): void }>;
+  /** Every request counts one lookup: a LabelledCounter, not prom-client's own. */
+  private readonly lookups: LabelledCounter<'result'>;
   private readonly databaseLookups: Counter<'found'>;
 
   constructor(
@@ -66,15 +72,14 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
   ) {
     this.found = new LruCache(config.API_KEY_CACHE_ENTRIES);
     this.unknown = new LruCache(config.API_KEY_NEGATIVE_CACHE_ENTRIES);
-    const lookups = new Counter({
+    this.lookups = new LabelledCounter({
       name: 'maas_api_key_cache_lookups_total',
       help: 'API-key lookups by how the cache answered: hit, negative_hit, refresh (a known key past its cache time), miss',
       labelNames: ['result'],
       registers: [registry],
     });
-    this.lookups = Object.fromEntries(
-      LOOKUP_RESULTS.map((result) => [result, lookups.labels({ result })]),
-    ) as Record<LookupResult, { inc(): void }>;
+    // Every result shows on /metrics from the start (0 until it happens).
+    for (const result of LOOKUP_RESULTS) this.lookups.inc({ result }, 0);
     this.databaseLookups = new Counter({
       name: 'maas_api_key_db_lookups_total',
       help: 'API-key lookups that reached PostgreSQL, by whether the key was found',
@@ -255,7 +260,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy {
       const unknown = this.unknown.get(prefix);
       result = unknown && now - unknown.at < ttl ? 'negative_hit' : 'miss';
     }
-    this.lookups[result].inc();
+    this.lookups.inc({ result });
     if (result === 'hit') return found!.value;
     // Aged out (not invalidated: that sets its time to 0): answered as known while one
     // background read refreshes it, so a busy or unreachable PostgreSQL does not stall

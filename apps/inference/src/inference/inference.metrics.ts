@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { METRICS_REGISTRY } from '@maas/app-runtime';
+import { LabelledCounter, LabelledHistogram, METRICS_REGISTRY } from '@maas/app-runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -9,8 +9,8 @@ const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export class InferenceMetrics {
   readonly batchSize: Histogram;
   readonly batchRequests: Histogram;
-  readonly queueSeconds: Histogram;
-  readonly batchWaitSeconds: Histogram;
+  readonly queueSeconds: LabelledHistogram;
+  readonly batchWaitSeconds: LabelledHistogram;
   readonly computeSeconds: Histogram;
   readonly inFlight: Gauge;
   readonly shed: Counter<'reason'>;
@@ -28,8 +28,8 @@ export class InferenceMetrics {
   readonly loadRefusals: Counter<'reason'>;
   readonly negativeCacheHits: Counter;
   readonly artifactReads: Counter<'result'>;
-  readonly linkRequests: Counter<'call' | 'status'>;
-  readonly linkSeconds: Histogram<'call'>;
+  readonly linkRequests: LabelledCounter<'call' | 'status'>;
+  readonly linkSeconds: LabelledHistogram<'call'>;
   readonly linkConnections: Gauge;
   readonly authFailures: Counter<'transport' | 'reason'>;
 
@@ -47,13 +47,13 @@ export class InferenceMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers,
     });
-    this.queueSeconds = new Histogram({
+    this.queueSeconds = new LabelledHistogram({
       name: 'maas_inference_queue_seconds',
       help: 'Time a request waited before its runtime call started (queue and batch wait)',
       buckets: SECONDS,
       registers,
     });
-    this.batchWaitSeconds = new Histogram({
+    this.batchWaitSeconds = new LabelledHistogram({
       name: 'maas_inference_batch_wait_seconds',
       help: 'Part of the wait spent holding a partial batch open for company',
       buckets: SECONDS,
@@ -150,13 +150,13 @@ export class InferenceMetrics {
       help: 'Artifacts whose bytes did not match their recorded sha256 (alert on any increase)',
       registers,
     });
-    this.linkRequests = new Counter({
+    this.linkRequests = new LabelledCounter({
       name: 'maas_inference_link_requests_total',
       help: 'Requests served over the worker link (the gateway transport), by call and status',
       labelNames: ['call', 'status'],
       registers,
     });
-    this.linkSeconds = new Histogram({
+    this.linkSeconds = new LabelledHistogram({
       name: 'maas_inference_link_request_duration_seconds',
       help: 'Time from a link request frame read to its answer written',
       labelNames: ['call'],
