@@ -3,7 +3,12 @@ import { Readable } from 'node:stream';
 import { DomainError, type Logger } from '@maas/app-runtime';
 import type { ResolvedVersion } from '@maas/model-registry';
 import { testRedisUrl } from '@maas/testing';
-import { type LinkRequestMeta, publishHeartbeat, type WorkerInfo } from '@maas/worker-link';
+import {
+  type LinkRequestMeta,
+  publishHeartbeat,
+  type WorkerInfo,
+  workerKeys,
+} from '@maas/worker-link';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -285,26 +290,27 @@ describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
     WORKER_SUSPECT_COOLDOWN_MS: 300,
   } as GatewayConfig;
 
+  const worker = (id: string): WorkerInfo => ({
+    id,
+    url: `http://${id}`,
+    link: `${id}:1`,
+    capacity: 1,
+    inFlight: 0,
+    loadedVersions: [],
+    backends: ['onnxruntime'],
+    startedAt: new Date().toISOString(),
+    heartbeatAt: new Date().toISOString(),
+  });
+
   beforeAll(async () => {
     redis = new Redis(testRedisUrl());
-    const worker = (id: string): WorkerInfo => ({
-      id,
-      url: `http://${id}`,
-      link: `${id}:1`,
-      capacity: 1,
-      inFlight: 0,
-      loadedVersions: [],
-      backends: ['onnxruntime'],
-      startedAt: new Date().toISOString(),
-      heartbeatAt: new Date().toISOString(),
-    });
     for (const id of ['wa', 'wb', 'wc']) {
       await publishHeartbeat(redis, prefix, worker(id), 60_000);
     }
   });
 
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
+    const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);
     await redis.quit();
   });
@@ -341,5 +347,37 @@ describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
     expect(transports.calls).toEqual([next.link]);
     await new Promise((resolve) => setTimeout(resolve, config.WORKER_SUSPECT_COOLDOWN_MS + 50));
     expect(directory.candidates('version-x')[0]).toEqual(home);
+  });
+
+  it("follows the live workers: a version's order is hashed once per worker list, never reused after it changes", async () => {
+    const own = { ...config, REDIS_PREFIX: `${prefix}-changes` };
+    const directory = new WorkerDirectory(redis, own);
+    const orderOf = (version: string) => directory.candidates(version).map((t) => t.url);
+    for (const id of ['w1', 'w2', 'w3'])
+      await publishHeartbeat(redis, own.REDIS_PREFIX, worker(id), 60_000);
+    await directory.refresh();
+    const versions = Array.from({ length: 20 }, (_, i) => `version-${i}`);
+    const before = new Map(versions.map((v) => [v, orderOf(v)]));
+    // A caller's copy is its own: changing it changes no later answer.
+    directory.candidates('version-0').reverse().push({ url: 'http://poisoned' });
+    expect(orderOf('version-0')).toEqual(before.get('version-0'));
+    // The home of some version leaves; another worker joins.
+    const leaving = before.get('version-0')![0]!.replace('http://', '');
+    await redis.del(workerKeys(own.REDIS_PREFIX).worker(leaving));
+    await publishHeartbeat(redis, own.REDIS_PREFIX, worker('w4'), 60_000);
+    await directory.refresh();
+    for (const version of versions) {
+      const order = orderOf(version);
+      expect(order).not.toContain(`http://${leaving}`);
+      expect(order.filter((url) => url !== 'http://fallback').sort()).toEqual(
+        ['http://w1', 'http://w2', 'http://w3', 'http://w4'].filter(
+          (u) => u !== `http://${leaving}`,
+        ),
+      );
+      // Rendezvous order: a version whose home stayed keeps it.
+      const home = before.get(version)![0]!;
+      if (home !== `http://${leaving}` && order[0] !== 'http://w4') expect(order[0]).toBe(home);
+    }
+    expect(orderOf('version-0')[0]).not.toBe(`http://${leaving}`);
   });
 });

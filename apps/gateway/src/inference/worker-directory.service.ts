@@ -52,6 +52,9 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
   readonly suspicion: WorkerSuspicion;
   /** Requests routed per version with replicas > 1 (whose turn is next). */
   private readonly turns = new Map<string, number>();
+  /** Each version's rendezvous order over `routedOver` (recomputed when the workers change). */
+  private readonly routes = new Map<string, WorkerTarget[]>();
+  private routedOver?: WorkerInfo[];
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
 
@@ -118,9 +121,8 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
   candidates(versionId: string, replicas = 1): WorkerTarget[] {
     const fallback = { url: this.config.INFERENCE_WORKER_URL };
     if (this.workers.length === 0) return [fallback];
-    const ordered: WorkerTarget[] = rendezvousOrder(versionId, this.workers, (w) => w.id).map(
-      ({ url, link, id }) => ({ url, link, id }),
-    );
+    // A copy: rotated and extended below.
+    const ordered = [...this.rendezvousTargets(versionId)];
     const sharing = Math.min(replicas, ordered.length);
     if (sharing > 1) {
       const turn = this.turns.get(versionId) ?? 0;
@@ -139,6 +141,25 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
       (this.suspicion.isSuspect(target.url, now) ? suspect : healthy).push(target);
     }
     return [...healthy, ...suspect];
+  }
+
+  /** The workers in `versionId`'s rendezvous order: hashed once per version per worker list. */
+  private rendezvousTargets(versionId: string): readonly WorkerTarget[] {
+    if (this.routedOver !== this.workers) {
+      this.routes.clear();
+      this.routedOver = this.workers;
+    }
+    let targets = this.routes.get(versionId);
+    if (targets === undefined) {
+      targets = rendezvousOrder(versionId, this.workers, (w) => w.id).map(({ url, link, id }) => ({
+        url,
+        link,
+        id,
+      }));
+      if (this.routes.size >= 10_000) this.routes.clear();
+      this.routes.set(versionId, targets);
+    }
+    return targets;
   }
 
   /** The runtime backend the worker owning a version runs it on (for metadata). */

@@ -35,6 +35,7 @@ export class LimitExceededError extends DomainError {
 @Injectable()
 export class RequestLimits {
   private readonly rejections: Counter<'reason'>;
+  private readonly keys = new Map<string, { month: string; bucket: string; monthly: string }>();
 
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -53,17 +54,34 @@ export class RequestLimits {
   /** Takes the tenant's token (headers set on `reply`) or throws the 429 / 503 to answer. */
   async admitInference(tenantId: string, reply: HeaderSink): Promise<void> {
     const limits = await this.tenantLimits.limitsOf(tenantId);
+    const keys = this.keysOf(tenantId);
     const result = await this.limiter.take({
-      key: this.limiter.key('tenant', tenantId),
+      key: keys.bucket,
       requestsPerSecond: limits.requestsPerSecond,
       burst: limits.burst,
       monthly: {
-        key: this.limiter.monthlyRequestsKey(tenantId, currentMonth()),
+        key: keys.monthly,
         limit: limits.monthlyRequests,
         seed: () => this.meteredThisMonth(tenantId),
       },
     });
     this.enforce(result, reply);
+  }
+
+  /** A tenant's bucket and this month's quota keys, built once per tenant and month. */
+  private keysOf(tenantId: string): { month: string; bucket: string; monthly: string } {
+    const month = currentMonth();
+    let keys = this.keys.get(tenantId);
+    if (keys === undefined || keys.month !== month) {
+      keys = {
+        month,
+        bucket: this.limiter.key('tenant', tenantId),
+        monthly: this.limiter.monthlyRequestsKey(tenantId, month),
+      };
+      if (this.keys.size >= 10_000) this.keys.clear();
+      this.keys.set(tenantId, keys);
+    }
+    return keys;
   }
 
   /** Sets RateLimit-* headers from a bucket's answer and throws when it refused. */

@@ -73,6 +73,43 @@ describe('UsageMeterService', () => {
     expect(await totals()).toEqual({ requests: 3, rows: 6, errors: 1 });
   });
 
+  it('counts each request under its own key, model, version and hour, however they interleave', async () => {
+    const service = meter();
+    // A tenant of its own: the other cases count this file's tenant's totals.
+    const own = (await prisma.tenant.create({ data: { name: `t-${randomUUID()}` } })).id;
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const sent = [
+      { ...event(1), tenantId: own, apiKeyId: 'key-a', modelName: 'split', modelVersion: 1 },
+      { ...event(2), tenantId: own, apiKeyId: 'key-a', modelName: 'split', modelVersion: 2 },
+      { ...event(4), tenantId: own, apiKeyId: 'key-b', modelName: 'split', modelVersion: 2 },
+      { ...event(8), tenantId: own, apiKeyId: 'key-b', modelName: 'other', modelVersion: 2 },
+      {
+        ...event(16),
+        tenantId: own,
+        apiKeyId: 'key-b',
+        modelName: 'other',
+        modelVersion: 2,
+        at: hourAgo,
+      },
+      { ...event(32), tenantId: own, apiKeyId: 'key-a', modelName: 'split', modelVersion: 1 },
+    ];
+    for (const e of sent) service.record(e);
+    await service.flush();
+    const rows = (await prisma.usageCounter.findMany({ where: { tenantId: own } }))
+      .map((row) => {
+        const when = row.hour.getTime() < hourAgo.getTime() ? 'earlier' : 'now';
+        return `${row.apiKeyId} ${row.modelName} v${row.modelVersion} ${when}: ${row.rows}`;
+      })
+      .sort();
+    expect(rows).toEqual([
+      'key-a split v1 now: 33',
+      'key-a split v2 now: 2',
+      'key-b other v2 earlier: 16',
+      'key-b other v2 now: 8',
+      'key-b split v2 now: 4',
+    ]);
+  });
+
   it('never counts twice a batch applied before a crash that kept it from being acked', async () => {
     const crashed = meter();
     crashed.record(event(5));

@@ -170,6 +170,11 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
   private open?: OpenBatch;
   /** The push that requests recorded in this event-loop turn wait for. */
   private nextPush?: Promise<void>;
+  /** The counter field `record` built last, and what it was built from. */
+  private lastField?: Pick<UsageEvent, 'tenantId' | 'apiKeyId' | 'modelName' | 'modelVersion'> & {
+    hour: string;
+    field: string;
+  };
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -230,13 +235,22 @@ export class UsageMeterService implements OnApplicationBootstrap, OnModuleDestro
    * USAGE_BUFFER_MS (and before every flush), not with a Redis call per request.
    */
   record(event: UsageEvent): void {
-    const field = JSON.stringify([
-      event.tenantId,
-      hourOf(event.at?.getTime() ?? Date.now()),
-      event.apiKeyId,
-      event.modelName,
-      event.modelVersion,
-    ]);
+    const hour = hourOf(event.at?.getTime() ?? Date.now());
+    // Consecutive requests are mostly the same key, model and hour: their field is built once.
+    let last = this.lastField;
+    if (
+      last === undefined ||
+      last.hour !== hour ||
+      last.tenantId !== event.tenantId ||
+      last.apiKeyId !== event.apiKeyId ||
+      last.modelName !== event.modelName ||
+      last.modelVersion !== event.modelVersion
+    ) {
+      const { tenantId, apiKeyId, modelName, modelVersion } = event;
+      const field = JSON.stringify([tenantId, hour, apiKeyId, modelName, modelVersion]);
+      last = this.lastField = { hour, tenantId, apiKeyId, modelName, modelVersion, field };
+    }
+    const field = last.field;
     let counts = this.buffer.get(field);
     if (!counts) {
       counts = { requests: 0, rows: 0, errors: 0, latency: 0 };
