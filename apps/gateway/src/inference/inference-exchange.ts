@@ -18,6 +18,7 @@ export class InferenceExchange {
   statusCode = 200;
   private readonly started = performance.now();
   private readonly answerHeaders: Record<string, string> = {};
+  private doneCallbacks?: (() => void)[];
 
   constructor(
     readonly request: IncomingMessage,
@@ -48,15 +49,23 @@ export class InferenceExchange {
     return this.response.headersSent;
   }
 
-  /** Calls `callback` once: when the answer is fully sent, or the connection closes first. */
+  /**
+   * Calls `callback` once: when the answer is fully sent, or the connection closes first.
+   * Callbacks run in the order they were given, all from one pair of listeners.
+   */
   onDone(callback: () => void): void {
+    if (this.doneCallbacks !== undefined) {
+      this.doneCallbacks.push(callback);
+      return;
+    }
+    const callbacks = (this.doneCallbacks = [callback]);
     let called = false;
-    const once = () => {
+    const done = () => {
       if (called) return;
       called = true;
-      callback();
+      for (const each of callbacks) each();
     };
-    this.response.once('finish', once).once('close', once);
+    this.response.once('finish', done).once('close', done);
   }
 
   status(code: number): this {
