@@ -270,10 +270,11 @@ export async function startAttacker<T>(
 }
 
 /**
- * CPU time (user + system) a process has used so far, in ms, from /proc (Linux); NaN once it
- * has exited (the figure is logged, never asserted).
+ * CPU time (user + system) a process has used so far, in ms, from /proc (Linux); with
+ * `children`, that of its children it has waited for instead (a gateway's validation
+ * processes, say). NaN once it has exited (the figure is logged, never asserted).
  */
-export function cpuMsOf(pid: number | undefined): number {
+export function cpuMsOf(pid: number | undefined, { children = false } = {}): number {
   if (pid === undefined) return 0;
   let stat: string;
   try {
@@ -282,8 +283,9 @@ export function cpuMsOf(pid: number | undefined): number {
     return Number.NaN;
   }
   const fields = stat.split(') ')[1]!.split(' ');
-  // utime and stime, fields 14 and 15 of stat: clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  // utime and stime are fields 14 and 15 of stat, cutime and cstime 16 and 17: ticks of 10 ms.
+  const first = children ? 13 : 11;
+  return (Number(fields[first]) + Number(fields[first + 1])) * 10;
 }
 
 /**

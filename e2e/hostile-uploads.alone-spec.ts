@@ -8,6 +8,7 @@ import { gzipBomb, startTestPlatform, type TestPlatform, zipBomb } from '@maas/t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   answered,
+  cpuMsOf,
   latencyBound,
   p99,
   remoteTraffic,
@@ -227,6 +228,15 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
         ],
       ],
     });
+    // What each process spent while A attacked (logged: on two cores B's latency is mostly
+    // waiting for one).
+    const cpuNow = () => ({
+      gateway: cpuMsOf(gatewayPid),
+      "gateway's validation processes": cpuMsOf(gatewayPid, { children: true }),
+      worker: cpuMsOf(platform.inference.pid),
+      "B's client": cpuMsOf(traffic.pid),
+    });
+    const cpuBefore = cpuNow();
     const attackStarted = performance.now();
     let attackMs = 0;
     let results: AttackResult[] = [];
@@ -234,6 +244,7 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
       results = await attack.done;
       attackMs = performance.now() - attackStarted;
     });
+    const cpuAfter = cpuNow();
     await traffic.stop();
     const lag = await eventLoopLag();
     clearInterval(sampler);
@@ -246,6 +257,12 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
         quiet: { max: +(quietLag.max * 1000).toFixed(1), p99: +(quietLag.p99 * 1000).toFixed(1) },
         during: { max: +(lag.max * 1000).toFixed(1), p99: +(lag.p99 * 1000).toFixed(1) },
       },
+      cpuMsDuring: Object.fromEntries(
+        Object.entries(cpuAfter).map(([name, ms]) => [
+          name,
+          ms - cpuBefore[name as keyof typeof cpuBefore],
+        ]),
+      ),
       gatewayRssMiB: { before: Math.round(rssBefore), peak: Math.round(rssPeak) },
       uploads: results.map((r) => `${r.name}: ${r.status} in ${r.ms} ms`),
     };

@@ -128,6 +128,12 @@ export {
   type Unsealed,
 } from './integrity/unseal-thread.js';
 export {
+  SEAL_BATCH_BYTES,
+  SealThread,
+  sealThread,
+  type SealedStream,
+} from './integrity/seal-thread.js';
+export {
   DecryptionError,
   ENCRYPTION_OVERHEAD,
   decryptBuffer,

@@ -15,7 +15,7 @@ export class DecryptionError extends Error {
 }
 
 const KEY_BYTES = 32;
-const NONCE_BYTES = 12;
+export const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 // Encrypted artifact layout: MAGIC | nonce | AES-256-GCM ciphertext | tag.
 const MAGIC = Buffer.from('MAASENC1', 'ascii');
@@ -59,6 +59,11 @@ export function unwrapDataKey(master: MasterKey, wrapped: Uint8Array, tenantId: 
   }
 }
 
+/** An artifact's first bytes: MAGIC, then the nonce its ciphertext was made with. */
+export function envelopeHead(nonce: Buffer): Buffer {
+  return Buffer.concat([MAGIC, nonce]);
+}
+
 /**
  * Encrypts a plaintext stream chunk by chunk (AES-256-GCM under the data key, the object key
  * as associated data so an artifact cannot be swapped for another one). `onPlaintext` sees
@@ -73,7 +78,7 @@ export async function* encryptStream(
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce);
   cipher.setAAD(Buffer.from(associatedData));
-  yield Buffer.concat([MAGIC, nonce]);
+  yield envelopeHead(nonce);
   for await (const chunk of body) {
     onPlaintext(chunk);
     const out = cipher.update(chunk);
