@@ -10,9 +10,11 @@ import { RouteCatalog } from './docs/route-catalog.js';
 import { configureBodyParsing } from './http/body-parsing.js';
 import { admitRequestsFairly } from './http/fair-admission.js';
 import { refuseControlCharactersInUrls } from './http/url-guard.js';
+import { GATEWAY_V8_FLAGS } from './v8-flags.js';
 
 void bootstrapApp({
   name: 'gateway',
+  v8Flags: GATEWAY_V8_FLAGS,
   loadConfig: (env) => loadConfig(gatewayConfigSchema, env),
   // Nothing a tenant's model names relative to the working directory exists (docs/security.md).
   sandboxDirectory: true,

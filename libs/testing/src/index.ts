@@ -32,4 +32,5 @@ export {
   type TfjsPackOptions,
 } from './fixtures/tfjs-archive.js';
 export { gzipBomb, zipBomb } from './fixtures/archive-bombs.js';
+export { heapLimitFactors } from './v8/heap-limit-factors.js';
 export { WEATHER_COLUMNS, WEATHER_CSV, WEATHER_ROWS } from './fixtures/weather.js';
