@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { finished, PassThrough, Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@maas/app-runtime';
@@ -6,10 +6,10 @@ import { type Dataset, PrismaService } from '@maas/db';
 import {
   datasetKey,
   ENCRYPTION_OVERHEAD,
-  encryptStream,
   OBJECT_STORE,
   type ObjectStore,
   PayloadTooLargeError,
+  sealThread,
   StorageQuotaService,
   TENANT_DATA_KEYS,
   type TenantDataKeys,
@@ -101,19 +101,19 @@ export class DatasetsService {
       abort(error as Error);
       throw error;
     });
-    // The limit and the recorded size and sha256 are the plaintext's.
-    const hash = createHash('sha256');
+    // The limit and the recorded size and sha256 are the plaintext's; the sha256 and the
+    // encryption are the sealing thread's (off the event loop, as for model uploads).
     let sizeBytes = 0;
-    const meter = (chunk: Buffer) => {
-      sizeBytes += chunk.length;
-      if (sizeBytes > allowance.maxBytes) throw new PayloadTooLargeError(allowance.maxBytes);
-      hash.update(chunk);
+    const metered = async function* (): AsyncGenerator<Buffer> {
+      for await (const chunk of toStore as AsyncIterable<Buffer>) {
+        sizeBytes += chunk.length;
+        if (sizeBytes > allowance.maxBytes) throw new PayloadTooLargeError(allowance.maxBytes);
+        yield chunk;
+      }
     };
-    const encrypted = Readable.from(
-      encryptStream(toStore as AsyncIterable<Buffer>, dataKey, key, meter),
-    );
+    const sealed = sealThread.seal(metered(), dataKey, key);
     const stored = this.store
-      .put(key, encrypted, {
+      .put(key, Readable.from(sealed.chunks), {
         maxBytes: allowance.maxBytes + ENCRYPTION_OVERHEAD,
         contentType: 'application/octet-stream',
       })
@@ -143,7 +143,7 @@ export class DatasetsService {
           name: input.name,
           storageKey: key,
           sizeBytes: BigInt(sizeBytes),
-          sha256: hash.digest('hex'),
+          sha256: sealed.sha256(),
           rows: summary.rows,
           columns: summary.columns as unknown as object[],
           encrypted: true,
