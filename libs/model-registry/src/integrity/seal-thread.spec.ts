@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import { loopTurnsDuring } from '@maas/testing';
 import { describe, expect, it } from 'vitest';
 import { decryptBuffer, encryptStream, generateDataKey } from './envelope.js';
 import { SEAL_BATCH_BYTES, SealThread } from './seal-thread.js';
@@ -54,20 +56,35 @@ describe('SealThread: uploads hashed and encrypted off the event loop', () => {
     const key = generateDataKey();
     const plaintext = randomBytes(48 * 1024 * 1024);
     const copy = Buffer.from(plaintext);
-    let turns = 0;
-    let done = false;
-    const spin = () => {
-      turns += 1;
-      if (!done) setImmediate(spin);
-    };
-    setImmediate(spin);
     const sealed = thread.seal(chunked(plaintext, [SEAL_BATCH_BYTES * 4]), key, KEY);
-    const stored = await readAll(sealed.chunks);
-    done = true;
+    const { result: stored, turns } = await loopTurnsDuring(() => readAll(sealed.chunks));
     expect(decryptBuffer(stored, key, KEY).equals(copy)).toBe(true);
     expect(plaintext.equals(copy)).toBe(true);
     // 48 MiB of sha256 and AES-GCM on this thread would have held the loop through it.
     expect(turns).toBeGreaterThan(10);
+  });
+
+  it('fails a stream whose thread dies under it, and seals the next one on a new thread', async () => {
+    const key = generateDataKey();
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    async function* body(): AsyncGenerator<Buffer> {
+      yield randomBytes(SEAL_BATCH_BYTES);
+      await paused;
+      yield randomBytes(SEAL_BATCH_BYTES);
+      yield randomBytes(10);
+    }
+    const sealed = thread.seal(body(), key, KEY);
+    const read = readAll(sealed.chunks);
+    // Once the stream is open on it, the thread goes away.
+    const worker = () => (thread as unknown as { calls: { worker?: Worker } }).calls.worker;
+    while (worker() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    await worker()!.terminate();
+    release();
+    await expect(read).rejects.toThrow(/sealing thread/);
+    const plaintext = randomBytes(3000);
+    const next = thread.seal(chunked(plaintext, [1000]), key, KEY);
+    expect(decryptBuffer(await readAll(next.chunks), key, KEY).equals(plaintext)).toBe(true);
   });
 
   it('passes on a failing body, asks for no digest, and seals the next stream as before', async () => {

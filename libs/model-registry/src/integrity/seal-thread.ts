@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { envelopeHead, NONCE_BYTES } from './envelope.js';
+import { LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from './thread-calls.js';
 
 /**
  * The thread's whole program (CommonJS, run with `eval`, like the unseal thread's): for each
@@ -10,10 +10,7 @@ const THREAD_PROGRAM = `
 const { parentPort } = require('node:worker_threads');
 const { createCipheriv, createHash } = require('node:crypto');
 // Sealing uploads is background work: below the event loop's CPU priority (as unsealing is).
-try {
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  require('node:os').setPriority(tid, 10);
-} catch {}
+${LOWER_THIS_THREAD_PRIORITY}
 const streams = new Map();
 const owned = (buffer) =>
   buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength
@@ -28,11 +25,12 @@ parentPort.on('message', (message) => {
     return;
   }
   const stream = streams.get(id);
-  if (!stream) return;
   if (kind === 'abort') {
     streams.delete(id);
     return;
   }
+  // Opened on a thread that has died since: this one never saw it.
+  if (!stream) return parentPort.postMessage({ id, lost: true });
   if (kind === 'batch') {
     const plaintext = Buffer.from(message.plaintext);
     stream.hash.update(plaintext);
@@ -53,6 +51,7 @@ interface Reply {
   id: number;
   out: ArrayBuffer;
   sha256?: string;
+  lost?: true;
 }
 
 /** A stream being sealed: its ciphertext as it comes, and its plaintext's sha256 at the end. */
@@ -73,12 +72,7 @@ export interface SealedStream {
  * one starts another.
  */
 export class SealThread {
-  private worker?: Worker;
-  private readonly waiting = new Map<
-    number,
-    { resolve: (reply: Reply) => void; reject: (error: unknown) => void }
-  >();
-  private nextId = 0;
+  private readonly calls = new ThreadCalls<Reply>(THREAD_PROGRAM, 'sealing thread');
 
   /**
    * Seals `body` under `dataKey` with `associatedData` (the artifact's key), exactly as
@@ -103,31 +97,34 @@ export class SealThread {
     associatedData: string,
     done: (sha256: string) => void,
   ): AsyncGenerator<Buffer> {
-    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    const id = this.calls.nextId();
     const nonce = randomBytes(NONCE_BYTES);
-    const worker = this.thread();
-    worker.postMessage({ id, kind: 'open', key: dataKey, nonce, associatedData });
+    this.calls.post({ id, kind: 'open', key: dataKey, nonce, associatedData });
     let finished = false;
     try {
       yield envelopeHead(nonce);
       let batch: Buffer[] = [];
       let batched = 0;
       let inFlight: Promise<Reply> | undefined;
-      const send = (message: { id: number; kind: string }, plaintext?: Buffer[]) =>
-        new Promise<Reply>((resolve, reject) => {
-          this.waiting.set(id, { resolve, reject });
-          if (plaintext === undefined) return worker.postMessage(message);
-          // The batch's chunks joined into a buffer of its own, handed over without a further
-          // copy (a chunk may still be someone's or a view into a larger buffer, and
-          // Buffer.concat's result may be a slice of the shared pool: none is transferred).
-          const joined = new Uint8Array(plaintext.reduce((sum, chunk) => sum + chunk.length, 0));
-          let at = 0;
-          for (const chunk of plaintext) {
-            joined.set(chunk, at);
-            at += chunk.length;
-          }
-          worker.postMessage({ ...message, plaintext: joined.buffer }, [joined.buffer]);
-        });
+      const answerOf = async (call: Promise<Reply>): Promise<Reply> => {
+        const reply = await call;
+        if (reply.lost) throw new Error('the sealing thread stopped while it sealed this stream');
+        return reply;
+      };
+      const sendBatch = (chunks: Buffer[]): Promise<Reply> => {
+        // The batch's chunks joined into a buffer of its own, handed over without a further
+        // copy (a chunk may still be someone's or a view into a larger buffer, and
+        // Buffer.concat's result may be a slice of the shared pool: none is transferred).
+        const joined = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+        let at = 0;
+        for (const chunk of chunks) {
+          joined.set(chunk, at);
+          at += chunk.length;
+        }
+        return answerOf(
+          this.calls.call({ id, kind: 'batch', plaintext: joined.buffer }, [joined.buffer]),
+        );
+      };
       for await (const chunk of body) {
         if (chunk.length === 0) continue;
         batch.push(chunk);
@@ -135,43 +132,23 @@ export class SealThread {
         if (batched < SEAL_BATCH_BYTES) continue;
         // One batch at the thread while this one was read: its answer first, then this one goes.
         if (inFlight) yield Buffer.from((await inFlight).out);
-        inFlight = send({ id, kind: 'batch' }, batch);
+        inFlight = sendBatch(batch);
         // (awaited once the next batch is read; a thread that dies meanwhile fails it then)
         inFlight.catch(() => undefined);
         batch = [];
         batched = 0;
       }
       if (inFlight) yield Buffer.from((await inFlight).out);
-      if (batch.length > 0) yield Buffer.from((await send({ id, kind: 'batch' }, batch)).out);
-      const last = await send({ id, kind: 'end' });
+      if (batch.length > 0) yield Buffer.from((await sendBatch(batch)).out);
+      const last = await answerOf(this.calls.call({ id, kind: 'end' }));
       finished = true;
       done(last.sha256!);
       yield Buffer.from(last.out);
     } finally {
-      this.waiting.delete(id);
+      this.calls.forget(id);
       // Stopped early (the body failed, the store refused it): the thread forgets the stream.
-      if (!finished) worker.postMessage({ id, kind: 'abort' });
+      if (!finished) this.calls.post({ id, kind: 'abort' });
     }
-  }
-
-  private thread(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_PROGRAM, { eval: true });
-    worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const waiting = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      waiting?.resolve(reply);
-    });
-    const fail = (error: unknown) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiting of this.waiting.values()) waiting.reject(error);
-      this.waiting.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the sealing thread exited with code ${code}`)));
-    this.worker = worker;
-    return worker;
   }
 }
 

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { DecryptionError, envelopeParts, TAMPERED_MESSAGE } from './envelope.js';
+import { LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from './thread-calls.js';
 
 /**
  * The path of thread-gc.cjs (beside this file in src and in dist): `threadCollector()` gives a
@@ -21,11 +21,8 @@ const { createDecipheriv, createHash } = require('node:crypto');
 // prompts: a collection after each artifact (a few ms; loads are rare) frees them at once.
 // (thread-gc.cjs: the model threads use the same.)
 const collect = require(require('node:worker_threads').workerData.gcHelper).threadCollector();
-// Loading is background work: below the event loop's CPU priority (Linux: a thread id's nice).
-try {
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  require('node:os').setPriority(tid, 10);
-} catch {}
+// Loading is background work: below the event loop's CPU priority.
+${LOWER_THIS_THREAD_PRIORITY}
 // Each artifact is handled in a function of its own, so that once it returns nothing on this
 // thread's stack still refers to its bytes and the collection after it can free them.
 function unseal(message) {
@@ -94,12 +91,9 @@ export interface Unsealed {
  * the next call starts another.
  */
 export class UnsealThread {
-  private worker?: Worker;
-  private readonly pending = new Map<
-    number,
-    { resolve: (reply: Reply) => void; reject: (error: unknown) => void }
-  >();
-  private nextId = 0;
+  private readonly calls = new ThreadCalls<Reply>(THREAD_PROGRAM, 'artifact thread', {
+    workerData: { gcHelper: THREAD_GC_HELPER },
+  });
 
   /**
    * `stored` is handed to the thread: the caller must not use it afterwards (its memory is
@@ -112,52 +106,24 @@ export class UnsealThread {
   ): Promise<Unsealed> {
     const parts = options.decrypt ? envelopeParts(stored) : undefined;
     const buffer = transferableBuffer(stored);
-    const id = (this.nextId = (this.nextId + 1) >>> 0);
-    const worker = this.thread();
-    const reply = await new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage(
-        {
-          id,
-          stored: buffer,
-          hash: options.hash,
-          decrypt: parts && {
-            key: options.decrypt!.key,
-            associatedData: options.decrypt!.associatedData,
-            nonce: parts.nonce,
-            tag: parts.tag,
-            start: parts.ciphertext[0],
-            end: parts.ciphertext[1],
-          },
+    const reply = await this.calls.call(
+      {
+        id: this.calls.nextId(),
+        stored: buffer,
+        hash: options.hash,
+        decrypt: parts && {
+          key: options.decrypt!.key,
+          associatedData: options.decrypt!.associatedData,
+          nonce: parts.nonce,
+          tag: parts.tag,
+          start: parts.ciphertext[0],
+          end: parts.ciphertext[1],
         },
-        [buffer],
-      );
-    });
+      },
+      [buffer],
+    );
     if (reply.tampered) throw new DecryptionError(TAMPERED_MESSAGE);
     return { plaintext: Buffer.from(reply.plaintext!), sha256: reply.sha256 };
-  }
-
-  private thread(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_PROGRAM, {
-      eval: true,
-      workerData: { gcHelper: THREAD_GC_HELPER },
-    });
-    worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const waiting = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      waiting?.resolve(reply);
-    });
-    const fail = (error: unknown) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiting of this.pending.values()) waiting.reject(error);
-      this.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the artifact thread exited with code ${code}`)));
-    this.worker = worker;
-    return worker;
   }
 }
 

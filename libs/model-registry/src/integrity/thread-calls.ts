@@ -1,0 +1,80 @@
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+/**
+ * Program text for a thread doing background work (unsealing loads, sealing uploads): it lowers
+ * its own CPU priority below the event loop's (Linux: a thread id's nice value; elsewhere nothing).
+ */
+export const LOWER_THIS_THREAD_PRIORITY = `
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(tid, 10);
+} catch {}
+`;
+
+/** A message to the thread: its call's id, and whatever the program reads. */
+export type ThreadMessage = { id: number } & Record<string, unknown>;
+
+/**
+ * One background thread running `program` (CommonJS, with `eval`), its replies matched to calls
+ * by `id`: started on first use and not keeping the process alive; if it dies, every call it
+ * held fails and the next call starts another.
+ */
+export class ThreadCalls<Reply extends { id: number }> {
+  private worker?: Worker;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (reply: Reply) => void; reject: (error: unknown) => void }
+  >();
+  private lastId = 0;
+
+  constructor(
+    private readonly program: string,
+    /** What the thread is called in the error its death gives. */
+    private readonly name: string,
+    private readonly options: Omit<WorkerOptions, 'eval'> = {},
+  ) {}
+
+  /** A fresh id for a call (or a stream of calls). */
+  nextId(): number {
+    return (this.lastId = (this.lastId + 1) >>> 0);
+  }
+
+  /** Posts `message` (with `id`) and resolves with the thread's reply to that id. */
+  call(message: ThreadMessage, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    const worker = this.thread();
+    return new Promise<Reply>((resolve, reject) => {
+      this.waiting.set(message.id, { resolve, reject });
+      worker.postMessage(message, transfer);
+    });
+  }
+
+  /** Posts `message`, expecting no reply. */
+  post(message: ThreadMessage): void {
+    this.thread().postMessage(message);
+  }
+
+  /** Stops waiting for a reply to `id`. */
+  forget(id: number): void {
+    this.waiting.delete(id);
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.program, { ...this.options, eval: true });
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      const waiting = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      waiting?.resolve(reply);
+    });
+    const fail = (error: unknown) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiting of this.waiting.values()) waiting.reject(error);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the ${this.name} exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+}
