@@ -33,4 +33,5 @@ export {
 } from './fixtures/tfjs-archive.js';
 export { gzipBomb, zipBomb } from './fixtures/archive-bombs.js';
 export { heapLimitFactors } from './v8/heap-limit-factors.js';
+export { loopTurnsDuring } from './event-loop-turns.js';
 export { WEATHER_COLUMNS, WEATHER_CSV, WEATHER_ROWS } from './fixtures/weather.js';

@@ -1,5 +1,6 @@
 import { buildGemmModel, buildSlowMatMulModel } from '@maas/onnx';
 import { ortSessionOptions } from '@maas/model-registry';
+import { loopTurnsDuring } from '@maas/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   handOverFeeds,
@@ -50,22 +51,16 @@ describe('OrtThreads: each tenant’s sessions on a thread of their own', () => 
     const slow = await threads.open('a', buildSlowMatMulModel(), options);
     const quick = await threads.open('b', identity(), options);
     const order: string[] = [];
-    let turns = 0;
-    let running = true;
-    const spin = () => {
-      turns += 1;
-      if (running) setImmediate(spin);
-    };
-    setImmediate(spin);
     const size = { size: { type: 'int64', data: new BigInt64Array([1500n, 1500n]), dims: [2] } };
-    const slowRun = slow.run(size, ['out']).then(() => order.push('a'));
-    // B's runs start after A's and finish first: they never queue behind it.
-    for (let i = 0; i < 5; i++) {
-      await quick.run(feed([i, i]), ['output']);
-      order.push('b');
-    }
-    await slowRun;
-    running = false;
+    const { turns } = await loopTurnsDuring(async () => {
+      const slowRun = slow.run(size, ['out']).then(() => order.push('a'));
+      // B's runs start after A's and finish first: they never queue behind it.
+      for (let i = 0; i < 5; i++) {
+        await quick.run(feed([i, i]), ['output']);
+        order.push('b');
+      }
+      await slowRun;
+    });
     expect(order).toEqual(['b', 'b', 'b', 'b', 'b', 'a']);
     // Seconds of matrix products never held this thread's loop.
     expect(turns).toBeGreaterThan(10);

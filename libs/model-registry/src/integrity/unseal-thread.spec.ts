@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { loopTurnsDuring } from '@maas/testing';
 import { describe, expect, it } from 'vitest';
 import { DecryptionError, encryptBuffer, generateDataKey } from './envelope.js';
 import { UnsealThread } from './unseal-thread.js';
@@ -13,18 +14,12 @@ describe('UnsealThread: artifacts decrypted and hashed off the event loop', () =
     const plaintext = randomBytes(64 * 1024 * 1024);
     const expected = sha256(plaintext);
     const stored = encryptBuffer(plaintext, key, 'tenants/t/models/m/versions/1/model.onnx');
-    let turns = 0;
-    let done = false;
-    const spin = () => {
-      turns += 1;
-      if (!done) setImmediate(spin);
-    };
-    setImmediate(spin);
-    const unsealed = await thread.unseal(stored, {
-      decrypt: { key, associatedData: 'tenants/t/models/m/versions/1/model.onnx' },
-      hash: true,
-    });
-    done = true;
+    const { result: unsealed, turns } = await loopTurnsDuring(() =>
+      thread.unseal(stored, {
+        decrypt: { key, associatedData: 'tenants/t/models/m/versions/1/model.onnx' },
+        hash: true,
+      }),
+    );
     expect(unsealed.sha256).toBe(expected);
     expect(unsealed.plaintext.equals(plaintext)).toBe(true);
     // 64 MiB of AES-GCM and sha256 on this thread would have held the loop for all of it.
