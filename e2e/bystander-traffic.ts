@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { expect } from 'vitest';
@@ -33,53 +32,10 @@ export function latencyBound(quietP99: number): number {
 }
 
 /**
- * B's client: JSON posts over node:http with a keep-alive agent (which honours the server's
- * keep-alive hint, so no request is sent on a socket as the server closes it). On two cores
- * B's client is part of the load the platform is measured under, and a starved client adds its
- * own wait to what is recorded as the platform's latency: fetch (undici) spends ~3.5× the CPU
- * of node:http per request (0.9-1.5 ms against 0.25-0.45 ms, 4 connections to a bare server).
- */
-export function bystanderClient(baseUrl: string, key: string, maxSockets = 4) {
-  const agent = new Agent({ keepAlive: true, maxSockets });
-  return {
-    /** POSTs `body` as JSON; resolves with the status and the answer's text. */
-    post(path: string, body: unknown): Promise<{ status: number; text: string }> {
-      const payload = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-      return new Promise((resolve, reject) => {
-        const sent = request(
-          baseUrl + path,
-          {
-            method: 'POST',
-            agent,
-            headers: {
-              'x-api-key': key,
-              'content-type': 'application/json',
-              'content-length': String(payload.length),
-            },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () =>
-              resolve({
-                status: response.statusCode ?? 0,
-                text: Buffer.concat(chunks).toString('utf8'),
-              }),
-            );
-            response.on('error', reject);
-          },
-        );
-        sent.on('error', reject);
-        sent.end(payload);
-      });
-    },
-    close: () => agent.destroy(),
-  };
-}
-
-/**
- * B's client process: `loops` loops of POSTs of `body` over node:http keep-alive (see
- * bystanderClient), each timed here; the answers go to stdout as JSON lines `[status, ms]` (with
+ * B's client process: `loops` loops of POSTs of `body` over node:http keep-alive connections
+ * (fetch, undici, spends ~3.5× the client CPU of node:http per request: 0.9-1.5 ms against
+ * 0.25-0.45 at 4 connections to a bare server, CPU taken from the platform on two cores), each
+ * timed here; the answers go to stdout as JSON lines `[status, ms]` (with
  * the answer's start when it failed, or lacked `expectText`), flushed every 20 ms; any line on
  * stdin stops it, then it prints `done`.
  */

@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   answered,
   expectBystanderUnharmed,
-  bystanderClient,
   remoteTraffic,
   type Traffic,
   trafficDuring,
@@ -61,20 +60,20 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
     });
     return { status: response.status, body: (await response.json()) as { error?: string } };
   };
-  let bClient: ReturnType<typeof bystanderClient> | undefined;
-  const B_BODY = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] };
-  const steadyRequest = () =>
-    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post(
-      '/v2/models/steady/infer',
-      B_BODY,
-    );
+  const B_INPUT = { name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] };
   const workers = () => [platform.inference, second];
   /** Tenant B's traffic: two loops of requests, 10 ms apart. */
   const trafficOfB = () =>
-    remoteTraffic(platform.gateway.url, b.key, '/v2/models/steady/infer', B_BODY, {
-      loops: 2,
-      pauseMs: 10,
-    });
+    remoteTraffic(
+      platform.gateway.url,
+      b.key,
+      '/v2/models/steady/infer',
+      { inputs: [B_INPUT] },
+      {
+        loops: 2,
+        pauseMs: 10,
+      },
+    );
   let quiet: Traffic;
 
   const liveWorkers = async () => {
@@ -125,14 +124,13 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       if (waited > 15_000) throw new Error('the second worker never registered');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect((await steadyRequest()).status).toBe(200);
+    expect((await infer(b.key, 'steady', B_INPUT)).status).toBe(200);
     const traffic = await trafficOfB();
     await answered(traffic, 300);
     quiet = await traffic.stop();
   }, 180_000);
 
   afterAll(async () => {
-    bClient?.close();
     await second?.stop('SIGKILL');
     await db?.end();
     await platform?.stop();

@@ -22,7 +22,6 @@ import {
   answered,
   expectBystanderUnharmed,
   startAttacker,
-  bystanderClient,
   remoteTraffic,
   trafficDuring,
 } from './bystander-traffic.js';
@@ -99,13 +98,8 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     const text = await response.text();
     return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
   };
-  let bClient: ReturnType<typeof bystanderClient> | undefined;
-  const B_BODY = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [3, 4] }] };
-  const inferB = () =>
-    (bClient ??= bystanderClient(platform.gateway.url, b.key)).post(
-      '/v2/models/small/infer',
-      B_BODY,
-    );
+  const B_INPUTS = [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [3, 4] }];
+  const inferB = () => infer(b.key, 'small', B_INPUTS);
   const inferBroken = (model: string) =>
     infer(a.key, `${model}/versions/2`, [{ name: 'x', datatype: 'INT32', shape: [1], data: [7] }]);
 
@@ -193,7 +187,6 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
   }, 240_000);
 
   afterAll(async () => {
-    bClient?.close();
     if (process.env.MEMORY_DUMP_LOGS) console.log(platform?.inference.logs.slice(-8000));
     await prisma?.$disconnect();
     await platform?.stop();
@@ -206,7 +199,15 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     const before = await memoryOf(worker.pid!);
     // B's traffic, two calls at a time: first alone, then all through A's storm.
     const trafficOfB = () =>
-      remoteTraffic(platform.gateway.url, b.key, '/v2/models/small/infer', B_BODY, { loops: 2 });
+      remoteTraffic(
+        platform.gateway.url,
+        b.key,
+        '/v2/models/small/infer',
+        { inputs: B_INPUTS },
+        {
+          loops: 2,
+        },
+      );
     const alone = await trafficOfB();
     await answered(alone, 300);
     const quiet = await alone.stop();

@@ -8,13 +8,12 @@ import {
 } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  answered,
   cpuMsOf,
   latencyBound,
   p99,
   remoteTraffic,
   startAttacker,
-  type Traffic,
+  trafficDuring,
 } from './bystander-traffic.js';
 import { metricValue } from './serving-helpers.js';
 
@@ -105,16 +104,8 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
    * B's answers from now until `attack` (if any) has settled and at least `B_REQUESTS` more
    * have come: B is measured for as long as the attack lasts, not only its start.
    */
-  const steadyB = async (attack?: Promise<unknown>): Promise<Traffic> => {
-    const from = trafficOfB.statuses.length;
-    await attack?.catch(() => undefined);
-    await answered(trafficOfB, from + B_REQUESTS - 1);
-    const to = trafficOfB.statuses.length;
-    return {
-      statuses: trafficOfB.statuses.slice(from, to),
-      latencies: trafficOfB.latencies.slice(from, to),
-    };
-  };
+  const steadyB = <T>(attack: () => Promise<T> = async () => undefined as T) =>
+    trafficDuring(trafficOfB, attack, B_REQUESTS - 1);
 
   /**
    * Runs B's traffic while `attack` runs; asserts what B must see and returns A's result. B's
@@ -139,15 +130,14 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
         .join(', ');
     const quietCpu = cpuNow();
     const quietStarted = performance.now();
-    const quiet = await steadyB();
+    const { during: quiet } = await steadyB();
     const quietMs = performance.now() - quietStarted;
     const quietCpuSpent = cpuSince(quietCpu);
     expect(quiet.statuses.every((s) => s === 200)).toBe(true);
     const quietP99 = p99(quiet.latencies);
     const cpuBefore = cpuNow();
     const started = performance.now();
-    const running = attack();
-    const [traffic, result] = await Promise.all([steadyB(running), running]);
+    const { result, during: traffic } = await steadyB(attack);
     const wallMs = performance.now() - started;
     const cpu = cpuSince(cpuBefore);
     expect(traffic.statuses.filter((s) => s !== 200)).toEqual([]);
@@ -355,7 +345,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     expect(statuses.every((s) => s >= 400 && s < 500)).toBe(true);
     // B's requests after the NUL ones reach /api/usage within two flush intervals.
     const before = await usageOfB();
-    const traffic = await steadyB();
+    const { during: traffic } = await steadyB();
     expect(traffic.statuses.every((s) => s === 200)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 2 * FLUSH_MS + 300));
     expect(await usageOfB()).toBeGreaterThanOrEqual(before + B_REQUESTS);
