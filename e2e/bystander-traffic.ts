@@ -245,6 +245,14 @@ export function cpuMsOf(pid: number | undefined, { children = false } = {}): num
 }
 
 /**
+ * CPU milliseconds a process's main thread (its event loop) has run, from the scheduler's
+ * nanosecond accounting: what the process's other threads do is left out.
+ */
+export function mainThreadCpuMsOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+}
+
+/**
  * Logs B's quiet and attacked p99 and asserts B saw no failure and kept within the bound
  * (latencyBound of its quiet p99, unless the suite says otherwise and why).
  */

@@ -2,6 +2,7 @@ export {
   ColumnProfiler,
   CsvFormatError,
   DISTINCT_LIMIT,
+  MAX_RECORD_BYTES,
   parseNumber,
   profileCsv,
   readCsvTable,
@@ -11,6 +12,7 @@ export {
   type CsvSummary,
   type CsvTable,
 } from './data/csv-reader.js';
+export { CSV_BATCH_BYTES, profileCsvOffThread } from './data/csv-profile-thread.js';
 export { shuffledIndices, trainTestSplit } from './data/split.js';
 export {
   ALGORITHMS,

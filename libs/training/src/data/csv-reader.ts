@@ -6,9 +6,10 @@ export class CsvFormatError extends Error {
   readonly code = 'INVALID_ARGUMENT';
   constructor(
     readonly line: number,
-    message: string,
+    /** What is wrong, without the line (the message adds it). */
+    readonly reason: string,
   ) {
-    super(line > 0 ? `CSV line ${line}: ${message}` : `CSV: ${message}`);
+    super(line > 0 ? `CSV line ${line}: ${reason}` : `CSV: ${reason}`);
     this.name = 'CsvFormatError';
   }
 }
@@ -41,6 +42,11 @@ export interface CsvSummary {
 }
 
 export const DISTINCT_LIMIT = 1000;
+/**
+ * The longest record a dataset may have: a tabular row, not a file without line ends. Past it
+ * the read stops (a CSV of one never-ending record is refused, not held in memory whole).
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024;
 const LISTED_VALUES = 100;
 
 /** Names that say "this is what to predict" (compared case-insensitively). */
@@ -195,7 +201,13 @@ export interface CsvVisitor {
  * the line.
  */
 export async function scanCsv(source: Readable | Buffer, visitor: CsvVisitor): Promise<number> {
-  const parser = parse({ info: true, skip_empty_lines: true, bom: true, relax_column_count: true });
+  const parser = parse({
+    info: true,
+    skip_empty_lines: true,
+    bom: true,
+    relax_column_count: true,
+    max_record_size: MAX_RECORD_BYTES,
+  });
   const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
@@ -226,6 +238,12 @@ export async function scanCsv(source: Readable | Buffer, visitor: CsvVisitor): P
     input.unpipe(parser);
     if (error instanceof CsvFormatError) throw error;
     const parseError = error as Error & { code?: string; lines?: number };
+    if (parseError.code === 'CSV_MAX_RECORD_SIZE') {
+      throw new CsvFormatError(
+        parseError.lines ?? 0,
+        `a record is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MiB`,
+      );
+    }
     // Not every csv-parse code starts with CSV_ (INVALID_OPENING_QUOTE does not).
     if (error instanceof CsvError || parseError.code?.startsWith('CSV_')) {
       throw new CsvFormatError(parseError.lines ?? 0, parseError.message);
