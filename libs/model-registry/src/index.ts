@@ -127,7 +127,7 @@ export {
   unsealThread,
   type Unsealed,
 } from './integrity/unseal-thread.js';
-export { LOWER_THIS_THREAD_PRIORITY } from './integrity/thread-calls.js';
+export { LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from './integrity/thread-calls.js';
 export {
   SEAL_BATCH_BYTES,
   SealThread,

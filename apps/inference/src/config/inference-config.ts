@@ -104,6 +104,13 @@ export const inferenceConfigSchema = z
      * data is decoded. The default is what MAX_REQUEST_BYTES holds as binary FP32.
      */
     MAX_ELEMENTS_PER_REQUEST: env.positiveInt(16 * MiB),
+    /**
+     * Bytes of JSON past which a request is decoded, and an answer encoded, on the worker's codec
+     * thread (below the event loop's priority) instead of its event loop: a large request then
+     * costs its own sender the time, not every tenant on the worker. Below it a thread's round
+     * trip costs more than the work (~5 ms of decoding at this size).
+     */
+    CODEC_THREAD_MIN_BYTES: env.positiveInt(256 * 1024),
     /** How long a resolved (tenant, model, version) stays cached before it is looked up again. */
     VERSION_LOOKUP_TTL_MS: env.nonNegativeInt(2000),
     /**

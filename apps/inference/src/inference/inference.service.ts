@@ -26,6 +26,7 @@ import { OutputTooLargeError } from '../models/ort-threads.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
 import { AnswerTooLargeError, answerBytesAtLeast } from './answer-size.js';
 import { type BatchResult, rowsOf } from './batcher.js';
+import { CodecThread } from './codec-thread.js';
 import { InferenceMetrics } from './inference.metrics.js';
 
 export interface ServedResponse {
@@ -41,6 +42,9 @@ export interface ServedResponse {
 /** Runs Open Inference Protocol and TF Serving requests against a tenant's model version. */
 @Injectable()
 export class InferenceService {
+  /** Where large JSON is decoded and encoded (CODEC_THREAD_MIN_BYTES), off the event loop. */
+  private readonly codec = new CodecThread();
+
   constructor(
     private readonly versions: VersionLookupService,
     private readonly cache: ModelCacheService,
@@ -90,13 +94,18 @@ export class InferenceService {
     const { model, version } = await this.versions.find(tenantId, modelName, versionNumber);
     // The version row carries the signature: names, datatypes and shapes are refused before
     // any tensor data is decoded, and before the model is loaded.
-    const request = decodeInferRequest(body, {
+    const options = {
       headerLength,
       maxElements: this.maxElements(version),
       signature: Array.isArray(version.inputs)
         ? (version.inputs as unknown as TensorSpec[])
         : undefined,
-    });
+    };
+    // The JSON part is what costs (binary tensors are read in place).
+    const request =
+      (headerLength ?? body.length) >= this.config.CODEC_THREAD_MIN_BYTES
+        ? await this.codec.decodeInfer(body, options)
+        : decodeInferRequest(body, options);
     const policy = outputPolicyFrom(version.servingConfig);
     return this.withModel(version, async (loaded) => {
       checkInputsAgainstSignature(request.inputs, loaded.inputs);
@@ -119,20 +128,20 @@ export class InferenceService {
       const result = await this.run(loaded, request.inputs, outputNames);
       const outputs = applyOutputPolicy(result.outputs, policy);
       const limit = this.maxResponseBytes(version);
-      this.assertAnswerFits(
-        answerBytesAtLeast(outputs, (name) => isBinaryOutput(request.binaryOutputs, name)),
-        limit,
-      );
-      const encoded = encodeInferResponse(
-        {
-          modelName: model.name,
-          modelVersion: String(version.number),
-          id: request.id,
-          parameters: request.parameters,
-          outputs,
-        },
-        { binaryOutputs: request.binaryOutputs },
-      );
+      const isBinary = (name: string) => isBinaryOutput(request.binaryOutputs, name);
+      this.assertAnswerFits(answerBytesAtLeast(outputs, isBinary), limit);
+      const response = {
+        modelName: model.name,
+        modelVersion: String(version.number),
+        id: request.id,
+        parameters: request.parameters,
+        outputs,
+      };
+      const encodeOptions = { binaryOutputs: request.binaryOutputs };
+      const encoded =
+        jsonBytesAtLeast(outputs, isBinary) >= this.config.CODEC_THREAD_MIN_BYTES
+          ? await this.codec.encodeInfer(response, encodeOptions)
+          : encodeInferResponse(response, encodeOptions);
       this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
@@ -146,9 +155,12 @@ export class InferenceService {
   ): Promise<ServedResponse> {
     const { version } = await this.versions.find(tenantId, modelName, versionNumber);
     // Decoded against the version row's signature, before the model is loaded for it.
-    const request = decodePredictRequest(body, version.inputs as unknown as TensorSpec[], {
-      maxElements: this.maxElements(version),
-    });
+    const signature = version.inputs as unknown as TensorSpec[];
+    const options = { maxElements: this.maxElements(version) };
+    const request =
+      body.length >= this.config.CODEC_THREAD_MIN_BYTES
+        ? await this.codec.decodePredict(body, signature, options)
+        : decodePredictRequest(body, signature, options);
     const policy = outputPolicyFrom(version.servingConfig);
     return this.withModel(version, async (loaded) => {
       const result = await this.run(loaded, request.inputs, servedOutputs(loaded, policy));
@@ -158,7 +170,10 @@ export class InferenceService {
         answerBytesAtLeast(outputs, () => false),
         limit,
       );
-      const encoded = encodePredictResponse(outputs, request.format);
+      const encoded =
+        jsonBytesAtLeast(outputs, () => false) >= this.config.CODEC_THREAD_MIN_BYTES
+          ? await this.codec.encodePredict(outputs, request.format)
+          : encodePredictResponse(outputs, request.format);
       this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
@@ -204,6 +219,15 @@ export class InferenceService {
     this.metrics.batchWaitSeconds.observe(result.batchWaitMs / 1000);
     return result;
   }
+}
+
+/** The fewest bytes of JSON the answer's text part takes (binary outputs are copied, not formatted). */
+function jsonBytesAtLeast(outputs: Tensor[], isBinary: (name: string) => boolean): number {
+  let json = 0;
+  for (const output of outputs) {
+    if (!isBinary(output.name)) json += answerBytesAtLeast([output], () => false);
+  }
+  return json;
 }
 
 /** The outputs a request gets by default: all but those the output policy withholds. */

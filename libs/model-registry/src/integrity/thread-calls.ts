@@ -31,7 +31,9 @@ export class ThreadCalls<Reply extends { id: number }> {
     private readonly program: string,
     /** What the thread is called in the error its death gives. */
     private readonly name: string,
-    private readonly options: Omit<WorkerOptions, 'eval'> = {},
+    /** The thread's options, or a function giving them when it starts. */
+    private readonly options:
+      Omit<WorkerOptions, 'eval'> | (() => Omit<WorkerOptions, 'eval'>) = {},
   ) {}
 
   /** A fresh id for a call (or a stream of calls). */
@@ -60,7 +62,8 @@ export class ThreadCalls<Reply extends { id: number }> {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.program, { ...this.options, eval: true });
+    const options = typeof this.options === 'function' ? this.options() : this.options;
+    const worker = new Worker(this.program, { ...options, eval: true });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const waiting = this.waiting.get(reply.id);
