@@ -12,7 +12,6 @@ export {
   type CsvSummary,
   type CsvTable,
 } from './data/csv-reader.js';
-export { CSV_BATCH_BYTES, profileCsvOffThread } from './data/csv-profile-thread.js';
 export { shuffledIndices, trainTestSplit } from './data/split.js';
 export {
   ALGORITHMS,
