@@ -1,7 +1,9 @@
+import * as tf from '@tensorflow/tfjs';
 import { buildGemmModel } from '@maas/onnx';
 import {
   adminToken,
   createTenantWithKey,
+  packTfjsLayersModel,
   startTestPlatform,
   type TestPlatform,
   uploadModelVersion,
@@ -112,6 +114,44 @@ for (let i = 0; i < 3; i += 1) {
 process.stdout.write(JSON.stringify(answers) + '\\n');
 `;
 
+/** A's heavy TF.js model: 4 Dense layers of 1,024 units (~0.8 GFLOP for 100 rows). */
+const HEAVY_WIDTH = 1024;
+const HEAVY_ROWS = 100;
+const HEAVY_REQUESTS = 25;
+
+async function heavyTfjsArchive(): Promise<Buffer> {
+  tf.env().set('PROD', true);
+  const model = tf.sequential({
+    layers: Array.from({ length: 4 }, (_, i) =>
+      tf.layers.dense({
+        units: HEAVY_WIDTH,
+        activation: 'relu',
+        ...(i === 0 ? { inputShape: [HEAVY_WIDTH] } : {}),
+      }),
+    ),
+  });
+  const archive = await packTfjsLayersModel(model);
+  model.dispose();
+  return archive;
+}
+
+/**
+ * Tenant A's heavy-model client: HEAVY_REQUESTS requests of HEAVY_ROWS rows to A's TF.js model,
+ * one after another; prints each status and how long it took.
+ */
+const HEAVY_MODEL_ATTACKER = `
+const [url, key, rows, width, input, count] = process.argv.slice(1);
+const body = JSON.stringify({ inputs: [{ name: input, datatype: 'FP32', shape: [Number(rows), Number(width)], data: Array.from({ length: Number(rows) * Number(width) }, (_, i) => (i % 13) / 13) }] });
+const answers = [];
+for (let i = 0; i < Number(count); i += 1) {
+  const started = performance.now();
+  const response = await fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body });
+  const answer = await response.text();
+  answers.push({ status: response.status, ms: Math.round(performance.now() - started), error: response.status === 200 ? undefined : answer.slice(0, 300) });
+}
+process.stdout.write(JSON.stringify(answers) + '\\n');
+`;
+
 describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts tenant B', () => {
   let platform: TestPlatform;
   let a: { tenantId: string; key: string };
@@ -218,6 +258,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       expect(quotas.status).toBe(200);
     }
     await uploadModelVersion(platform, a.key, 'a-model', gemm);
+    await uploadModelVersion(platform, a.key, 'a-heavy', await heavyTfjsArchive(), 'tfjs');
     await uploadModelVersion(platform, b.key, 'b-model', gemm);
     trafficOfB = await remoteTraffic(
       platform.gateway.url,
@@ -274,6 +315,45 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       expect(answer.requestBytes).toBeGreaterThan(14 * 1000 * 1000);
       expect(answer.bytes).toBeGreaterThanOrEqual(answer.requestBytes);
     }
+  }, 120_000);
+
+  it("heavy TF.js model: A's requests keep a core busy, B unharmed on the same worker", async () => {
+    // TF.js computes on the thread that calls it: on the worker's event loop, as before, each
+    // of A's requests held every tenant on the worker for as long as it computed.
+    const metadata = (await (
+      await fetch(`${platform.gateway.url}/v2/models/a-heavy`, { headers: { 'x-api-key': a.key } })
+    ).json()) as { inputs: { name: string }[] };
+    const input = metadata.inputs[0]!.name;
+    // Loaded before B is measured (a load is the cold-load suite's subject, not this one's).
+    const warm = await fetch(`${platform.gateway.url}/v2/models/a-heavy/infer`, {
+      method: 'POST',
+      headers: { 'x-api-key': a.key, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [
+          {
+            name: input,
+            datatype: 'FP32',
+            shape: [1, HEAVY_WIDTH],
+            data: new Array(HEAVY_WIDTH).fill(0),
+          },
+        ],
+      }),
+    });
+    expect(warm.status).toBe(200);
+    const attacker = await startAttacker<{ status: number; ms: number }[]>(
+      HEAVY_MODEL_ATTACKER,
+      `${platform.gateway.url}/v2/models/a-heavy/infer`,
+      a.key,
+      String(HEAVY_ROWS),
+      String(HEAVY_WIDTH),
+      input,
+      String(HEAVY_REQUESTS),
+    );
+    const answers = await duringAttack(attacker.run, attacker.child.pid).finally(() =>
+      attacker.child.kill(),
+    );
+    console.log(`heavy TF.js requests: ${JSON.stringify(answers)}`);
+    expect(answers.map((answer) => answer.status)).toEqual(new Array(HEAVY_REQUESTS).fill(200));
   }, 120_000);
 
   it('slowloris: 200 half-sent requests hold no socket and no upload for ever, B unharmed', async () => {

@@ -127,7 +127,11 @@ export {
   unsealThread,
   type Unsealed,
 } from './integrity/unseal-thread.js';
-export { LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from './integrity/thread-calls.js';
+export {
+  LOWER_THIS_THREAD_PRIORITY,
+  lowerThreadPriority,
+  ThreadCalls,
+} from './integrity/thread-calls.js';
 export {
   SEAL_BATCH_BYTES,
   SealThread,

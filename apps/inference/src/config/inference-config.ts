@@ -65,8 +65,9 @@ export const inferenceConfigSchema = z
      */
     ORT_MODEL_THREADS: env.positiveInt(4),
     /**
-     * How far below the event loop the model threads run (Linux nice value, 0-19): loads and
-     * model compute yield the cores to the requests of every tenant first.
+     * How far below the event loop the model threads (and the TF.js thread) run (Linux nice
+     * value, 0-19): loads and model compute yield the cores to the requests of every tenant
+     * first.
      */
     ORT_MODEL_THREAD_NICE: env.nonNegativeInt(5),
     /**
@@ -135,6 +136,13 @@ export const inferenceConfigSchema = z
     QUEUE_TIMEOUT_MS: env.positiveInt(10_000),
     /** TF.js backend for `tfjs` versions; `auto` takes the best present. */
     TFJS_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    /**
+     * Whether TF.js models load and run on a thread of their own (below the event loop's
+     * priority) rather than on the event loop, where a tenant's large model held every other
+     * tenant's requests for as long as it computed. Off only where a TF.js backend cannot run
+     * in a worker thread.
+     */
+    TFJS_THREAD: env.boolean(true),
     /** URL the gateway reaches this worker at (registered in Redis); default http://HOST:PORT. */
     WORKER_ADVERTISE_URL: z.string().url().optional(),
     /** Seconds between heartbeats; a worker missing 3 is dropped from routing. */

@@ -24,6 +24,7 @@ import {
 } from './model-memory-budget.js';
 import { OrtThreads } from './ort-threads.js';
 import { loadTfjsRuntime, tfjsBackendNames } from './tfjs-runtime.js';
+import { TfjsThread } from './tfjs-thread.js';
 import { VersionLookupService } from './version-lookup.service.js';
 
 export interface LoadedModel {
@@ -113,6 +114,8 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly artifacts: ArtifactReader;
   private readonly budget: ModelMemoryBudget;
   private readonly ortThreads: OrtThreads;
+  /** Where TF.js versions load and run (TFJS_THREAD), else the event loop. */
+  private readonly tfjsThread?: TfjsThread;
 
   constructor(
     @Inject(OBJECT_STORE) store: ObjectStore,
@@ -125,6 +128,9 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
     // Decrypts with the tenant's data key (unwrapped by the master key) and checks the sha256.
     this.artifacts = new ArtifactReader(store, new TenantDataKeys(prisma, masterKeyFrom(config)));
     this.ortThreads = new OrtThreads(config.ORT_MODEL_THREADS, config.ORT_MODEL_THREAD_NICE);
+    if (config.TFJS_THREAD) {
+      this.tfjsThread = new TfjsThread(config.TFJS_BACKEND, config.ORT_MODEL_THREAD_NICE);
+    }
     this.budget = new ModelMemoryBudget(
       {
         budgetBytes: config.MODEL_CACHE_BYTES,
@@ -450,18 +456,19 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
    * are handed to the tenant's model thread: not to be read after this.
    */
   protected openRuntime(version: ModelVersion, bytes: Buffer): Promise<ModelRuntime> {
-    return version.format === 'tfjs'
-      ? loadTfjsRuntime(
-          bytes,
-          version.inputs as unknown as TensorSpec[],
-          version.outputs as unknown as TensorSpec[],
-        )
-      : createOrtRuntime(bytes, {
-          intraOpThreads: this.config.ORT_INTRA_OP_THREADS,
-          allowSpinning: this.config.ORT_ALLOW_SPINNING,
-          threads: this.ortThreads,
-          tenantId: version.tenantId,
-        });
+    if (version.format === 'tfjs') {
+      const inputs = version.inputs as unknown as TensorSpec[];
+      const outputs = version.outputs as unknown as TensorSpec[];
+      return this.tfjsThread
+        ? this.tfjsThread.load(bytes, inputs, outputs)
+        : loadTfjsRuntime(bytes, inputs, outputs);
+    }
+    return createOrtRuntime(bytes, {
+      intraOpThreads: this.config.ORT_INTRA_OP_THREADS,
+      allowSpinning: this.config.ORT_ALLOW_SPINNING,
+      threads: this.ortThreads,
+      tenantId: version.tenantId,
+    });
   }
 
   /**

@@ -1,15 +1,23 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
- * Program text for a thread doing background work (unsealing loads, sealing uploads): it lowers
- * its own CPU priority below the event loop's (Linux: a thread id's nice value; elsewhere nothing).
+ * Program text that lowers the CPU priority of the thread running it to `nice` (Linux: a thread
+ * id's nice value; elsewhere, or where it is not allowed, nothing).
  */
-export const LOWER_THIS_THREAD_PRIORITY = `
+export function lowerThreadPriority(nice: number): string {
+  return `
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  require('node:os').setPriority(tid, 10);
+  require('node:os').setPriority(tid, ${Math.trunc(nice)});
 } catch {}
 `;
+}
+
+/**
+ * Program text for a thread doing background work (unsealing loads, sealing uploads): it lowers
+ * its own CPU priority below the event loop's.
+ */
+export const LOWER_THIS_THREAD_PRIORITY = lowerThreadPriority(10);
 
 /** A message to the thread: its call's id, and whatever the program reads. */
 export type ThreadMessage = { id: number } & Record<string, unknown>;
@@ -34,6 +42,8 @@ export class ThreadCalls<Reply extends { id: number }> {
     /** The thread's options, or a function giving them when it starts. */
     private readonly options:
       Omit<WorkerOptions, 'eval'> | (() => Omit<WorkerOptions, 'eval'>) = {},
+    /** Called when a thread stops (dies or exits): whatever it held is gone. */
+    private readonly onStop?: () => void,
   ) {}
 
   /** A fresh id for a call (or a stream of calls). */
@@ -71,7 +81,10 @@ export class ThreadCalls<Reply extends { id: number }> {
       waiting?.resolve(reply);
     });
     const fail = (error: unknown) => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.worker === worker) {
+        this.worker = undefined;
+        this.onStop?.();
+      }
       for (const waiting of this.waiting.values()) waiting.reject(error);
       this.waiting.clear();
     };

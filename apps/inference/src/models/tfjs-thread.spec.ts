@@ -1,0 +1,83 @@
+import * as tf from '@tensorflow/tfjs';
+import { DomainError } from '@maas/app-runtime';
+import { loopTurnsDuring, packTfjsLayersModel } from '@maas/testing';
+import { describe, expect, it } from 'vitest';
+import { loadTfjsRuntime } from './tfjs-runtime.js';
+import { TfjsThread } from './tfjs-thread.js';
+
+// The thread runs the built tfjs-execution module: `node tools/build.mjs` first, as the test
+// command does.
+
+const INPUTS = [{ name: 'hidden_input', datatype: 'FP32' as const, shape: [-1, 64] }];
+const OUTPUTS = [{ name: 'probs', datatype: 'FP32' as const, shape: [-1, 2] }];
+
+/** Dense 64 → 512 → 512 → 2: enough compute for 2,000 rows to take the thread a while. */
+async function archive(): Promise<Buffer> {
+  tf.env().set('PROD', true);
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [64], units: 512, activation: 'relu', name: 'hidden' }),
+      tf.layers.dense({ units: 512, activation: 'relu', name: 'wide' }),
+      tf.layers.dense({ units: 2, activation: 'softmax', name: 'probs' }),
+    ],
+  });
+  const zip = await packTfjsLayersModel(model);
+  model.dispose();
+  return zip;
+}
+
+const rows = (count: number) => ({
+  name: 'hidden_input',
+  datatype: 'FP32' as const,
+  shape: [count, 64],
+  data: Float32Array.from({ length: count * 64 }, (_, i) => ((i * 7) % 17) / 17),
+});
+
+describe('TfjsThread', () => {
+  const thread = new TfjsThread('auto', 5);
+
+  it('computes what the event loop computes, and the loop turns meanwhile', async () => {
+    const zip = await archive();
+    const [onThread, onLoop] = await Promise.all([
+      thread.load(zip, INPUTS, OUTPUTS),
+      loadTfjsRuntime(zip, INPUTS, OUTPUTS),
+    ]);
+    expect(onThread.alive).toBe(true);
+    expect(onThread.backend).toBe(onLoop.backend);
+    const { result, turns } = await loopTurnsDuring(() => onThread.run([rows(2_000)], ['probs']));
+    const expected = await onLoop.run([rows(2_000)], ['probs']);
+    expect(result[0]!.shape).toEqual([2_000, 2]);
+    expect(Array.from(result[0]!.data as Float32Array)).toEqual(
+      Array.from(expected[0]!.data as Float32Array),
+    );
+    // ~2 GFLOP on the thread; run on the loop, it was a single turn.
+    expect(turns).toBeGreaterThan(20);
+    await Promise.all([onThread.release(), onLoop.release()]);
+  }, 60_000);
+
+  it("answers a request TF.js cannot take as the loop's path does (400, same message)", async () => {
+    const zip = await archive();
+    const runtime = await thread.load(zip, INPUTS, OUTPUTS);
+    const onLoop = await loadTfjsRuntime(zip, INPUTS, OUTPUTS);
+    for (const feeds of [
+      [{ ...rows(1), name: 'other' }],
+      [{ ...rows(1), datatype: 'FP64' as const, data: new Float64Array(64) }],
+    ]) {
+      const error = await runtime.run(feeds, ['probs']).catch((e: unknown) => e);
+      const expected = await onLoop.run(feeds, ['probs']).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DomainError);
+      expect(error).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: (expected as Error).message,
+      });
+    }
+    // A shape the model cannot take: refused by TF.js itself, as on the loop.
+    const wrong = { ...rows(1), shape: [1, 32], data: new Float32Array(32) };
+    const error = await runtime.run([wrong], ['probs']).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((error as Error).message).toMatch(/^model rejected the request: /);
+    // And it still serves.
+    expect((await runtime.run([rows(3)], ['probs']))[0]!.shape).toEqual([3, 2]);
+    await Promise.all([runtime.release(), onLoop.release()]);
+  }, 60_000);
+});

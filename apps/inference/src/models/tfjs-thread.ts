@@ -1,0 +1,185 @@
+import { DomainError } from '@maas/app-runtime';
+import { lowerThreadPriority, readTfjsArchive, ThreadCalls } from '@maas/model-registry';
+import type { Tensor, TensorSpec } from '@maas/tensors';
+import type { TfjsBackendRequest } from '@maas/tfjs-runtime';
+import { modelRejected, type ModelRuntime } from './model-runtime.js';
+
+/**
+ * The thread's program (CommonJS, run with `eval`): the built tfjs-execution module (TF.js and
+ * nothing of Nest or the registry), its models kept by handle. Outputs go back without a copy
+ * (each is a buffer of its own).
+ */
+const threadProgram = (nice: number) => `
+const { parentPort, workerData } = require('node:worker_threads');
+// A tenant's model computing yields the cores to the event loop that answers every tenant.
+${lowerThreadPriority(nice)}
+const POOL_BYTES = require('node:buffer').Buffer.poolSize;
+const execution = import(workerData.executionModule).then((module) => {
+  module.configureTfjs(workerData.backend);
+  return module;
+});
+const models = new Map();
+let lastHandle = 0;
+parentPort.on('message', async (message) => {
+  const { id, op } = message;
+  try {
+    const module = await execution;
+    if (op === 'load') {
+      const model = await module.loadTfjsModel(message.archive, message.inputs, message.outputs);
+      const handle = ++lastHandle;
+      models.set(handle, model);
+      return parentPort.postMessage({ id, handle, backend: model.backend });
+    }
+    const model = models.get(message.handle);
+    if (op === 'release') {
+      models.delete(message.handle);
+      if (model) model.release();
+      return parentPort.postMessage({ id });
+    }
+    if (!model) throw new Error('no such TF.js model on this thread');
+    const outputs = await model.run(message.feeds, message.outputNames);
+    const transfer = new Set();
+    for (const output of outputs) {
+      if (ArrayBuffer.isView(output.data) && output.data.buffer.byteLength > POOL_BYTES) {
+        transfer.add(output.data.buffer);
+      }
+    }
+    parentPort.postMessage({ id, outputs }, [...transfer]);
+  } catch (error) {
+    parentPort.postMessage({
+      id,
+      error: { name: error && error.name, message: String((error && error.message) || error) },
+    });
+  }
+});
+`;
+
+/** The built tfjs-execution module: from src/models and dist/models alike, dist's. */
+const EXECUTION_MODULE = new URL('../../dist/models/tfjs-execution.js', import.meta.url).href;
+
+interface Reply {
+  id: number;
+  handle?: number;
+  backend?: string;
+  outputs?: Tensor[];
+  error?: { name?: string; message: string };
+}
+
+/** The thread's error, raised again here; a run's as the event loop's path answers it. */
+class ThreadError extends Error {
+  constructor(readonly error: NonNullable<Reply['error']>) {
+    super(error.message);
+  }
+
+  /** What a run that failed this way answers (tfjs-runtime.ts's tfjsRunFailure). */
+  asRunFailure(): Error {
+    return this.error.name === 'TfjsRequestError'
+      ? new DomainError('INVALID_ARGUMENT', this.message)
+      : modelRejected(new Error(this.message));
+  }
+}
+
+/**
+ * A feed as the thread should get it: a typed array compact (a clone of a view would copy the
+ * whole buffer under it, a frame's, say) and handed over; BYTES as strings (TF.js reads them as
+ * UTF-8 text anyway).
+ */
+function feedFor(input: Tensor, handOver: boolean, transfer: ArrayBuffer[]): Tensor {
+  const data = input.data;
+  if (Array.isArray(data)) {
+    const text = (data as (string | Buffer)[]).map((v) =>
+      typeof v === 'string' ? v : v.toString('utf8'),
+    );
+    return { ...input, data: text };
+  }
+  const typed = data as Exclude<Tensor['data'], unknown[]>;
+  const whole = typed.byteOffset === 0 && typed.byteLength === typed.buffer.byteLength;
+  const own = handOver && whole ? typed : typed.slice();
+  if (own.buffer.byteLength > Buffer.poolSize) transfer.push(own.buffer as ArrayBuffer);
+  return { ...input, data: own };
+}
+
+/** A structured clone turns Buffers into Uint8Arrays: BYTES elements become Buffers again. */
+function asBuffers(tensors: Tensor[]): Tensor[] {
+  for (const tensor of tensors) {
+    if (!Array.isArray(tensor.data)) continue;
+    tensor.data = (tensor.data as (string | Uint8Array)[]).map((v) =>
+      typeof v === 'string' || Buffer.isBuffer(v)
+        ? v
+        : Buffer.from(v.buffer, v.byteOffset, v.byteLength),
+    ) as Buffer[];
+  }
+  return tensors;
+}
+
+/**
+ * Runs TensorFlow.js models on a thread of their own, below the event loop's priority (the
+ * model threads' nice value): TF.js computes on the thread that calls it, so on the event loop a
+ * tenant's large model held every other tenant's requests on the worker for as long as it
+ * computed (hostile-tenants: B's p99 15.5 → 105.6 ms while A's requests computed). One thread per
+ * worker process for every TF.js version (ONNX versions run on their tenants' model threads); the
+ * archive is read here, the model built and run there. If the thread dies, the versions it held
+ * report themselves gone (`alive`) and load again on their next request.
+ */
+export class TfjsThread {
+  /** Bumped when a thread stops: models of an earlier one are gone. */
+  private generation = 0;
+  private readonly calls: ThreadCalls<Reply>;
+
+  constructor(backend: TfjsBackendRequest, nice: number) {
+    this.calls = new ThreadCalls<Reply>(
+      threadProgram(nice),
+      'TF.js thread',
+      { workerData: { executionModule: EXECUTION_MODULE, backend } },
+      () => (this.generation += 1),
+    );
+  }
+
+  async load(
+    bytes: Buffer,
+    signatureInputs: readonly TensorSpec[],
+    signatureOutputs: readonly TensorSpec[],
+  ): Promise<ModelRuntime> {
+    const archive = await readTfjsArchive(bytes);
+    const generation = this.generation;
+    const loaded = await this.call(
+      { op: 'load', archive, inputs: signatureInputs, outputs: signatureOutputs },
+      [archive.weightData],
+    );
+    const handle = loaded.handle!;
+    const alive = () => this.generation === generation;
+    const gone = () => new DomainError('UNAVAILABLE', 'model version is temporarily unavailable');
+    return {
+      backend: loaded.backend!,
+      get alive() {
+        return alive();
+      },
+      run: async (inputs, outputNames, _maxOutputBytes, handOver = false) => {
+        if (!alive()) throw gone();
+        const transfer: ArrayBuffer[] = [];
+        const feeds = inputs.map((input) => feedFor(input, handOver, transfer));
+        try {
+          const ran = await this.call({ op: 'run', handle, feeds, outputNames }, transfer);
+          return asBuffers(ran.outputs!);
+        } catch (error) {
+          if (error instanceof ThreadError) throw error.asRunFailure();
+          // The thread stopped under it (its memory, a crash): the version loads again.
+          throw alive() ? error : gone();
+        }
+      },
+      release: async () => {
+        if (alive()) await this.call({ op: 'release', handle });
+      },
+    };
+  }
+
+  private async call(
+    message: Record<string, unknown>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Reply> {
+    const id = this.calls.nextId();
+    const reply = await this.calls.call({ ...message, id }, transfer);
+    if (reply.error) throw new ThreadError(reply.error);
+    return reply;
+  }
+}
