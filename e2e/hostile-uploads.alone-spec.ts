@@ -200,6 +200,21 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
     return { latencies: during.latencies, failures: traffic.failures.slice(failuresBefore) };
   }
 
+  /** B's answers while A's attack runs, A's results, and how long the attack took. */
+  async function attackWindow(
+    traffic: Awaited<ReturnType<typeof trafficOfB>>,
+    attack: { done: Promise<AttackResult[]> },
+  ) {
+    const started = performance.now();
+    let attackMs = 0;
+    let results: AttackResult[] = [];
+    const during = await window(traffic, async () => {
+      results = await attack.done;
+      attackMs = performance.now() - started;
+    });
+    return { during, results, attackMs };
+  }
+
   async function eventLoopLag(): Promise<{ max: number; p99: number }> {
     const text = await (await fetch(`${platform.gateway.url}/metrics`)).text();
     const value = (name: string) =>
@@ -259,13 +274,7 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
       "B's client": cpuMsOf(traffic.pid),
     });
     const cpuBefore = cpuNow();
-    const attackStarted = performance.now();
-    let attackMs = 0;
-    let results: AttackResult[] = [];
-    const during = await window(traffic, async () => {
-      results = await attack.done;
-      attackMs = performance.now() - attackStarted;
-    });
+    const { during, results, attackMs } = await attackWindow(traffic, attack);
     const cpuAfter = cpuNow();
     await traffic.stop();
     const lag = await eventLoopLag();
@@ -348,13 +357,7 @@ describe('hostile uploads cannot stall the gateway or blow up its memory', () =>
     });
     const loopBefore = mainThreadCpuMsOf(gatewayPid);
     const gatewayBefore = cpuMsOf(gatewayPid);
-    const attackStarted = performance.now();
-    let attackMs = 0;
-    let results: AttackResult[] = [];
-    const during = await window(traffic, async () => {
-      results = await attack.done;
-      attackMs = performance.now() - attackStarted;
-    });
+    const { during, results, attackMs } = await attackWindow(traffic, attack);
     const loopMs = mainThreadCpuMsOf(gatewayPid) - loopBefore;
     const gatewayMs = cpuMsOf(gatewayPid) - gatewayBefore;
     await traffic.stop();

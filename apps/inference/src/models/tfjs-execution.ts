@@ -1,6 +1,7 @@
 // TensorFlow.js execution, light enough to load on a thread of its own (tfjs-thread.ts): no Nest,
-// no registry, only TF.js and the types of tensors. The event loop's path (tfjs-runtime.ts) runs
-// the same code.
+// and of the registry only its archive reader; TF.js and the types of tensors. The event loop's
+// path (tfjs-runtime.ts) runs the same code.
+import { readTfjsArchive } from '@maas/model-registry/tfjs-archive';
 import type { Tensor, TensorSpec } from '@maas/tensors';
 import {
   activateTfjsBackend,
@@ -46,14 +47,6 @@ export class TfjsRequestError extends Error {
     super(message);
     this.name = 'TfjsRequestError';
   }
-}
-
-/** What a TF.js model archive holds, read (as the registry's readTfjsArchive gives it). */
-export interface TfjsArtifacts {
-  modelJson: unknown;
-  weightSpecs: unknown;
-  weightData: ArrayBuffer;
-  format: 'layers-model' | 'graph-model';
 }
 
 /** A loaded TF.js model: runs feeds to the named outputs. */
@@ -109,14 +102,16 @@ async function fromTf(name: string, tensor: import('@tensorflow/tfjs').Tensor): 
 }
 
 /**
- * Loads a TF.js model from its archive's artifacts, from memory. Layers models take inputs in
- * signature order; graph models by tensor name.
+ * Loads a TF.js model version's archive (.zip or .tar.gz of model.json and its weight shards,
+ * read with the registry's reader: InvalidModelError if it is not one) from memory. Layers models
+ * take inputs in signature order; graph models by tensor name.
  */
 export async function loadTfjsModel(
-  archive: TfjsArtifacts,
+  bytes: Uint8Array,
   signatureInputs: readonly TensorSpec[],
   signatureOutputs: readonly TensorSpec[],
 ): Promise<TfjsModel> {
+  const archive = await readTfjsArchive(bytes);
   const tf = await tfjs();
   const artifacts = tf.io.getModelArtifactsForJSONSync(
     archive.modelJson as never,

@@ -1,5 +1,4 @@
 import { DomainError } from '@maas/app-runtime';
-import { readTfjsArchive } from '@maas/model-registry';
 import type { TensorSpec } from '@maas/tensors';
 import {
   loadTfjsModel,
@@ -50,6 +49,5 @@ export async function loadTfjsRuntime(
   signatureInputs: readonly TensorSpec[],
   signatureOutputs: readonly TensorSpec[],
 ): Promise<ModelRuntime> {
-  const archive = await readTfjsArchive(bytes);
-  return tfjsModelRuntime(await loadTfjsModel(archive, signatureInputs, signatureOutputs));
+  return tfjsModelRuntime(await loadTfjsModel(bytes, signatureInputs, signatureOutputs));
 }

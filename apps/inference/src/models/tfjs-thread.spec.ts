@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DomainError } from '@maas/app-runtime';
+import { InvalidModelError } from '@maas/model-registry';
 import { loopTurnsDuring, packTfjsLayersModel } from '@maas/testing';
 import { describe, expect, it } from 'vitest';
 import { loadTfjsRuntime } from './tfjs-runtime.js';
@@ -79,5 +80,13 @@ describe('TfjsThread', () => {
     // And it still serves.
     expect((await runtime.run([rows(3)], ['probs']))[0]!.shape).toEqual([3, 2]);
     await Promise.all([runtime.release(), onLoop.release()]);
+  }, 60_000);
+
+  it('refuses bytes that are not a TF.js archive with InvalidModelError, as the loop did', async () => {
+    const bytes = Buffer.from('PK\u0003\u0004 not really a zip');
+    const error = await thread.load(bytes, INPUTS, OUTPUTS).catch((e: unknown) => e);
+    const expected = await loadTfjsRuntime(bytes, INPUTS, OUTPUTS).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidModelError);
+    expect((error as Error).message).toBe((expected as Error).message);
   }, 60_000);
 });
