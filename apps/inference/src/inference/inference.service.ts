@@ -129,7 +129,8 @@ export class InferenceService {
       const outputs = applyOutputPolicy(result.outputs, policy);
       const limit = this.maxResponseBytes(version);
       const isBinary = (name: string) => isBinaryOutput(request.binaryOutputs, name);
-      this.assertAnswerFits(answerBytesAtLeast(outputs, isBinary), limit);
+      const atLeast = answerBytesAtLeast(outputs, isBinary);
+      this.assertAnswerFits(atLeast, limit);
       const response = {
         modelName: model.name,
         modelVersion: String(version.number),
@@ -138,10 +139,9 @@ export class InferenceService {
         outputs,
       };
       const encodeOptions = { binaryOutputs: request.binaryOutputs };
-      const encoded =
-        jsonBytesAtLeast(outputs, isBinary) >= this.config.CODEC_THREAD_MIN_BYTES
-          ? await this.codec.encodeInfer(response, encodeOptions)
-          : encodeInferResponse(response, encodeOptions);
+      const encoded = this.encodesOffLoop(atLeast, outputs, isBinary)
+        ? await this.codec.encodeInfer(response, encodeOptions)
+        : encodeInferResponse(response, encodeOptions);
       this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
@@ -166,17 +166,29 @@ export class InferenceService {
       const result = await this.run(loaded, request.inputs, servedOutputs(loaded, policy));
       const outputs = applyOutputPolicy(result.outputs, policy);
       const limit = this.maxResponseBytes(version);
-      this.assertAnswerFits(
-        answerBytesAtLeast(outputs, () => false),
-        limit,
-      );
+      // A TF Serving answer is all JSON: its least size is its JSON's.
+      const atLeast = answerBytesAtLeast(outputs, () => false);
+      this.assertAnswerFits(atLeast, limit);
       const encoded =
-        jsonBytesAtLeast(outputs, () => false) >= this.config.CODEC_THREAD_MIN_BYTES
+        atLeast >= this.config.CODEC_THREAD_MIN_BYTES
           ? await this.codec.encodePredict(outputs, request.format)
           : encodePredictResponse(outputs, request.format);
       this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
+  }
+
+  /**
+   * Whether an answer is encoded on the codec thread: its JSON is past CODEC_THREAD_MIN_BYTES
+   * (`atLeast`, the whole answer's least size, rules most answers out without a second look).
+   */
+  private encodesOffLoop(
+    atLeast: number,
+    outputs: Tensor[],
+    isBinary: (name: string) => boolean,
+  ): boolean {
+    const min = this.config.CODEC_THREAD_MIN_BYTES;
+    return atLeast >= min && jsonBytesAtLeast(outputs, isBinary) >= min;
   }
 
   private async withModel<T>(
