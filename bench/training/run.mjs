@@ -15,7 +15,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '@maas/onnx';
-import { activateTfjsBackend, chooseMlpEngine, trainMlp } from '@maas/training';
+import { activateTfjsBackend } from '@maas/tfjs-runtime';
+import { chooseMlpEngine, trainMlp } from '@maas/training';
 
 const ROWS = Number(process.argv[2] ?? 60_000);
 const EPOCHS = Number(process.argv[3] ?? 1);
