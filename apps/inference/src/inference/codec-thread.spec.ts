@@ -8,7 +8,7 @@ import {
 } from '@maas/tensors';
 import { loopTurnsDuring } from '@maas/testing';
 import { describe, expect, it } from 'vitest';
-import { CodecThread } from './codec-thread.js';
+import { CodecThread, decodesOffLoop, encodesOffLoop } from './codec-thread.js';
 
 // The thread runs the built @maas/tensors: `node tools/build.mjs` first, as the test command does.
 
@@ -123,5 +123,66 @@ describe('CodecThread', () => {
     expect(error).toMatchObject({ code: expected.code, message: expected.message });
     const fine = await codec.decodeInfer(largeInferBody(2), {});
     expect(fine.inputs[0]!.shape).toEqual([2, 4]);
+  });
+
+  it('decodes binary BYTES tensors as the event loop does, each element a Buffer', async () => {
+    const count = 50_000;
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          {
+            name: 'text',
+            datatype: 'BYTES',
+            shape: [count],
+            parameters: { binary_data_size: count * 7 },
+          },
+        ],
+      }),
+    );
+    const data = Buffer.alloc(count * 7);
+    for (let i = 0; i < count; i++) {
+      data.writeUInt32LE(3, i * 7);
+      data.write(String(i % 1000).padStart(3, '0'), i * 7 + 4);
+    }
+    const body = Buffer.concat([header, data]);
+    const options = { headerLength: header.length };
+    const decoded = await codec.decodeInfer(body, options);
+    const expected = decodeInferRequest(body, options);
+    const elements = decoded.inputs[0]!.data as Buffer[];
+    expect(elements).toHaveLength(count);
+    expect(elements.every((element) => Buffer.isBuffer(element))).toBe(true);
+    expect(elements.map(String)).toEqual((expected.inputs[0]!.data as Buffer[]).map(String));
+  });
+});
+
+describe('what goes to the codec thread', () => {
+  const MIN = 256 * 1024;
+  const fp32 = [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 4] }];
+  const text = [{ name: 't', datatype: 'BYTES' as const, shape: [-1] }];
+
+  it('decodes large JSON there, and large bodies that may hold BYTES tensors', () => {
+    // JSON: its size decides.
+    expect(decodesOffLoop(MIN, undefined, fp32, MIN)).toBe(true);
+    expect(decodesOffLoop(MIN - 1, undefined, fp32, MIN)).toBe(false);
+    // Binary fixed-size tensors are read in place: a small header stays on the loop, whatever the body.
+    expect(decodesOffLoop(64 * MIN, 200, fp32, MIN)).toBe(false);
+    // Binary BYTES (or a signature that does not say) past the size: there.
+    expect(decodesOffLoop(MIN, 200, text, MIN)).toBe(true);
+    expect(decodesOffLoop(MIN, 200, undefined, MIN)).toBe(true);
+    expect(decodesOffLoop(MIN - 1, 200, text, MIN)).toBe(false);
+    // A large JSON header, whatever follows it.
+    expect(decodesOffLoop(2 * MIN, MIN, fp32, MIN)).toBe(true);
+  });
+
+  it('encodes large JSON answers there, and large answers with BYTES outputs', () => {
+    const floats: Tensor = { name: 'y', datatype: 'FP32', shape: [1], data: new Float32Array(1) };
+    const strings: Tensor = { name: 's', datatype: 'BYTES', shape: [1], data: ['a'] };
+    let asked = 0;
+    const json = (bytes: number) => () => ((asked += 1), bytes);
+    expect(encodesOffLoop([floats], MIN - 1, json(MIN), MIN)).toBe(false);
+    expect(asked).toBe(0); // a small answer is never looked at twice
+    expect(encodesOffLoop([floats], MIN, json(MIN), MIN)).toBe(true);
+    expect(encodesOffLoop([floats], 4 * MIN, json(10), MIN)).toBe(false); // binary floats: a copy
+    expect(encodesOffLoop([floats, strings], MIN, json(10), MIN)).toBe(true);
   });
 });

@@ -26,7 +26,7 @@ import { OutputTooLargeError } from '../models/ort-threads.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
 import { AnswerTooLargeError, answerBytesAtLeast } from './answer-size.js';
 import { type BatchResult, rowsOf } from './batcher.js';
-import { CodecThread } from './codec-thread.js';
+import { CodecThread, decodesOffLoop, encodesOffLoop } from './codec-thread.js';
 import { InferenceMetrics } from './inference.metrics.js';
 
 export interface ServedResponse {
@@ -101,11 +101,14 @@ export class InferenceService {
         ? (version.inputs as unknown as TensorSpec[])
         : undefined,
     };
-    // The JSON part is what costs (binary tensors are read in place).
-    const request =
-      (headerLength ?? body.length) >= this.config.CODEC_THREAD_MIN_BYTES
-        ? await this.codec.decodeInfer(body, options)
-        : decodeInferRequest(body, options);
+    const request = decodesOffLoop(
+      body.length,
+      headerLength,
+      options.signature,
+      this.config.CODEC_THREAD_MIN_BYTES,
+    )
+      ? await this.codec.decodeInfer(body, options)
+      : decodeInferRequest(body, options);
     const policy = outputPolicyFrom(version.servingConfig);
     return this.withModel(version, async (loaded) => {
       checkInputsAgainstSignature(request.inputs, loaded.inputs);
@@ -139,7 +142,13 @@ export class InferenceService {
         outputs,
       };
       const encodeOptions = { binaryOutputs: request.binaryOutputs };
-      const encoded = this.encodesOffLoop(atLeast, outputs, isBinary)
+      const offLoop = encodesOffLoop(
+        outputs,
+        atLeast,
+        () => jsonBytesAtLeast(outputs, isBinary),
+        this.config.CODEC_THREAD_MIN_BYTES,
+      );
+      const encoded = offLoop
         ? await this.codec.encodeInfer(response, encodeOptions)
         : encodeInferResponse(response, encodeOptions);
       this.assertAnswerFits(encoded.body.length, limit);
@@ -169,26 +178,17 @@ export class InferenceService {
       // A TF Serving answer is all JSON: its least size is its JSON's.
       const atLeast = answerBytesAtLeast(outputs, () => false);
       this.assertAnswerFits(atLeast, limit);
-      const encoded =
-        atLeast >= this.config.CODEC_THREAD_MIN_BYTES
-          ? await this.codec.encodePredict(outputs, request.format)
-          : encodePredictResponse(outputs, request.format);
+      const encoded = encodesOffLoop(
+        outputs,
+        atLeast,
+        () => atLeast,
+        this.config.CODEC_THREAD_MIN_BYTES,
+      )
+        ? await this.codec.encodePredict(outputs, request.format)
+        : encodePredictResponse(outputs, request.format);
       this.assertAnswerFits(encoded.body.length, limit);
       return { ...encoded, rows: rowsOf(request.inputs), batchRows: result.batchRows };
     });
-  }
-
-  /**
-   * Whether an answer is encoded on the codec thread: its JSON is past CODEC_THREAD_MIN_BYTES
-   * (`atLeast`, the whole answer's least size, rules most answers out without a second look).
-   */
-  private encodesOffLoop(
-    atLeast: number,
-    outputs: Tensor[],
-    isBinary: (name: string) => boolean,
-  ): boolean {
-    const min = this.config.CODEC_THREAD_MIN_BYTES;
-    return atLeast >= min && jsonBytesAtLeast(outputs, isBinary) >= min;
   }
 
   private async withModel<T>(
