@@ -12,7 +12,7 @@ import { WorkerInferenceRoutes } from './inference/worker-inference.routes.js';
 import { WorkerLinkServer } from './inference/link-server.js';
 import { WorkerOpenInferenceController } from './inference/worker-open-inference.controller.js';
 import { ModelCacheService } from './models/model-cache.service.js';
-import { configureTfjs, tfjs, tfjsBackendName } from './models/tfjs-runtime.js';
+import { configureTfjs, tfjsBackendName } from './models/tfjs-runtime.js';
 import { VersionLookupService } from './models/version-lookup.service.js';
 import { WorkerHeartbeatService } from './models/worker-heartbeat.service.js';
 import { OpsServerService } from './ops/ops-server.service.js';
@@ -28,12 +28,12 @@ export class InferenceModule {
         // /metrics, /healthz and /readyz are on OPS_PORT (OpsServerService), not the HTTP port.
         AppCoreModule.forRoot({ name: 'inference', config, logger, metricsController: false }),
         HealthModule.forRoot({
-          inject: [PrismaService, OBJECT_STORE],
-          factory: (prisma: PrismaService, store: ObjectStore) => [
+          inject: [PrismaService, OBJECT_STORE, ModelCacheService],
+          factory: (prisma: PrismaService, store: ObjectStore, cache: ModelCacheService) => [
             { name: 'postgres', check: () => prisma.check() },
             { name: 'storage', check: () => store.check() },
             // Named after the TF.js backend tfjs versions run on (tfjs-node-gpu → … → cpu).
-            { name: tfjsBackendName(), check: () => tfjs().then(() => undefined) },
+            { name: tfjsBackendName(), check: () => cache.tfjsReady() },
           ],
           controller: false,
         }),
@@ -52,7 +52,8 @@ export class InferenceModule {
         OpsServerService,
         LatencyBenchmarkService,
       ],
-      exports: [OBJECT_STORE],
+      // (ModelCacheService: the readiness check above asks it whether TF.js is up.)
+      exports: [OBJECT_STORE, ModelCacheService],
       global: true,
     };
   }

@@ -23,7 +23,7 @@ import {
   type Resident,
 } from './model-memory-budget.js';
 import { OrtThreads } from './ort-threads.js';
-import { loadTfjsRuntime, tfjsBackendNames } from './tfjs-runtime.js';
+import { loadTfjsRuntime, tfjs, tfjsBackendName } from './tfjs-runtime.js';
 import { TfjsThread } from './tfjs-thread.js';
 import { VersionLookupService } from './version-lookup.service.js';
 
@@ -278,7 +278,17 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
 
   /** Runtime backends this worker can serve with. */
   backends(): string[] {
-    return ['onnxruntime', ...tfjsBackendNames()];
+    const tfjsName = tfjsBackendName();
+    return ['onnxruntime', this.tfjsThread ? this.tfjsThread.backendName(tfjsName) : tfjsName];
+  }
+
+  /**
+   * TF.js loaded where TF.js versions run (the readiness check): on the TF.js thread with
+   * TFJS_THREAD, so the event loop's heap never holds it; else on the loop.
+   */
+  async tfjsReady(): Promise<void> {
+    if (this.tfjsThread) await this.tfjsThread.ready();
+    else await tfjs();
   }
 
   /** In-flight requests per loaded version (for the heartbeat and admin views). */

@@ -1,19 +1,9 @@
 import { DomainError } from '@maas/app-runtime';
 import type { TensorSpec } from '@maas/tensors';
-import {
-  loadTfjsModel,
-  type TfjsModel,
-  TfjsRequestError,
-  tfjsBackendName,
-} from './tfjs-execution.js';
+import { loadTfjsModel, type TfjsModel, TfjsRequestError } from './tfjs-execution.js';
 import { type ModelRuntime, modelRejected } from './model-runtime.js';
 
 export { configureTfjs, tfjs, tfjsBackendName } from './tfjs-execution.js';
-
-/** Backends reported in heartbeats and /readyz. */
-export function tfjsBackendNames(): string[] {
-  return [tfjsBackendName()];
-}
 
 /**
  * A failure of a TF.js run as the answer should say it: the request's own fault (400), with

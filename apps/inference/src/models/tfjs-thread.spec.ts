@@ -89,4 +89,23 @@ describe('TfjsThread', () => {
     expect(error).toBeInstanceOf(InvalidModelError);
     expect((error as Error).message).toBe((expected as Error).message);
   }, 60_000);
+
+  it('says it is ready once TF.js is up there, and a probe never waits behind a running model', async () => {
+    const probe = new TfjsThread('auto', 5);
+    const backend = await probe.ready();
+    expect(backend).toMatch(/^tfjs-/);
+    const runtime = await probe.load(await archive(), INPUTS, OUTPUTS);
+    expect(runtime.backend).toBe(backend);
+    let ranFor = 0;
+    const started = performance.now();
+    const running = runtime.run([rows(4_000)], ['probs']).then(() => {
+      ranFor = performance.now() - started;
+    });
+    // Asked while the thread computes: answered here, not by the busy thread.
+    expect(await probe.ready()).toBe(backend);
+    expect(ranFor).toBe(0);
+    await running;
+    expect(ranFor).toBeGreaterThan(0);
+    await runtime.release();
+  }, 60_000);
 });

@@ -24,6 +24,10 @@ parentPort.on('message', async (message) => {
   const { id, op } = message;
   try {
     const module = await execution;
+    if (op === 'ready') {
+      await module.tfjs();
+      return parentPort.postMessage({ id, backend: module.tfjsBackendName() });
+    }
     if (op === 'load') {
       const model = await module.loadTfjsModel(Buffer.from(message.bytes), message.inputs, message.outputs);
       const handle = ++lastHandle;
@@ -129,6 +133,10 @@ export class TfjsThread {
   /** Bumped when a thread stops: models of an earlier one are gone. */
   private generation = 0;
   private readonly calls: ThreadCalls<Reply>;
+  /** The backend the thread runs TF.js on, once it has said. */
+  private backend?: string;
+  /** The thread (generation) that has TF.js up: readiness asks it once, not on every probe. */
+  private readyGeneration = -1;
 
   constructor(backend: TfjsBackendRequest, nice: number) {
     this.calls = new ThreadCalls<Reply>(
@@ -137,6 +145,24 @@ export class TfjsThread {
       { workerData: { executionModule: EXECUTION_MODULE, backend } },
       () => (this.generation += 1),
     );
+  }
+
+  /**
+   * Starts the thread and TF.js on it (the readiness check: TF.js never loads on the event loop
+   * then); resolves with the backend it runs on. Asked once per thread: a probe while the thread
+   * computes a tenant's model must not wait behind it.
+   */
+  async ready(): Promise<string> {
+    if (this.readyGeneration === this.generation && this.backend) return this.backend;
+    const generation = this.generation;
+    const reply = await this.call({ op: 'ready' });
+    this.readyGeneration = generation;
+    return (this.backend = reply.backend!);
+  }
+
+  /** The backend TF.js runs on there, once known (else `fallback`, the one it will try first). */
+  backendName(fallback: string): string {
+    return this.backend ?? fallback;
   }
 
   async load(
@@ -159,6 +185,7 @@ export class TfjsThread {
       throw error;
     });
     const handle = loaded.handle!;
+    this.backend = loaded.backend;
     const alive = () => this.generation === generation;
     const gone = () => new DomainError('UNAVAILABLE', 'model version is temporarily unavailable');
     return {
