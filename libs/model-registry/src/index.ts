@@ -128,6 +128,8 @@ export {
   type Unsealed,
 } from './integrity/unseal-thread.js';
 export {
+  batchesOf,
+  joinedBuffer,
   LOWER_THIS_THREAD_PRIORITY,
   lowerThreadPriority,
   ThreadCalls,

@@ -26,6 +26,7 @@ export {
   type TensorParameters,
   type TensorSpec,
   allocateTypedArray,
+  asBufferElements,
   assertValidTensor,
   elementCount,
   formatShape,

@@ -61,6 +61,25 @@ export function isBytesData(data: TensorData): data is BytesData {
   return Array.isArray(data);
 }
 
+/**
+ * Makes BYTES elements Buffers again after a structured clone (a message between threads), which
+ * turns every Buffer into a plain Uint8Array over the same bytes. Strings stay strings. In place;
+ * returns `tensors`.
+ */
+export function asBufferElements<T extends { data: unknown }>(tensors: T[]): T[] {
+  for (const tensor of tensors) {
+    if (!Array.isArray(tensor.data)) continue;
+    const data = tensor.data as unknown[];
+    for (let i = 0; i < data.length; i++) {
+      const element = data[i];
+      if (element instanceof Uint8Array && !Buffer.isBuffer(element)) {
+        data[i] = Buffer.from(element.buffer, element.byteOffset, element.byteLength);
+      }
+    }
+  }
+  return tensors;
+}
+
 /** Whether `data` is the representation this lib uses for `datatype`. */
 export function isDataOfDatatype(datatype: Datatype, data: TensorData): boolean {
   if (!isFixedSizeDatatype(datatype)) {

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from '@maas/model-registry';
+import { joinedBuffer, LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from '@maas/model-registry';
 import {
+  asBufferElements,
   type DecodeInferRequestOptions,
   type DecodePredictOptions,
   type EncodedInferResponse,
@@ -39,20 +40,14 @@ const ownBuffers = (value, found) => {
     for (const key of Object.keys(value)) ownBuffers(value[key], found);
   }
 };
-// A structured clone turns Buffers into Uint8Arrays: BYTES elements become Buffers again.
-const withBuffers = (outputs) => {
-  for (const output of outputs) {
-    if (!Array.isArray(output.data)) continue;
-    output.data = output.data.map((e) => (e instanceof Uint8Array ? Buffer.from(e.buffer, e.byteOffset, e.byteLength) : e));
-  }
-};
 parentPort.on('message', async ({ id, op, args }) => {
   try {
     if (!OPS.has(op)) throw new Error('no codec operation ' + op);
     const codec = await tensors;
     if (op.startsWith('decode')) args[0] = Buffer.from(args[0]);
-    if (op === 'encodeInferResponse') withBuffers(args[0].outputs);
-    if (op === 'encodePredictResponse') withBuffers(args[0]);
+    // A structured clone turned the outputs' Buffers into Uint8Arrays.
+    if (op === 'encodeInferResponse') codec.asBufferElements(args[0].outputs);
+    if (op === 'encodePredictResponse') codec.asBufferElements(args[0]);
     const result = codec[op](...args);
     const transfer = new Set();
     ownBuffers(result, transfer);
@@ -76,21 +71,6 @@ type Reply = {
 let tensorsModule: string | undefined;
 const builtTensorsModule = () =>
   (tensorsModule ??= pathToFileURL(createRequire(import.meta.url).resolve('@maas/tensors')).href);
-
-/** A structured clone turns Buffers into Uint8Arrays: BYTES elements become Buffers again. */
-function asBuffers(tensors: Tensor[]): Tensor[] {
-  for (const tensor of tensors) {
-    if (!Array.isArray(tensor.data)) continue;
-    const data = tensor.data as unknown[];
-    for (let i = 0; i < data.length; i++) {
-      const element = data[i];
-      if (element instanceof Uint8Array && !Buffer.isBuffer(element)) {
-        data[i] = Buffer.from(element.buffer, element.byteOffset, element.byteLength);
-      }
-    }
-  }
-  return tensors;
-}
 
 /**
  * Whether a request is decoded on the codec thread: its JSON is past `min` bytes, or it is past
@@ -142,12 +122,13 @@ export class CodecThread {
   }));
 
   async decodeInfer(body: Buffer, options: DecodeInferRequestOptions): Promise<InferRequest> {
+    const bytes = joinedBuffer([body]);
     const request = await this.run<InferRequest>(
       'decodeInferRequest',
-      [copyOf(body), options],
-      body,
+      [bytes, options],
+      [bytes.buffer as ArrayBuffer],
     );
-    asBuffers(request.inputs);
+    asBufferElements(request.inputs);
     return request;
   }
 
@@ -156,12 +137,13 @@ export class CodecThread {
     signature: readonly TensorSpec[],
     options: DecodePredictOptions,
   ): Promise<PredictRequest> {
+    const bytes = joinedBuffer([body]);
     const request = await this.run<PredictRequest>(
       'decodePredictRequest',
-      [copyOf(body), signature, options],
-      body,
+      [bytes, signature, options],
+      [bytes.buffer as ArrayBuffer],
     );
-    asBuffers(request.inputs);
+    asBufferElements(request.inputs);
     return request;
   }
 
@@ -187,9 +169,12 @@ export class CodecThread {
     return { ...encoded, body: asBuffer(encoded.body) };
   }
 
-  private async run<T>(op: string, args: unknown[], body?: Buffer): Promise<T> {
+  /**
+   * `op` of @maas/tensors on the thread. A body goes as a copy of its own (joinedBuffer; it may be
+   * a view into a link frame), handed over in `transfer`.
+   */
+  private async run<T>(op: string, args: unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
     const id = this.calls.nextId();
-    const transfer = body ? [(args[0] as Uint8Array).buffer as ArrayBuffer] : [];
     const reply = await this.calls.call({ id, op, args }, transfer);
     if (reply.error) {
       const { name, code, message } = reply.error;
@@ -198,11 +183,4 @@ export class CodecThread {
     }
     return reply.result as T;
   }
-}
-
-/** The body's bytes in a buffer of their own, to hand over (the body may be a link frame's). */
-function copyOf(body: Buffer): Uint8Array {
-  const bytes = new Uint8Array(body.length);
-  bytes.set(body);
-  return bytes;
 }

@@ -462,8 +462,8 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * The session for a version's checked bytes (tests of the cache policy fake it). ONNX bytes
-   * are handed to the tenant's model thread: not to be read after this.
+   * The session for a version's checked bytes (tests of the cache policy fake it). The bytes are
+   * handed to a thread (the tenant's model thread, the TF.js thread): not to be read after this.
    */
   protected openRuntime(version: ModelVersion, bytes: Buffer): Promise<ModelRuntime> {
     if (version.format === 'tfjs') {

@@ -27,6 +27,9 @@ async function archive(): Promise<Buffer> {
   return zip;
 }
 
+/** The thread takes the bytes it is given (as the model cache hands them over): a copy of its own. */
+const handed = (bytes: Buffer) => Buffer.from(bytes);
+
 const rows = (count: number) => ({
   name: 'hidden_input',
   datatype: 'FP32' as const,
@@ -40,7 +43,7 @@ describe('TfjsThread', () => {
   it('computes what the event loop computes, and the loop turns meanwhile', async () => {
     const zip = await archive();
     const [onThread, onLoop] = await Promise.all([
-      thread.load(zip, INPUTS, OUTPUTS),
+      thread.load(handed(zip), INPUTS, OUTPUTS),
       loadTfjsRuntime(zip, INPUTS, OUTPUTS),
     ]);
     expect(onThread.alive).toBe(true);
@@ -58,7 +61,7 @@ describe('TfjsThread', () => {
 
   it("answers a request TF.js cannot take as the loop's path does (400, same message)", async () => {
     const zip = await archive();
-    const runtime = await thread.load(zip, INPUTS, OUTPUTS);
+    const runtime = await thread.load(handed(zip), INPUTS, OUTPUTS);
     const onLoop = await loadTfjsRuntime(zip, INPUTS, OUTPUTS);
     for (const feeds of [
       [{ ...rows(1), name: 'other' }],
@@ -84,7 +87,7 @@ describe('TfjsThread', () => {
 
   it('refuses bytes that are not a TF.js archive with InvalidModelError, as the loop did', async () => {
     const bytes = Buffer.from('PK\u0003\u0004 not really a zip');
-    const error = await thread.load(bytes, INPUTS, OUTPUTS).catch((e: unknown) => e);
+    const error = await thread.load(handed(bytes), INPUTS, OUTPUTS).catch((e: unknown) => e);
     const expected = await loadTfjsRuntime(bytes, INPUTS, OUTPUTS).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidModelError);
     expect((error as Error).message).toBe((expected as Error).message);

@@ -1,6 +1,11 @@
 import { DomainError } from '@maas/app-runtime';
-import { InvalidModelError, lowerThreadPriority, ThreadCalls } from '@maas/model-registry';
-import type { Tensor, TensorSpec } from '@maas/tensors';
+import {
+  InvalidModelError,
+  lowerThreadPriority,
+  ThreadCalls,
+  transferableBuffer,
+} from '@maas/model-registry';
+import { asBufferElements, type Tensor, type TensorSpec } from '@maas/tensors';
 import type { TfjsBackendRequest } from '@maas/tfjs-runtime';
 import { modelRejected, type ModelRuntime } from './model-runtime.js';
 
@@ -101,23 +106,14 @@ function feedFor(input: Tensor, handOver: boolean, transfer: ArrayBuffer[]): Ten
     return { ...input, data: text };
   }
   const typed = data as Exclude<Tensor['data'], unknown[]>;
-  const whole = typed.byteOffset === 0 && typed.byteLength === typed.buffer.byteLength;
-  const own = handOver && whole ? typed : typed.slice();
-  if (own.buffer.byteLength > Buffer.poolSize) transfer.push(own.buffer as ArrayBuffer);
+  // Handed over as OrtThreads' feeds are (handOverFeeds); else a compact copy of our own.
+  const buffer = handOver ? transferableBuffer(typed) : (typed.slice().buffer as ArrayBuffer);
+  const own =
+    buffer === typed.buffer
+      ? typed
+      : new (typed.constructor as new (buffer: ArrayBuffer) => typeof typed)(buffer);
+  if (buffer.byteLength > Buffer.poolSize) transfer.push(buffer);
   return { ...input, data: own };
-}
-
-/** A structured clone turns Buffers into Uint8Arrays: BYTES elements become Buffers again. */
-function asBuffers(tensors: Tensor[]): Tensor[] {
-  for (const tensor of tensors) {
-    if (!Array.isArray(tensor.data)) continue;
-    tensor.data = (tensor.data as (string | Uint8Array)[]).map((v) =>
-      typeof v === 'string' || Buffer.isBuffer(v)
-        ? v
-        : Buffer.from(v.buffer, v.byteOffset, v.byteLength),
-    ) as Buffer[];
-  }
-  return tensors;
 }
 
 /**
@@ -171,12 +167,12 @@ export class TfjsThread {
     signatureOutputs: readonly TensorSpec[],
   ): Promise<ModelRuntime> {
     const generation = this.generation;
-    // The archive is read there too (unpacking a large one held the loop for 60-460 ms).
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
+    // The archive is read there too (unpacking a large one held the loop for 60-460 ms). Handed
+    // over without a copy when the bytes own their memory, as the model threads' are.
+    const buffer = transferableBuffer(bytes);
     const loaded = await this.call(
-      { op: 'load', bytes: copy.buffer, inputs: signatureInputs, outputs: signatureOutputs },
-      [copy.buffer],
+      { op: 'load', bytes: buffer, inputs: signatureInputs, outputs: signatureOutputs },
+      [buffer],
     ).catch((error: unknown) => {
       // Not a TF.js archive, or not a sound one: refused as on the loop's path (422, failed).
       if (error instanceof ThreadError && error.error.code === 'INVALID_MODEL') {
@@ -199,7 +195,7 @@ export class TfjsThread {
         const feeds = inputs.map((input) => feedFor(input, handOver, transfer));
         try {
           const ran = await this.call({ op: 'run', handle, feeds, outputNames }, transfer);
-          return asBuffers(ran.outputs!);
+          return asBufferElements(ran.outputs!);
         } catch (error) {
           if (error instanceof ThreadError) throw error.asRunFailure();
           // The thread stopped under it (its memory, a crash): the version loads again.

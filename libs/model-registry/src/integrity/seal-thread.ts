@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { envelopeHead, NONCE_BYTES } from './envelope.js';
-import { LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from './thread-calls.js';
+import { batchesOf, LOWER_THIS_THREAD_PRIORITY, ThreadCalls } from './thread-calls.js';
 
 /**
  * The thread's whole program (CommonJS, run with `eval`, like the unseal thread's): for each
@@ -103,43 +103,22 @@ export class SealThread {
     let finished = false;
     try {
       yield envelopeHead(nonce);
-      let batch: Buffer[] = [];
-      let batched = 0;
       let inFlight: Promise<Reply> | undefined;
       const answerOf = async (call: Promise<Reply>): Promise<Reply> => {
         const reply = await call;
         if (reply.lost) throw new Error('the sealing thread stopped while it sealed this stream');
         return reply;
       };
-      const sendBatch = (chunks: Buffer[]): Promise<Reply> => {
-        // The batch's chunks joined into a buffer of its own, handed over without a further
-        // copy (a chunk may still be someone's or a view into a larger buffer, and
-        // Buffer.concat's result may be a slice of the shared pool: none is transferred).
-        const joined = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-        let at = 0;
-        for (const chunk of chunks) {
-          joined.set(chunk, at);
-          at += chunk.length;
-        }
-        return answerOf(
-          this.calls.call({ id, kind: 'batch', plaintext: joined.buffer }, [joined.buffer]),
-        );
-      };
-      for await (const chunk of body) {
-        if (chunk.length === 0) continue;
-        batch.push(chunk);
-        batched += chunk.length;
-        if (batched < SEAL_BATCH_BYTES) continue;
+      // Each batch a buffer of its own, handed over without a further copy.
+      for await (const batch of batchesOf(body, SEAL_BATCH_BYTES)) {
         // One batch at the thread while this one was read: its answer first, then this one goes.
         if (inFlight) yield Buffer.from((await inFlight).out);
-        inFlight = sendBatch(batch);
+        const plaintext = batch.buffer as ArrayBuffer;
+        inFlight = answerOf(this.calls.call({ id, kind: 'batch', plaintext }, [plaintext]));
         // (awaited once the next batch is read; a thread that dies meanwhile fails it then)
         inFlight.catch(() => undefined);
-        batch = [];
-        batched = 0;
       }
       if (inFlight) yield Buffer.from((await inFlight).out);
-      if (batch.length > 0) yield Buffer.from((await sendBatch(batch)).out);
       const last = await answerOf(this.calls.call({ id, kind: 'end' }));
       finished = true;
       done(last.sha256!);

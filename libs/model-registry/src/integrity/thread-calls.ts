@@ -19,6 +19,43 @@ try {
  */
 export const LOWER_THIS_THREAD_PRIORITY = lowerThreadPriority(10);
 
+/**
+ * `chunks` joined into a buffer of their own, to hand to a thread without a further copy (a chunk
+ * may still be someone's, or a view into a larger buffer or into Buffer's shared pool, which a
+ * transfer would take from its owner or cannot move at all).
+ */
+export function joinedBuffer(chunks: readonly Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, at);
+    at += chunk.length;
+  }
+  return joined;
+}
+
+/**
+ * `source` in batches of at least `bytes` (the last one may be smaller), each joined into a
+ * buffer of its own (joinedBuffer): a round trip to a thread per batch, not per chunk.
+ */
+export async function* batchesOf(
+  source: AsyncIterable<Uint8Array>,
+  bytes: number,
+): AsyncGenerator<Uint8Array> {
+  let chunks: Uint8Array[] = [];
+  let batched = 0;
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    chunks.push(chunk);
+    batched += chunk.length;
+    if (batched < bytes) continue;
+    yield joinedBuffer(chunks);
+    chunks = [];
+    batched = 0;
+  }
+  if (batched > 0) yield joinedBuffer(chunks);
+}
+
 /** A message to the thread: its call's id, and whatever the program reads. */
 export type ThreadMessage = { id: number } & Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { LOWER_THIS_THREAD_PRIORITY } from '@maas/model-registry';
+import { batchesOf, LOWER_THIS_THREAD_PRIORITY } from '@maas/model-registry';
 import { CsvFormatError, type CsvSummary } from './csv-reader.js';
 
 /** Bytes gathered before a batch goes to the thread: a round trip per MiB, not per chunk. */
@@ -92,34 +92,16 @@ export async function profileCsvOffThread(
   outcome.catch(() => undefined);
   try {
     let inFlight: Promise<void> | undefined;
-    const send = (chunks: Buffer[], bytes: number): Promise<void> => {
-      const batch = new Uint8Array(bytes);
-      let at = 0;
-      for (const chunk of chunks) {
-        batch.set(chunk, at);
-        at += chunk.length;
-      }
-      const taken = new Promise<void>((resolve) => (acknowledged = resolve));
-      worker.postMessage({ batch: batch.buffer }, [batch.buffer]);
-      // Either the thread took it, or it stopped (a CSV error, its memory): that is thrown.
-      return Promise.race([taken, outcome.then(() => undefined)]);
-    };
-    let chunks: Buffer[] = [];
-    let bytes = 0;
-    for await (const chunk of source) {
-      if (chunk.length === 0) continue;
-      chunks.push(chunk);
-      bytes += chunk.length;
-      if (bytes < CSV_BATCH_BYTES) continue;
+    for await (const batch of batchesOf(source, CSV_BATCH_BYTES)) {
       await inFlight;
-      inFlight = send(chunks, bytes);
-      // (awaited once the next batch is read; a failure meanwhile is thrown then)
+      const taken = new Promise<void>((resolve) => (acknowledged = resolve));
+      worker.postMessage({ batch: batch.buffer }, [batch.buffer as ArrayBuffer]);
+      // Either the thread took it, or it stopped (a CSV error, its memory): that is thrown when
+      // awaited, once the next batch is read.
+      inFlight = Promise.race([taken, outcome.then(() => undefined)]);
       inFlight.catch(() => undefined);
-      chunks = [];
-      bytes = 0;
     }
     await inFlight;
-    if (bytes > 0) await send(chunks, bytes);
     worker.postMessage({ end: true });
     return await outcome;
   } finally {
