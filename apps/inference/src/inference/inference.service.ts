@@ -166,10 +166,15 @@ export class InferenceService {
     // Decoded against the version row's signature, before the model is loaded for it.
     const signature = version.inputs as unknown as TensorSpec[];
     const options = { maxElements: this.maxElements(version) };
-    const request =
-      body.length >= this.config.CODEC_THREAD_MIN_BYTES
-        ? await this.codec.decodePredict(body, signature, options)
-        : decodePredictRequest(body, signature, options);
+    // (A TF Serving body is all JSON.)
+    const request = decodesOffLoop(
+      body.length,
+      undefined,
+      signature,
+      this.config.CODEC_THREAD_MIN_BYTES,
+    )
+      ? await this.codec.decodePredict(body, signature, options)
+      : decodePredictRequest(body, signature, options);
     const policy = outputPolicyFrom(version.servingConfig);
     return this.withModel(version, async (loaded) => {
       const result = await this.run(loaded, request.inputs, servedOutputs(loaded, policy));
