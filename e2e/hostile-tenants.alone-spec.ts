@@ -99,7 +99,8 @@ const LARGE_ROWS = 1_200_000;
 
 /**
  * Tenant A's large-request client: 3 valid JSON requests of LARGE_ROWS rows each, one after
- * another, each answer read whole (as bytes); prints each status and answer size.
+ * another, each answer read whole (as bytes); prints each status and answer size (status -1 and
+ * the error where the connection ended with no answer).
  */
 const LARGE_REQUESTS_ATTACKER = `
 const [url, key, rows] = process.argv.slice(1);
@@ -108,8 +109,13 @@ for (let i = 0; i < data.length; i += 1) data[i] = (i % 1000) / 8;
 const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [Number(rows), 2], data }] });
 const answers = [];
 for (let i = 0; i < 3; i += 1) {
-  const response = await fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body });
-  answers.push({ status: response.status, bytes: (await response.arrayBuffer()).byteLength, requestBytes: body.length });
+  try {
+    const response = await fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body });
+    answers.push({ status: response.status, bytes: (await response.arrayBuffer()).byteLength, requestBytes: body.length });
+  } catch (error) {
+    // (A connection cut with no answer: reported, so the assertion names it.)
+    answers.push({ status: -1, error: String(error.cause ?? error), requestBytes: body.length });
+  }
 }
 process.stdout.write(JSON.stringify(answers) + '\\n');
 `;

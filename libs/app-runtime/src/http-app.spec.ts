@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { Controller, HttpException, Module, Post } from '@nestjs/common';
+import { Controller, Get, HttpException, Module, Post, Query } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from './http-app.js';
@@ -43,6 +43,28 @@ function exchange(
     socket.write(request);
   });
 }
+
+@Controller()
+class SlowController {
+  /** Answers after `ms` milliseconds, as a long inference or a large upload's checks do. */
+  @Get('slow')
+  async slow(@Query('ms') ms: string): Promise<{ waited: number }> {
+    await new Promise((resolve) => setTimeout(resolve, Number(ms)));
+    return { waited: Number(ms) };
+  }
+
+  /** Reads its whole body before answering. */
+  @Post('upload')
+  upload(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+@Module({
+  imports: [MetricsModule.forRoot('http-app-idle-spec', { controller: false })],
+  controllers: [SlowController],
+})
+class SlowModule {}
 
 const REFUSED_UPLOAD =
   'POST /refuse HTTP/1.1\r\nHost: x\r\ncontent-type: application/octet-stream\r\n';
@@ -107,5 +129,56 @@ describe('createHttpApp', () => {
     expect(socket.destroyed).toBe(false);
     socket.destroy();
     void ended;
+  });
+});
+
+describe('createHttpApp: idle connections', () => {
+  const IDLE_MS = 300;
+  let app: NestFastifyApplication;
+  let port: number;
+
+  beforeAll(async () => {
+    app = await createHttpApp(SlowModule, {
+      logger: createLogger({ name: 'http-app-idle-spec', level: 'silent' }),
+      timeouts: { idleMs: IDLE_MS, keepAliveMs: 120_000, requestMs: 2_000 },
+    });
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    await app.listen(0, '127.0.0.1');
+    port = (app.getHttpServer().address() as { port: number }).port;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('keeps a connection silent while the server works on its answer, and answers it', async () => {
+    // Silent both ways for three idle timeouts: the wait is the server's, not the client's.
+    const { answer } = await exchange(port, 'GET /slow?ms=900 HTTP/1.1\r\nHost: x\r\n\r\n', 2_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('{"waited":900}');
+  });
+
+  it('cuts an upload whose body stops coming, with no answer', async () => {
+    const { answer, ended } = await exchange(
+      port,
+      'POST /upload HTTP/1.1\r\nHost: x\r\ncontent-type: application/octet-stream\r\n' +
+        `content-length: 1000000\r\n\r\n${'x'.repeat(1024)}`,
+      5_000,
+    );
+    expect(ended).toBe(true);
+    expect(answer).toBe('');
+  });
+
+  it('cuts a connection whose answer is owed for longer than the request timeout', async () => {
+    const { answer, ended } = await exchange(
+      port,
+      'GET /slow?ms=4500 HTTP/1.1\r\nHost: x\r\n\r\n',
+      4_000,
+    );
+    expect(ended).toBe(true);
+    expect(answer).toBe('');
   });
 });

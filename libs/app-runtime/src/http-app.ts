@@ -102,6 +102,46 @@ export function lingerOnOwedBodies(
   });
 }
 
+/**
+ * Closes connections silent both ways for `idleMs` (Node's socket timeout, set by Fastify's
+ * connectionTimeout). Node destroys such a socket only when nothing else listens for its
+ * 'timeout' (a request stream being consumed can), so this says it outright: a stalled upload,
+ * a client that stops reading its answer and an idle keep-alive connection are cut alike.
+ * Silence while the server owes the answer to a request it received whole is not the client's:
+ * that connection is kept (the server's own deadlines bound the wait: a worker's answer, a
+ * handler's I/O), up to `owedAnswerMs` from the request. Cutting it had the client's request
+ * ended by a closed socket with no answer (a large inference computing past the idle timeout).
+ */
+export function cutIdleConnections(
+  server: Server,
+  options: { idleMs: number; owedAnswerMs: number },
+): void {
+  const owed = new WeakMap<Socket, { response: ServerResponse; since: number }>();
+  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    const entry = { response, since: performance.now() };
+    owed.set(socket, entry);
+    const settled = () => {
+      if (owed.get(socket) === entry) owed.delete(socket);
+    };
+    response.once('finish', settled).once('close', settled);
+  });
+  server.on('timeout', (socket: Socket) => {
+    const entry = owed.get(socket);
+    if (
+      entry !== undefined &&
+      entry.response.req.complete &&
+      !entry.response.headersSent &&
+      performance.now() - entry.since < options.owedAnswerMs
+    ) {
+      // Re-armed: the answer, once it comes, or the client's silence after it, decides.
+      socket.setTimeout(options.idleMs);
+      return;
+    }
+    socket.destroy();
+  });
+}
+
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit?: number;
@@ -167,9 +207,10 @@ export async function createHttpApp(
   // (Node enforces it on its connection sweep, every 30 s: a slow client is cut within
   // headersMs + 30 s.)
   fastify.server.headersTimeout = options.timeouts?.headersMs ?? 15_000;
-  // Node destroys an idle socket only when nothing else listens for its 'timeout' (a request
-  // stream being consumed can): say it outright, so a stalled upload is cut like the rest.
-  fastify.server.on('timeout', (socket: Socket) => socket.destroy());
+  cutIdleConnections(fastify.server, {
+    idleMs: options.timeouts?.idleMs ?? 120_000,
+    owedAnswerMs: options.timeouts?.requestMs ?? 600_000,
+  });
   fastify.decorateRequest('clientIp', '');
   fastify.addHook('onRequest', (request, reply, done) => {
     request.clientIp = proxies.of(request.raw);
