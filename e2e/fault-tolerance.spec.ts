@@ -238,10 +238,21 @@ describe('fault tolerance: dependency outages and crashes under load', () => {
     // worker would kill each in turn); at most one per client, every later one is served.
     expect(failures(figures)).toBeLessThanOrEqual(3);
     expect(Object.keys(figures.statuses).every((s) => ['200', '502'].includes(s))).toBe(true);
-    // Back to two workers for the next faults.
+    // Back to two workers for the next faults, as the gateway routes: the replacement listed
+    // and the victim gone. (A worker the gateway had not listed yet took over versions from the
+    // other when it appeared; had that been during the database outage below, it could not
+    // load them, and answered 503.)
     const replacement = new AppProcess('inference', await freePort(), workerEnv());
     extraApps.push(replacement);
     await replacement.start();
+    await expect
+      .poll(async () => (await workers()).map((w) => w.url).sort(), { timeout: 20_000 })
+      .toEqual(
+        [platform.inference, ...extraApps]
+          .filter((app) => app !== victim)
+          .map((app) => app.url)
+          .sort(),
+      );
   }, 120_000);
 
   it('keeps serving inference for keys and versions it has seen while PostgreSQL is down', async () => {
