@@ -141,6 +141,17 @@ async function heavyTfjsArchive(): Promise<Buffer> {
   return archive;
 }
 
+/** B's own TF.js model: Dense 4 → 2, a few µs of compute per request. */
+async function smallTfjsArchive(): Promise<Buffer> {
+  tf.env().set('PROD', true);
+  const model = tf.sequential({
+    layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: 'softmax' })],
+  });
+  const archive = await packTfjsLayersModel(model);
+  model.dispose();
+  return archive;
+}
+
 /**
  * Tenant A's heavy-model client: HEAVY_REQUESTS requests of HEAVY_ROWS rows to A's TF.js model,
  * one after another; prints each status and how long it took.
@@ -170,8 +181,10 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
    * B's answers from now until `attack` (if any) has settled and at least `B_REQUESTS` more
    * have come: B is measured for as long as the attack lasts, not only its start.
    */
-  const steadyB = <T>(attack: () => Promise<T> = async () => undefined as T) =>
-    trafficDuring(trafficOfB, attack, B_REQUESTS - 1);
+  const steadyB = <T>(
+    attack: () => Promise<T> = async () => undefined as T,
+    traffic: typeof trafficOfB = trafficOfB,
+  ) => trafficDuring(traffic, attack, B_REQUESTS - 1);
 
   /**
    * Runs B's traffic while `attack` runs; asserts what B must see and returns A's result. B's
@@ -180,11 +193,15 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
    * (the attacker's `attackerPid` too): on one 2-core machine A's own client competes with the
    * platform and B's client for the same cores.
    */
-  const duringAttack = async <T>(attack: () => Promise<T>, attackerPid?: number): Promise<T> => {
+  const duringAttack = async <T>(
+    attack: () => Promise<T>,
+    attackerPid?: number,
+    traffic: typeof trafficOfB = trafficOfB,
+  ): Promise<T> => {
     const processes: Record<string, number | undefined> = {
       gateway: platform.gateway.pid,
       worker: platform.inference.pid,
-      "B's client": trafficOfB.pid,
+      "B's client": traffic.pid,
       "A's client": attackerPid,
     };
     const cpuNow = () =>
@@ -196,22 +213,22 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
         .join(', ');
     const quietCpu = cpuNow();
     const quietStarted = performance.now();
-    const { during: quiet } = await steadyB();
+    const { during: quiet } = await steadyB(undefined, traffic);
     const quietMs = performance.now() - quietStarted;
     const quietCpuSpent = cpuSince(quietCpu);
     expect(quiet.statuses.every((s) => s === 200)).toBe(true);
     const quietP99 = p99(quiet.latencies);
     const cpuBefore = cpuNow();
     const started = performance.now();
-    const { result, during: traffic } = await steadyB(attack);
+    const { result, during } = await steadyB(attack, traffic);
     const wallMs = performance.now() - started;
     const cpu = cpuSince(cpuBefore);
-    expect(traffic.statuses.filter((s) => s !== 200)).toEqual([]);
-    const duringP99 = p99(traffic.latencies);
+    expect(during.statuses.filter((s) => s !== 200)).toEqual([]);
+    const duringP99 = p99(during.latencies);
     console.log(
       `B p99 quiet ${quietP99.toFixed(1)} ms (${quiet.latencies.length} requests; CPU ms over ` +
         `${Math.round(quietMs)} ms: ${quietCpuSpent}), during ${duringP99.toFixed(1)} ms ` +
-        `(${traffic.latencies.length} requests; CPU ms over ${Math.round(wallMs)} ms: ${cpu})`,
+        `(${during.latencies.length} requests; CPU ms over ${Math.round(wallMs)} ms: ${cpu})`,
     );
     expect(duringP99).toBeLessThanOrEqual(latencyBound(quietP99));
     return result;
@@ -266,6 +283,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     await uploadModelVersion(platform, a.key, 'a-model', gemm);
     await uploadModelVersion(platform, a.key, 'a-heavy', await heavyTfjsArchive(), 'tfjs');
     await uploadModelVersion(platform, b.key, 'b-model', gemm);
+    await uploadModelVersion(platform, b.key, 'b-tfjs', await smallTfjsArchive(), 'tfjs');
     trafficOfB = await remoteTraffic(
       platform.gateway.url,
       b.key,
@@ -323,14 +341,12 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     }
   }, 120_000);
 
-  it("heavy TF.js model: A's requests keep a core busy, B unharmed on the same worker", async () => {
-    // TF.js computes on the thread that calls it: on the worker's event loop, as before, each
-    // of A's requests held every tenant on the worker for as long as it computed.
+  /** The input name of A's heavy TF.js model, loaded (a load is the cold-load suite's subject). */
+  const warmHeavyModel = async (): Promise<string> => {
     const metadata = (await (
       await fetch(`${platform.gateway.url}/v2/models/a-heavy`, { headers: { 'x-api-key': a.key } })
     ).json()) as { inputs: { name: string }[] };
     const input = metadata.inputs[0]!.name;
-    // Loaded before B is measured (a load is the cold-load suite's subject, not this one's).
     const warm = await fetch(`${platform.gateway.url}/v2/models/a-heavy/infer`, {
       method: 'POST',
       headers: { 'x-api-key': a.key, 'content-type': 'application/json' },
@@ -346,7 +362,12 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       }),
     });
     expect(warm.status).toBe(200);
-    const attacker = await startAttacker<{ status: number; ms: number }[]>(
+    return input;
+  };
+
+  /** A's heavy-model client (HEAVY_REQUESTS requests back to back), started. */
+  const heavyAttacker = async (input: string) =>
+    startAttacker<{ status: number; ms: number }[]>(
       HEAVY_MODEL_ATTACKER,
       `${platform.gateway.url}/v2/models/a-heavy/infer`,
       a.key,
@@ -355,11 +376,45 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       input,
       String(HEAVY_REQUESTS),
     );
+
+  it("heavy TF.js model: A's requests keep a core busy, B unharmed on the same worker", async () => {
+    // TF.js computes on the thread that calls it: on the worker's event loop, as before, each
+    // of A's requests held every tenant on the worker for as long as it computed.
+    const attacker = await heavyAttacker(await warmHeavyModel());
     const answers = await duringAttack(attacker.run, attacker.child.pid).finally(() =>
       attacker.child.kill(),
     );
     console.log(`heavy TF.js requests: ${JSON.stringify(answers)}`);
     expect(answers.map((answer) => answer.status)).toEqual(new Array(HEAVY_REQUESTS).fill(200));
+  }, 120_000);
+
+  it("heavy TF.js model: B's own TF.js model on the same worker is unharmed", async () => {
+    // TF.js versions run on TF.js threads placed per tenant (TFJS_THREADS): on one thread
+    // shared by every tenant, each of B's requests queued behind A's computation (~200 ms).
+    const input = await warmHeavyModel();
+    const metadata = (await (
+      await fetch(`${platform.gateway.url}/v2/models/b-tfjs`, { headers: { 'x-api-key': b.key } })
+    ).json()) as { inputs: { name: string }[] };
+    const tfjsTrafficOfB = await remoteTraffic(
+      platform.gateway.url,
+      b.key,
+      '/v2/models/b-tfjs/infer',
+      {
+        inputs: [
+          { name: metadata.inputs[0]!.name, datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] },
+        ],
+      },
+      { loops: 4 },
+    );
+    try {
+      const attacker = await heavyAttacker(input);
+      const answers = await duringAttack(attacker.run, attacker.child.pid, tfjsTrafficOfB).finally(
+        () => attacker.child.kill(),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(new Array(HEAVY_REQUESTS).fill(200));
+    } finally {
+      await tfjsTrafficOfB.stop();
+    }
   }, 120_000);
 
   it('slowloris: 200 half-sent requests hold no socket and no upload for ever, B unharmed', async () => {

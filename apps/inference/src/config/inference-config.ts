@@ -137,12 +137,13 @@ export const inferenceConfigSchema = z
     /** TF.js backend for `tfjs` versions; `auto` takes the best present. */
     TFJS_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
     /**
-     * Whether TF.js models load and run on a thread of their own (below the event loop's
-     * priority) rather than on the event loop, where a tenant's large model held every other
-     * tenant's requests for as long as it computed. Off only where a TF.js backend cannot run
-     * in a worker thread.
+     * Threads TF.js versions load and run on, below the event loop's priority, one tenant per
+     * thread while there are enough (as ORT_MODEL_THREADS): on the event loop a tenant's large
+     * model held every tenant's requests for as long as it computed, and on one shared thread
+     * every other TF.js tenant's. Each starts with its first model and holds a TF.js of its own.
+     * 0: on the event loop, only where a TF.js backend cannot run in a worker thread.
      */
-    TFJS_THREAD: env.boolean(true),
+    TFJS_THREADS: env.nonNegativeInt(2),
     /** URL the gateway reaches this worker at (registered in Redis); default http://HOST:PORT. */
     WORKER_ADVERTISE_URL: z.string().url().optional(),
     /** Seconds between heartbeats; a worker missing 3 is dropped from routing. */

@@ -24,7 +24,7 @@ import {
 } from './model-memory-budget.js';
 import { OrtThreads } from './ort-threads.js';
 import { loadTfjsRuntime, tfjs, tfjsBackendName } from './tfjs-runtime.js';
-import { TfjsThread } from './tfjs-thread.js';
+import { TfjsThreads } from './tfjs-thread.js';
 import { VersionLookupService } from './version-lookup.service.js';
 
 export interface LoadedModel {
@@ -114,8 +114,8 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly artifacts: ArtifactReader;
   private readonly budget: ModelMemoryBudget;
   private readonly ortThreads: OrtThreads;
-  /** Where TF.js versions load and run (TFJS_THREAD), else the event loop. */
-  private readonly tfjsThread?: TfjsThread;
+  /** Where TF.js versions load and run (TFJS_THREADS), else the event loop. */
+  private readonly tfjsThreads?: TfjsThreads;
 
   constructor(
     @Inject(OBJECT_STORE) store: ObjectStore,
@@ -128,8 +128,12 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
     // Decrypts with the tenant's data key (unwrapped by the master key) and checks the sha256.
     this.artifacts = new ArtifactReader(store, new TenantDataKeys(prisma, masterKeyFrom(config)));
     this.ortThreads = new OrtThreads(config.ORT_MODEL_THREADS, config.ORT_MODEL_THREAD_NICE);
-    if (config.TFJS_THREAD) {
-      this.tfjsThread = new TfjsThread(config.TFJS_BACKEND, config.ORT_MODEL_THREAD_NICE);
+    if (config.TFJS_THREADS > 0) {
+      this.tfjsThreads = new TfjsThreads(
+        config.TFJS_THREADS,
+        config.TFJS_BACKEND,
+        config.ORT_MODEL_THREAD_NICE,
+      );
     }
     this.budget = new ModelMemoryBudget(
       {
@@ -279,15 +283,15 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
   /** Runtime backends this worker can serve with. */
   backends(): string[] {
     const tfjsName = tfjsBackendName();
-    return ['onnxruntime', this.tfjsThread ? this.tfjsThread.backendName(tfjsName) : tfjsName];
+    return ['onnxruntime', this.tfjsThreads ? this.tfjsThreads.backendName(tfjsName) : tfjsName];
   }
 
   /**
-   * TF.js loaded where TF.js versions run (the readiness check): on the TF.js thread with
-   * TFJS_THREAD, so the event loop's heap never holds it; else on the loop.
+   * TF.js loaded where TF.js versions run (the readiness check): on the first TF.js thread
+   * (TFJS_THREADS), so the event loop's heap never holds it; else on the loop.
    */
   async tfjsReady(): Promise<void> {
-    if (this.tfjsThread) await this.tfjsThread.ready();
+    if (this.tfjsThreads) await this.tfjsThreads.ready();
     else await tfjs();
   }
 
@@ -469,8 +473,8 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
     if (version.format === 'tfjs') {
       const inputs = version.inputs as unknown as TensorSpec[];
       const outputs = version.outputs as unknown as TensorSpec[];
-      return this.tfjsThread
-        ? this.tfjsThread.load(bytes, inputs, outputs)
+      return this.tfjsThreads
+        ? this.tfjsThreads.load(version.tenantId, bytes, inputs, outputs)
         : loadTfjsRuntime(bytes, inputs, outputs);
     }
     return createOrtRuntime(bytes, {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { DomainError } from '@maas/app-runtime';
 import { THREAD_GC_HELPER, transferableBuffer } from '@maas/model-registry';
 import type { InferenceSession } from 'onnxruntime-node';
+import { TenantPlacement } from './tenant-placement.js';
 
 /** A thread's answer: `error` is onnxruntime's message (or "no such session"). */
 interface Reply {
@@ -20,8 +21,6 @@ interface Waiting {
 interface ModelThread {
   worker: Worker;
   pending: Map<number, Waiting>;
-  /** Live sessions per tenant on this thread. */
-  tenants: Map<string, number>;
   dead: boolean;
 }
 
@@ -84,7 +83,7 @@ const THREAD_PROGRAM = new URL('./ort-thread.mjs', import.meta.url);
  */
 export class OrtThreads {
   private readonly threads: (ModelThread | undefined)[];
-  private readonly tenantThread = new Map<string, number>();
+  private readonly placement: TenantPlacement;
   private nextId = 0;
   private nextSession = 0;
 
@@ -94,6 +93,7 @@ export class OrtThreads {
     private readonly nice = 0,
   ) {
     this.threads = Array.from({ length: Math.max(1, size) }, () => undefined);
+    this.placement = new TenantPlacement(this.threads.length);
     // Started now, not on a tenant's first load: starting one (an isolate, onnxruntime's
     // bindings) costs ~50-100 ms of CPU, which a request replayed from a lost worker, or the
     // first of a new tenant, should not wait for.
@@ -109,21 +109,10 @@ export class OrtThreads {
     bytes: Uint8Array,
     options: InferenceSession.SessionOptions,
   ): Promise<ThreadSession> {
-    const index = this.threadFor(tenantId);
-    const thread = this.started(index);
+    const placed = this.placement.place(tenantId);
+    const thread = this.started(placed.index);
     const session = ++this.nextSession;
-    thread.tenants.set(tenantId, (thread.tenants.get(tenantId) ?? 0) + 1);
-    let released = false;
-    const forget = () => {
-      if (released) return;
-      released = true;
-      const left = (thread.tenants.get(tenantId) ?? 1) - 1;
-      if (left > 0) thread.tenants.set(tenantId, left);
-      else {
-        thread.tenants.delete(tenantId);
-        if (this.tenantThread.get(tenantId) === index) this.tenantThread.delete(tenantId);
-      }
-    };
+    const forget = () => placed.release();
     // Handed over without a copy when the bytes own their memory (as ArtifactReader's do).
     const buffer = transferableBuffer(bytes);
     try {
@@ -154,7 +143,9 @@ export class OrtThreads {
 
   /** Tenants per started thread (for tests and the admin view). */
   tenantsPerThread(): string[][] {
-    return this.threads.flatMap((thread) => (thread ? [[...thread.tenants.keys()]] : []));
+    return this.threads.flatMap((thread, index) =>
+      thread ? [this.placement.tenantsOf(index)] : [],
+    );
   }
 
   async close(): Promise<void> {
@@ -167,23 +158,6 @@ export class OrtThreads {
     );
   }
 
-  /** The tenant's thread; a tenant new here gets the one with the fewest tenants. */
-  private threadFor(tenantId: string): number {
-    const known = this.tenantThread.get(tenantId);
-    if (known !== undefined && !this.threads[known]?.dead) return known;
-    let best = 0;
-    for (let i = 1; i < this.threads.length; i++) {
-      if (this.tenantCount(i) < this.tenantCount(best)) best = i;
-    }
-    this.tenantThread.set(tenantId, best);
-    return best;
-  }
-
-  private tenantCount(index: number): number {
-    const thread = this.threads[index];
-    return thread && !thread.dead ? thread.tenants.size : 0;
-  }
-
   private started(index: number): ModelThread {
     const existing = this.threads[index];
     if (existing && !existing.dead) return existing;
@@ -191,7 +165,7 @@ export class OrtThreads {
       workerData: { nice: this.nice, gcHelper: THREAD_GC_HELPER },
     });
     worker.unref();
-    const thread: ModelThread = { worker, pending: new Map(), tenants: new Map(), dead: false };
+    const thread: ModelThread = { worker, pending: new Map(), dead: false };
     worker.on('message', (reply: Reply) => {
       const waiting = thread.pending.get(reply.id);
       thread.pending.delete(reply.id);
@@ -201,9 +175,9 @@ export class OrtThreads {
     });
     const lost = () => {
       thread.dead = true;
-      if (this.threads[index] === thread) this.threads[index] = undefined;
-      for (const [tenantId, at] of this.tenantThread) {
-        if (at === index) this.tenantThread.delete(tenantId);
+      if (this.threads[index] === thread) {
+        this.threads[index] = undefined;
+        this.placement.lost(index);
       }
       for (const waiting of thread.pending.values()) waiting.reject(new ModelThreadLostError());
       thread.pending.clear();

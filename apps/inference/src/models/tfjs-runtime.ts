@@ -30,7 +30,7 @@ export function tfjsModelRuntime(model: TfjsModel): ModelRuntime {
 }
 
 /**
- * A TensorFlow.js model version on the event loop (TFJS_THREAD=false; else tfjs-thread.ts): the
+ * A TensorFlow.js model version on the event loop (TFJS_THREADS=0; else tfjs-thread.ts): the
  * archive (.zip or .tar.gz of model.json + weight shards) is read with the registry's reader and
  * loaded from memory.
  */

@@ -4,7 +4,7 @@ import { InvalidModelError } from '@maas/model-registry';
 import { loopTurnsDuring, packTfjsLayersModel } from '@maas/testing';
 import { describe, expect, it } from 'vitest';
 import { loadTfjsRuntime } from './tfjs-runtime.js';
-import { TfjsThread } from './tfjs-thread.js';
+import { TfjsThread, TfjsThreads } from './tfjs-thread.js';
 
 // The thread runs the built tfjs-execution module: `node tools/build.mjs` first, as the test
 // command does.
@@ -110,5 +110,32 @@ describe('TfjsThread', () => {
     await running;
     expect(ranFor).toBeGreaterThan(0);
     await runtime.release();
+  }, 60_000);
+});
+
+describe('TfjsThreads: each tenant’s TF.js versions on a thread of their own', () => {
+  it("answers tenant B while tenant A's model computes on A's thread; B's versions stay on B's", async () => {
+    const threads = new TfjsThreads(2, 'auto', 5);
+    const zip = await archive();
+    const a = await threads.load('a', handed(zip), INPUTS, OUTPUTS);
+    const b = await threads.load('b', handed(zip), INPUTS, OUTPUTS);
+    const b2 = await threads.load('b', handed(zip), INPUTS, OUTPUTS);
+    expect(threads.tenantsPerThread()).toEqual([['a'], ['b']]);
+    const order: string[] = [];
+    const heavy = a.run([rows(8_000)], ['probs']).then(() => order.push('a'));
+    // B's runs start after A's and finish first: they never queue behind it (on one shared
+    // thread each waited for A's whole computation).
+    for (let i = 0; i < 5; i++) {
+      const [probs] = await (i % 2 === 0 ? b : b2).run([rows(1)], ['probs']);
+      expect(probs!.shape).toEqual([1, 2]);
+      order.push('b');
+    }
+    await heavy;
+    expect(order).toEqual(['b', 'b', 'b', 'b', 'b', 'a']);
+    // A tenant whose last version is released leaves its thread.
+    await Promise.all([a.release(), b.release()]);
+    expect(threads.tenantsPerThread()).toEqual([[], ['b']]);
+    await b2.release();
+    expect(threads.tenantsPerThread()).toEqual([[], []]);
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import {
 import { asBufferElements, type Tensor, type TensorSpec } from '@maas/tensors';
 import type { TfjsBackendRequest } from '@maas/tfjs-runtime';
 import { modelRejected, type ModelRuntime } from './model-runtime.js';
+import { TenantPlacement } from './tenant-placement.js';
 
 /**
  * The thread's program (CommonJS, run with `eval`): the built tfjs-execution module (TF.js and
@@ -120,10 +121,10 @@ function feedFor(input: Tensor, handOver: boolean, transfer: ArrayBuffer[]): Ten
  * Runs TensorFlow.js models on a thread of their own, below the event loop's priority (the
  * model threads' nice value): TF.js computes on the thread that calls it, so on the event loop a
  * tenant's large model held every other tenant's requests on the worker for as long as it
- * computed (hostile-tenants: B's p99 15.5 → 105.6 ms while A's requests computed). One thread per
- * worker process for every TF.js version (ONNX versions run on their tenants' model threads): the
- * archive is read, the model built and run there. If the thread dies, the versions it held
- * report themselves gone (`alive`) and load again on their next request.
+ * computed (hostile-tenants: B's p99 15.5 → 105.6 ms while A's requests computed). The archive
+ * is read, the model built and run there. If the thread dies, the versions it held report
+ * themselves gone (`alive`) and load again on their next request. TfjsThreads places tenants on
+ * several.
  */
 export class TfjsThread {
   /** Bumped when a thread stops: models of an earlier one are gone. */
@@ -134,12 +135,16 @@ export class TfjsThread {
   /** The thread (generation) that has TF.js up: readiness asks it once, not on every probe. */
   private readyGeneration = -1;
 
-  constructor(backend: TfjsBackendRequest, nice: number) {
+  /** `onStop`: the thread stopped, and the models it held with it. */
+  constructor(backend: TfjsBackendRequest, nice: number, onStop?: () => void) {
     this.calls = new ThreadCalls<Reply>(
       threadProgram(nice),
       'TF.js thread',
       { workerData: { executionModule: EXECUTION_MODULE, backend } },
-      () => (this.generation += 1),
+      () => {
+        this.generation += 1;
+        onStop?.();
+      },
     );
   }
 
@@ -216,5 +221,70 @@ export class TfjsThread {
     const reply = await this.calls.call({ ...message, id }, transfer);
     if (reply.error) throw new ThreadError(reply.error);
     return reply;
+  }
+}
+
+/**
+ * The worker's TF.js threads (TFJS_THREADS), placed per tenant as the model threads are
+ * (TenantPlacement): a tenant's TF.js versions on its own thread while there are threads to
+ * spare, so one tenant's heavy model computing delays its own requests, not another TF.js
+ * tenant's (on one shared thread, B's requests queued behind each of A's computations). A thread
+ * starts, and loads TF.js, with its first model (the first one with the readiness check); each
+ * holds a TF.js of its own.
+ */
+export class TfjsThreads {
+  private readonly threads: TfjsThread[];
+  private readonly placement: TenantPlacement;
+
+  constructor(size: number, backend: TfjsBackendRequest, nice: number) {
+    const count = Math.max(1, size);
+    this.placement = new TenantPlacement(count);
+    this.threads = Array.from(
+      { length: count },
+      (_, index) => new TfjsThread(backend, nice, () => this.placement.lost(index)),
+    );
+  }
+
+  /** TF.js up on the first thread (the readiness check); resolves with its backend. */
+  ready(): Promise<string> {
+    return this.threads[0]!.ready();
+  }
+
+  /** The backend TF.js runs on, once known (else `fallback`). */
+  backendName(fallback: string): string {
+    return this.threads[0]!.backendName(fallback);
+  }
+
+  /** Loads a version of `tenantId`'s on the tenant's thread. */
+  async load(
+    tenantId: string,
+    bytes: Buffer,
+    signatureInputs: readonly TensorSpec[],
+    signatureOutputs: readonly TensorSpec[],
+  ): Promise<ModelRuntime> {
+    const placed = this.placement.place(tenantId);
+    let runtime: ModelRuntime;
+    try {
+      runtime = await this.threads[placed.index]!.load(bytes, signatureInputs, signatureOutputs);
+    } catch (error) {
+      placed.release();
+      throw error;
+    }
+    return {
+      backend: runtime.backend,
+      get alive() {
+        return runtime.alive;
+      },
+      run: (...args) => runtime.run(...args),
+      release: async () => {
+        placed.release();
+        await runtime.release();
+      },
+    };
+  }
+
+  /** The tenants with TF.js versions on each thread (for tests and the admin view). */
+  tenantsPerThread(): string[][] {
+    return this.threads.map((_, index) => this.placement.tenantsOf(index));
   }
 }
