@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { Controller, Get, HttpException, Module, Post, Query } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpApp } from './http-app.js';
+import { createHttpApp, interceptRequests } from './http-app.js';
 import { createLogger } from './logger.js';
 import { MetricsModule } from './metrics.js';
 
@@ -146,6 +146,12 @@ describe('createHttpApp: idle connections', () => {
       .getHttpAdapter()
       .getInstance()
       .addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    // A hot path ahead of the router, as the gateway's inference path: answers /hot in 900 ms.
+    interceptRequests(app.getHttpServer(), (request, response) => {
+      if (request.url !== '/hot') return false;
+      setTimeout(() => response.end('hot'), 900);
+      return true;
+    });
     await app.listen(0, '127.0.0.1');
     port = (app.getHttpServer().address() as { port: number }).port;
   });
@@ -159,6 +165,12 @@ describe('createHttpApp: idle connections', () => {
     const { answer } = await exchange(port, 'GET /slow?ms=900 HTTP/1.1\r\nHost: x\r\n\r\n', 2_000);
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     expect(answer).toContain('{"waited":900}');
+  });
+
+  it("keeps a hot path's connection silent while its answer is owed, and answers it", async () => {
+    const { answer } = await exchange(port, 'GET /hot HTTP/1.1\r\nHost: x\r\n\r\n', 2_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toMatch(/hot$/);
   });
 
   it('cuts an upload whose body stops coming, with no answer', async () => {

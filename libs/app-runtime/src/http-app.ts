@@ -49,6 +49,9 @@ const closingServers = new WeakSet<Server>();
  * Takes a request ahead of the router (true), or leaves it to the router (false). One that takes
  * it may still hand it on later with `next` (after an asynchronous check, say).
  */
+/** Marks a 'request' listener that must see every request, even those a hot path answers. */
+const OBSERVES_EVERY_REQUEST = Symbol('observes every request');
+
 export type RequestInterceptor = (
   request: IncomingMessage,
   response: ServerResponse,
@@ -63,8 +66,12 @@ export type RequestInterceptor = (
  * requests once the app is closing, go to Fastify as before.
  */
 export function interceptRequests(server: Server, intercept: RequestInterceptor): void {
-  const routers = server.listeners('request') as RequestInterceptor[];
+  const listeners = server.listeners('request') as RequestInterceptor[];
+  // Observers (cutIdleConnections) keep seeing every request, the intercepted ones included.
+  const observers = listeners.filter((listener) => OBSERVES_EVERY_REQUEST in listener);
+  const routers = listeners.filter((listener) => !(OBSERVES_EVERY_REQUEST in listener));
   server.removeAllListeners('request');
+  for (const observer of observers) server.on('request', observer);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const next = () => {
       for (const route of routers) route(request, response, next);
@@ -117,7 +124,7 @@ export function cutIdleConnections(
   options: { idleMs: number; owedAnswerMs: number },
 ): void {
   const owed = new WeakMap<Socket, { response: ServerResponse; since: number }>();
-  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+  const track = (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
     const entry = { response, since: performance.now() };
     owed.set(socket, entry);
@@ -125,7 +132,9 @@ export function cutIdleConnections(
       if (owed.get(socket) === entry) owed.delete(socket);
     };
     response.once('finish', settled).once('close', settled);
-  });
+  };
+  // (Kept by interceptRequests: a hot path's requests are owed answers too.)
+  server.prependListener('request', Object.assign(track, { [OBSERVES_EVERY_REQUEST]: true }));
   server.on('timeout', (socket: Socket) => {
     const entry = owed.get(socket);
     if (
