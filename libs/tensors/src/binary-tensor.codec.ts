@@ -5,6 +5,7 @@ import {
   isFixedSizeDatatype,
   typedArrayConstructor,
 } from './datatype.js';
+import { PackedBytes } from './packed-bytes.js';
 import { type Tensor, type TensorData, elementCount, formatShape } from './tensor.js';
 import { TensorError } from './tensor.error.js';
 
@@ -94,11 +95,28 @@ function decodeBinaryBytes(
 export function encodeBinaryTensorData(tensor: Tensor): Buffer {
   const data = tensor.data;
   if (Array.isArray(data)) return encodeBinaryBytes(data);
+  if (data instanceof PackedBytes) return encodeBinaryPacked(data);
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (HOST_IS_LITTLE_ENDIAN) return view;
   const copy = Buffer.from(view);
   swapBytes(copy, data.BYTES_PER_ELEMENT);
   return copy;
+}
+
+/** Packed elements as the binary extension carries them: each its 4-byte length, then its bytes. */
+function encodeBinaryPacked(packed: PackedBytes): Buffer {
+  const out = Buffer.allocUnsafe(4 * packed.length + packed.bytes.byteLength);
+  const bytes = packed.bytes;
+  let start = 0;
+  let at = 0;
+  for (let i = 0; i < packed.length; i++) {
+    const end = packed.ends[i]!;
+    out.writeUInt32LE(end - start, at);
+    out.set(bytes.subarray(start, end), at + 4);
+    at += 4 + end - start;
+    start = end;
+  }
+  return out;
 }
 
 function encodeBinaryBytes(elements: readonly (string | Buffer)[]): Buffer {

@@ -28,6 +28,9 @@ export {
   allocateTypedArray,
   asBufferElements,
   assertValidTensor,
+  bytesAsStrings,
+  bytesElements,
+  packBytesTensors,
   elementCount,
   formatShape,
   isBytesData,
@@ -35,6 +38,7 @@ export {
   isShapeCompatible,
 } from './tensor.js';
 export { TensorError, type TensorErrorCode } from './tensor.error.js';
+export { PackedBytes } from './packed-bytes.js';
 export { decodeBinaryTensorData, encodeBinaryTensorData } from './binary-tensor.codec.js';
 export {
   type BinaryOutputs,

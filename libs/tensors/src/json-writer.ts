@@ -1,4 +1,5 @@
 import { bfloat16BitsToNumber, float16BitsToNumber } from './half-float.js';
+import { PackedBytes } from './packed-bytes.js';
 import type { Tensor } from './tensor.js';
 
 // Measured (libs/tensors/bench/json-array-writing.bench.mjs, 200k elements, Node 20): for floats,
@@ -38,6 +39,7 @@ export function bytesElementText(element: string | Buffer): string {
  */
 export function tensorDataJson(tensor: Tensor): string {
   const data = tensor.data;
+  if (data instanceof PackedBytes) return JSON.stringify(data.toStrings());
   if (Array.isArray(data)) {
     return JSON.stringify(
       typeof data[0] === 'string'
@@ -65,6 +67,7 @@ export function tensorDataJson(tensor: Tensor): string {
 export function tensorElementJson(tensor: Tensor, index: number): string {
   const data = tensor.data;
   if (Array.isArray(data)) return JSON.stringify(bytesElementText(data[index] as string | Buffer));
+  if (data instanceof PackedBytes) return JSON.stringify(bytesElementText(data.at(index)));
   const value = data[index] as number | bigint;
   switch (tensor.datatype) {
     case 'BOOL':

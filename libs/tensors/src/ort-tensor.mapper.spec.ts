@@ -13,7 +13,7 @@ describe('onnxruntime-node conversion', () => {
     const feeds = toOrtFeeds(inputs);
     for (const input of inputs) {
       const feed = feeds[input.name];
-      const ortTensor = new ort.Tensor(feed!.type, feed!.data, feed!.dims);
+      const ortTensor = new ort.Tensor(feed!.type, feed!.data as string[], feed!.dims);
       expect(ortTensor.dims).toEqual([2, 2]);
       const back = fromOrtOutput(input.name, ortTensor.type, ortTensor.data, ortTensor.dims);
       expect(back, input.datatype).toEqual(input);

@@ -7,13 +7,15 @@ import {
   typedArrayConstructor,
 } from './datatype.js';
 import { bytesElementText } from './json-writer.js';
+import { PackedBytes } from './packed-bytes.js';
 import { type Tensor, assertValidTensor, describeData } from './tensor.js';
 import { TensorError } from './tensor.error.js';
 
 /** Arguments for `new ort.Tensor(type, data, dims)`; kept as plain data so this lib needs no ORT. */
 export interface OrtFeed {
   type: OrtTensorType;
-  data: NumericTypedArray | string[];
+  /** Packed strings are made into `string[]` where the session runs (a model thread). */
+  data: NumericTypedArray | string[] | PackedBytes;
   dims: number[];
 }
 
@@ -34,6 +36,7 @@ export function toOrtFeeds(inputs: readonly Tensor[]): Record<string, OrtFeed> {
     const data = Array.isArray(input.data)
       ? (input.data as (string | Buffer)[]).map((element) => bytesElementText(element))
       : input.data;
+    // (PackedBytes passes as it is: its thread reads the strings out of it.)
     feeds[input.name] = { type, data, dims: input.shape.slice() };
   }
   return feeds;
@@ -61,10 +64,15 @@ export function fromOrtOutput(
   }
   let tensorData: Tensor['data'];
   if (!isFixedSizeDatatype(datatype)) {
-    if (!Array.isArray(data) || !data.every((element) => typeof element === 'string')) {
+    // A model thread packs the strings it sends back (PackedBytes, revived here).
+    const packed = PackedBytes.revive(data);
+    if (packed instanceof PackedBytes) {
+      tensorData = packed;
+    } else if (!Array.isArray(data) || !data.every((element) => typeof element === 'string')) {
       throw new TensorError(`${where}: string tensor data must be an array of strings`, 'INTERNAL');
+    } else {
+      tensorData = data as string[];
     }
-    tensorData = data as string[];
   } else if (datatype === 'FP16' && isFloat16Array(data)) {
     tensorData = new Uint16Array(data.buffer, data.byteOffset, data.length);
   } else if (data instanceof typedArrayConstructor(datatype)) {

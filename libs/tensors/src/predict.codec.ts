@@ -2,6 +2,7 @@ import { isFixedSizeDatatype } from './datatype.js';
 import { dataRunIndex, liftDataRuns } from './json-data-runs.js';
 import { type JsonDecodeContext, jsonValuesToTensorData, parseJsonExact } from './json-values.js';
 import { tensorDataJson } from './json-writer.js';
+import { PackedBytes } from './packed-bytes.js';
 import { checkInputAgainstSignature, checkInputsAgainstSignature } from './signature.check.js';
 import {
   type Tensor,
@@ -439,12 +440,16 @@ function isBase64Output(tensor: Tensor): boolean {
  * BYTES outputs named `*_bytes` are written as `{"b64": ...}`; INT64 as exact integers.
  */
 export function encodePredictResponse(
-  outputs: readonly Tensor[],
+  given: readonly Tensor[],
   format: PredictFormat,
 ): EncodedPredictResponse {
-  if (outputs.length === 0)
+  if (given.length === 0)
     throw new TensorError('a predict response needs at least one output', 'INTERNAL');
-  for (const output of outputs) assertValidTensor(output, 'output');
+  for (const output of given) assertValidTensor(output, 'output');
+  // Packed BYTES are written element by element here: one entry per element.
+  const outputs = given.map((output) =>
+    output.data instanceof PackedBytes ? { ...output, data: output.data.toBuffers() } : output,
+  );
   let json: string;
   if (format === 'columnar') {
     const values = outputs.map((output) =>

@@ -1,6 +1,7 @@
 import { isFixedSizeDatatype, typedArrayConstructor } from './datatype.js';
 import { type NumericTypedArray } from './datatype.js';
-import { type Tensor, elementCount, formatShape } from './tensor.js';
+import { PackedBytes } from './packed-bytes.js';
+import { type BytesData, type Tensor, bytesElements, elementCount, formatShape } from './tensor.js';
 import { TensorError } from './tensor.error.js';
 
 /**
@@ -35,15 +36,13 @@ export function concatTensors(tensors: readonly Tensor[]): Tensor {
   const shape = [rows, ...innerShape];
   const datatype = first.datatype;
   if (!isFixedSizeDatatype(datatype)) {
-    const allStrings = tensors.every(
-      (tensor) => tensor.data.length === 0 || typeof tensor.data[0] === 'string',
-    );
-    const allBuffers = tensors.every(
-      (tensor) => tensor.data.length === 0 || Buffer.isBuffer(tensor.data[0]),
-    );
+    // (Packed elements join as the Buffers they are.)
+    const elements = tensors.map((tensor) => bytesElements(tensor.data as BytesData));
+    const allStrings = elements.every((data) => data.length === 0 || typeof data[0] === 'string');
+    const allBuffers = elements.every((data) => data.length === 0 || Buffer.isBuffer(data[0]));
     const joined: (string | Buffer)[] = [];
-    for (const tensor of tensors) {
-      for (const element of tensor.data as (string | Buffer)[]) {
+    for (const data of elements) {
+      for (const element of data) {
         // Mixed string/Buffer batches become Buffers so that no byte is lost.
         joined.push(
           allStrings || allBuffers || Buffer.isBuffer(element)
@@ -92,9 +91,12 @@ export function splitTensor(tensor: Tensor, rowCounts: readonly number[]): Tenso
   let start = 0;
   for (const count of rowCounts) {
     const end = start + count * rowSize;
-    const data = Array.isArray(tensor.data)
-      ? (tensor.data.slice(start, end) as string[] | Buffer[])
-      : (tensor.data as Uint8Array).subarray(start, end);
+    const data =
+      tensor.data instanceof PackedBytes
+        ? tensor.data.slice(start, end)
+        : Array.isArray(tensor.data)
+          ? (tensor.data.slice(start, end) as string[] | Buffer[])
+          : (tensor.data as Uint8Array).subarray(start, end);
     pieces.push({
       name: tensor.name,
       datatype: tensor.datatype,

@@ -26,7 +26,7 @@ export function sampleTensor(datatype: Datatype, name = `t_${datatype.toLowerCas
     name,
     datatype,
     shape: [2, 2],
-    data: Array.isArray(data) ? ([...data] as string[] | Buffer[]) : data.slice(),
+    data: Array.isArray(data) ? ([...data] as string[] | Buffer[]) : (data as Uint8Array).slice(),
   };
 }
 

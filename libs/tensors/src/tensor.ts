@@ -5,10 +5,15 @@ import {
   isFixedSizeDatatype,
   typedArrayConstructor,
 } from './datatype.js';
+import { PackedBytes } from './packed-bytes.js';
 import { TensorError, type TensorErrorCode } from './tensor.error.js';
 
-/** BYTES elements: strings (from JSON, for ORT string tensors) or raw bytes (binary data). */
-export type BytesData = string[] | Buffer[];
+/**
+ * BYTES elements: strings (from JSON, for ORT string tensors) or raw bytes (binary data), one
+ * entry per element; or packed (PackedBytes: large tensors decoded on the worker's codec thread,
+ * and string outputs from its model threads).
+ */
+export type BytesData = string[] | Buffer[] | PackedBytes;
 
 /** Numeric data is always a typed array; BYTES is one entry per element. */
 export type TensorData = NumericTypedArray | BytesData;
@@ -58,17 +63,33 @@ export function isShapeCompatible(
 }
 
 export function isBytesData(data: TensorData): data is BytesData {
-  return Array.isArray(data);
+  return Array.isArray(data) || data instanceof PackedBytes;
+}
+
+/** BYTES elements one per entry: PackedBytes unpacked (as Buffers), arrays as they are. */
+export function bytesElements(data: BytesData): string[] | Buffer[] {
+  return data instanceof PackedBytes ? data.toBuffers() : data;
+}
+
+/** `data` as strings (Buffers and packed elements read as UTF-8). */
+export function bytesAsStrings(data: BytesData): string[] {
+  if (data instanceof PackedBytes) return data.toStrings();
+  return (data as (string | Buffer)[]).map((element) =>
+    typeof element === 'string' ? element : element.toString('utf8'),
+  );
 }
 
 /**
- * Makes BYTES elements Buffers again after a structured clone (a message between threads), which
- * turns every Buffer into a plain Uint8Array over the same bytes. Strings stay strings. In place;
- * returns `tensors`.
+ * Makes BYTES data what it was before a structured clone (a message between threads): a clone
+ * turns every Buffer into a plain Uint8Array over the same bytes, and a PackedBytes into a plain
+ * object holding its two buffers. Strings stay strings. In place; returns `tensors`.
  */
 export function asBufferElements<T extends { data: unknown }>(tensors: T[]): T[] {
   for (const tensor of tensors) {
-    if (!Array.isArray(tensor.data)) continue;
+    if (!Array.isArray(tensor.data)) {
+      tensor.data = PackedBytes.revive(tensor.data) as T['data'];
+      continue;
+    }
     const data = tensor.data as unknown[];
     for (let i = 0; i < data.length; i++) {
       const element = data[i];
@@ -80,9 +101,23 @@ export function asBufferElements<T extends { data: unknown }>(tensors: T[]): T[]
   return tensors;
 }
 
+/**
+ * Packs the BYTES tensors of `tensors` (PackedBytes) whose elements are past `minElements`, for
+ * a message to another thread: in place; returns `tensors`.
+ */
+export function packBytesTensors<T extends Tensor>(tensors: T[], minElements = 0): T[] {
+  for (const tensor of tensors) {
+    if (Array.isArray(tensor.data) && tensor.data.length >= minElements) {
+      tensor.data = PackedBytes.of(tensor.data as (string | Buffer)[]);
+    }
+  }
+  return tensors;
+}
+
 /** Whether `data` is the representation this lib uses for `datatype`. */
 export function isDataOfDatatype(datatype: Datatype, data: TensorData): boolean {
   if (!isFixedSizeDatatype(datatype)) {
+    if (data instanceof PackedBytes) return true;
     if (!Array.isArray(data)) return false;
     // Checking the first element keeps this O(1); mixed arrays are the producer's bug.
     return data.length === 0 || typeof data[0] === 'string' || Buffer.isBuffer(data[0]);
@@ -120,6 +155,7 @@ export function assertValidTensor(
 
 export function describeData(data: unknown): string {
   if (Array.isArray(data)) return 'Array';
+  if (data instanceof PackedBytes) return 'PackedBytes';
   if (ArrayBuffer.isView(data)) return data.constructor.name;
   return typeof data;
 }

@@ -1,5 +1,5 @@
 import { DomainError } from '@maas/app-runtime';
-import { elementByteSize, type Tensor } from '@maas/tensors';
+import { elementByteSize, PackedBytes, type Tensor } from '@maas/tensors';
 
 /**
  * The fewest bytes an answer carrying `outputs` can take, whatever its encoding makes of them:
@@ -24,7 +24,8 @@ export function answerBytesAtLeast(
     }
     // BYTES: a string's UTF-16 length never exceeds its UTF-8 byte length.
     let bytes = 0;
-    for (const element of output.data as (string | Buffer)[]) bytes += element.length;
+    if (output.data instanceof PackedBytes) bytes = output.data.bytes.byteLength;
+    else for (const element of output.data as (string | Buffer)[]) bytes += element.length;
     total += bytes + count * (binary ? 4 : 3);
   }
   return total;

@@ -7,6 +7,7 @@ import { setPriority } from 'node:os';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { PackedBytes } from '@maas/tensors/packed-bytes';
 
 // A model's bytes are garbage once onnxruntime has built its session from them, but V8 frees
 // memory outside its heap only when it collects, and this thread's small heap gives it no
@@ -29,6 +30,22 @@ if (workerData?.nice > 0) {
 
 /** @type {Map<number, ort.InferenceSession>} */
 const sessions = new Map();
+
+// Large string tensors cross between this thread and the event loop packed (PackedBytes: every
+// element's UTF-8 bytes in one buffer, where each ends in another), so the loop never makes or
+// reads an object per element; the strings are made here.
+const PACK_MIN_ELEMENTS = 1024;
+
+/** A feed's data as onnxruntime takes it: packed strings read out. */
+function unpacked(data) {
+  const packed = PackedBytes.revive(data);
+  return packed instanceof PackedBytes ? packed.toStrings() : data;
+}
+
+/** An output's data as it goes back: a large string tensor packed. */
+function packed(data) {
+  return Array.isArray(data) && data.length >= PACK_MIN_ELEMENTS ? PackedBytes.of(data) : data;
+}
 
 /** Posts `message`, handing over the output buffers without a copy where they can be. */
 function reply(message, buffers = []) {
@@ -55,7 +72,7 @@ parentPort.on('message', async (message) => {
       if (!session) throw new Error('no such session');
       const feeds = {};
       for (const [name, feed] of Object.entries(message.feeds)) {
-        feeds[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+        feeds[name] = new ort.Tensor(feed.type, unpacked(feed.data), feed.dims);
       }
       const results = await session.run(feeds, message.outputs);
       // Outputs past the caller's limit never leave this thread: the event loop would only
@@ -75,8 +92,10 @@ parentPort.on('message', async (message) => {
       const buffers = new Set();
       for (const name of message.outputs) {
         const tensor = results[name];
-        outputs[name] = { type: tensor.type, data: tensor.data, dims: tensor.dims };
-        if (ArrayBuffer.isView(tensor.data)) buffers.add(tensor.data.buffer);
+        const data = packed(tensor.data);
+        outputs[name] = { type: tensor.type, data, dims: tensor.dims };
+        if (ArrayBuffer.isView(data)) buffers.add(data.buffer);
+        else if (data instanceof PackedBytes) for (const b of data.transferables()) buffers.add(b);
       }
       reply({ id, outputs }, [...buffers]);
     } else if (op === 'release') {

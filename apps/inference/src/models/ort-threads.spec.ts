@@ -1,5 +1,14 @@
-import { buildGemmModel, buildSlowMatMulModel } from '@maas/onnx';
+import {
+  buildGemmModel,
+  buildModel,
+  buildSlowMatMulModel,
+  encodeModel,
+  node,
+  TensorDataType,
+  valueInfo,
+} from '@maas/onnx';
 import { ortSessionOptions } from '@maas/model-registry';
+import { PackedBytes } from '@maas/tensors';
 import { loopTurnsDuring } from '@maas/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -19,6 +28,17 @@ const identity = () =>
     ],
     bias: [0, 0],
   });
+/** STRING `text` [n] → `echo` (Identity). */
+const stringEcho = () =>
+  encodeModel(
+    buildModel({
+      graph: {
+        nodes: [node('Identity', ['text'], ['echo'])],
+        inputs: [valueInfo('text', TensorDataType.STRING, ['n'])],
+        outputs: [valueInfo('echo', TensorDataType.STRING, ['n'])],
+      },
+    }),
+  );
 const feed = (values: number[]) => ({
   input: { type: 'float32', data: new Float32Array(values), dims: [1, values.length] },
 });
@@ -65,6 +85,25 @@ describe('OrtThreads: each tenant’s sessions on a thread of their own', () => 
     // Seconds of matrix products never held this thread's loop.
     expect(turns).toBeGreaterThan(10);
   }, 60_000);
+
+  it('takes packed strings (handed over) and sends large string outputs back packed, small ones as strings', async () => {
+    threads = new OrtThreads(1);
+    const session = await threads.open('a', stringEcho(), options);
+    const texts = Array.from({ length: 5_000 }, (_, i) => `élément ${i}`);
+    const packed = PackedBytes.of(texts);
+    const feeds = { text: { type: 'string', data: packed, dims: [texts.length] } };
+    const out = await session.run(feeds, ['echo'], undefined, true);
+    // Handed over: the caller's buffers went to the thread.
+    expect(packed.bytes.byteLength).toBe(0);
+    const echoed = PackedBytes.revive(out.echo!.data);
+    expect(echoed).toBeInstanceOf(PackedBytes);
+    expect((echoed as PackedBytes).toStrings()).toEqual(texts);
+    const small = await session.run({ text: { type: 'string', data: ['a', 'b'], dims: [2] } }, [
+      'echo',
+    ]);
+    expect(small.echo!.data).toEqual(['a', 'b']);
+    await session.release();
+  });
 
   it("reports onnxruntime's refusal as OrtThreadError and a stopped thread as ModelThreadLostError", async () => {
     threads = new OrtThreads(1);

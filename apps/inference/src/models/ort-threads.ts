@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '@maas/app-runtime';
 import { THREAD_GC_HELPER, transferableBuffer } from '@maas/model-registry';
+import { PackedBytes } from '@maas/tensors';
 import type { InferenceSession } from 'onnxruntime-node';
 import { TenantPlacement } from './tenant-placement.js';
 
@@ -223,6 +224,10 @@ export function handOverFeeds(
   const buffers = new Set<ArrayBuffer>();
   for (const feed of Object.values(feeds)) {
     const data = feed.data;
+    if (data instanceof PackedBytes) {
+      for (const buffer of data.transferables()) buffers.add(buffer);
+      continue;
+    }
     if (!ArrayBuffer.isView(data) || data instanceof DataView) continue;
     const buffer = transferableBuffer(data);
     // A copy: the feed becomes the same kind of typed array over it.

@@ -3,6 +3,7 @@
 // path (tfjs-runtime.ts) runs the same code.
 import { readTfjsArchive } from '@maas/model-registry/tfjs-archive';
 import type { Tensor, TensorSpec } from '@maas/tensors';
+import { PackedBytes } from '@maas/tensors/packed-bytes';
 import {
   activateTfjsBackend,
   chooseTfjsBackend,
@@ -71,11 +72,16 @@ function toTf(tf: Tf, input: Tensor) {
     );
   }
   if (dtype === 'string') {
-    const values = (input.data as (string | Uint8Array)[]).map((v) =>
-      typeof v === 'string'
-        ? v
-        : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'),
-    );
+    // Packed (PackedBytes, or its plain clone from another thread): read out here.
+    const packed = PackedBytes.revive(input.data);
+    const values =
+      packed instanceof PackedBytes
+        ? packed.toStrings()
+        : (input.data as (string | Uint8Array)[]).map((v) =>
+            typeof v === 'string'
+              ? v
+              : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'),
+          );
     return tf.tensor(values, input.shape, 'string');
   }
   return tf.tensor(input.data as Float32Array, input.shape, dtype);

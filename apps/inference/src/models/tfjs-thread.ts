@@ -5,7 +5,13 @@ import {
   ThreadCalls,
   transferableBuffer,
 } from '@maas/model-registry';
-import { asBufferElements, type Tensor, type TensorSpec } from '@maas/tensors';
+import {
+  asBufferElements,
+  type NumericTypedArray,
+  PackedBytes,
+  type Tensor,
+  type TensorSpec,
+} from '@maas/tensors';
 import type { TfjsBackendRequest } from '@maas/tfjs-runtime';
 import { modelRejected, type ModelRuntime } from './model-runtime.js';
 import { TenantPlacement } from './tenant-placement.js';
@@ -96,17 +102,22 @@ class ThreadError extends Error {
 /**
  * A feed as the thread should get it: a typed array compact (a clone of a view would copy the
  * whole buffer under it, a frame's, say) and handed over; BYTES as strings (TF.js reads them as
- * UTF-8 text anyway).
+ * UTF-8 text anyway), or packed as they came.
  */
 function feedFor(input: Tensor, handOver: boolean, transfer: ArrayBuffer[]): Tensor {
   const data = input.data;
+  // Packed strings go as they are (the thread reads them out), their buffers handed over.
+  if (data instanceof PackedBytes) {
+    if (handOver) transfer.push(...data.transferables());
+    return input;
+  }
   if (Array.isArray(data)) {
     const text = (data as (string | Buffer)[]).map((v) =>
       typeof v === 'string' ? v : v.toString('utf8'),
     );
     return { ...input, data: text };
   }
-  const typed = data as Exclude<Tensor['data'], unknown[]>;
+  const typed = data as NumericTypedArray;
   // Handed over as OrtThreads' feeds are (handOverFeeds); else a compact copy of our own.
   const buffer = handOver ? transferableBuffer(typed) : (typed.slice().buffer as ArrayBuffer);
   const own =
