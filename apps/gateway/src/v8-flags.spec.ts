@@ -10,8 +10,10 @@ describe('the gateway V8 flags', () => {
       expect(limit.factor).toBe(4);
       expect(limit.limitKb).toBeGreaterThanOrEqual(4 * limit.oldKb);
     }
-    // Without them V8 lowers its factor once it has measured a quick marking and a slow
-    // program: the flags decide it.
-    expect(heapLimitFactors([]).some((limit) => limit.factor < 4)).toBe(true);
+    // (Without them V8 picks the factor from its own speed estimates: 1.5-1.8 on a quiet
+    // machine once it has measured a quick marking and a slow program; on a loaded one, where
+    // marking is not quick, it may stay at 4. Not asserted: V8's estimate, not ours, and a CI
+    // run failed on it.)
+    console.log(`without the flags: ${JSON.stringify(heapLimitFactors([]))}`);
   }, 30_000);
 });
