@@ -145,18 +145,18 @@ function stringShapeModel(): Uint8Array {
 }
 
 /**
- * Tenant A's BYTES client: 3 binary requests (the binary tensor extension) of a BYTES tensor of
- * `count` one-byte strings, one after another; prints each status and answer.
+ * Tenant A's BYTES client: `requests` binary requests (the binary tensor extension) of a BYTES
+ * tensor of `count` one-byte strings, one after another; prints each status and answer.
  */
 const STRINGS_ATTACKER = `
-const [url, key, count] = process.argv.slice(1);
+const [url, key, count, requests] = process.argv.slice(1);
 const n = Number(count);
 const data = Buffer.alloc(n * 5);
 for (let i = 0; i < n; i += 1) { data.writeUInt32LE(1, i * 5); data[i * 5 + 4] = 97 + (i % 26); }
 const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [n], parameters: { binary_data_size: data.length } }] }));
 const body = Buffer.concat([header, data]);
 const answers = [];
-for (let i = 0; i < 3; i += 1) {
+for (let i = 0; i < Number(requests); i += 1) {
   const response = await fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) }, body });
   answers.push({ status: response.status, answer: (await response.text()).slice(0, 300) });
 }
@@ -392,41 +392,20 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     // worker's event loop read 2 M of them out of the codec thread's message and made 2 M strings
     // for onnxruntime, ~3.4 s of its CPU per request, seconds in one piece. They cross between
     // threads packed (PackedBytes) now, and are made where they are used.
+    const stringsClient = (requests: number) =>
+      startAttacker<{ status: number; answer: string }[]>(
+        STRINGS_ATTACKER,
+        `${platform.gateway.url}/v2/models/a-strings/infer`,
+        a.key,
+        String(STRING_ELEMENTS),
+        String(requests),
+      );
     // One of A's requests first (not measured): A's model loaded and the worker's codec thread
     // started, as the other attacks' models are (a cold load is hostile-models-memory's subject).
-    const data = Buffer.alloc(STRING_ELEMENTS * 5);
-    for (let i = 0; i < STRING_ELEMENTS; i += 1) {
-      data.writeUInt32LE(1, i * 5);
-      data[i * 5 + 4] = 97;
-    }
-    const header = Buffer.from(
-      JSON.stringify({
-        inputs: [
-          {
-            name: 'text',
-            datatype: 'BYTES',
-            shape: [STRING_ELEMENTS],
-            parameters: { binary_data_size: data.length },
-          },
-        ],
-      }),
-    );
-    const warm = await fetch(`${platform.gateway.url}/v2/models/a-strings/infer`, {
-      method: 'POST',
-      headers: {
-        'x-api-key': a.key,
-        'content-type': 'application/octet-stream',
-        'inference-header-content-length': String(header.length),
-      },
-      body: Buffer.concat([header, data]),
-    });
-    expect(warm.status, await warm.text()).toBe(200);
-    const attacker = await startAttacker<{ status: number; answer: string }[]>(
-      STRINGS_ATTACKER,
-      `${platform.gateway.url}/v2/models/a-strings/infer`,
-      a.key,
-      String(STRING_ELEMENTS),
-    );
+    const warm = await stringsClient(1);
+    const [warmed] = await warm.run().finally(() => warm.child.kill());
+    expect(warmed!.status, warmed!.answer).toBe(200);
+    const attacker = await stringsClient(3);
     // The worker's event loop CPU that A's requests cost: its CPU over A's requests, less what
     // B's requests answered meanwhile cost it at the rate measured just before, B alone.
     const workerPid = platform.inference.pid!;

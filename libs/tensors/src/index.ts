@@ -28,7 +28,6 @@ export {
   allocateTypedArray,
   asBufferElements,
   assertValidTensor,
-  bytesAsStrings,
   bytesElements,
   packBytesTensors,
   elementCount,
@@ -38,7 +37,7 @@ export {
   isShapeCompatible,
 } from './tensor.js';
 export { TensorError, type TensorErrorCode } from './tensor.error.js';
-export { PackedBytes } from './packed-bytes.js';
+export { PACK_MIN_ELEMENTS, PackedBytes } from './packed-bytes.js';
 export { decodeBinaryTensorData, encodeBinaryTensorData } from './binary-tensor.codec.js';
 export {
   type BinaryOutputs,

@@ -1,4 +1,10 @@
 /**
+ * BYTES tensors of at least this many elements cross between the worker's threads packed (the
+ * codec thread's decoded inputs, the model threads' string outputs); smaller ones as they are.
+ */
+export const PACK_MIN_ELEMENTS = 1024;
+
+/**
  * A BYTES tensor's elements packed into two buffers: every element's bytes one after another,
  * and where each ends. Held this way, a million strings are two objects, not a million: a
  * message between threads moves them without a per-element cost (a structured clone of

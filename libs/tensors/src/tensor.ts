@@ -71,14 +71,6 @@ export function bytesElements(data: BytesData): string[] | Buffer[] {
   return data instanceof PackedBytes ? data.toBuffers() : data;
 }
 
-/** `data` as strings (Buffers and packed elements read as UTF-8). */
-export function bytesAsStrings(data: BytesData): string[] {
-  if (data instanceof PackedBytes) return data.toStrings();
-  return (data as (string | Buffer)[]).map((element) =>
-    typeof element === 'string' ? element : element.toString('utf8'),
-  );
-}
-
 /**
  * Makes BYTES data what it was before a structured clone (a message between threads): a clone
  * turns every Buffer into a plain Uint8Array over the same bytes, and a PackedBytes into a plain

@@ -18,9 +18,6 @@ import {
   type TensorSpec,
 } from '@maas/tensors';
 
-/** BYTES tensors of at least this many elements cross between threads packed (PackedBytes). */
-export const PACK_MIN_ELEMENTS = 1024;
-
 /**
  * The thread's program (CommonJS, run with `eval`): the codec functions of the built
  * `@maas/tensors`, called by name. What a result holds in buffers of its own is transferred back
@@ -54,7 +51,7 @@ parentPort.on('message', async ({ id, op, args }) => {
     const result = codec[op](...args);
     // Large BYTES inputs go back packed: two buffers, not an object per element for the loop
     // to read out of the message (PackedBytes).
-    if (op.startsWith('decode')) codec.packBytesTensors(result.inputs, ${PACK_MIN_ELEMENTS});
+    if (op.startsWith('decode')) codec.packBytesTensors(result.inputs, codec.PACK_MIN_ELEMENTS);
     const transfer = new Set();
     ownBuffers(result, transfer);
     parentPort.postMessage({ id, result }, [...transfer]);

@@ -7,7 +7,7 @@ import { setPriority } from 'node:os';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { PackedBytes } from '@maas/tensors/packed-bytes';
+import { PACK_MIN_ELEMENTS, PackedBytes } from '@maas/tensors/packed-bytes';
 
 // A model's bytes are garbage once onnxruntime has built its session from them, but V8 frees
 // memory outside its heap only when it collects, and this thread's small heap gives it no
@@ -34,7 +34,6 @@ const sessions = new Map();
 // Large string tensors cross between this thread and the event loop packed (PackedBytes: every
 // element's UTF-8 bytes in one buffer, where each ends in another), so the loop never makes or
 // reads an object per element; the strings are made here.
-const PACK_MIN_ELEMENTS = 1024;
 
 /** A feed's data as onnxruntime takes it: packed strings read out. */
 function unpacked(data) {
