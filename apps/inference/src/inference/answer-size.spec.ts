@@ -1,6 +1,11 @@
 import { encodeInferResponse, encodePredictResponse, type Tensor } from '@maas/tensors';
 import { describe, expect, it } from 'vitest';
-import { AnswerTooLargeError, answerBytesAtLeast } from './answer-size.js';
+import {
+  AnswerTooLargeError,
+  answerBytesAtLeast,
+  answerJsonBytesExpected,
+  JSON_FLOAT_BYTES,
+} from './answer-size.js';
 
 const outputs: Tensor[] = [
   { name: 'f32', datatype: 'FP32', shape: [2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) },
@@ -34,6 +39,22 @@ describe('answerBytesAtLeast', () => {
     };
     expect(answerBytesAtLeast([huge], () => true)).toBe(400_000_000);
     expect(answerBytesAtLeast([huge], () => false)).toBe(199_999_999);
+  });
+
+  it('expects floats in JSON at their typical length, not their least', () => {
+    // A model's float outputs are rarely integral: 100,000 of them write ~1.9 MB of JSON, where
+    // their least is 200 KB (a digit and a comma each).
+    const values = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i));
+    const floats: Tensor = { name: 'y', datatype: 'FP32', shape: [100_000], data: values };
+    const written = encodeInferResponse({ modelName: 'm', outputs: [floats] }).body.length;
+    const expected = answerJsonBytesExpected([floats], () => false);
+    expect(expected).toBe(100_000 * JSON_FLOAT_BYTES);
+    expect(expected).toBeGreaterThan(4 * answerBytesAtLeast([floats], () => false));
+    expect(expected).toBeLessThanOrEqual(written);
+    // Binary outputs are copied, not formatted; the rest count at their least.
+    expect(answerJsonBytesExpected([floats], () => true)).toBe(0);
+    const rest = outputs.slice(1);
+    expect(answerJsonBytesExpected(rest, () => false)).toBe(answerBytesAtLeast(rest, () => false));
   });
 
   it('says what was too large, as a 422 the tenant can act on', () => {

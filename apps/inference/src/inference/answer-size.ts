@@ -32,6 +32,36 @@ export function answerBytesAtLeast(
 }
 
 /**
+ * Bytes of JSON a float is taken to format to when deciding where an answer is encoded: a float32
+ * widened to a double is written with up to 17 significant digits (0.1f is
+ * `0.10000000149011612`), an integral value in one or two. Formatting them is most of what
+ * writing a JSON answer costs (100,000 floats: 10-20 ms).
+ */
+export const JSON_FLOAT_BYTES = 16;
+
+const FLOAT_DATATYPES = new Set(['FP16', 'BF16', 'FP32', 'FP64']);
+
+/**
+ * The bytes of text an answer's JSON part is expected to take, the measure of what encoding it
+ * costs (where answerBytesAtLeast is a bound on its size): floats at JSON_FLOAT_BYTES each, the
+ * rest at their least (integers and booleans format fast; strings are copied). Binary outputs
+ * count nothing: they are copied, not formatted.
+ */
+export function answerJsonBytesExpected(
+  outputs: readonly Tensor[],
+  isBinary: (name: string) => boolean,
+): number {
+  let total = 0;
+  for (const output of outputs) {
+    if (isBinary(output.name)) continue;
+    total += FLOAT_DATATYPES.has(output.datatype)
+      ? output.data.length * JSON_FLOAT_BYTES
+      : answerBytesAtLeast([output], () => false);
+  }
+  return total;
+}
+
+/**
  * A model's answer past the limit. 422, not a 5xx: the platform is fine and a retry gets the
  * same; the tenant's own model (or what the request asked of it) produced the answer, so it is
  * theirs to fix, like any request the server understood but will not process as asked. Not 413

@@ -93,18 +93,20 @@ export function decodesOffLoop(
 }
 
 /**
- * Whether an answer is encoded on the codec thread: its least size (`atLeast`) is past `min`, and
- * its JSON part (`jsonAtLeast()`, only asked then) is too, or it carries BYTES outputs (encoding
- * 4 M binary BYTES elements took the loop ~0.4 s).
+ * Whether an answer is encoded on the codec thread: its JSON part is expected to take `min` bytes
+ * or more (`jsonExpected()`, answerJsonBytesExpected: what formatting costs, floats at their
+ * typical length, not their least: 100,000 floats are 200 KB at least and 1-2 MB written, 10-20
+ * ms of the loop), or it carries BYTES outputs and is `min` bytes at least (encoding 4 M binary
+ * BYTES elements took the loop ~0.4 s).
  */
 export function encodesOffLoop(
   outputs: readonly Tensor[],
   atLeast: number,
-  jsonAtLeast: () => number,
+  jsonExpected: () => number,
   min: number,
 ): boolean {
-  if (atLeast < min) return false;
-  return outputs.some((output) => output.datatype === 'BYTES') || jsonAtLeast() >= min;
+  if (atLeast >= min && outputs.some((output) => output.datatype === 'BYTES')) return true;
+  return jsonExpected() >= min;
 }
 
 const asBuffer = (bytes: Uint8Array): Buffer =>

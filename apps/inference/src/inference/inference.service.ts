@@ -24,7 +24,7 @@ import {
 } from '../models/model-cache.service.js';
 import { OutputTooLargeError } from '../models/ort-threads.js';
 import { VersionLookupService } from '../models/version-lookup.service.js';
-import { AnswerTooLargeError, answerBytesAtLeast } from './answer-size.js';
+import { AnswerTooLargeError, answerBytesAtLeast, answerJsonBytesExpected } from './answer-size.js';
 import { type BatchResult, rowsOf } from './batcher.js';
 import { CodecThread, decodesOffLoop, encodesOffLoop } from './codec-thread.js';
 import { InferenceMetrics } from './inference.metrics.js';
@@ -145,7 +145,7 @@ export class InferenceService {
       const offLoop = encodesOffLoop(
         outputs,
         atLeast,
-        () => jsonBytesAtLeast(outputs, isBinary),
+        () => answerJsonBytesExpected(outputs, isBinary),
         this.config.CODEC_THREAD_MIN_BYTES,
       );
       const encoded = offLoop
@@ -186,7 +186,7 @@ export class InferenceService {
       const encoded = encodesOffLoop(
         outputs,
         atLeast,
-        () => atLeast,
+        () => answerJsonBytesExpected(outputs, () => false),
         this.config.CODEC_THREAD_MIN_BYTES,
       )
         ? await this.codec.encodePredict(outputs, request.format)
@@ -236,15 +236,6 @@ export class InferenceService {
     this.metrics.batchWaitSeconds.observe(result.batchWaitMs / 1000);
     return result;
   }
-}
-
-/** The fewest bytes of JSON the answer's text part takes (binary outputs are copied, not formatted). */
-function jsonBytesAtLeast(outputs: Tensor[], isBinary: (name: string) => boolean): number {
-  let json = 0;
-  for (const output of outputs) {
-    if (!isBinary(output.name)) json += answerBytesAtLeast([output], () => false);
-  }
-  return json;
 }
 
 /** The outputs a request gets by default: all but those the output policy withholds. */
