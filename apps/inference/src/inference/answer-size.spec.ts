@@ -4,7 +4,7 @@ import {
   AnswerTooLargeError,
   answerBytesAtLeast,
   answerJsonBytesExpected,
-  JSON_FLOAT_BYTES,
+  JSON_ELEMENT_BYTES,
 } from './answer-size.js';
 
 const outputs: Tensor[] = [
@@ -41,20 +41,41 @@ describe('answerBytesAtLeast', () => {
     expect(answerBytesAtLeast([huge], () => false)).toBe(199_999_999);
   });
 
-  it('expects floats in JSON at their typical length, not their least', () => {
+  it('expects each element in JSON at its typical written length, not its least', () => {
     // A model's float outputs are rarely integral: 100,000 of them write ~1.9 MB of JSON, where
     // their least is 200 KB (a digit and a comma each).
-    const values = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i));
-    const floats: Tensor = { name: 'y', datatype: 'FP32', shape: [100_000], data: values };
-    const written = encodeInferResponse({ modelName: 'm', outputs: [floats] }).body.length;
-    const expected = answerJsonBytesExpected([floats], () => false);
-    expect(expected).toBe(100_000 * JSON_FLOAT_BYTES);
-    expect(expected).toBeGreaterThan(4 * answerBytesAtLeast([floats], () => false));
-    expect(expected).toBeLessThanOrEqual(written);
-    // Binary outputs are copied, not formatted; the rest count at their least.
-    expect(answerJsonBytesExpected([floats], () => true)).toBe(0);
-    const rest = outputs.slice(1);
-    expect(answerJsonBytesExpected(rest, () => false)).toBe(answerBytesAtLeast(rest, () => false));
+    const n = 100_000;
+    const written: Tensor[] = [
+      {
+        name: 'f',
+        datatype: 'FP32',
+        shape: [n],
+        data: Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+      },
+      {
+        name: 'i',
+        datatype: 'INT64',
+        shape: [n],
+        data: BigInt64Array.from({ length: n }, (_, i) => BigInt(1_000_000 + i)),
+      },
+      { name: 'b', datatype: 'BOOL', shape: [n], data: new Uint8Array(n) },
+    ];
+    for (const output of written) {
+      const bytes = encodeInferResponse({ modelName: 'm', outputs: [output] }).body.length;
+      const expected = answerJsonBytesExpected([output], () => false);
+      expect(expected).toBe(n * JSON_ELEMENT_BYTES[output.datatype]!);
+      expect(expected).toBeLessThanOrEqual(bytes);
+      expect(expected).toBeGreaterThan(bytes / 2);
+    }
+    expect(answerJsonBytesExpected(written.slice(0, 1), () => false)).toBeGreaterThan(
+      4 * answerBytesAtLeast(written.slice(0, 1), () => false),
+    );
+    // Binary outputs are copied, not formatted; strings count at their least.
+    expect(answerJsonBytesExpected(written, () => true)).toBe(0);
+    const strings = outputs.slice(3);
+    expect(answerJsonBytesExpected(strings, () => false)).toBe(
+      answerBytesAtLeast(strings, () => false),
+    );
   });
 
   it('says what was too large, as a 422 the tenant can act on', () => {
