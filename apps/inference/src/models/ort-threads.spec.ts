@@ -86,6 +86,27 @@ describe('OrtThreads: each tenant’s sessions on a thread of their own', () => 
     expect(turns).toBeGreaterThan(10);
   }, 60_000);
 
+  it("on a thread tenants share, runs B's call after at most two of A's, however many A queued", async () => {
+    // One thread for both tenants; A's six versions each have a call in flight. Posted in the
+    // order they came, B's call waited for all six of A's (~6 × 0.1-0.3 s).
+    threads = new OrtThreads(1);
+    const slow = await Promise.all(
+      Array.from({ length: 6 }, () => threads.open('a', buildSlowMatMulModel(), options)),
+    );
+    const quick = await threads.open('b', identity(), options);
+    expect(threads.tenantsPerThread()).toEqual([['a', 'b']]);
+    const size = { size: { type: 'int64', data: new BigInt64Array([400n, 400n]), dims: [2] } };
+    const order: string[] = [];
+    const runs = slow.map((session, i) =>
+      session.run(size, ['out']).then(() => order.push(`a${i + 1}`)),
+    );
+    runs.push(quick.run(feed([1, 2]), ['output']).then(() => order.push('b')));
+    await Promise.all(runs);
+    expect(order.indexOf('b')).toBeLessThanOrEqual(2);
+    expect(order.filter((name) => name !== 'b')).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
+    for (const session of [...slow, quick]) await session.release();
+  }, 60_000);
+
   it('takes packed strings (handed over) and sends large string outputs back packed, small ones as strings', async () => {
     threads = new OrtThreads(1);
     const session = await threads.open('a', stringEcho(), options);

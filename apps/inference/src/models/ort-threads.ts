@@ -4,6 +4,7 @@ import { THREAD_GC_HELPER, transferableBuffer } from '@maas/model-registry';
 import { PackedBytes } from '@maas/tensors';
 import type { InferenceSession } from 'onnxruntime-node';
 import { TenantPlacement } from './tenant-placement.js';
+import { TenantTurns } from './tenant-turns.js';
 
 /** A thread's answer: `error` is onnxruntime's message (or "no such session"). */
 interface Reply {
@@ -22,6 +23,8 @@ interface Waiting {
 interface ModelThread {
   worker: Worker;
   pending: Map<number, Waiting>;
+  /** Its tenants' calls, posted a tenant's turn at a time (where tenants share the thread). */
+  turns: TenantTurns;
   dead: boolean;
 }
 
@@ -116,8 +119,10 @@ export class OrtThreads {
     const forget = () => placed.release();
     // Handed over without a copy when the bytes own their memory (as ArtifactReader's do).
     const buffer = transferableBuffer(bytes);
+    const call = (message: Record<string, unknown>, transfer?: ArrayBuffer[]) =>
+      thread.turns.run(tenantId, () => this.call(thread, message, transfer));
     try {
-      await this.call(thread, { op: 'open', session, bytes: buffer, options }, [buffer]);
+      await call({ op: 'open', session, bytes: buffer, options }, [buffer]);
     } catch (error) {
       forget();
       throw error;
@@ -127,8 +132,7 @@ export class OrtThreads {
         return !thread.dead;
       },
       run: async (feeds, outputs, maxOutputBytes, handOver = false) => {
-        const reply = await this.call(
-          thread,
+        const reply = await call(
           { op: 'run', session, feeds, outputs, maxOutputBytes },
           handOver ? handOverFeeds(feeds) : [],
         );
@@ -137,7 +141,7 @@ export class OrtThreads {
       },
       release: async () => {
         forget();
-        if (!thread.dead) await this.call(thread, { op: 'release', session });
+        if (!thread.dead) await call({ op: 'release', session });
       },
     };
   }
@@ -166,7 +170,12 @@ export class OrtThreads {
       workerData: { nice: this.nice, gcHelper: THREAD_GC_HELPER },
     });
     worker.unref();
-    const thread: ModelThread = { worker, pending: new Map(), dead: false };
+    const thread: ModelThread = {
+      worker,
+      pending: new Map(),
+      turns: new TenantTurns(),
+      dead: false,
+    };
     worker.on('message', (reply: Reply) => {
       const waiting = thread.pending.get(reply.id);
       thread.pending.delete(reply.id);

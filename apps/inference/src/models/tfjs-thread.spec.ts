@@ -43,7 +43,7 @@ describe('TfjsThread', () => {
   it('computes what the event loop computes, and the loop turns meanwhile', async () => {
     const zip = await archive();
     const [onThread, onLoop] = await Promise.all([
-      thread.load(handed(zip), INPUTS, OUTPUTS),
+      thread.load('t', handed(zip), INPUTS, OUTPUTS),
       loadTfjsRuntime(zip, INPUTS, OUTPUTS),
     ]);
     expect(onThread.alive).toBe(true);
@@ -61,7 +61,7 @@ describe('TfjsThread', () => {
 
   it("answers a request TF.js cannot take as the loop's path does (400, same message)", async () => {
     const zip = await archive();
-    const runtime = await thread.load(handed(zip), INPUTS, OUTPUTS);
+    const runtime = await thread.load('t', handed(zip), INPUTS, OUTPUTS);
     const onLoop = await loadTfjsRuntime(zip, INPUTS, OUTPUTS);
     for (const feeds of [
       [{ ...rows(1), name: 'other' }],
@@ -87,7 +87,7 @@ describe('TfjsThread', () => {
 
   it('refuses bytes that are not a TF.js archive with InvalidModelError, as the loop did', async () => {
     const bytes = Buffer.from('PK\u0003\u0004 not really a zip');
-    const error = await thread.load(handed(bytes), INPUTS, OUTPUTS).catch((e: unknown) => e);
+    const error = await thread.load('t', handed(bytes), INPUTS, OUTPUTS).catch((e: unknown) => e);
     const expected = await loadTfjsRuntime(bytes, INPUTS, OUTPUTS).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidModelError);
     expect((error as Error).message).toBe((expected as Error).message);
@@ -97,7 +97,7 @@ describe('TfjsThread', () => {
     const probe = new TfjsThread('auto', 5);
     const backend = await probe.ready();
     expect(backend).toMatch(/^tfjs-/);
-    const runtime = await probe.load(await archive(), INPUTS, OUTPUTS);
+    const runtime = await probe.load('t', await archive(), INPUTS, OUTPUTS);
     expect(runtime.backend).toBe(backend);
     let ranFor = 0;
     const started = performance.now();

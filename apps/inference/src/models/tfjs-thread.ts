@@ -15,6 +15,7 @@ import {
 import type { TfjsBackendRequest } from '@maas/tfjs-runtime';
 import { modelRejected, type ModelRuntime } from './model-runtime.js';
 import { TenantPlacement } from './tenant-placement.js';
+import { TenantTurns } from './tenant-turns.js';
 
 /**
  * The thread's program (CommonJS, run with `eval`): the built tfjs-execution module (TF.js and
@@ -145,6 +146,8 @@ export class TfjsThread {
   private backend?: string;
   /** The thread (generation) that has TF.js up: readiness asks it once, not on every probe. */
   private readyGeneration = -1;
+  /** Its tenants' loads and runs, posted a tenant's turn at a time (TenantTurns). */
+  private readonly turns = new TenantTurns();
 
   /** `onStop`: the thread stopped, and the models it held with it. */
   constructor(backend: TfjsBackendRequest, nice: number, onStop?: () => void) {
@@ -177,16 +180,20 @@ export class TfjsThread {
     return this.backend ?? fallback;
   }
 
+  /** Loads a version of `tenantId`'s (whose calls take turns with other tenants' here). */
   async load(
+    tenantId: string,
     bytes: Buffer,
     signatureInputs: readonly TensorSpec[],
     signatureOutputs: readonly TensorSpec[],
   ): Promise<ModelRuntime> {
     const generation = this.generation;
+    const call = (message: Record<string, unknown>, transfer?: ArrayBuffer[]) =>
+      this.turns.run(tenantId, () => this.call(message, transfer));
     // The archive is read there too (unpacking a large one held the loop for 60-460 ms). Handed
     // over without a copy when the bytes own their memory, as the model threads' are.
     const buffer = transferableBuffer(bytes);
-    const loaded = await this.call(
+    const loaded = await call(
       { op: 'load', bytes: buffer, inputs: signatureInputs, outputs: signatureOutputs },
       [buffer],
     ).catch((error: unknown) => {
@@ -210,7 +217,7 @@ export class TfjsThread {
         const transfer: ArrayBuffer[] = [];
         const feeds = inputs.map((input) => feedFor(input, handOver, transfer));
         try {
-          const ran = await this.call({ op: 'run', handle, feeds, outputNames }, transfer);
+          const ran = await call({ op: 'run', handle, feeds, outputNames }, transfer);
           return asBufferElements(ran.outputs!);
         } catch (error) {
           if (error instanceof ThreadError) throw error.asRunFailure();
@@ -219,7 +226,7 @@ export class TfjsThread {
         }
       },
       release: async () => {
-        if (alive()) await this.call({ op: 'release', handle });
+        if (alive()) await call({ op: 'release', handle });
       },
     };
   }
@@ -276,7 +283,12 @@ export class TfjsThreads {
     const placed = this.placement.place(tenantId);
     let runtime: ModelRuntime;
     try {
-      runtime = await this.threads[placed.index]!.load(bytes, signatureInputs, signatureOutputs);
+      runtime = await this.threads[placed.index]!.load(
+        tenantId,
+        bytes,
+        signatureInputs,
+        signatureOutputs,
+      );
     } catch (error) {
       placed.release();
       throw error;
