@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, type SpawnOptions, spawnSync } from 'node:chi
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
+import { adminToken, type TestPlatform } from '@maas/testing';
 import { expect } from 'vitest';
 
 /**
@@ -273,4 +274,30 @@ export function expectBystanderUnharmed(
     `${attack}: B's failures`,
   ).toEqual([]);
   expect(duringP99, `${attack}: B's p99`).toBeLessThanOrEqual(bound(quietP99));
+}
+
+/**
+ * Lifts the tenants' rate limits and monthly quota out of the way: what a hostile-tenant suite
+ * measures is B's steady traffic, and A's attacks refused for what they are, not for their rate.
+ */
+export async function liftQuotas(
+  platform: TestPlatform,
+  tenants: readonly { tenantId: string }[],
+): Promise<void> {
+  const token = await adminToken(platform);
+  for (const tenant of tenants) {
+    const quotas = await fetch(
+      `${platform.gateway.url}/api/admin/tenants/${tenant.tenantId}/quotas`,
+      {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          requestsPerSecond: 100_000,
+          burst: 100_000,
+          monthlyRequests: 10_000_000,
+        }),
+      },
+    );
+    expect(quotas.status).toBe(200);
+  }
 }

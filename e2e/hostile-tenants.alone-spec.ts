@@ -8,7 +8,6 @@ import {
   valueInfo,
 } from '@maas/onnx';
 import {
-  adminToken,
   createTenantWithKey,
   packTfjsLayersModel,
   startTestPlatform,
@@ -19,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cpuMsOf,
   latencyBound,
+  liftQuotas,
   mainThreadCpuMsOf,
   p99,
   remoteTraffic,
@@ -321,24 +321,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       ],
       bias: [0, 0],
     });
-    // Both tenants' rate limits out of the way: B's steady traffic is what is measured, and
-    // A's attacks are refused for what they are, not for their rate.
-    const token = await adminToken(platform);
-    for (const tenant of [a, b]) {
-      const quotas = await fetch(
-        `${platform.gateway.url}/api/admin/tenants/${tenant.tenantId}/quotas`,
-        {
-          method: 'PUT',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            requestsPerSecond: 100_000,
-            burst: 100_000,
-            monthlyRequests: 10_000_000,
-          }),
-        },
-      );
-      expect(quotas.status).toBe(200);
-    }
+    await liftQuotas(platform, [a, b]);
     await uploadModelVersion(platform, a.key, 'a-model', gemm);
     await uploadModelVersion(platform, a.key, 'a-heavy', await heavyTfjsArchive(), 'tfjs');
     await uploadModelVersion(platform, a.key, 'a-strings', stringShapeModel());
