@@ -78,7 +78,8 @@ const THREAD_PROGRAM = new URL('./ort-thread.mjs', import.meta.url);
  * of a large model (tens of ms to build the session, plus the collections its buffers cause)
  * or a slow model's run would hold every other tenant's request on the worker. Here they hold
  * only their own thread: a tenant's sessions all live on one thread (its bulkhead), and a
- * tenant new to the worker gets the thread with the fewest tenants. Inputs go to the thread
+ * tenant new to the worker gets the thread with the fewest tenants; tenants that share a thread
+ * take turns on it (TenantTurns). Inputs go to the thread
  * copied, outputs come back transferred (~50 µs more CPU per run than on the event loop, with
  * 64 runs in flight; docs/performance.md).
  * A thread that stops (it should not: a native crash takes the process) fails what it held
