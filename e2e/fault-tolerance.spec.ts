@@ -45,6 +45,8 @@ interface LoadFigures {
   statuses: Record<string, number>;
   /** When each success was received (Date.now()), in order. */
   okAt: number[];
+  /** The first answers that were not 200 (status and body, up to 5): what a failure said. */
+  failed: string[];
 }
 
 describe('fault tolerance: dependency outages and crashes under load', () => {
@@ -91,7 +93,7 @@ describe('fault tolerance: dependency outages and crashes under load', () => {
 
   /** `clients` loops sending inference for `model` until the returned stop() is called. */
   const startLoad = (model: string, clients = 3) => {
-    const figures: LoadFigures = { requests: 0, ok: 0, statuses: {}, okAt: [] };
+    const figures: LoadFigures = { requests: 0, ok: 0, statuses: {}, okAt: [], failed: [] };
     let running = true;
     const loops = Array.from({ length: clients }, async () => {
       while (running) {
@@ -99,7 +101,10 @@ describe('fault tolerance: dependency outages and crashes under load', () => {
         try {
           const response = await infer(model);
           status = String(response.status);
-          await response.arrayBuffer();
+          const body = await response.text();
+          if (response.status !== 200 && figures.failed.length < 5) {
+            figures.failed.push(`${status} ${body.slice(0, 300)}`);
+          }
           if (response.status === 200) {
             figures.ok += 1;
             figures.okAt.push(Date.now());
