@@ -248,8 +248,9 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
   /**
    * Runs B's traffic while `attack` runs; asserts what B must see and returns A's result. B's
    * quiet p99 is measured around the attack, just before and just after it (the machine's state
-   * drifts over a suite: a baseline taken minutes earlier says less about this moment), for as
-   * long in all as the attack lasted: this machine's hiccups (a stalled vCPU, a scheduler
+   * drifts over a suite: a baseline taken minutes earlier says less about this moment), for at
+   * least as long in all as the attack lasted (each window MIN_WINDOW_MS at least, steadyB):
+   * this machine's hiccups (a stalled vCPU, a scheduler
    * delay) come at some rate, so a quiet window of 200 requests (~0.2 s) often has none where a
    * 5 s attack has several, and its p99 (B's 3rd-slowest request of 200) says more about that
    * luck than about B's quiet service (quiet p99s of 4.5-19 ms over 0.2 s against 7-14 ms over
