@@ -184,6 +184,19 @@ describe('gateway ↔ worker authentication (WORKER_SECRET)', () => {
     expect(answer.toLowerCase()).toContain('connection: close');
   });
 
+  it('answers a signed request whose Content-Length is past MAX_REQUEST_BYTES 413, unread', async () => {
+    const request = { method: 'POST', path: INFER_PATH, requestId: 'r-big', tenant: tenantId };
+    const answer = await rawHttp(
+      worker().port,
+      `POST ${INFER_PATH} HTTP/1.1\r\nhost: worker\r\nx-maas-tenant-id: ${tenantId}\r\n` +
+        `x-request-id: r-big\r\n${SIGNATURE_HEADER}: ${signWorkerRequest(platform.workerSecret, request)}\r\n` +
+        'content-type: application/json\r\nconnection: close\r\n' +
+        `content-length: ${64 * 1024 * 1024 + 1}\r\n\r\n{"inputs": [`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('exceeds');
+  });
+
   it('serves no link frame without the handshake, nor after a wrong one, and disconnects', async () => {
     const before = await inferenceCounts();
     const failuresBefore = await metric('maas_inference_auth_failures_total', 'transport="link"');

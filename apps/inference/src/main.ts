@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { bootstrapApp } from '@maas/app-runtime';
+import { bootstrapApp, readBody } from '@maas/app-runtime';
 import { loadConfig } from '@maas/config';
 import { InferenceModule } from './app.module.js';
 import { inferenceConfigSchema } from './config/inference-config.js';
@@ -23,14 +23,21 @@ void bootstrapApp({
       await app.get(WorkerLinkServer).drain();
     },
   }),
-  beforeListen: (app) => {
+  beforeListen: (app, config) => {
     // Infer bodies are decoded by @maas/tensors (JSON or JSON + binary tensors), whatever the
-    // Content-Type says: tritonclient sends none at all.
+    // Content-Type says: tritonclient sends none at all. Read here rather than by Fastify's
+    // parseAs, which joins a body's chunks when its last one comes: only the gateway gets this
+    // far (gateway-auth.hook.ts, onRequest), so its Content-Length sizes one buffer that each
+    // chunk is copied into as it arrives, and a large body never holds this loop for a join.
     const fastify = app.getHttpAdapter().getInstance();
     fastify.removeAllContentTypeParsers();
-    fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
-      done(null, body),
-    );
+    fastify.addContentTypeParser('*', (request, payload, done) => {
+      const declared = Number(request.headers['content-length']);
+      readBody(payload, config.MAX_REQUEST_BYTES, declared).then(
+        (body) => done(null, body),
+        (error: Error) => done(error, undefined),
+      );
+    });
   },
   listening: { message: 'inference worker listening' },
 });

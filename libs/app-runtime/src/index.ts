@@ -49,3 +49,4 @@ export { LruCache, TtlCache } from './ttl-cache.js';
 export { clientIdentityOf, parseTrustedProxies, ProxyTrust, TrustProxyError } from './client-ip.js';
 export { enterSandboxDirectory } from './sandbox-directory.js';
 export { pathOf } from './request-path.js';
+export { readBody } from './request-body.js';

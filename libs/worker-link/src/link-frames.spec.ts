@@ -38,6 +38,27 @@ describe('worker link frames', () => {
     }
   });
 
+  it('copies a long frame in chunk by chunk as they come, keeping none of them for a join', () => {
+    const body = Buffer.alloc(1024 * 1024 + 3);
+    for (let i = 0; i < body.length; i += 1) body[i] = (i * 31) % 251;
+    const stream = Buffer.concat([
+      frame(5, FrameKind.response, { status: 200 }, body),
+      frame(6, FrameKind.refused, {}, Buffer.alloc(0)),
+    ]);
+    const reader = new FrameReader();
+    const frames = [];
+    for (let at = 0; at < stream.length; at += 16 * 1024) {
+      const chunk = Buffer.from(stream.subarray(at, at + 16 * 1024));
+      frames.push(...reader.push(chunk));
+      // Overwritten once pushed, as a socket's reused read buffer would be: the frame keeps
+      // what the chunk held when it came (a reader that kept chunks to join them would not).
+      chunk.fill(0);
+    }
+    expect(frames.map((f) => f.id)).toEqual([5, 6]);
+    expect(Buffer.compare(frames[0]!.body, body)).toBe(0);
+    expect(parseMeta(frames[0]!)).toEqual({ status: 200 });
+  });
+
   it('keeps an empty body and a frame split right after its length prefix', () => {
     const reader = new FrameReader();
     const whole = frame(1, FrameKind.refused, {}, Buffer.alloc(0));

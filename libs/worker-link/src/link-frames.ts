@@ -96,51 +96,72 @@ export class FrameError extends Error {
 }
 
 /**
- * Reassembles frames from a byte stream, however it is chunked. Chunks are kept until a whole
- * frame is there and joined once, so a large frame costs one copy, not one per chunk.
+ * Reassembles frames from a byte stream, however it is chunked. A frame that arrives whole in a
+ * chunk is a view of that chunk (no copy). A frame longer than what has arrived gets a buffer of
+ * its own as soon as its length is known, and each chunk is copied in as it arrives: the copy a
+ * frame costs is spread over its chunks rather than made at once when its last chunk comes (one
+ * `Buffer.concat` of a 14 MiB frame held this event loop for 7-19 ms, page faults included, and
+ * every request multiplexed on the link with it).
  */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** Bytes the frame at the front needs in all (prefix included), once its length is known. */
-  private needed = 4;
+  /** The frame being assembled, and how much of it has arrived. */
+  private assembling: { buffer: Buffer; filled: number } | undefined;
+  /** Up to 3 bytes of a length prefix cut by a chunk's end. */
+  private prefix: Buffer = Buffer.alloc(0);
 
   /** Adds a chunk and returns the frames it completes. Throws FrameError on a corrupt stream. */
   push(chunk: Buffer): Frame[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const frames: Frame[] = [];
-    while (this.buffered >= this.needed) {
-      const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      let offset = 0;
-      while (data.length - offset >= 4) {
-        const length = data.readUInt32LE(offset);
-        if (length < PREFIX - 4 || length > MAX_FRAME_BYTES) {
-          throw new FrameError(`bad frame length ${length}`);
-        }
-        if (data.length - offset < 4 + length) {
-          this.needed = 4 + length;
-          break;
-        }
-        const metaLength = data.readUInt32LE(offset + 9);
-        if (PREFIX - 4 + metaLength > length) throw new FrameError('frame meta overruns frame');
-        const metaStart = offset + PREFIX;
-        frames.push({
-          id: data.readUInt32LE(offset + 4),
-          kind: data.readUInt8(offset + 8),
-          meta: data.subarray(metaStart, metaStart + metaLength),
-          body: data.subarray(metaStart + metaLength, offset + 4 + length),
-        });
-        offset += 4 + length;
-        this.needed = 4;
-      }
-      const rest = data.subarray(offset);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
-      if (this.buffered < 4) this.needed = 4;
+    let data = chunk;
+    const assembling = this.assembling;
+    if (assembling) {
+      const take = Math.min(data.length, assembling.buffer.length - assembling.filled);
+      data.copy(assembling.buffer, assembling.filled, 0, take);
+      assembling.filled += take;
+      if (assembling.filled < assembling.buffer.length) return frames;
+      this.assembling = undefined;
+      frames.push(frameAt(assembling.buffer, 0));
+      data = data.subarray(take);
     }
+    if (this.prefix.length > 0) {
+      data = Buffer.concat([this.prefix, data]);
+      this.prefix = Buffer.alloc(0);
+    }
+    let offset = 0;
+    while (data.length - offset >= 4) {
+      const length = data.readUInt32LE(offset);
+      if (length < PREFIX - 4 || length > MAX_FRAME_BYTES) {
+        throw new FrameError(`bad frame length ${length}`);
+      }
+      if (data.length - offset < 4 + length) {
+        // Not all here yet: assembled in a buffer of its own (its bytes are written before the
+        // frame is read, so none is left as the allocator found it).
+        const buffer = Buffer.allocUnsafe(4 + length);
+        data.copy(buffer, 0, offset);
+        this.assembling = { buffer, filled: data.length - offset };
+        return frames;
+      }
+      frames.push(frameAt(data, offset));
+      offset += 4 + length;
+    }
+    // (A copy: a view would hold the whole chunk until the next one comes.)
+    if (offset < data.length) this.prefix = Buffer.from(data.subarray(offset));
     return frames;
   }
+}
+
+/** The whole frame at `offset` of `data` (its length already checked against the data). */
+function frameAt(data: Buffer, offset: number): Frame {
+  const length = data.readUInt32LE(offset);
+  const metaLength = data.readUInt32LE(offset + 9);
+  if (PREFIX - 4 + metaLength > length) throw new FrameError('frame meta overruns frame');
+  const metaStart = offset + PREFIX;
+  return {
+    id: data.readUInt32LE(offset + 4),
+    kind: data.readUInt8(offset + 8),
+    meta: data.subarray(metaStart, metaStart + metaLength),
+    body: data.subarray(metaStart + metaLength, offset + 4 + length),
+  };
 }
 
 export function parseMeta<T>(frame: Frame): T {

@@ -1,11 +1,10 @@
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_LOGGER, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
+import { APP_LOGGER, type Logger, METRICS_REGISTRY, readBody } from '@maas/app-runtime';
 import type { ResolvedVersion, ServingConfig } from '@maas/model-registry';
 import type { LinkCall } from '@maas/worker-link';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
-import { readLimited } from '../http/body-parsing.js';
 import type { InferenceExchange } from './inference-exchange.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
 import { VersionQuarantine } from './version-quarantine.service.js';
@@ -145,7 +144,7 @@ export class InferenceForwarder {
     const length = Number(headers['content-length'] ?? NaN);
     if (length > 0 || headers['transfer-encoding'] !== undefined) {
       const whole = candidates.length > 1 ? REPLAYABLE_BODY_BYTES : BUFFERED_BODY_BYTES;
-      body = length <= whole ? await readLimited(exchange.request, whole) : exchange.request;
+      body = length <= whole ? await readBody(exchange.request, whole) : exchange.request;
     }
     const version: InFlightVersion = {
       tenantId,
