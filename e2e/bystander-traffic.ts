@@ -165,6 +165,90 @@ export async function trafficDuring<T>(
   };
 }
 
+/** The shortest window B is measured over, quiet or attacked. */
+export const MIN_WINDOW_MS = 1000;
+
+/**
+ * B's answers from now until `attack` (if any) has settled, at least MIN_WINDOW_MS have passed
+ * and at least `minimum` more have come: B is measured for as long as the attack lasts, not
+ * only its start, and never over a moment (a p99 of 200 answers in 0.2 s is this machine's
+ * luck: one hiccup in it and B's 3rd-slowest request is 40 ms, the NUL name's window in a CI
+ * run; none, and it is 5).
+ */
+export function steadyWindow<T>(
+  traffic: Traffic,
+  attack: () => Promise<T> = async () => undefined as T,
+  minimum = 100,
+): Promise<{ result: T; during: Traffic }> {
+  return trafficDuring(
+    traffic,
+    async () =>
+      (
+        await Promise.all([attack(), new Promise((resolve) => setTimeout(resolve, MIN_WINDOW_MS))])
+      )[0],
+    minimum,
+  );
+}
+
+/** Two windows of B's answers as one. */
+export function joined(...windows: Traffic[]): Traffic {
+  return {
+    statuses: windows.flatMap((window) => window.statuses),
+    latencies: windows.flatMap((window) => window.latencies),
+  };
+}
+
+/**
+ * B's quiet service around an attack, and B during it: a quiet window just before `attack`, the
+ * attack's window (steadyWindow), and a quiet window just after it, the two quiet windows
+ * together at least as long as the attack's. The machine's state drifts over a suite (a baseline
+ * taken minutes earlier says less about this moment), and its hiccups (a stalled vCPU, a
+ * scheduler delay) come at some rate, so a quiet window of 300 requests (~0.3 s) often has none
+ * where a 5 s attack has several, and its p99 says more about that luck than about B's quiet
+ * service (quiet p99s of 4.5-19 ms over 0.2 s against 7-14 ms over 5 s, in the same runs,
+ * 2026-12-07). `cpu`, when given, is read at each window's start and end (for the log).
+ */
+export async function aroundAttack<T>(
+  traffic: Traffic,
+  attack: () => Promise<T>,
+  { minimum = 100, cpu }: { minimum?: number; cpu?: () => Record<string, number> } = {},
+): Promise<{
+  result: T;
+  quiet: Traffic;
+  during: Traffic;
+  ms: { before: number; during: number; after: number };
+  cpu?: { before: Record<string, number>; during: Record<string, number> };
+}> {
+  const since = (from: Record<string, number> | undefined) => {
+    if (!from || !cpu) return {};
+    const now = cpu();
+    return Object.fromEntries(Object.keys(now).map((name) => [name, now[name]! - from[name]!]));
+  };
+  const beforeCpu = cpu?.();
+  const beforeStarted = performance.now();
+  const { during: before } = await steadyWindow(traffic, undefined, minimum);
+  const beforeMs = performance.now() - beforeStarted;
+  const quietCpu = since(beforeCpu);
+  const duringCpu = cpu?.();
+  const started = performance.now();
+  const { result, during } = await steadyWindow(traffic, attack, minimum);
+  const duringMs = performance.now() - started;
+  const attackCpu = since(duringCpu);
+  const afterStarted = performance.now();
+  const { during: after } = await steadyWindow(
+    traffic,
+    () => new Promise((resolve) => setTimeout(resolve, Math.max(0, duringMs - beforeMs))),
+    minimum,
+  );
+  return {
+    result,
+    quiet: joined(before, after),
+    during,
+    ms: { before: beforeMs, during: duringMs, after: performance.now() - afterStarted },
+    ...(cpu ? { cpu: { before: quietCpu, during: attackCpu } } : {}),
+  };
+}
+
 /** Whether `chrt --idle` can start a process under SCHED_IDLE here (util-linux, Linux). */
 const canRunIdle = (() => {
   try {
@@ -267,8 +351,13 @@ export function expectBystanderUnharmed(
   const duringP99 = p99(during.latencies);
   console.log(
     `${attack}: B p99 quiet ${quietP99.toFixed(1)} ms (${quiet.latencies.length} requests), ` +
-      `during ${duringP99.toFixed(1)} ms (${during.latencies.length} requests)`,
+      `during ${duringP99.toFixed(1)} ms = ${(duringP99 / quietP99).toFixed(2)}× ` +
+      `(${during.latencies.length} requests)`,
   );
+  expect(
+    quiet.statuses.filter((s) => s !== 200),
+    `${attack}: B's failures while quiet`,
+  ).toEqual([]);
   expect(
     during.statuses.filter((s) => s !== 200),
     `${attack}: B's failures`,

@@ -13,8 +13,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   answered,
+  aroundAttack,
   expectBystanderUnharmed,
+  joined,
   remoteTraffic,
+  steadyWindow,
   type Traffic,
   trafficDuring,
 } from './bystander-traffic.js';
@@ -74,7 +77,6 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
         pauseMs: 10,
       },
     );
-  let quiet: Traffic;
 
   const liveWorkers = async () => {
     const response = await api('/api/admin/workers', {
@@ -125,9 +127,6 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await infer(b.key, 'steady', B_INPUT)).status).toBe(200);
-    const traffic = await trafficOfB();
-    await answered(traffic, 300);
-    quiet = await traffic.stop();
   }, 180_000);
 
   afterAll(async () => {
@@ -148,7 +147,11 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
     await answered(traffic, 10);
     // 100M FP32 elements as binary data: a 400 MB answer, past the link's 256 MiB frame limit
     // (a frame that large would make the gateway drop the connection and all on it).
-    const { result: flood, during } = await trafficDuring(traffic, () =>
+    const {
+      result: flood,
+      quiet,
+      during,
+    } = await aroundAttack(traffic, () =>
       infer(
         a.key,
         'flood',
@@ -216,8 +219,15 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
     // and the platform share, where in a cluster it restarts in its own pod. B's traffic goes
     // on through the restart, and none of it may fail (asserted below).
     const during: Traffic = { statuses: [], latencies: [] };
+    // B's quiet p99: just before the first crash and just after the last, as long in all as
+    // the crashes' windows (aroundAttack's rule; the restarts between them are in neither).
+    let quietStarted = performance.now();
+    const { during: quietBefore } = await steadyWindow(traffic);
+    const quietBeforeMs = performance.now() - quietStarted;
+    let crashesMs = 0;
 
     for (let round = 1; round <= LOSSES_TO_QUARANTINE; round++) {
+      const crashStarted = performance.now();
       const { result: victim, during: crash } = await trafficDuring(traffic, async () => {
         const marks = workers().map((w) => w.output.length);
         const pending = infer(a.key, 'crash', slowRequest);
@@ -240,6 +250,7 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
         expect(loadedHere(survivor, marks[1 - victimIndex]!)).toBe(false);
         return victim;
       });
+      crashesMs += performance.now() - crashStarted;
       during.statuses.push(...crash.statuses);
       during.latencies.push(...crash.latencies);
       const restartMark = victim.output.length;
@@ -253,6 +264,15 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
         .toBe(true);
       await answered(traffic, traffic.statuses.length + 50);
     }
+    quietStarted = performance.now();
+    const { during: quietAfter } = await steadyWindow(
+      traffic,
+      () => new Promise((resolve) => setTimeout(resolve, Math.max(0, crashesMs - quietBeforeMs))),
+    );
+    const quiet = joined(quietBefore, quietAfter);
+    console.log(
+      `crashing model: B quiet over ${Math.round(quietBeforeMs + performance.now() - quietStarted)} ms, the crashes' windows ${Math.round(crashesMs)} ms`,
+    );
 
     // Quarantined on every gateway: 503 with the reason, whichever way it is named.
     await expect

@@ -20,10 +20,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   answered,
+  aroundAttack,
   expectBystanderUnharmed,
   startAttacker,
   remoteTraffic,
-  trafficDuring,
 } from './bystander-traffic.js';
 import { plantReadyVersion } from './planted-version-helpers.js';
 import { metricValue } from './serving-helpers.js';
@@ -197,7 +197,7 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
     const worker = platform.inference;
     expect((await inferB()).status).toBe(200);
     const before = await memoryOf(worker.pid!);
-    // B's traffic, two calls at a time: first alone, then all through A's storm.
+    // B's traffic, two calls at a time, before, through and after A's storm.
     const trafficOfB = () =>
       remoteTraffic(
         platform.gateway.url,
@@ -208,19 +208,18 @@ describe('hostile models: one tenant cannot exhaust or monopolise a worker’s m
           loops: 2,
         },
       );
-    const alone = await trafficOfB();
-    await answered(alone, 300);
-    const quiet = await alone.stop();
-
     const traffic = await trafficOfB();
     await answered(traffic, 10);
-    // A's 50 requests from a process of their own (see startAttacker).
+    // A's 50 requests from a process of their own (see startAttacker); B's quiet p99 around
+    // them, just before and just after (aroundAttack).
     const attacker = await startAttacker<
       { status: number; retryAfter: string | null; text: string }[]
     >(STORM, platform.gateway.url, a.key, String(A_MODELS), String(A_SIZES[0]));
-    const { result: storm, during } = await trafficDuring(traffic, attacker.run).finally(() =>
-      attacker.child.kill(),
-    );
+    const {
+      result: storm,
+      quiet,
+      during,
+    } = await aroundAttack(traffic, attacker.run).finally(() => attacker.child.kill());
     const bStatuses = (await traffic.stop()).statuses;
 
     // B: no failure, a steady p99, its version loaded once and never evicted.

@@ -16,6 +16,7 @@ import {
 } from '@maas/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  aroundAttack,
   cpuMsOf,
   latencyBound,
   liftQuotas,
@@ -23,7 +24,7 @@ import {
   p99,
   remoteTraffic,
   startAttacker,
-  trafficDuring,
+  steadyWindow,
 } from './bystander-traffic.js';
 import { metricValue } from './serving-helpers.js';
 
@@ -36,8 +37,6 @@ import { metricValue } from './serving-helpers.js';
 
 const FLUSH_MS = 500;
 const B_REQUESTS = 200;
-/** The shortest window B's p99 is taken over (steadyB). */
-const MIN_WINDOW_MS = 1000;
 const B_BODY = JSON.stringify({
   inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [3, 4] }],
 });
@@ -223,39 +222,10 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
   let trafficOfB: Awaited<ReturnType<typeof remoteTraffic>>;
 
   /**
-   * B's answers from now until `attack` (if any) has settled, at least MIN_WINDOW_MS have passed
-   * and at least `B_REQUESTS` more have come: B is measured for as long as the attack lasts, not
-   * only its start, and never over a moment (a p99 of 200 answers in 0.2 s is this machine's
-   * luck: one hiccup in it and B's 3rd-slowest request is 40 ms, the NUL name's window in a CI
-   * run; none, and it is 5).
-   */
-  const steadyB = <T>(
-    attack: () => Promise<T> = async () => undefined as T,
-    traffic: typeof trafficOfB = trafficOfB,
-  ) =>
-    trafficDuring(
-      traffic,
-      async () =>
-        (
-          await Promise.all([
-            attack(),
-            new Promise((resolve) => setTimeout(resolve, MIN_WINDOW_MS)),
-          ])
-        )[0],
-      B_REQUESTS - 1,
-    );
-
-  /**
    * Runs B's traffic while `attack` runs; asserts what B must see and returns A's result. B's
-   * quiet p99 is measured around the attack, just before and just after it (the machine's state
-   * drifts over a suite: a baseline taken minutes earlier says less about this moment), for at
-   * least as long in all as the attack lasted (each window MIN_WINDOW_MS at least, steadyB):
-   * this machine's hiccups (a stalled vCPU, a scheduler
-   * delay) come at some rate, so a quiet window of 200 requests (~0.2 s) often has none where a
-   * 5 s attack has several, and its p99 (B's 3rd-slowest request of 200) says more about that
-   * luck than about B's quiet service (quiet p99s of 4.5-19 ms over 0.2 s against 7-14 ms over
-   * 5 s, in the same runs, 2026-12-07). Logs the CPU each process spent meanwhile (the
-   * attacker's `attackerPid` too): on one 2-core machine A's own client competes with the
+   * quiet p99 is measured around the attack, just before and just after it, for at least as
+   * long in all as the attack lasted (aroundAttack). Logs the CPU each process spent meanwhile
+   * (the attacker's `attackerPid` too): on one 2-core machine A's own client competes with the
    * platform and B's client for the same cores.
    */
   const duringAttack = async <T>(
@@ -269,43 +239,31 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       "B's client": traffic.pid,
       "A's client": attackerPid,
     };
-    const cpuNow = () =>
-      Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuMsOf(pid)]));
-    const cpuSince = (before: Record<string, number>) =>
-      Object.entries(processes)
-        .filter(([, pid]) => pid !== undefined)
-        .map(([name, pid]) => `${name} ${Math.round(cpuMsOf(pid) - before[name]!)}`)
+    const cpu = () =>
+      Object.fromEntries(
+        Object.entries(processes)
+          .filter(([, pid]) => pid !== undefined)
+          .map(([name, pid]) => [name, cpuMsOf(pid)]),
+      );
+    const spent = (figures: Record<string, number>) =>
+      Object.entries(figures)
+        .map(([name, ms]) => `${name} ${Math.round(ms)}`)
         .join(', ');
-    const quietCpu = cpuNow();
-    const quietStarted = performance.now();
-    const { during: quiet } = await steadyB(undefined, traffic);
-    const quietMs = performance.now() - quietStarted;
-    const quietCpuSpent = cpuSince(quietCpu);
+    const around = await aroundAttack(traffic, attack, { minimum: B_REQUESTS - 1, cpu });
+    const { quiet, during, ms } = around;
     expect(quiet.statuses.every((s) => s === 200)).toBe(true);
-    const cpuBefore = cpuNow();
-    const started = performance.now();
-    const { result, during } = await steadyB(attack, traffic);
-    const wallMs = performance.now() - started;
-    const cpu = cpuSince(cpuBefore);
     expect(during.statuses.filter((s) => s !== 200)).toEqual([]);
+    const quietP99 = p99(quiet.latencies);
     const duringP99 = p99(during.latencies);
-    const afterStarted = performance.now();
-    const { during: after } = await steadyB(
-      () => new Promise((resolve) => setTimeout(resolve, Math.max(0, wallMs - quietMs))),
-      traffic,
-    );
-    const afterMs = performance.now() - afterStarted;
-    expect(after.statuses.every((s) => s === 200)).toBe(true);
-    const quietP99 = p99([...quiet.latencies, ...after.latencies]);
     console.log(
-      `B p99 quiet ${quietP99.toFixed(1)} ms (${quiet.latencies.length + after.latencies.length} ` +
-        `requests over ${Math.round(quietMs + afterMs)} ms, before: ` +
-        `${p99(quiet.latencies).toFixed(1)} ms; CPU ms over the ${Math.round(quietMs)} ms before: ` +
-        `${quietCpuSpent}), during ${duringP99.toFixed(1)} ms = ${(duringP99 / quietP99).toFixed(2)}× ` +
-        `(${during.latencies.length} requests; CPU ms over ${Math.round(wallMs)} ms: ${cpu})`,
+      `B p99 quiet ${quietP99.toFixed(1)} ms (${quiet.latencies.length} requests over ` +
+        `${Math.round(ms.before + ms.after)} ms; CPU ms over the ${Math.round(ms.before)} ms ` +
+        `before: ${spent(around.cpu!.before)}), during ${duringP99.toFixed(1)} ms = ` +
+        `${(duringP99 / quietP99).toFixed(2)}× (${during.latencies.length} requests; CPU ms over ` +
+        `${Math.round(ms.during)} ms: ${spent(around.cpu!.during)})`,
     );
     expect(duringP99).toBeLessThanOrEqual(latencyBound(quietP99));
-    return result;
+    return around.result;
   };
 
   beforeAll(async () => {
@@ -352,7 +310,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
       { loops: 4 },
     );
     // Warm B's model (each test measures B alone just before its attack).
-    await steadyB();
+    await steadyWindow(trafficOfB, undefined, B_REQUESTS - 1);
   }, 180_000);
 
   afterAll(async () => {
@@ -642,7 +600,7 @@ describe('hostile tenants: nothing tenant A sends stalls, starves or corrupts te
     expect(statuses.every((s) => s >= 400 && s < 500)).toBe(true);
     // B's requests after the NUL ones reach /api/usage within two flush intervals.
     const before = await usageOfB();
-    const { during: traffic } = await steadyB();
+    const { during: traffic } = await steadyWindow(trafficOfB, undefined, B_REQUESTS - 1);
     expect(traffic.statuses.every((s) => s === 200)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 2 * FLUSH_MS + 300));
     expect(await usageOfB()).toBeGreaterThanOrEqual(before + B_REQUESTS);
