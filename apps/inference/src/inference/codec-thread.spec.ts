@@ -30,8 +30,10 @@ describe('CodecThread', () => {
   it('decodes a large request exactly as the event loop does, and the loop turns meanwhile', async () => {
     const body = largeInferBody(200_000);
     const options = { maxElements: 16 * 1024 * 1024 };
-    const { result, turns } = await loopTurnsDuring(() => codec.decodeInfer(body, options));
     const expected = decodeInferRequest(body, options);
+    // A view into a larger buffer, as a body in a link frame is: the thread gets a copy.
+    const framed = Buffer.concat([Buffer.from('frame head'), body]).subarray(10);
+    const { result, turns } = await loopTurnsDuring(() => codec.decodeInfer(framed, options));
     const { data, ...rest } = result.inputs[0]!;
     const { data: expectedData, ...expectedRest } = expected.inputs[0]!;
     expect(rest).toEqual(expectedRest);
@@ -45,9 +47,26 @@ describe('CodecThread', () => {
     expect(result.binaryOutputs).toEqual(expected.binaryOutputs);
     // ~7 MiB of JSON takes the thread a few hundred ms; decoded on the loop, that was one turn.
     expect(turns).toBeGreaterThan(50);
-    // The body is the caller's still (the thread got a copy).
-    expect(body.length).toBeGreaterThan(0);
-    expect(body.subarray(0, 8).toString()).toBe('{"id":"r');
+    // The frame is its reader's still (the thread got a copy).
+    expect(framed.subarray(0, 8).toString()).toBe('{"id":"r');
+    expect(Buffer.compare(framed, body)).toBe(0);
+  });
+
+  it('hands a body that is a buffer of its own to the thread as it is, without a copy', async () => {
+    const body = largeInferBody(50_000);
+    const options = { maxElements: 16 * 1024 * 1024 };
+    const expected = decodeInferRequest(body, options);
+    // As `readBody` reads one over HTTP: one buffer of the body's length.
+    const own = Buffer.allocUnsafeSlow(body.length);
+    body.copy(own);
+    const result = await codec.decodeInfer(own, options);
+    expect(result.inputs[0]!.shape).toEqual(expected.inputs[0]!.shape);
+    expect(Array.from(result.inputs[0]!.data as Float32Array)).toEqual(
+      Array.from(expected.inputs[0]!.data as Float32Array),
+    );
+    // Transferred: its memory is the thread's now (it was never copied on this loop).
+    expect(own.buffer.byteLength).toBe(0);
+    expect(own.length).toBe(0);
   });
 
   it('encodes a large answer exactly as the event loop does', async () => {
@@ -56,7 +75,8 @@ describe('CodecThread', () => {
         name: 'output',
         datatype: 'FP32',
         shape: [200_000, 3],
-        data: Float32Array.from({ length: 600_000 }, (_, i) => i / 7),
+        // A request's rows of a batch's output: a view into a larger buffer.
+        data: Float32Array.from({ length: 600_003 }, (_, i) => (i - 3) / 7).subarray(3),
       },
       {
         name: 'label',
@@ -78,6 +98,17 @@ describe('CodecThread', () => {
     }
     // The caller's outputs are untouched (they went to the thread as a copy).
     expect((outputs[0]!.data as Float32Array)[7]).toBe(1);
+  });
+
+  it('hands an output that is a buffer of its own to the thread as it is, without a copy', async () => {
+    const data = Float32Array.from({ length: 300_000 }, (_, i) => i / 3);
+    const outputs: Tensor[] = [{ name: 'output', datatype: 'FP32', shape: [100_000, 3], data }];
+    const response = { modelName: 'm', modelVersion: '1', outputs };
+    const expected = encodeInferResponse(response, { binaryOutputs: 'none' });
+    const encoded = await codec.encodeInfer(response, { binaryOutputs: 'none' });
+    expect(encoded.body.equals(expected.body)).toBe(true);
+    // Transferred: never copied on this loop.
+    expect(data.buffer.byteLength).toBe(0);
   });
 
   it('reads and writes TF Serving bodies as the event loop does, BYTES as Buffers', async () => {
@@ -102,8 +133,9 @@ describe('CodecThread', () => {
     const outputs: Tensor[] = [
       { name: 'y', datatype: 'FP32', shape: [2, 1], data: Float32Array.of(0.5, 1.5) },
     ];
+    const expected = encodePredictResponse(outputs, decoded.format);
     const encoded = await codec.encodePredict(outputs, decoded.format);
-    expect(encoded.body.equals(encodePredictResponse(outputs, decoded.format).body)).toBe(true);
+    expect(encoded.body.equals(expected.body)).toBe(true);
   });
 
   it("gives the codec's own errors (TensorError, code and message) and keeps serving", async () => {
@@ -147,14 +179,13 @@ describe('CodecThread', () => {
     }
     const body = Buffer.concat([header, data]);
     const options = { headerLength: header.length };
+    // (Read out first: the elements are views into `body`, which the thread is then handed.)
+    const expected = (decodeInferRequest(body, options).inputs[0]!.data as Buffer[]).map(String);
     const decoded = await codec.decodeInfer(body, options);
-    const expected = decodeInferRequest(body, options);
     const packed = decoded.inputs[0]!.data;
     expect(packed).toBeInstanceOf(PackedBytes);
     expect((packed as PackedBytes).length).toBe(count);
-    expect((packed as PackedBytes).toStrings()).toEqual(
-      (expected.inputs[0]!.data as Buffer[]).map(String),
-    );
+    expect((packed as PackedBytes).toStrings()).toEqual(expected);
   });
 });
 

@@ -66,7 +66,11 @@ export function transferableBuffer(view: ArrayBufferView): ArrayBuffer {
   if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) {
     return buffer;
   }
-  return new Uint8Array(buffer, byteOffset, byteLength).slice().buffer;
+  // Copied into memory that is not zero-filled first: the copy writes every byte of it, and a
+  // zero-fill is a pass as long as the copy (a 14 MiB request body: ~3 ms more of the loop).
+  const copy = Buffer.allocUnsafeSlow(byteLength);
+  copy.set(new Uint8Array(buffer, byteOffset, byteLength));
+  return copy.buffer as ArrayBuffer;
 }
 
 interface Reply {
