@@ -153,8 +153,9 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** The artifact thread started (and warm) before the first cold load needs it. */
+  /** The model threads and the artifact thread started (and warm) before the first cold load. */
   async onModuleInit(): Promise<void> {
+    this.ortThreads.prestart();
     await unsealThread.unseal(Buffer.from('warm-up'), { hash: true }).catch(() => undefined);
   }
 

@@ -55,6 +55,10 @@ function reply(message, buffers = []) {
   }
 }
 
+// onnxruntime-node is loaded (the imports above ran): the thread may be stopped safely from now
+// on (ort-threads.ts: one stopped while the addon registers takes the process down).
+parentPort.postMessage({ loaded: true });
+
 parentPort.on('message', async (message) => {
   const { id, op, session: key } = message;
   try {

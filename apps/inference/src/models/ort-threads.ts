@@ -13,6 +13,8 @@ interface Reply {
   /** The outputs' bytes, past the run's maxOutputBytes: they stayed on the thread. */
   tooLarge?: number;
   outputs?: Record<string, { type: string; data: unknown; dims: readonly number[] }>;
+  /** The thread's first message: onnxruntime-node is loaded. */
+  loaded?: true;
 }
 
 interface Waiting {
@@ -26,7 +28,17 @@ interface ModelThread {
   /** Its tenants' calls, posted a tenant's turn at a time (where tenants share the thread). */
   turns: TenantTurns;
   dead: boolean;
+  /**
+   * Settles once the thread has loaded onnxruntime-node (its first message) or stopped. A thread
+   * terminated while it is still registering the native addon aborts the whole process (the
+   * addon throws a C++ exception into a dying environment: `terminate called after throwing an
+   * instance of 'Napi::Error'`), so close() waits for this first.
+   */
+  loaded: Promise<void>;
 }
+
+/** How long close() waits for a thread still loading onnxruntime-node before it stops it. */
+const LOADED_WAIT_MS = 10_000;
 
 /** A request for a thread's work failed because the thread stopped (it is started again). */
 export class ModelThreadLostError extends DomainError {
@@ -84,7 +96,7 @@ const THREAD_PROGRAM = new URL('./ort-thread.mjs', import.meta.url);
  * 64 runs in flight; docs/performance.md).
  * A thread that stops (it should not: a native crash takes the process) fails what it held
  * with ModelThreadLostError, its sessions report `alive: false`, and the next load starts it
- * again. The threads start with the worker.
+ * again. The threads start with the worker (prestart).
  */
 export class OrtThreads {
   private readonly threads: (ModelThread | undefined)[];
@@ -99,9 +111,15 @@ export class OrtThreads {
   ) {
     this.threads = Array.from({ length: Math.max(1, size) }, () => undefined);
     this.placement = new TenantPlacement(this.threads.length);
-    // Started now, not on a tenant's first load: starting one (an isolate, onnxruntime's
-    // bindings) costs ~50-100 ms of CPU, which a request replayed from a lost worker, or the
-    // first of a new tenant, should not wait for.
+  }
+
+  /**
+   * Starts every thread now, not on a tenant's first load: starting one (an isolate,
+   * onnxruntime's bindings) costs ~50-100 ms of CPU, which a request replayed from a lost worker,
+   * or the first of a new tenant, should not wait for. The worker calls it as it starts
+   * (ModelCacheService.onModuleInit); a thread not started yet starts on its first call.
+   */
+  prestart(): void {
     for (let i = 0; i < this.threads.length; i++) this.started(i);
   }
 
@@ -159,6 +177,12 @@ export class OrtThreads {
       this.threads.map(async (thread) => {
         if (!thread || thread.dead) return;
         thread.dead = true;
+        let waited: NodeJS.Timeout | undefined;
+        await Promise.race([
+          thread.loaded,
+          new Promise((resolve) => (waited = setTimeout(resolve, LOADED_WAIT_MS))),
+        ]);
+        clearTimeout(waited);
         await thread.worker.terminate();
       }),
     );
@@ -171,13 +195,19 @@ export class OrtThreads {
       workerData: { nice: this.nice, gcHelper: THREAD_GC_HELPER },
     });
     worker.unref();
+    let loaded!: () => void;
     const thread: ModelThread = {
       worker,
       pending: new Map(),
       turns: new TenantTurns(),
       dead: false,
+      loaded: new Promise((resolve) => (loaded = resolve)),
     };
     worker.on('message', (reply: Reply) => {
+      if (reply.loaded) {
+        loaded();
+        return;
+      }
       const waiting = thread.pending.get(reply.id);
       thread.pending.delete(reply.id);
       if (!waiting) return;
@@ -185,6 +215,7 @@ export class OrtThreads {
       else waiting.resolve(reply);
     });
     const lost = () => {
+      loaded();
       thread.dead = true;
       if (this.threads[index] === thread) {
         this.threads[index] = undefined;
