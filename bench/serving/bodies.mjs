@@ -61,3 +61,18 @@ export function binaryBody(rows) {
   );
   return { body: Buffer.concat([header, Buffer.from(data.buffer)]), headerLength: header.length };
 }
+
+/**
+ * One inference request to the bench model over an undici Pool, its answer read whole (as a
+ * client would); resolves with the answer's status.
+ */
+export async function inferOnce(pool, headers, body) {
+  const response = await pool.request({
+    method: 'POST',
+    path: '/v2/models/mlp/infer',
+    headers,
+    body,
+  });
+  await response.body.arrayBuffer();
+  return response.statusCode;
+}

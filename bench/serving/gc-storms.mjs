@@ -13,7 +13,7 @@ import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
 import { threadNanos } from '../thread-cpu.mjs';
 import { benchTenant } from './bench-tenant.mjs';
-import { benchMlp, binaryBody } from './bodies.mjs';
+import { benchMlp, binaryBody, inferOnce } from './bodies.mjs';
 
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 8);
@@ -49,14 +49,8 @@ async function run(variant) {
     const latencies = [];
     const send = async () => {
       const started = performance.now();
-      const response = await pool.request({
-        method: 'POST',
-        path: '/v2/models/mlp/infer',
-        headers,
-        body,
-      });
-      await response.body.arrayBuffer();
-      if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
+      const status = await inferOnce(pool, headers, body);
+      if (status !== 200) throw new Error(`status ${status}`);
       latencies.push(performance.now() - started);
     };
     for (let i = 0; i < 200; i++) await send();

@@ -18,7 +18,7 @@ import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { shippedSettings } from '../shipped-settings.mjs';
 import { threadNanos } from '../thread-cpu.mjs';
 import { benchTenant } from './bench-tenant.mjs';
-import { benchMlp, binaryBody } from './bodies.mjs';
+import { benchMlp, binaryBody, inferOnce } from './bodies.mjs';
 
 const [which = 'model-thread', seconds = 6, connections = 8, rows = 32] = process.argv
   .slice(2)
@@ -47,14 +47,8 @@ try {
   };
   let answered = 0;
   const send = async () => {
-    const response = await pool.request({
-      method: 'POST',
-      path: '/v2/models/mlp/infer',
-      headers,
-      body,
-    });
-    await response.body.arrayBuffer();
-    if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
+    const status = await inferOnce(pool, headers, body);
+    if (status !== 200) throw new Error(`status ${status}`);
     answered++;
   };
   for (let i = 0; i < 300; i++) await send();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { startTestPlatform, uploadModelVersion } from '@maas/testing';
 import { benchTenant } from './bench-tenant.mjs';
-import { benchMlp, binaryBody, jsonBody } from './bodies.mjs';
+import { benchMlp, binaryBody, inferOnce, jsonBody } from './bodies.mjs';
 
 const mode = process.argv[2] ?? 'binary';
 const seconds = Number(process.argv[3] ?? 5);
@@ -45,16 +45,7 @@ try {
     headers['inference-header-content-length'] = String(binary.headerLength);
   }
   const pool = new Pool(platform.gateway.url, { connections });
-  const send = async () => {
-    const response = await pool.request({
-      method: 'POST',
-      path: '/v2/models/mlp/infer',
-      headers,
-      body,
-    });
-    await response.body.arrayBuffer();
-    return response.statusCode === 200;
-  };
+  const send = async () => (await inferOnce(pool, headers, body)) === 200;
   for (let i = 0; i < 200; i++) await send();
   process.kill(platform.gateway.pid, 'SIGUSR2');
   process.kill(platform.inference.pid, 'SIGUSR2');

@@ -40,15 +40,15 @@ export function readBody(
       else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
     const onData = (chunk: Buffer) => {
-      if (
-        size + chunk.length > limit ||
-        (preallocated && size + chunk.length > preallocated.length)
-      ) {
-        done(
-          size + chunk.length > limit
-            ? new DomainError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`)
-            : new DomainError('INVALID_ARGUMENT', 'request body is longer than its Content-Length'),
-        );
+      const after = size + chunk.length;
+      const refusal =
+        after > limit
+          ? new DomainError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`)
+          : preallocated && after > preallocated.length
+            ? new DomainError('INVALID_ARGUMENT', 'request body is longer than its Content-Length')
+            : undefined;
+      if (refusal) {
+        done(refusal);
         stream.destroy();
         return;
       }

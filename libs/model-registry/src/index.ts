@@ -122,6 +122,7 @@ export {
 } from './integrity/artifact-reader.js';
 export {
   THREAD_GC_HELPER,
+  ownsItsBuffer,
   transferableBuffer,
   UnsealThread,
   unsealThread,

@@ -1,6 +1,11 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { LOWER_THIS_THREAD_PRIORITY, ThreadCalls, transferableBuffer } from '@maas/model-registry';
+import {
+  LOWER_THIS_THREAD_PRIORITY,
+  ownsItsBuffer,
+  ThreadCalls,
+  transferableBuffer,
+} from '@maas/model-registry';
 import {
   asBufferElements,
   type DecodeInferRequestOptions,
@@ -130,8 +135,7 @@ export function handedOver(body: Buffer): Uint8Array {
 function ownBuffersOf(outputs: readonly Tensor[]): ArrayBuffer[] {
   const buffers: ArrayBuffer[] = [];
   for (const { data } of outputs) {
-    if (!ArrayBuffer.isView(data) || !(data.buffer instanceof ArrayBuffer)) continue;
-    if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) continue;
+    if (!ArrayBuffer.isView(data) || !ownsItsBuffer(data)) continue;
     if (!buffers.includes(data.buffer)) buffers.push(data.buffer);
   }
   return buffers;

@@ -56,16 +56,25 @@ parentPort.on('message', (message) => {
 `;
 
 /**
+ * Whether `view` spans all of an ArrayBuffer of its own (not shared memory): that buffer can be
+ * handed to a thread as it is, and takes nothing else along.
+ */
+export function ownsItsBuffer(
+  view: ArrayBufferView,
+): view is ArrayBufferView & { buffer: ArrayBuffer } {
+  const { buffer, byteOffset, byteLength } = view;
+  return buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength;
+}
+
+/**
  * `view`'s bytes as an ArrayBuffer to hand to a thread: its own buffer when it covers all of it
  * (transferred without a copy; the view reads as empty afterwards), else a copy (a view into a
  * pool or a larger buffer must not take its neighbours along, and shared memory cannot be
  * transferred).
  */
 export function transferableBuffer(view: ArrayBufferView): ArrayBuffer {
+  if (ownsItsBuffer(view)) return view.buffer;
   const { buffer, byteOffset, byteLength } = view;
-  if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) {
-    return buffer;
-  }
   // Copied into memory that is not zero-filled first: the copy writes every byte of it, and a
   // zero-fill is a pass as long as the copy (a 14 MiB request body: ~3 ms more of the loop).
   const copy = Buffer.allocUnsafeSlow(byteLength);
