@@ -256,13 +256,15 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       const restartMark = victim.output.length;
       await victim.start();
       await expect.poll(liveWorkers, { timeout: 15_000 }).toBe(2);
-      // B's traffic reaches the restarted worker (B's version is on both) and warms it before
-      // the next crash is measured: a fresh process's first requests (its JIT, its first
-      // session of B's version) are the restart's cost, not the crash's.
+      // The gateway warms B's version on the restarted worker (a `load`) before it routes B's
+      // requests there, and B's traffic reaches it before the next crash is measured: a fresh
+      // process's first requests (its JIT) are the restart's cost, not the crash's.
       await expect
         .poll(() => loadedHere(victim, restartMark, steadyVersionId), { timeout: 15_000 })
         .toBe(true);
       await answered(traffic, traffic.statuses.length + 50);
+      // None of B's requests waited for its version to load there.
+      expect(await metricValue(victim.opsUrl, 'maas_model_cold_start_requests_total')).toBe(0);
     }
     quietStarted = performance.now();
     const { during: quietAfter } = await steadyWindow(

@@ -210,7 +210,7 @@ describe('inference workers: batching, shedding, cache, registration, failover',
     }
   });
 
-  it('spreads a version over its first `replicas` workers when its serving config asks', async () => {
+  it('spreads a version over its first `replicas` workers, each warmed before it is routed to', async () => {
     const second = new AppProcess('inference', await freePort(), { ...platform.inference.env });
     await second.start();
     try {
@@ -224,24 +224,57 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       expect(patch.status).toBe(200);
       const served = (url: string) =>
         metricValue(url, 'maas_inference_link_requests_total', 'call="infer",status="200"');
-      const before = [await served(platform.inference.opsUrl), await served(second.opsUrl)];
-      for (let i = 0; i < 10; i++) {
+      const loadCalls = (url: string) =>
+        metricValue(url, 'maas_inference_link_requests_total', 'call="load",status="204"');
+      const coldStarts = (url: string) => metricValue(url, 'maas_model_cold_start_requests_total');
+      const preloads = () =>
+        metricValue(platform.gateway.url, 'maas_gateway_replica_preloads_total', 'loaded');
+      const holders = async () =>
+        (await workers()).filter((w) => w.loadedVersions.some((v) => v.model === 'shared')).length;
+      const inferShared = async () => {
         const response = await infer('shared', [1, 2, 3, 4]);
         expect(response.status).toBe(200);
         const out = ((await response.json()) as { outputs: { data: number[] }[] }).outputs[0]!;
         out.data.forEach((v, j) => expect(v).toBeCloseTo(gemm([1, 2, 3, 4])[j]!, 4));
-      }
-      // Taking turns: each worker served half of the ten.
-      expect((await served(platform.inference.opsUrl)) - before[0]!).toBe(5);
-      expect((await served(second.opsUrl)) - before[1]!).toBe(5);
+      };
+      /** Until both hold it, then ten requests: each worker serves half (taking turns). */
+      const bothServe = async () => {
+        await expect.poll(holders, { timeout: 10_000 }).toBe(2);
+        const before = [await served(platform.inference.opsUrl), await served(second.opsUrl)];
+        for (let i = 0; i < 10; i++) await inferShared();
+        expect((await served(platform.inference.opsUrl)) - before[0]!).toBe(5);
+        expect((await served(second.opsUrl)) - before[1]!).toBe(5);
+      };
+      const coldBefore = await coldStarts(platform.inference.opsUrl);
+      const preloadsBefore = await preloads();
+
+      // The first request loads it where it lands (nothing holds it anywhere)...
+      await inferShared();
+      await expect.poll(holders, { timeout: 10_000 }).toBe(1);
+      // ...the next go to that worker while the other is sent a `load`: no request waits for
+      // the second load.
+      for (let i = 0; i < 5; i++) await inferShared();
+      await bothServe();
+      const coldAfter =
+        (await coldStarts(platform.inference.opsUrl)) + (await coldStarts(second.opsUrl));
+      expect(coldAfter - coldBefore).toBe(1);
+      expect((await loadCalls(platform.inference.opsUrl)) + (await loadCalls(second.opsUrl))).toBe(
+        1,
+      );
+      expect((await preloads()) - preloadsBefore).toBe(1);
+
+      // A replica restarts (a new process, a new worker id, nothing loaded): its requests go to
+      // the other replica until it has loaded the version, so none of them waits for its load.
+      await second.stop();
+      await second.start();
       await expect
-        .poll(
-          async () =>
-            (await workers()).filter((w) => w.loadedVersions.some((v) => v.model === 'shared'))
-              .length,
-          { timeout: 10_000 },
-        )
-        .toBe(2);
+        .poll(async () => (await workers()).map((w) => w.url).sort(), { timeout: 10_000 })
+        .toEqual([platform.inference.url, second.url].sort());
+      expect(await holders()).toBe(1);
+      for (let i = 0; i < 10; i++) await inferShared();
+      await bothServe();
+      expect(await coldStarts(second.opsUrl)).toBe(0);
+      expect(await loadCalls(second.opsUrl)).toBe(1);
     } finally {
       await second.stop();
     }

@@ -10,11 +10,14 @@
  *
  * Requests (`infer`, `predict`) carry the caller's bytes untouched as the body; the worker
  * answers each with one `response` frame, or `refused` when it is draining and never touched the
- * request (the gateway then tries the next worker).
+ * request (the gateway then tries the next worker). A `load` frame (no body) asks the worker to
+ * load the version its meta names without running it, so that the gateway can warm a replica
+ * before it routes requests there; its `response` is 204 once the version is loaded.
  */
 export const FrameKind = {
   infer: 1,
   predict: 2,
+  load: 3,
   response: 16,
   refused: 17,
 } as const;

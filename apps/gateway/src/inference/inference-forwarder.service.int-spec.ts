@@ -16,6 +16,7 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import type { InferenceExchange } from './inference-exchange.js';
 import { InferenceForwarder, WorkerLostError } from './inference-forwarder.service.js';
 import { type InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
+import { ReplicaWarmer } from './replica-warmer.js';
 import type { VersionQuarantine } from './version-quarantine.service.js';
 import { WorkerDirectory, type WorkerTarget } from './worker-directory.service.js';
 import type { LinkResponse, WorkerLinkClient } from './worker-link.client.js';
@@ -58,7 +59,12 @@ type Behaviour = (address: string, version?: InFlightVersion) => Promise<LinkRes
 /** Stands in for the worker links (and HTTP): each address answers as `behaviour` says. */
 function fakeTransports(behaviour: Behaviour) {
   const calls: string[] = [];
+  const loads: [string, LinkRequestMeta][] = [];
   const link = {
+    load: async (address: string, meta: LinkRequestMeta): Promise<LinkResponse> => {
+      loads.push([address, meta]);
+      return { meta: { status: 204, contentType: 'application/json' }, body: Buffer.alloc(0) };
+    },
     request: (
       address: string,
       _call: string,
@@ -82,7 +88,7 @@ function fakeTransports(behaviour: Behaviour) {
       };
     },
   } as unknown as InferenceWorkerClient;
-  return { link, http, calls };
+  return { link, http, calls, loads };
 }
 
 /** A directory with fixed candidates that records what the forwarder tells it. */
@@ -90,7 +96,7 @@ function fakeDirectory(targets: WorkerTarget[]) {
   const unreachable: string[] = [];
   const timeouts: [string, string][] = [];
   const directory = {
-    candidates: () => targets,
+    route: () => ({ targets, warming: [] }),
     markUnreachable: (url: string) => unreachable.push(url),
     noteTimeout: (url: string, tenant: string) => {
       timeouts.push([url, tenant]);
@@ -126,6 +132,7 @@ function forwarder(
     transports.link,
     directory,
     quarantine,
+    new ReplicaWarmer(transports.link, silent as unknown as Logger),
     { INFERENCE_TRANSPORT: transport } as GatewayConfig,
     silent as unknown as Logger,
     new Registry(),
@@ -379,5 +386,63 @@ describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
       if (home !== `http://${leaving}` && order[0] !== 'http://w4') expect(order[0]).toBe(home);
     }
     expect(orderOf('version-0')[0]).not.toBe(`http://${leaving}`);
+  });
+  it('routes a version to a worker that has it loaded, and warms its cold replicas once per retry interval', async () => {
+    const own = { ...config, REDIS_PREFIX: `${prefix}-warm` };
+    const publish = (id: string, loaded: string[] = []) =>
+      publishHeartbeat(redis, own.REDIS_PREFIX, { ...worker(id), loadedVersions: loaded }, 60_000);
+    for (const id of ['w1', 'w2', 'w3']) await publish(id);
+    const directory = new WorkerDirectory(redis, own);
+    await directory.refresh();
+    const urls = (targets: WorkerTarget[]) => targets.map((t) => t.url);
+    // Nothing loaded anywhere: rendezvous order, owners taking turns, nothing to warm.
+    const [o1, o2, o3] = urls(directory.route('v', 1).targets);
+    const idOf = (url: string | undefined) => url!.replace('http://', '');
+    expect(directory.route('v', 2).warming).toEqual([]);
+    expect(urls(directory.route('v', 2).targets).slice(0, 2).sort()).toEqual([o1, o2].sort());
+
+    // Two replicas, one of them warm: every request goes to it, the other is to be warmed.
+    await publish(idOf(o1), ['v']);
+    await directory.refresh();
+    for (let i = 0; i < 3; i++) {
+      const route = directory.route('v', 2);
+      expect(urls(route.targets)).toEqual([o1, o2, o3, 'http://fallback']);
+      expect(urls(route.warming)).toEqual([o2]);
+    }
+    // Both warm: they take turns again.
+    await publish(idOf(o2), ['v']);
+    await directory.refresh();
+    const fronts = [0, 1, 2, 3].map(() => directory.route('v', 2));
+    expect(fronts.map((r) => r.targets[0]!.url).sort()).toEqual([o1, o1, o2, o2].sort());
+    expect(fronts.every((r) => r.warming.length === 0)).toBe(true);
+
+    // One replica whose owner is cold (it just joined or restarted) while another worker has
+    // the version: served there, the owner warmed. A version loaded nowhere is unaffected.
+    await publish(idOf(o1));
+    await publish(idOf(o2));
+    await publish(idOf(o3), ['v']);
+    await directory.refresh();
+    expect(urls(directory.route('v', 1).targets)).toEqual([o3, o1, o2, 'http://fallback']);
+    expect(urls(directory.route('v', 1).warming)).toEqual([o1]);
+    expect(directory.route('other-version', 1).warming).toEqual([]);
+    // Over HTTP there is no warming: the owner loads on use.
+    const overHttp = new WorkerDirectory(redis, { ...own, INFERENCE_TRANSPORT: 'http' });
+    await overHttp.refresh();
+    expect(urls(overHttp.route('v', 1).targets)[0]).toBe(o1);
+    expect(overHttp.route('v', 1).warming).toEqual([]);
+
+    // Through the forwarder: every request answered by the warm worker; the owner asked to load
+    // the version once (not per request), with the version the request resolved.
+    const transports = fakeTransports(async (address) => ok(`{"from":"${address}"}`));
+    const forward = forwarder(transports, directory);
+    for (let i = 0; i < 3; i++) {
+      const { exchange: ex, answer } = exchange(Buffer.from('{}'));
+      await forward.forward('tenant-1', resolvedVersion('v', 'model-v'), 'infer', ex, usage());
+      expect(answer.status).toBe(200);
+    }
+    expect(transports.calls).toEqual([`${idOf(o3)}:1`, `${idOf(o3)}:1`, `${idOf(o3)}:1`]);
+    expect(transports.loads).toEqual([
+      [`${idOf(o1)}:1`, { tenant: 'tenant-1', model: 'model-v', version: 1, requestId: 'req-1' }],
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import type { InferenceExchange } from './inference-exchange.js';
 import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
+import { ReplicaWarmer } from './replica-warmer.js';
 import { VersionQuarantine } from './version-quarantine.service.js';
 import { WorkerDirectory, type WorkerTarget } from './worker-directory.service.js';
 import { WorkerLinkClient } from './worker-link.client.js';
@@ -96,8 +97,9 @@ interface WorkerAnswer {
 }
 
 /**
- * Sends an inference request to the worker that owns the version (rendezvous order) and passes
- * its answer back unparsed. Bodies held in memory go over the worker link (framed, multiplexed
+ * Sends an inference request to the worker that owns the version (rendezvous order; one that has
+ * it loaded first, while its cold replicas are warmed: WorkerDirectory.route, ReplicaWarmer) and
+ * passes its answer back unparsed. Bodies held in memory go over the worker link (framed, multiplexed
  * on one connection per worker); larger ones, and workers without a link, go over HTTP and
  * stream through. A request goes to the next worker when it was never sent (connection
  * refused, not established, refused by a draining worker, still queued), or, once, when it was
@@ -116,6 +118,7 @@ export class InferenceForwarder {
     private readonly link: WorkerLinkClient,
     private readonly directory: WorkerDirectory,
     private readonly quarantine: VersionQuarantine,
+    private readonly warmer: ReplicaWarmer,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(APP_LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) metrics: Registry,
@@ -138,7 +141,16 @@ export class InferenceForwarder {
     usage.modelName = resolved.model.name;
     usage.modelVersion = resolved.version.number;
     const replicas = (resolved.version.servingConfig as ServingConfig | null)?.replicas ?? 1;
-    const candidates = this.directory.candidates(resolved.version.id, replicas);
+    const { targets: candidates, warming } = this.directory.route(resolved.version.id, replicas);
+    if (warming.length > 0) {
+      this.warmer.warm(warming, {
+        tenantId,
+        model: resolved.model.name,
+        version: resolved.version.number,
+        versionId: resolved.version.id,
+        requestId: exchange.id,
+      });
+    }
     let body: Buffer | Readable = Buffer.alloc(0);
     const { headers } = exchange;
     const length = Number(headers['content-length'] ?? NaN);

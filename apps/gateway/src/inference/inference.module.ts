@@ -9,6 +9,7 @@ import { InferenceWorkerClient } from './inference-worker.client.js';
 import { OpenInferenceController } from './open-inference.controller.js';
 import { OpenInferenceService } from './open-inference.service.js';
 import { QuarantineAdminController } from './quarantine-admin.controller.js';
+import { ReplicaWarmer } from './replica-warmer.js';
 import { V1Controller } from './v1.controller.js';
 import { VersionQuarantine } from './version-quarantine.service.js';
 import { VersionResolver } from './version-resolver.service.js';
@@ -30,6 +31,7 @@ import { WorkersAdminController } from './workers-admin.controller.js';
     WorkerLinkClient,
     WorkerDirectory,
     VersionQuarantine,
+    ReplicaWarmer,
     InferenceForwarder,
     VersionResolver,
     InferenceHotPath,

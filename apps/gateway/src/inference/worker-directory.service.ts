@@ -40,6 +40,19 @@ export interface WorkerTarget {
   id?: string;
 }
 
+/** Where to send a request for a version, and the replicas to warm meanwhile. */
+export interface Route {
+  /** Workers to try, best first. */
+  targets: WorkerTarget[];
+  /**
+   * The version's own workers (its first `replicas` in rendezvous order) that have not loaded
+   * it while another worker has: requests go to the warm ones, and these are sent a `load`
+   * (ReplicaWarmer) so that no request waits for their load. Empty when nothing is warm
+   * anywhere: the first request loads it, as it must.
+   */
+  warming: WorkerTarget[];
+}
+
 /**
  * The live inference workers (from their Redis heartbeats, refreshed every second) and the order
  * to try them in for a version: rendezvous hashing, so a version stays hot on one worker and
@@ -48,6 +61,8 @@ export interface WorkerTarget {
 @Injectable()
 export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy {
   private workers: WorkerInfo[] = [];
+  /** The versions each worker had loaded at its last heartbeat, by worker id. */
+  private loaded = new Map<string, Set<string>>();
   /** Workers routed around for now: unreachable, or timing out (WorkerSuspicion). */
   readonly suspicion: WorkerSuspicion;
   /** Requests routed per version with replicas > 1 (whose turn is next). */
@@ -85,6 +100,7 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
       .then(
         (workers) => {
           this.workers = workers;
+          this.loaded = new Map(workers.map((w) => [w.id, new Set(w.loadedVersions)]));
         },
         () => undefined, // Redis down: keep routing to the last known workers
       )
@@ -114,33 +130,58 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     return this.workers;
   }
 
-  /**
-   * Workers to try for a version, best first. With `replicas` > 1 the first that many in
-   * rendezvous order take turns at the front (the rest stay behind them for failover).
-   */
+  /** Workers to try for a version, best first (route's targets). */
   candidates(versionId: string, replicas = 1): WorkerTarget[] {
+    return this.route(versionId, replicas).targets;
+  }
+
+  /**
+   * Workers to try for a version, best first: its first `replicas` workers in rendezvous order
+   * (its own; taking turns at the front when more than one), then the rest for failover. A
+   * worker's last heartbeat says which versions it has loaded: while some of its own have not
+   * and another worker has, the warm ones take its requests (its own first, else whichever
+   * worker has it, in rendezvous order) and the cold ones are listed to be warmed. So a worker
+   * that just started, restarted or joined serves a version only once it has loaded it, and a
+   * version moving to a new worker keeps being served where it is loaded until then. A
+   * heartbeat is at most WORKER_HEARTBEAT_MS old when read (plus this directory's 1 s
+   * refresh): a version evicted since is loaded again by the request that finds it gone.
+   */
+  route(versionId: string, replicas = 1): Route {
     const fallback = { url: this.config.INFERENCE_WORKER_URL };
-    if (this.workers.length === 0) return [fallback];
+    if (this.workers.length === 0) return { targets: [fallback], warming: [] };
     // A copy: rotated and extended below.
-    const ordered = [...this.rendezvousTargets(versionId)];
-    const sharing = Math.min(replicas, ordered.length);
-    if (sharing > 1) {
+    let ordered = [...this.rendezvousTargets(versionId)];
+    const owners = Math.max(1, Math.min(replicas, ordered.length));
+    let warming: WorkerTarget[] = [];
+    let front = ordered.slice(0, owners);
+    const isWarm = (target: WorkerTarget) => this.loaded.get(target.id!)?.has(versionId) === true;
+    const warmOwners = front.filter(isWarm);
+    // (Warmed over the link only: with INFERENCE_TRANSPORT=http a cold worker loads on use.)
+    if (warmOwners.length < owners && this.config.INFERENCE_TRANSPORT === 'link') {
+      const warm = warmOwners.length > 0 ? warmOwners : ordered.slice(owners).filter(isWarm);
+      if (warm.length > 0) {
+        warming = front.filter((target) => !isWarm(target));
+        front = warm;
+        ordered = [...warm, ...ordered.filter((target) => !warm.includes(target))];
+      }
+    }
+    if (front.length > 1) {
       const turn = this.turns.get(versionId) ?? 0;
       if (this.turns.size >= 10_000) this.turns.clear();
       this.turns.set(versionId, turn + 1);
-      const first = turn % sharing;
-      ordered.unshift(...ordered.splice(first, sharing - first));
+      const first = turn % front.length;
+      ordered.unshift(...ordered.splice(first, front.length - first));
     }
     // The static URL (e.g. a Kubernetes Service) is the last resort when no registered one answers.
     if (!ordered.some((target) => target.url === fallback.url)) ordered.push(fallback);
-    if (this.suspicion.size === 0) return ordered;
+    if (this.suspicion.size === 0) return { targets: ordered, warming };
     const now = Date.now();
     const healthy: WorkerTarget[] = [];
     const suspect: WorkerTarget[] = [];
     for (const target of ordered) {
       (this.suspicion.isSuspect(target.url, now) ? suspect : healthy).push(target);
     }
-    return [...healthy, ...suspect];
+    return { targets: [...healthy, ...suspect], warming };
   }
 
   /** The workers in `versionId`'s rendezvous order: hashed once per version per worker list. */

@@ -34,6 +34,7 @@ const CONNECT_TIMEOUT_MS = 2000;
 const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Bytes of requests one link queues while its worker does not read; past it 503. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+const NO_BODY = Buffer.alloc(0);
 
 export interface LinkResponse {
   meta: LinkResponseMeta;
@@ -340,6 +341,30 @@ export class WorkerLinkClient implements OnModuleDestroy {
     body: Buffer,
     version?: InFlightVersion,
   ): Promise<LinkResponse> {
+    return this.linkTo(address).request(
+      FrameKind[call],
+      meta,
+      body,
+      this.config.INFERENCE_TIMEOUT_MS,
+      version,
+    );
+  }
+
+  /**
+   * Asks the worker to load the version `meta` names without running it (a `load` frame;
+   * ReplicaWarmer). Never blamed for a loss of the connection: the version it names was loaded
+   * and answered on another worker, and no request of a tenant rides on it.
+   */
+  load(address: string, meta: LinkRequestMeta): Promise<LinkResponse> {
+    return this.linkTo(address).request(
+      FrameKind.load,
+      meta,
+      NO_BODY,
+      this.config.INFERENCE_TIMEOUT_MS,
+    );
+  }
+
+  private linkTo(address: string): WorkerLink {
     let link = this.links.get(address);
     if (!link) {
       let answered = this.answeredBy.get(address);
@@ -351,7 +376,7 @@ export class WorkerLinkClient implements OnModuleDestroy {
       link = new WorkerLink(address, this.config.WORKER_SECRET, this.events, answered);
       this.links.set(address, link);
     }
-    return link.request(FrameKind[call], meta, body, this.config.INFERENCE_TIMEOUT_MS, version);
+    return link;
   }
 
   onModuleDestroy(): void {

@@ -18,6 +18,7 @@ export class InferenceMetrics {
   readonly cacheBytes: Gauge;
   readonly cacheModels: Gauge;
   readonly cacheLoads: Counter<'result'>;
+  readonly coldStartRequests: Counter;
   readonly integrityFailures: Counter;
   readonly cacheEvictions: Counter<'reason'>;
   readonly loadReservedBytes: Gauge;
@@ -95,6 +96,11 @@ export class InferenceMetrics {
       name: 'maas_model_cache_loads_total',
       help: 'Model version loads by result',
       labelNames: ['result'],
+      registers,
+    });
+    this.coldStartRequests = new Counter({
+      name: 'maas_model_cold_start_requests_total',
+      help: 'Requests that waited for their model version to load (a cold start); preloads of replicas (link call "load") are not counted',
       registers,
     });
     this.cacheEvictions = new Counter({

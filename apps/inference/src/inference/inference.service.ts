@@ -196,6 +196,16 @@ export class InferenceService {
     });
   }
 
+  /**
+   * Loads a version without running it (the link's `load` call): the gateway warms a replica
+   * before it routes requests to it, so that none of them waits for the load. The load goes
+   * through the same memory budget, load slots and per-tenant shares as a request's.
+   */
+  async preload(tenantId: string, modelName: string, versionNumber: number): Promise<void> {
+    const { version } = await this.versions.find(tenantId, modelName, versionNumber);
+    this.cache.release(await this.cache.acquire(version, true));
+  }
+
   private async withModel<T>(
     version: Parameters<ModelCacheService['acquire']>[0],
     use: (loaded: LoadedModel) => Promise<T>,

@@ -134,7 +134,7 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
       writeFrame(socket, frameHead(frame.id, FrameKind.refused, {}, 0));
       return;
     }
-    const call = callOf(frame.kind);
+    const call = callOf(frame.kind) ?? (frame.kind === FrameKind.load ? 'load' : undefined);
     const started = performance.now();
     this.inFlight++;
     const context: { request?: LinkRequestMeta } = {};
@@ -166,13 +166,17 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async answer(
-    call: LinkCall | undefined,
+    call: LinkCall | 'load' | undefined,
     frame: Frame,
     context: { request?: LinkRequestMeta },
   ): Promise<{ meta: LinkResponseMeta; body: Buffer }> {
     try {
       if (!call) throw new DomainError('INVALID_ARGUMENT', `unknown link frame kind ${frame.kind}`);
       const request = (context.request = requestOf(frame));
+      if (call === 'load') {
+        await this.inference.preload(request.tenant, request.model, request.version);
+        return { meta: { status: 204, contentType: 'application/json' }, body: Buffer.alloc(0) };
+      }
       const served: ServedResponse =
         call === 'infer'
           ? await this.inference.infer(

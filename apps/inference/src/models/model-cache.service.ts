@@ -159,8 +159,11 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
     await unsealThread.unseal(Buffer.from('warm-up'), { hash: true }).catch(() => undefined);
   }
 
-  /** The loaded version, held until `release` (eviction waits for it). */
-  async acquire(version: ModelVersion): Promise<LoadedModel> {
+  /**
+   * The loaded version, held until `release` (eviction waits for it). `preload`: no request
+   * waits for it (the gateway warming a replica), so it is not a cold start.
+   */
+  async acquire(version: ModelVersion, preload = false): Promise<LoadedModel> {
     this.lastAskedAt.set(version.tenantId, performance.now());
     let entry = this.entries.get(version.id);
     let loaded: LoadedModel;
@@ -181,6 +184,7 @@ export class ModelCacheService implements OnModuleInit, OnModuleDestroy {
       }
       entry.lastUsed = ++this.useCounter;
       entry.waiting++;
+      if (!preload) this.metrics.coldStartRequests.inc();
       // Held for this request by the load itself (inFlight counts it): see load().
       loaded = await entry.loading;
     }

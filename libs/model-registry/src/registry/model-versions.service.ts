@@ -13,7 +13,8 @@ export interface ServingConfig {
   instanceConcurrency?: number;
   /**
    * Workers that share the version's traffic: the first `replicas` in its rendezvous order take
-   * requests in turn (default 1: the version stays hot on one worker).
+   * requests in turn (default 1: the version stays hot on one worker); one that has not loaded
+   * it is warmed first and takes requests once it has (the gateway's WorkerDirectory.route).
    */
   replicas?: number;
   /** Tensor elements one request may carry (default: the worker's MAX_ELEMENTS_PER_REQUEST). */
