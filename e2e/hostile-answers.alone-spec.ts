@@ -293,15 +293,23 @@ describe('hostile answers: huge outputs and workers stopped mid-request', () => 
       1,
     );
     const { statuses } = await traffic.stop();
-    // B's version was never blamed, and B lost nothing: its requests in flight on a stopped
-    // worker were bystanders of a loss blamed on A's version, replayed on the other worker.
+    // B's version was never blamed, and B lost nothing: a request of B's in flight on a stopped
+    // worker is a bystander of a loss blamed on A's version, replayed on the other worker.
     const steady = await api('/api/models/steady/versions/1', { headers: { 'x-api-key': b.key } });
     expect(((await steady.json()) as { status: string }).status).toBe('ready');
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expectBystanderUnharmed('crashing model (2 workers stopped)', quiet, during);
-    console.log(
-      `bystanders replayed: ${await metricValue(platform.gateway.url, 'maas_gateway_worker_failures_total', 'outcome="bystander"')}`,
+    // And B had next to none in flight there: while A's untried version runs on a worker, B's
+    // replicated version takes its turns on the other (before, one of B's requests was caught
+    // at every crash, 12 runs of 12; since, none in 6 of 6). One may still be, sent just before
+    // A's request and slower than A's load.
+    const bystanders = await metricValue(
+      platform.gateway.url,
+      'maas_gateway_worker_failures_total',
+      'outcome="bystander"',
     );
+    console.log(`bystanders replayed: ${bystanders}`);
+    expect(bystanders).toBeLessThan(LOSSES_TO_QUARANTINE);
 
     // Only an admin releases it (a tenant cannot reach the route).
     const path = `/api/admin/tenants/${a.tenantId}/models/crash/versions/1/unquarantine`;

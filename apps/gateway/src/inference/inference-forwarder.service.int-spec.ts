@@ -60,7 +60,12 @@ type Behaviour = (address: string, version?: InFlightVersion) => Promise<LinkRes
 function fakeTransports(behaviour: Behaviour) {
   const calls: string[] = [];
   const loads: [string, LinkRequestMeta][] = [];
+  /** Link addresses running a request of a version that never answered there. */
+  const untried = new Set<string>();
   const link = {
+    untriedInFlight: (address: string) => untried.has(address),
+    ranSomewhere: () => false,
+    noteRan: () => undefined,
     load: async (address: string, meta: LinkRequestMeta): Promise<LinkResponse> => {
       loads.push([address, meta]);
       return { meta: { status: 204, contentType: 'application/json' }, body: Buffer.alloc(0) };
@@ -88,7 +93,7 @@ function fakeTransports(behaviour: Behaviour) {
       };
     },
   } as unknown as InferenceWorkerClient;
-  return { link, http, calls, loads };
+  return { link, http, calls, loads, untried };
 }
 
 /** A directory with fixed candidates that records what the forwarder tells it. */
@@ -444,5 +449,75 @@ describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
     expect(transports.loads).toEqual([
       [`${idOf(o1)}:1`, { tenant: 'tenant-1', model: 'model-v', version: 1, requestId: 'req-1' }],
     ]);
+  });
+  it("sends a replicated version's requests past a replica running a version that never ran anywhere", async () => {
+    const own = { ...config, REDIS_PREFIX: `${prefix}-risk` };
+    for (const id of ['r1', 'r2', 'r3']) {
+      await publishHeartbeat(
+        redis,
+        own.REDIS_PREFIX,
+        { ...worker(id), loadedVersions: ['shared', 'single'] },
+        60_000,
+      );
+    }
+    const directory = new WorkerDirectory(redis, own);
+    await directory.refresh();
+    const transports = fakeTransports(async () => ok('{}'));
+    const forward = forwarder(transports, directory);
+    const send = async (versionId: string, replicas: number) => {
+      const version = resolvedVersion(versionId);
+      (version.version as { servingConfig: unknown }).servingConfig = { replicas };
+      const { exchange: ex, answer } = exchange(Buffer.from('{}'));
+      await forward.forward('tenant-b', version, 'infer', ex, usage());
+      expect(answer.status).toBe(200);
+    };
+    const [first, second] = directory.route('shared', 2).targets;
+    // The two replicas take turns...
+    for (let i = 0; i < 4; i++) await send('shared', 2);
+    expect([...transports.calls].sort()).toEqual(
+      [first!.link, first!.link, second!.link, second!.link].sort(),
+    );
+    // ...until one runs a request of a version that never ran anywhere: the other takes
+    // every turn, and the third worker (not a replica) none.
+    transports.untried.add(first!.link!);
+    transports.calls.length = 0;
+    for (let i = 0; i < 4; i++) await send('shared', 2);
+    expect(transports.calls).toEqual([second!.link, second!.link, second!.link, second!.link]);
+    // With both at risk, they take turns again; a version with one replica stays at home.
+    transports.untried.add(second!.link!);
+    transports.calls.length = 0;
+    for (let i = 0; i < 4; i++) await send('shared', 2);
+    expect(new Set(transports.calls)).toEqual(new Set([first!.link, second!.link]));
+    const home = directory.route('single', 1).targets[0]!;
+    transports.untried.add(home.link!);
+    transports.calls.length = 0;
+    await send('single', 1);
+    expect(transports.calls).toEqual([home.link]);
+  });
+  it('stops routing around a worker once a new process registers at its URL', async () => {
+    const own = { ...config, REDIS_PREFIX: `${prefix}-reborn` };
+    for (const id of ['p1', 'p2'])
+      await publishHeartbeat(redis, own.REDIS_PREFIX, worker(id), 60_000);
+    const directory = new WorkerDirectory(redis, own);
+    await directory.refresh();
+    const [home] = directory.candidates('version-r');
+    // Its connection failed (it was stopped): tried last...
+    directory.markUnreachable(home!.url);
+    expect(directory.candidates('version-r')[0]!.url).not.toBe(home!.url);
+    // ...and a refresh that finds the same process changes nothing...
+    await directory.refresh();
+    expect(directory.candidates('version-r')[0]!.url).not.toBe(home!.url);
+    // ...until a new process (a new worker id) registers at that URL: it is home again.
+    const before = home!.id!;
+    await redis.del(workerKeys(own.REDIS_PREFIX).worker(before));
+    await publishHeartbeat(
+      redis,
+      own.REDIS_PREFIX,
+      { ...worker(before), id: `${before}-restarted` },
+      60_000,
+    );
+    await directory.refresh();
+    expect(directory.candidates('version-r').map((t) => t.url)).toContain(home!.url);
+    expect(directory.suspicion.isSuspect(home!.url)).toBe(false);
   });
 });

@@ -141,7 +141,11 @@ export class InferenceForwarder {
     usage.modelName = resolved.model.name;
     usage.modelVersion = resolved.version.number;
     const replicas = (resolved.version.servingConfig as ServingConfig | null)?.replicas ?? 1;
-    const { targets: candidates, warming } = this.directory.route(resolved.version.id, replicas);
+    const { targets: candidates, warming } = this.directory.route(
+      resolved.version.id,
+      replicas,
+      this.atRisk,
+    );
     if (warming.length > 0) {
       this.warmer.warm(warming, {
         tenantId,
@@ -213,6 +217,23 @@ export class InferenceForwarder {
     }
     throw lastError;
   }
+
+  /**
+   * Whether a worker runs a request of a version that never ran to an answer on any worker
+   * (over the link or HTTP): a model that stops its worker does so on its first call, and every
+   * request in flight on that worker then fails or is replayed. A replicated version's requests
+   * go to its other replicas meanwhile (WorkerDirectory.route's `avoid`), so another tenant's
+   * untried model has none of them in flight if it stops the worker.
+   */
+  private readonly atRisk = (target: WorkerTarget): boolean => {
+    if (target.link !== undefined && this.link.untriedInFlight(target.link)) return true;
+    const ledger = this.httpLedgers.get(target.url);
+    if (!ledger) return false;
+    for (const entry of ledger.inFlight) {
+      if (!this.link.ranSomewhere(entry.version.versionId)) return true;
+    }
+    return false;
+  };
 
   /** What a worker's failure to answer says about it (counted, and its suspicion updated). */
   private failed(target: WorkerTarget, tenantId: string, error: unknown): void {
@@ -303,6 +324,7 @@ export class InferenceForwarder {
         body,
       });
       rememberAnswered(ledger.answered, inFlight.versionId);
+      if (response.statusCode === 200) this.link.noteRan(inFlight.versionId);
     } catch (error) {
       if (error instanceof WorkerUnreachableError && !error.beforeSend) {
         if (!entry.blamed) this.httpLoss(target, ledger);

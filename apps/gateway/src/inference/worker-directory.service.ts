@@ -63,6 +63,8 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
   private workers: WorkerInfo[] = [];
   /** The versions each worker had loaded at its last heartbeat, by worker id. */
   private loaded = new Map<string, Set<string>>();
+  /** The id of the worker last seen at each URL: a new one there is a new process. */
+  private readonly idAt = new Map<string, string>();
   /** Workers routed around for now: unreachable, or timing out (WorkerSuspicion). */
   readonly suspicion: WorkerSuspicion;
   /** Requests routed per version with replicas > 1 (whose turn is next). */
@@ -101,6 +103,7 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
         (workers) => {
           this.workers = workers;
           this.loaded = new Map(workers.map((w) => [w.id, new Set(w.loadedVersions)]));
+          this.noteProcesses(workers);
         },
         () => undefined, // Redis down: keep routing to the last known workers
       )
@@ -125,6 +128,21 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     });
   }
 
+  /**
+   * A worker registered at a URL under a new id is a new process (restarted, or a new pod on
+   * the address): it is no longer routed around for what the one before it did (refused
+   * connections when it was stopped, timeouts).
+   */
+  private noteProcesses(workers: readonly WorkerInfo[]): void {
+    for (const { url, id } of workers) {
+      const before = this.idAt.get(url);
+      if (before === id) continue;
+      if (before !== undefined) this.suspicion.forget(url);
+      if (this.idAt.size >= 1000) this.idAt.clear(); // workers come and go
+      this.idAt.set(url, id);
+    }
+  }
+
   /** Live workers as last read from Redis. */
   list(): WorkerInfo[] {
     return this.workers;
@@ -145,8 +163,10 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
    * version moving to a new worker keeps being served where it is loaded until then. A
    * heartbeat is at most WORKER_HEARTBEAT_MS old when read (plus this directory's 1 s
    * refresh): a version evicted since is loaded again by the request that finds it gone.
+   * `avoid`: workers to put last among those taking turns, while another can take the turn
+   * (the forwarder's: workers running a version's first request there, which may stop them).
    */
-  route(versionId: string, replicas = 1): Route {
+  route(versionId: string, replicas = 1, avoid?: (target: WorkerTarget) => boolean): Route {
     const fallback = { url: this.config.INFERENCE_WORKER_URL };
     if (this.workers.length === 0) return { targets: [fallback], warming: [] };
     // A copy: rotated and extended below.
@@ -171,6 +191,14 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
       this.turns.set(versionId, turn + 1);
       const first = turn % front.length;
       ordered.unshift(...ordered.splice(first, front.length - first));
+      // Of workers taking turns, those `avoid` names go last (their turn passes to the next).
+      if (avoid) {
+        const group = ordered.slice(0, front.length);
+        const safe = group.filter((target) => !avoid(target));
+        if (safe.length > 0 && safe.length < group.length) {
+          ordered.splice(0, group.length, ...safe, ...group.filter(avoid));
+        }
+      }
     }
     // The static URL (e.g. a Kubernetes Service) is the last resort when no registered one answers.
     if (!ordered.some((target) => target.url === fallback.url)) ordered.push(fallback);

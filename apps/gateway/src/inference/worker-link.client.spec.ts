@@ -359,6 +359,52 @@ describe('WorkerLinkClient', () => {
     expect(losses).toEqual([{ address: worker.address, suspects: [version('tA', 'vA')] }]);
   });
 
+  it('says whether a request of a version that never ran to an answer is in flight on a worker', async () => {
+    const held: { socket: Socket; frame: Frame }[] = [];
+    const worker = await fakeWorker((socket, frame) => {
+      if (parseMeta<LinkRequestMeta>(frame).model === 'first') answer(socket, frame, 'ok');
+      else held.push({ socket, frame });
+    });
+    cleanups.push(worker.close);
+    const link = client();
+    const version = (versionId: string) => ({ tenantId: 't', versionId, model: 'm', version: 1 });
+    expect(link.untriedInFlight(worker.address)).toBe(false);
+    // vB ran to an answer once: its requests in flight put no worker at risk.
+    await link.request(worker.address, 'infer', meta('first'), Buffer.alloc(1), version('vB'));
+    const tried = link.request(worker.address, 'infer', meta('b'), Buffer.alloc(1), version('vB'));
+    await expect.poll(() => held.length).toBe(1);
+    expect(link.untriedInFlight(worker.address)).toBe(false);
+    // vA never ran: in flight, it does; a 400 (which may never have reached the model) leaves it
+    // untried; a 200 makes it tried.
+    const untried = () =>
+      link.request(worker.address, 'infer', meta('a'), Buffer.alloc(1), version('vA'));
+    const refused = untried();
+    await expect.poll(() => held.length).toBe(2);
+    expect(link.untriedInFlight(worker.address)).toBe(true);
+    answer(held[1]!.socket, held[1]!.frame, 'bad input', 400);
+    await refused;
+    expect(link.ranSomewhere('vA')).toBe(false);
+    const ran = untried();
+    await expect.poll(() => held.length).toBe(3);
+    expect(link.untriedInFlight(worker.address)).toBe(true);
+    answer(held[2]!.socket, held[2]!.frame, 'a');
+    await ran;
+    expect(link.ranSomewhere('vA')).toBe(true);
+    expect(link.untriedInFlight(worker.address)).toBe(false);
+    // A preload (no version of a tenant rides on it) is no risk either; a timed-out or lost
+    // request is no longer in flight.
+    void link.load(worker.address, meta('c')).catch(() => undefined);
+    const lost = link
+      .request(worker.address, 'infer', meta('d'), Buffer.alloc(1), version('vD'))
+      .catch((e: unknown) => e);
+    await expect.poll(() => held.length).toBe(5);
+    expect(link.untriedInFlight(worker.address)).toBe(true);
+    worker.dropConnections();
+    expect(await lost).toBeInstanceOf(WorkerUnreachableError);
+    await tried.catch(() => undefined);
+    expect(link.untriedInFlight(worker.address)).toBe(false);
+  });
+
   it('parses host:port link addresses, IPv6 in brackets', () => {
     expect(parseLinkAddress('10.0.0.5:8081')).toEqual({ host: '10.0.0.5', port: 8081 });
     expect(parseLinkAddress('[::1]:9000')).toEqual({ host: '::1', port: 9000 });

@@ -60,6 +60,8 @@ interface Pending {
   /** Its frame went into the socket: it may have reached the worker. */
   written: boolean;
   queued?: Queued;
+  /** Its version had never run to an answer on any worker when it was sent (WorkerLink.untried). */
+  untried: boolean;
 }
 
 /** `host:port` (IPv6 hosts in brackets) → connect options. */
@@ -108,6 +110,12 @@ class WorkerLink {
 
   /** Closed by the gateway itself (shutdown) or over a corrupt stream: no loss to blame. */
   private closing = false;
+  /**
+   * Requests pending on this link whose version had never run to an answer (200) on any worker
+   * when they were sent: the kind that stops a worker (a model that crashes its worker does so
+   * on its first call, and on every one after). WorkerLinkClient.untriedInFlight.
+   */
+  untried = 0;
 
   constructor(
     readonly address: string,
@@ -120,6 +128,8 @@ class WorkerLink {
      * blame for the next loss).
      */
     private readonly answered: Set<string>,
+    /** Versions that ran to an answer (200) on any worker (WorkerLinkClient.ranSomewhere). */
+    private readonly ran: Set<string>,
   ) {}
 
   async request(
@@ -151,8 +161,10 @@ class WorkerLink {
         reject,
         version,
         written: writeNow,
+        untried: version !== undefined && !this.ran.has(version.versionId),
         timer: setIoDeadline(() => this.expire(id), timeoutMs),
       };
+      if (pending.untried) this.untried++;
       this.pending.set(id, pending);
       if (!writeNow) {
         pending.queued = { id, head, body, bytes, dropped: false };
@@ -174,6 +186,7 @@ class WorkerLink {
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
+    if (pending.untried) this.untried--;
     if (pending.queued) {
       // Past its deadline before it was written: its body is never sent.
       pending.queued.dropped = true;
@@ -260,6 +273,7 @@ class WorkerLink {
       pending.reject(new WorkerUnreachableError(this.address, !pending.written, bystander));
     }
     this.pending.clear();
+    this.untried = 0;
     this.queue = [];
     this.queuedBytes = 0;
     if (inFlight.length > 0 && !this.closing) this.events.lost(this.address, suspects);
@@ -269,6 +283,7 @@ class WorkerLink {
     const pending = this.pending.get(frame.id);
     if (!pending) return; // timed out already
     this.pending.delete(frame.id);
+    if (pending.untried) this.untried--;
     clearTimeout(pending.timer);
     if (frame.kind === FrameKind.refused) {
       // A draining worker never touched it: safe to send elsewhere.
@@ -277,7 +292,11 @@ class WorkerLink {
     }
     if (pending.version) rememberAnswered(this.answered, pending.version.versionId);
     try {
-      pending.resolve({ meta: parseMeta<LinkResponseMeta>(frame), body: frame.body });
+      const meta = parseMeta<LinkResponseMeta>(frame);
+      if (pending.version && meta.status === 200) {
+        rememberAnswered(this.ran, pending.version.versionId);
+      }
+      pending.resolve({ meta, body: frame.body });
     } catch (error) {
       pending.reject(error);
     }
@@ -294,6 +313,12 @@ export class WorkerLinkClient implements OnModuleDestroy {
   private readonly links = new Map<string, WorkerLink>();
   /** Versions each worker address has answered, kept across its connections (WorkerLink). */
   private readonly answeredBy = new Map<string, Set<string>>();
+  /**
+   * Versions that ran to an answer (200) on any worker, over the link or HTTP (noteRan): what
+   * untriedInFlight counts as tried. A 4xx does not count: the request may never have reached
+   * the model.
+   */
+  private readonly ran = new Set<string>();
   private readonly lossListeners: LinkLossListener[] = [];
   private readonly events: LinkEvents;
 
@@ -351,6 +376,27 @@ export class WorkerLinkClient implements OnModuleDestroy {
   }
 
   /**
+   * Whether a request is in flight to this worker for a version that had never run to an answer
+   * on any worker when it was sent: the worker is at risk of being stopped by it (a model that
+   * crashes its worker does so on its first call, and again on every worker it is sent to).
+   * WorkerDirectory.route sends a replicated version's requests to its other replicas
+   * meanwhile, so that they are not in flight on a worker another tenant's model may stop.
+   */
+  untriedInFlight(address: string): boolean {
+    return (this.links.get(address)?.untried ?? 0) > 0;
+  }
+
+  /** Whether a version ran to an answer (200) on some worker (untriedInFlight). */
+  ranSomewhere(versionId: string): boolean {
+    return this.ran.has(versionId);
+  }
+
+  /** A version ran to an answer over HTTP (the link notes its own). */
+  noteRan(versionId: string): void {
+    rememberAnswered(this.ran, versionId);
+  }
+
+  /**
    * Asks the worker to load the version `meta` names without running it (a `load` frame;
    * ReplicaWarmer). Never blamed for a loss of the connection: the version it names was loaded
    * and answered on another worker, and no request of a tenant rides on it.
@@ -373,7 +419,7 @@ export class WorkerLinkClient implements OnModuleDestroy {
         answered = new Set();
         this.answeredBy.set(address, answered);
       }
-      link = new WorkerLink(address, this.config.WORKER_SECRET, this.events, answered);
+      link = new WorkerLink(address, this.config.WORKER_SECRET, this.events, answered, this.ran);
       this.links.set(address, link);
     }
     return link;

@@ -65,4 +65,15 @@ describe('WorkerSuspicion', () => {
     clock.now += policy.unreachableMs + 1;
     expect(suspicion.isSuspect('w2')).toBe(true);
   });
+
+  it('forgets what it suspected of a worker, refusals and timeouts, when told a new process took its URL', () => {
+    const { suspicion } = withClock();
+    suspicion.markUnreachable('w1');
+    for (const tenant of ['a', 'b']) suspicion.noteTimeout('w1', tenant);
+    suspicion.forget('w1');
+    expect(suspicion.isSuspect('w1')).toBe(false);
+    // The timeouts before are gone too: two more from two tenants are not yet three.
+    for (const tenant of ['a', 'b']) expect(suspicion.noteTimeout('w1', tenant)).toBe(false);
+    expect(suspicion.noteTimeout('w1', 'c')).toBe(true);
+  });
 });

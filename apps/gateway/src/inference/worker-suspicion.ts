@@ -79,6 +79,15 @@ export class WorkerSuspicion {
     return false;
   }
 
+  /**
+   * A new worker process took this URL (it restarted, or another took its address): what was
+   * suspected of the one before, refused connections or timeouts, says nothing of it.
+   */
+  forget(url: string): void {
+    this.until.delete(url);
+    this.timeouts.delete(url);
+  }
+
   private suspect(url: string, forMs: number): void {
     const until = this.now() + forMs;
     // A longer suspicion (a cool-down) is not cut short by a brief one.
