@@ -275,6 +275,44 @@ describe('inference workers: batching, shedding, cache, registration, failover',
       await bothServe();
       expect(await coldStarts(second.opsUrl)).toBe(0);
       expect(await loadCalls(second.opsUrl)).toBe(1);
+
+      // The same through a gateway with INFERENCE_TRANSPORT=http: the restarted replica is
+      // warmed with a signed POST .../load on the worker's HTTP port.
+      const httpGateway = new AppProcess('gateway', await freePort(), {
+        ...platform.gateway.env,
+        INFERENCE_TRANSPORT: 'http',
+      });
+      await httpGateway.start();
+      try {
+        await second.stop();
+        await second.start();
+        await expect
+          .poll(async () => (await workers()).map((w) => w.url).sort(), { timeout: 10_000 })
+          .toEqual([platform.inference.url, second.url].sort());
+        const viaHttp = apiFor(httpGateway.url);
+        const inferViaHttp = async () => {
+          const response = await viaHttp('/v2/models/shared/infer', {
+            method: 'POST',
+            headers: auth(),
+            json: {
+              inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+            },
+          });
+          expect(response.status).toBe(200);
+        };
+        // (Requests until that gateway's own list of workers, read every second, has it.)
+        await expect
+          .poll(async () => (await inferViaHttp(), holders()), { timeout: 10_000 })
+          .toBe(2);
+        const loadRoute = 'route="/v2/models/:model/versions/:version/load",status="204"';
+        expect(
+          await metricValue(second.opsUrl, 'maas_http_requests_total', loadRoute),
+        ).toBeGreaterThanOrEqual(1);
+        expect(await metricValue(second.opsUrl, 'maas_inference_link_requests_total')).toBe(0);
+        expect(await coldStarts(second.opsUrl)).toBe(0);
+      } finally {
+        await httpGateway.stop();
+      }
     } finally {
       await second.stop();
     }

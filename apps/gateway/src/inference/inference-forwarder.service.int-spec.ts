@@ -83,7 +83,19 @@ function fakeTransports(behaviour: Behaviour) {
     onLost: () => undefined,
   } as unknown as WorkerLinkClient;
   const http = {
-    forward: async (request: { origin: string }) => {
+    forward: async (request: { origin: string; path: string; headers: Record<string, string> }) => {
+      if (request.path.endsWith('/load')) {
+        loads.push([
+          `${request.origin}${request.path}`,
+          {
+            tenant: request.headers['x-maas-tenant-id']!,
+            model: 'over-http',
+            version: 1,
+            requestId: request.headers['x-request-id']!,
+          },
+        ]);
+        return { statusCode: 204, headers: {}, body: { text: async () => '' } };
+      }
       calls.push(request.origin);
       const answer = await behaviour(request.origin);
       return {
@@ -137,7 +149,12 @@ function forwarder(
     transports.link,
     directory,
     quarantine,
-    new ReplicaWarmer(transports.link, silent as unknown as Logger),
+    new ReplicaWarmer(
+      transports.link,
+      transports.http,
+      { INFERENCE_TRANSPORT: transport },
+      silent as unknown as Logger,
+    ),
     { INFERENCE_TRANSPORT: transport } as GatewayConfig,
     silent as unknown as Logger,
     new Registry(),
@@ -430,11 +447,11 @@ describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
     expect(urls(directory.route('v', 1).targets)).toEqual([o3, o1, o2, 'http://fallback']);
     expect(urls(directory.route('v', 1).warming)).toEqual([o1]);
     expect(directory.route('other-version', 1).warming).toEqual([]);
-    // Over HTTP there is no warming: the owner loads on use.
+    // The same over HTTP (warmed with a signed POST .../load instead of a link frame).
     const overHttp = new WorkerDirectory(redis, { ...own, INFERENCE_TRANSPORT: 'http' });
     await overHttp.refresh();
-    expect(urls(overHttp.route('v', 1).targets)[0]).toBe(o1);
-    expect(overHttp.route('v', 1).warming).toEqual([]);
+    expect(urls(overHttp.route('v', 1).targets)[0]).toBe(o3);
+    expect(urls(overHttp.route('v', 1).warming)).toEqual([o1]);
 
     // Through the forwarder: every request answered by the warm worker; the owner asked to load
     // the version once (not per request), with the version the request resolved.
@@ -448,6 +465,24 @@ describe('InferenceForwarder with WorkerDirectory: suspect workers', () => {
     expect(transports.calls).toEqual([`${idOf(o3)}:1`, `${idOf(o3)}:1`, `${idOf(o3)}:1`]);
     expect(transports.loads).toEqual([
       [`${idOf(o1)}:1`, { tenant: 'tenant-1', model: 'model-v', version: 1, requestId: 'req-1' }],
+    ]);
+    // Over HTTP: the requests to the warm worker's URL, the owner sent a signed POST .../load.
+    const overHttpTransports = fakeTransports(async (address) => ok(`{"from":"${address}"}`));
+    const forwardOverHttp = forwarder(overHttpTransports, overHttp, undefined, 'http');
+    for (let i = 0; i < 2; i++) {
+      const { exchange: ex, answer } = exchange(Buffer.from('{}'));
+      await forwardOverHttp.forward(
+        'tenant-1',
+        resolvedVersion('v', 'model-v'),
+        'infer',
+        ex,
+        usage(),
+      );
+      expect(answer.status).toBe(200);
+    }
+    expect(overHttpTransports.calls).toEqual([o3, o3]);
+    expect(overHttpTransports.loads.map(([to]) => to)).toEqual([
+      `${o1}/v2/models/model-v/versions/1/load`,
     ]);
   });
   it("sends a replicated version's requests past a replica running a version that never ran anywhere", async () => {

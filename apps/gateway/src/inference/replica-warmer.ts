@@ -1,6 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_LOGGER, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import { Counter, type Registry } from 'prom-client';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
+import { InferenceWorkerClient } from './inference-worker.client.js';
 import type { WorkerTarget } from './worker-directory.service.js';
 import { WorkerLinkClient } from './worker-link.client.js';
 
@@ -19,9 +21,10 @@ export interface VersionToWarm {
 }
 
 /**
- * Warms the replicas WorkerDirectory.route lists as cold: each is sent a `load` over its link
- * (the worker loads the version through its usual memory budget and load slots, and answers
- * 204), while the requests go to a worker that has the version loaded. The worker's next
+ * Warms the replicas WorkerDirectory.route lists as cold: each is sent a `load` over its link,
+ * or `POST /v2/models/{m}/versions/{v}/load` over signed HTTP with INFERENCE_TRANSPORT=http (the
+ * worker loads the version through its usual memory budget and load slots, and answers 204),
+ * while the requests go to a worker that has the version loaded. The worker's next
  * heartbeat lists the version, and it takes its share of requests from then on, so none of
  * them waits for a cold load. Asks each worker at most once per WARM_RETRY_MS for a version
  * (a load that failed, or was refused for memory, is tried again then, never per request). A
@@ -35,6 +38,8 @@ export class ReplicaWarmer {
 
   constructor(
     private readonly link: WorkerLinkClient,
+    private readonly http: InferenceWorkerClient,
+    @Inject(GATEWAY_CONFIG) private readonly config: Pick<GatewayConfig, 'INFERENCE_TRANSPORT'>,
     @Inject(APP_LOGGER) private readonly logger: Logger,
     @Optional() @Inject(METRICS_REGISTRY) metrics?: Registry,
   ) {
@@ -49,38 +54,56 @@ export class ReplicaWarmer {
   warm(targets: readonly WorkerTarget[], version: VersionToWarm): void {
     const now = performance.now();
     for (const target of targets) {
-      if (!target.link) continue;
-      const key = `${target.link} ${version.versionId}`;
+      // By worker process (a restarted one at the same URL is a new id, and cold).
+      const key = `${target.id ?? target.url} ${version.versionId}`;
       const askedAt = this.asked.get(key);
       if (askedAt !== undefined && now - askedAt < WARM_RETRY_MS) continue;
       if (this.asked.size >= MAX_REMEMBERED) this.asked.clear();
       this.asked.set(key, now);
-      const meta = {
-        tenant: version.tenantId,
-        model: version.model,
-        version: version.version,
-        requestId: version.requestId,
-      };
-      this.link.load(target.link, meta).then(
-        ({ meta: answer, body }) => {
-          if (answer.status === 204) {
+      this.load(target, version).then(
+        ({ status, detail }) => {
+          if (status === 204) {
             this.preloads.inc({ result: 'loaded' });
             return;
           }
           this.preloads.inc({ result: 'refused' });
           this.logger.debug(
-            { worker: target.link, versionId: version.versionId, status: answer.status },
-            `replica preload refused: ${body.toString('utf8', 0, 500)}`,
+            { worker: target.url, versionId: version.versionId, status },
+            `replica preload refused: ${detail}`,
           );
         },
         (error: unknown) => {
           this.preloads.inc({ result: 'failed' });
           this.logger.debug(
-            { worker: target.link, versionId: version.versionId, err: error },
+            { worker: target.url, versionId: version.versionId, err: error },
             'replica preload failed',
           );
         },
       );
     }
+  }
+
+  /** Sends the `load` over the transport requests take; the worker's status and error text. */
+  private async load(
+    target: WorkerTarget,
+    version: VersionToWarm,
+  ): Promise<{ status: number; detail: string }> {
+    if (this.config.INFERENCE_TRANSPORT === 'link' && target.link) {
+      const { meta, body } = await this.link.load(target.link, {
+        tenant: version.tenantId,
+        model: version.model,
+        version: version.version,
+        requestId: version.requestId,
+      });
+      return { status: meta.status, detail: body.toString('utf8', 0, 500) };
+    }
+    const response = await this.http.forward({
+      origin: target.url,
+      method: 'POST',
+      path: `/v2/models/${encodeURIComponent(version.model)}/versions/${version.version}/load`,
+      headers: { 'x-request-id': version.requestId, 'x-maas-tenant-id': version.tenantId },
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, detail: text.slice(0, 500) };
   }
 }

@@ -176,8 +176,7 @@ export class WorkerDirectory implements OnApplicationBootstrap, OnModuleDestroy 
     let front = ordered.slice(0, owners);
     const isWarm = (target: WorkerTarget) => this.loaded.get(target.id!)?.has(versionId) === true;
     const warmOwners = front.filter(isWarm);
-    // (Warmed over the link only: with INFERENCE_TRANSPORT=http a cold worker loads on use.)
-    if (warmOwners.length < owners && this.config.INFERENCE_TRANSPORT === 'link') {
+    if (warmOwners.length < owners) {
       const warm = warmOwners.length > 0 ? warmOwners : ordered.slice(owners).filter(isWarm);
       if (warm.length > 0) {
         warming = front.filter((target) => !isWarm(target));

@@ -43,7 +43,9 @@ type Params = { model: string; version: string };
  * The worker's hot path, the routes the gateway forwards to —
  * `POST /v2/models/{m}/versions/{v}/infer` (Open Inference Protocol, JSON or JSON + binary
  * tensors) and `POST /v1/models/{m}/versions/{v}/predict` (TF Serving) — registered on Fastify
- * directly: Nest's per-request pipeline cost more CPU than decoding the request.
+ * directly: Nest's per-request pipeline cost more CPU than decoding the request. And
+ * `POST /v2/models/{m}/versions/{v}/load` (204 once loaded, no body): the gateway warming a
+ * replica over HTTP, as the link's `load` frame does (InferenceService.preload).
  */
 @Injectable()
 export class WorkerInferenceRoutes implements OnModuleInit {
@@ -66,6 +68,19 @@ export class WorkerInferenceRoutes implements OnModuleInit {
         ),
       ),
     );
+    fastify.post('/v2/models/:model/versions/:version/load', async (request, reply) => {
+      try {
+        const params = request.params as Params;
+        await this.inference.preload(
+          tenantOf(request.headers[TENANT_HEADER]),
+          params.model,
+          parseVersionNumber(params.version),
+        );
+        await reply.code(204).send();
+      } catch (error) {
+        if (!reply.sent) sendError(request, reply, error, this.logger);
+      }
+    });
     fastify.post('/v1/models/:model/versions/:version/predict', (request, reply) =>
       this.serve(request, reply, (params, body) =>
         this.inference.predict(
