@@ -13,6 +13,7 @@ export {
   FrameKind,
   FrameReader,
   type LinkCall,
+  type LinkRequestKind,
   type LinkRequestMeta,
   type LinkResponseMeta,
   MAX_FRAME_BYTES,

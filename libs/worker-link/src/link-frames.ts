@@ -26,9 +26,14 @@ export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 /** What a request frame asks the worker to run: an Open Inference Protocol infer or a TF Serving predict. */
 export type LinkCall = 'infer' | 'predict';
 
-/** The call a request frame's kind names, if it names one. */
-export function callOf(kind: number): LinkCall | undefined {
-  return kind === FrameKind.infer ? 'infer' : kind === FrameKind.predict ? 'predict' : undefined;
+/** What a request frame asks of the worker: a call to run, or a version to `load`. */
+export type LinkRequestKind = LinkCall | 'load';
+
+/** What a request frame's kind asks for, if it names anything. */
+export function callOf(kind: number): LinkRequestKind | undefined {
+  if (kind === FrameKind.infer) return 'infer';
+  if (kind === FrameKind.predict) return 'predict';
+  return kind === FrameKind.load ? 'load' : undefined;
 }
 
 /** What a request frame's meta says. */

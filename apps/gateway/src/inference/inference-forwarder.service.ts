@@ -6,7 +6,11 @@ import type { LinkCall } from '@maas/worker-link';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 import type { InferenceExchange } from './inference-exchange.js';
-import { InferenceWorkerClient, WorkerUnreachableError } from './inference-worker.client.js';
+import {
+  InferenceWorkerClient,
+  WorkerUnreachableError,
+  workerPath,
+} from './inference-worker.client.js';
 import { ReplicaWarmer } from './replica-warmer.js';
 import { VersionQuarantine } from './version-quarantine.service.js';
 import { WorkerDirectory, type WorkerTarget } from './worker-directory.service.js';
@@ -45,13 +49,6 @@ export interface InferenceUsage {
    * gateway killed a moment later never counted.
    */
   beforeAnswer?: (status: number) => Promise<void>;
-}
-
-function workerPath(call: LinkCall, { model, version }: ResolvedVersion): string {
-  const name = encodeURIComponent(model.name);
-  return call === 'infer'
-    ? `/v2/models/${name}/versions/${version.number}/infer`
-    : `/v1/models/${name}/versions/${version.number}/predict`;
 }
 
 /**
@@ -319,7 +316,7 @@ export class InferenceForwarder {
       response = await this.client.forward({
         origin,
         method: 'POST',
-        path: workerPath(call, resolved),
+        path: workerPath(resolved.model.name, resolved.version.number, call),
         headers,
         body,
       });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent, type Dispatcher, errors } from 'undici';
 import { APP_LOGGER, DomainError, type Logger } from '@maas/app-runtime';
-import { SIGNATURE_HEADER, signWorkerRequest } from '@maas/worker-link';
+import { type LinkRequestKind, SIGNATURE_HEADER, signWorkerRequest } from '@maas/worker-link';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
 
 const CONNECTION_ERRORS = new Set([
@@ -36,6 +36,15 @@ export class WorkerUnreachableError extends DomainError {
   ) {
     super('UNAVAILABLE', 'no inference worker is reachable');
   }
+}
+
+/**
+ * A worker route's path for a version (workers serve versions by number only): Open Inference
+ * Protocol `infer`, TF Serving `predict`, or `load` (ReplicaWarmer).
+ */
+export function workerPath(model: string, version: number, call: LinkRequestKind): string {
+  const prefix = call === 'predict' ? '/v1' : '/v2';
+  return `${prefix}/models/${encodeURIComponent(model)}/versions/${version}/${call}`;
 }
 
 /**

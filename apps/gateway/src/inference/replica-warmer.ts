@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_LOGGER, type Logger, METRICS_REGISTRY } from '@maas/app-runtime';
 import { Counter, type Registry } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway-config.js';
-import { InferenceWorkerClient } from './inference-worker.client.js';
+import { InferenceWorkerClient, workerPath } from './inference-worker.client.js';
 import type { WorkerTarget } from './worker-directory.service.js';
 import { WorkerLinkClient } from './worker-link.client.js';
 
@@ -100,7 +100,7 @@ export class ReplicaWarmer {
     const response = await this.http.forward({
       origin: target.url,
       method: 'POST',
-      path: `/v2/models/${encodeURIComponent(version.model)}/versions/${version.version}/load`,
+      path: workerPath(version.model, version.version, 'load'),
       headers: { 'x-request-id': version.requestId, 'x-maas-tenant-id': version.tenantId },
     });
     const text = await response.body.text();

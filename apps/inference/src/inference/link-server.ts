@@ -7,7 +7,7 @@ import {
   type Frame,
   FrameKind,
   frameHead,
-  type LinkCall,
+  type LinkRequestKind,
   type LinkRequestMeta,
   type LinkResponseMeta,
   MAX_LINK_BODY_BYTES,
@@ -134,7 +134,7 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
       writeFrame(socket, frameHead(frame.id, FrameKind.refused, {}, 0));
       return;
     }
-    const call = callOf(frame.kind) ?? (frame.kind === FrameKind.load ? 'load' : undefined);
+    const call = callOf(frame.kind);
     const started = performance.now();
     this.inFlight++;
     const context: { request?: LinkRequestMeta } = {};
@@ -166,7 +166,7 @@ export class WorkerLinkServer implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async answer(
-    call: LinkCall | 'load' | undefined,
+    call: LinkRequestKind | undefined,
     frame: Frame,
     context: { request?: LinkRequestMeta },
   ): Promise<{ meta: LinkResponseMeta; body: Buffer }> {
